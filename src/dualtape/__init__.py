@@ -1,0 +1,17 @@
+"""dualtape: automatic differentiation you can read.
+
+`import dualtape as dt`; `import dualtape.numpy as dnp`. See SPEC.md for the public API.
+"""
+
+from . import numpy  # noqa: F401  (installs the array method set on tracers)
+from .api import Jitted, jit, source, trace
+from .config import config
+from .core.ir import Program
+from .errors import BackendError, ConcretizationError, EscapedTracerError, ShapeError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendError", "ConcretizationError", "EscapedTracerError", "Jitted", "Program", "ShapeError", "config",
+    "jit", "numpy", "source", "trace",
+]

@@ -1,0 +1,76 @@
+"""Small stdlib-only helpers shared by every layer: topological order, user source locations, axis checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NamedTuple
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class SourceLine(NamedTuple):
+    """Where in the user's code something happened."""
+
+    filename: str
+    lineno: int
+    function: str
+    text: str
+
+    def __str__(self) -> str:
+        where = f"{self.filename}:{self.lineno} in {self.function}"
+        return f"{where}: {self.text}" if self.text else where
+
+
+def user_source_line(skip: int = 1) -> SourceLine | None:
+    """The innermost stack frame outside the dualtape package (the user's line), or None."""
+    import linecache
+
+    frame = sys._getframe(skip)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(PACKAGE_DIR) and not filename.startswith("<dualtape"):
+            if "importlib" not in filename:
+                text = linecache.getline(filename, frame.f_lineno).strip()
+                return SourceLine(filename, frame.f_lineno, frame.f_code.co_name, text)
+        frame = frame.f_back
+    return None
+
+
+def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:
+    """A non-negative axis index, or a ValueError naming the op."""
+    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+        raise ValueError(f"{op}: axis {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % ndim if ndim else 0
+
+
+def normalize_axes(axis, ndim: int, op: str = "op") -> tuple[int, ...]:
+    """axis=None|int|sequence -> sorted tuple of distinct non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int) or hasattr(axis, "__index__"):
+        axis = (int(axis),)
+    axes = tuple(sorted(normalize_axis(int(a), ndim, op) for a in axis))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: repeated axis in {tuple(axis)}")
+    return axes
+
+
+def toposort(roots, parents) -> list:
+    """Nodes reachable from roots, each after all of its parents; iterative (no recursion limit)."""
+    order, state = [], {}
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if expanded:
+            if state.get(key) != 2:
+                state[key] = 2
+                order.append(node)
+            continue
+        if key in state:
+            continue
+        state[key] = 1
+        stack.append((node, True))
+        stack.extend((p, False) for p in parents(node) if id(p) not in state)
+    return order

@@ -1,0 +1,20 @@
+"""Global switches (`dt.config`): compile logging and optimisation on/off."""
+
+from __future__ import annotations
+
+import logging
+
+
+class Config:
+    """`log_compiles`: log every trace with its reason; `optimize`: run the optimisation passes."""
+
+    def __init__(self):
+        self.log_compiles = False
+        self.optimize = True
+
+    def __repr__(self):
+        return f"Config(log_compiles={self.log_compiles}, optimize={self.optimize})"
+
+
+config = Config()
+logger = logging.getLogger("dualtape")

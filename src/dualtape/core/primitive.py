@@ -1,0 +1,122 @@
+"""Primitive and the registry: the closed set of operations, each declared exactly once.
+
+A declaration holds everything about a primitive side by side: its operand names, its shape rule, its NumPy
+evaluation and its source template (one template serves both: the evaluator is compiled from it), and the
+slots for its JVP and VJP rules. Every face of dualtape (eager, tracing, transforms, codegen) reads it here.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Callable
+
+import numpy as np
+
+from ..avals import ShapedArray, result_dtype
+
+REGISTRY: dict[str, "Primitive"] = {}
+
+
+class Primitive:
+    """One primitive operation. `template` is a Python expression over the operand names, the param names and
+    `xp` (the array module); `emit` may replace it with a function (operand ASTs, params) -> ast.expr."""
+
+    def __init__(
+        self,
+        name: str,
+        operands: tuple[str, ...] | str,
+        template: str | None,
+        shape_rule: Callable,
+        *,
+        dtype_rule: Callable | None = None,
+        impl: Callable | None = None,
+        emit: Callable | None = None,
+        multiple_results: bool = False,
+        differentiable: bool = True,
+    ):
+        self.name = name
+        self.variadic = isinstance(operands, str)  # "*xs": any number of operands
+        self.operands = (operands.lstrip("*"),) if self.variadic else tuple(operands)
+        self.template = template
+        self.shape_rule = shape_rule
+        self.dtype_rule = dtype_rule
+        self.multiple_results = multiple_results
+        self.differentiable = differentiable
+        self.jvp: Callable | None = None
+        self.vjp: Callable | None = None
+        self._template_ast = ast.parse(template, mode="eval").body if template else None
+        if emit is None and template is None:
+            raise ValueError(f"primitive {name} needs a template or an emit function")
+        self._emit = emit
+        self._impls: dict = {}
+        self._explicit_impl = impl
+        self.impl = impl if impl is not None else self.impl_for(np)
+        if name in REGISTRY:
+            raise ValueError(f"primitive {name} is declared twice")
+        REGISTRY[name] = self
+
+    def __repr__(self):
+        return self.name
+
+    def impl_for(self, xp) -> Callable:
+        """The evaluator for array module xp, compiled once from the template."""
+        fn = self._impls.get(xp)
+        if fn is None:
+            if self._explicit_impl is not None:
+                fn = self._explicit_impl
+            else:
+                args = f"*{self.operands[0]}" if self.variadic else ", ".join(self.operands)
+                params = sorted(_free_names(self._template_ast) - set(self.operands) - {"xp"})
+                star = "*" if params and not self.variadic else ""
+                sig = ", ".join(filter(None, [args, star, *params]))
+                fn = eval(f"lambda {sig}: {self.template}", {"xp": xp})  # noqa: S307 - our own template
+                fn.__name__ = f"{self.name}_impl"
+            self._impls[xp] = fn
+        return fn
+
+    def abstract_eval(self, *avals: ShapedArray, **params):
+        """Output aval(s) for these input avals: shape from the shape rule, dtype from NumPy itself."""
+        shape = self.shape_rule(*avals, **params)
+        if self.dtype_rule is not None:
+            dtype = self.dtype_rule(*avals, **params)
+        else:
+            dtype = result_dtype(self.impl, avals, params)
+        if self.multiple_results:
+            return [ShapedArray(s, d) for s, d in zip(shape, dtype)]
+        weak = bool(avals) and all(a.weak for a in avals) and shape == ()
+        return ShapedArray(shape, dtype, weak)
+
+    def emit(self, operands: list[ast.expr], params: dict, param_ast: Callable) -> ast.expr:
+        """The expression computing this primitive from operand expressions (ASTs)."""
+        if self._emit is not None:
+            return self._emit(operands, params)
+        names = dict(zip(self.operands, operands)) if not self.variadic else {
+            self.operands[0]: ast.List(elts=list(operands), ctx=ast.Load())
+        }
+        return _Substitute(names, params, param_ast).visit(_copy(self._template_ast))
+
+
+def _free_names(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _copy(node):
+    return ast.parse(ast.unparse(node), mode="eval").body
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, operands: dict, params: dict, param_ast: Callable):
+        self.operands, self.params, self.param_ast = operands, params, param_ast
+
+    def visit_Starred(self, node):
+        """`*xs` over the variadic operands splices them into the call: xp.einsum(spec, a, b)."""
+        if isinstance(node.value, ast.Name) and isinstance(self.operands.get(node.value.id), ast.List):
+            return list(self.operands[node.value.id].elts)
+        return self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if node.id in self.operands:
+            return self.operands[node.id]
+        if node.id in self.params:
+            return self.param_ast(self.params[node.id])
+        return node

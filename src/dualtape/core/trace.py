@@ -1,0 +1,251 @@
+"""bind(): the one dispatch point, and the staging trace that records a function into a Program.
+
+Every value kind that is not a plain array (tracers here; dual values and eager tensors in later layers)
+carries a `_dt_trace` attribute: an object with a numeric `level` and a `process(prim, args, params)` method.
+bind() hands the op to the highest-level trace among its arguments, or evaluates plain arrays directly, so
+`core` never imports the value kinds built on top of it. Levels grow with each new trace, so an inner trace
+sees the values of an outer one as captured inputs and traces nest.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import sys
+from contextlib import contextmanager
+
+import numpy as np
+
+from .. import tree
+from .._util import PACKAGE_DIR, user_source_line
+from ..avals import ShapedArray, aval_of, is_python_scalar
+from ..errors import ConcretizationError, EscapedTracerError, ShapeError
+from .ir import Eqn, Lit, Program, Var
+from .primitive import Primitive
+
+_levels = itertools.count(1)
+
+
+def bind(prim: Primitive, *args, **params):
+    """Apply prim to args: evaluate plain arrays, or let the highest-level value kind handle it."""
+    top = None
+    for a in args:
+        t = getattr(a, "_dt_trace", None)
+        if t is not None and (top is None or t.level > top.level):
+            top = t
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+def new_level() -> int:
+    return next(_levels)
+
+
+class StagingTrace:
+    """Records each bound op as an equation; its values are Tracers."""
+
+    def __init__(self, name: str = "f"):
+        self.level = new_level()
+        self.name = name
+        self.active = True
+        self.inputs: list[Var] = []
+        self.eqns: list[Eqn] = []
+        self.captures: list[tuple[Var, object]] = []
+        self._captured: dict[int, Var] = {}
+
+    def new_input(self, aval: ShapedArray, hint: str | None = None) -> "Tracer":
+        var = Var(aval, hint)
+        self.inputs.append(var)
+        return Tracer(self, var)
+
+    def to_atom(self, x):
+        """The Var or Lit standing for x in this trace; other values are captured."""
+        if type(x) is Tracer and x._dt_trace is self:
+            return x._var
+        if is_python_scalar(x) or isinstance(x, np.generic):
+            return Lit(x)
+        trace = getattr(x, "_dt_trace", None)
+        if trace is not None and not trace.active:
+            raise EscapedTracerError(repr(x), getattr(x, "created_at", None), user_source_line())
+        if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype != object:
+            return Lit(x[()])
+        var = self._captured.get(id(x))
+        if var is None:
+            value = x if trace is not None or hasattr(x, "__array_namespace__") else np.asarray(x)
+            var = Var(aval_of(value))
+            self._captured[id(x)] = var
+            self.captures.append((var, value))
+        return var
+
+    def process(self, prim: Primitive, args, params):
+        if not self.active:
+            raise EscapedTracerError(f"of trace '{self.name}'", None, user_source_line())
+        atoms = [self.to_atom(a) for a in args]
+        try:
+            out = prim.abstract_eval(*[a.aval for a in atoms], **params)
+        except ShapeError as e:
+            raise e.at(user_source_line()) from None
+        where = user_source_line()
+        if prim.multiple_results:
+            outs = [Var(av) for av in out]
+            self.eqns.append(Eqn(prim, atoms, params, outs, where))
+            return [Tracer(self, v) for v in outs]
+        var = Var(out)
+        self.eqns.append(Eqn(prim, atoms, params, [var], where))
+        return Tracer(self, var)
+
+
+class Tracer:
+    """A value inside a trace: carries an abstract value; operators and methods are installed by
+    `dualtape.numpy` (the same method set as eager tensors)."""
+
+    __slots__ = ("_dt_trace", "_var", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, trace: StagingTrace, var: Var):
+        self._dt_trace = trace
+        self._var = var
+
+    @property
+    def aval(self) -> ShapedArray:
+        return self._var.aval
+
+    @property
+    def shape(self):
+        return self._var.aval.shape
+
+    @property
+    def dtype(self):
+        return self._var.aval.dtype
+
+    @property
+    def ndim(self):
+        return len(self._var.aval.shape)
+
+    @property
+    def size(self):
+        return self._var.aval.size
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced value")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced value")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self):
+        raise ConcretizationError("bool (in an if, while, and/or, or assert)", self.aval, user_source_line())
+
+    def __int__(self):
+        raise ConcretizationError("int", self.aval, user_source_line())
+
+    def __float__(self):
+        raise ConcretizationError("float", self.aval, user_source_line())
+
+    def __index__(self):
+        raise ConcretizationError("index", self.aval, user_source_line())
+
+    def __complex__(self):
+        raise ConcretizationError("complex", self.aval, user_source_line())
+
+    def __array__(self, dtype=None, copy=None):
+        raise ConcretizationError("NumPy array (np.asarray)", self.aval, user_source_line())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        name = self._var.hint or f"#{self._var.id}"
+        return f"Tracer<{name}:{self.aval}>"
+
+
+@contextmanager
+def _naming(trace: StagingTrace):
+    """While tracing, name Vars after the user's local variables (read when each user function returns)."""
+    if sys.getprofile() is not None:  # never displace a profiler the user is running
+        yield
+        return
+
+    def on_event(frame, event, arg):
+        if event != "return":
+            return
+        code = frame.f_code
+        if code.co_filename.startswith(PACKAGE_DIR):
+            return
+        for name, value in frame.f_locals.items():
+            _name_value(trace, name, value)
+        globs = frame.f_globals
+        for name in code.co_names:
+            if name in globs:
+                _name_value(trace, name, globs[name])
+
+    sys.setprofile(on_event)
+    try:
+        yield
+    finally:
+        sys.setprofile(None)
+
+
+def _name_value(trace: StagingTrace, name: str, value) -> None:
+    if type(value) is Tracer:
+        if value._dt_trace is trace and value._var.hint is None:
+            value._var.hint = name
+    elif isinstance(value, np.ndarray):
+        var = trace._captured.get(id(value))
+        if var is not None and var.hint is None:
+            var.hint = name
+
+
+def make_program(fn, args: tuple, name: str | None = None, arg_names=None):
+    """Trace fn(*args) into a Program; args is a tuple of pytrees. Returns (program, out_treedef)."""
+    name = name or getattr(fn, "__name__", "f")
+    leaves, in_tree = tree.flatten(args)
+    trace = StagingTrace(name if name.isidentifier() else "f")
+    hints = input_hints(fn, args) if arg_names is None else arg_names
+    tracers = [trace.new_input(_input_aval(x), h) for x, h in zip(leaves, hints)]
+    try:
+        with _naming(trace):
+            out = fn(*tree.unflatten(in_tree, tracers))
+        out_leaves, out_tree = tree.flatten(out)
+        outputs = [trace.to_atom(o) for o in out_leaves]
+    finally:
+        trace.active = False
+    program = Program(trace.inputs, trace.eqns, outputs, trace.captures, name=trace.name)
+    return program, out_tree
+
+
+def _input_aval(x) -> ShapedArray:
+    aval = aval_of(x)
+    if aval.weak:  # Python scalars stay weak, as NumPy treats them
+        return aval
+    return ShapedArray(aval.shape, aval.dtype)
+
+
+def input_hints(fn, args: tuple) -> list[str | None]:
+    """Readable names for the flattened leaves of args: parameter names, with pytree keys appended."""
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    hints: list[str | None] = []
+    for i, arg in enumerate(args):
+        base = params[i] if i < len(params) else None
+        hints.extend(_leaf_paths(arg, base))
+    return hints
+
+
+def _leaf_paths(x, base):
+    if type(x) in (tuple, list) or (isinstance(x, tuple) and hasattr(type(x), "_fields")):
+        fields = getattr(type(x), "_fields", None)
+        for i, c in enumerate(x):
+            key = fields[i] if fields else str(i)
+            yield from _leaf_paths(c, f"{base}_{key}" if base else None)
+    elif type(x) is dict:
+        for k in tree._dict_keys(x):
+            yield from _leaf_paths(x[k], f"{base}_{k}" if base else str(k))
+    elif x is not None:
+        yield base

@@ -1,0 +1,148 @@
+"""dnp elementwise functions: unary maths, binary arithmetic, comparisons, where, clip, astype."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import elementwise as ew
+from ._base import arr, bind, dtype
+
+
+def _unary(prim, doc):
+    def fn(x):
+        return bind(prim, arr(x))
+
+    fn.__name__ = fn.__qualname__ = prim.name
+    fn.__doc__ = doc
+    return fn
+
+
+def _binary(prim, name):
+    def fn(x, y):
+        return bind(prim, arr(x), arr(y))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name} with NumPy broadcasting."
+    return fn
+
+
+negative = _unary(ew.neg_p, "-x elementwise.")
+sin = _unary(ew.sin_p, "Sine.")
+cos = _unary(ew.cos_p, "Cosine.")
+tan = _unary(ew.tan_p, "Tangent.")
+arcsin = _unary(ew.arcsin_p, "Inverse sine.")
+arccos = _unary(ew.arccos_p, "Inverse cosine.")
+arctan = _unary(ew.arctan_p, "Inverse tangent.")
+sinh = _unary(ew.sinh_p, "Hyperbolic sine.")
+cosh = _unary(ew.cosh_p, "Hyperbolic cosine.")
+tanh = _unary(ew.tanh_p, "Hyperbolic tangent.")
+exp = _unary(ew.exp_p, "e**x.")
+exp2 = _unary(ew.exp2_p, "2**x.")
+expm1 = _unary(ew.expm1_p, "e**x - 1, accurate near 0.")
+log = _unary(ew.log_p, "Natural logarithm.")
+log2 = _unary(ew.log2_p, "Base-2 logarithm.")
+log10 = _unary(ew.log10_p, "Base-10 logarithm.")
+log1p = _unary(ew.log1p_p, "log(1 + x), accurate near 0.")
+sqrt = _unary(ew.sqrt_p, "Square root.")
+sigmoid = _unary(ew.sigmoid_p, "Logistic sigmoid 1 / (1 + e**-x), computed without overflow.")
+abs = _unary(ew.abs_p, "Absolute value.")  # noqa: A001 - NumPy's name
+absolute = abs
+sign = _unary(ew.sign_p, "Sign (-1, 0, 1).")
+floor = _unary(ew.floor_p, "Floor.")
+ceil = _unary(ew.ceil_p, "Ceiling.")
+round = _unary(ew.round_p, "Round half to even.")  # noqa: A001 - NumPy's name
+logical_not = _unary(ew.logical_not_p, "Logical not.")
+isfinite = _unary(ew.isfinite_p, "True where finite.")
+
+add = _binary(ew.add_p, "add")
+subtract = _binary(ew.sub_p, "subtract")
+multiply = _binary(ew.mul_p, "multiply")
+divide = _binary(ew.div_p, "divide")
+true_divide = divide
+maximum = _binary(ew.maximum_p, "maximum")
+minimum = _binary(ew.minimum_p, "minimum")
+arctan2 = _binary(ew.arctan2_p, "arctan2")
+floor_divide = _binary(ew.floor_divide_p, "floor_divide")
+mod = _binary(ew.mod_p, "mod")
+remainder = mod
+equal = _binary(ew.eq_p, "equal")
+not_equal = _binary(ew.ne_p, "not_equal")
+less = _binary(ew.lt_p, "less")
+less_equal = _binary(ew.le_p, "less_equal")
+greater = _binary(ew.gt_p, "greater")
+greater_equal = _binary(ew.ge_p, "greater_equal")
+logical_and = _binary(ew.logical_and_p, "logical_and")
+logical_or = _binary(ew.logical_or_p, "logical_or")
+logical_xor = _binary(ew.logical_xor_p, "logical_xor")
+
+
+def power(x, y):
+    """x ** y; a Python int exponent becomes `integer_pow` (exact, and defined for negative x)."""
+    if type(y) is int and not isinstance(x, (int, float)):
+        if y == 1:
+            return x
+        return bind(ew.integer_pow_p, arr(x), y=y)
+    return bind(ew.pow_p, arr(x), arr(y))
+
+
+def square(x):
+    return power(x, 2)
+
+
+def reciprocal(x):
+    return divide(1, x)
+
+
+def positive(x):
+    return x
+
+
+def where(condition, x=None, y=None):
+    """Elementwise choice; the one-argument form (indices of nonzeros) has a data-dependent shape."""
+    if x is None or y is None:
+        raise NotImplementedError(
+            "dnp.where(condition) with one argument returns indices whose number depends on the data; "
+            "use dnp.where(condition, x, y)"
+        )
+    return bind(ew.where_p, arr(condition), arr(x), arr(y))
+
+
+def clip(x, a_min=None, a_max=None):
+    """Limit values to [a_min, a_max] (either may be None)."""
+    if a_min is not None:
+        x = maximum(x, a_min)
+    if a_max is not None:
+        x = minimum(x, a_max)
+    return x
+
+
+def relu(x):
+    return maximum(x, 0)
+
+
+def astype(x, new_dtype):
+    """Convert to new_dtype (no equation when the dtype already matches)."""
+    new_dtype = np.dtype(new_dtype)
+    if dtype(x) == new_dtype and not isinstance(x, (int, float, bool, complex)):
+        return x
+    return bind(ew.convert_element_type_p, arr(x), dtype=new_dtype)
+
+
+def full_like(x, fill_value, dtype_=None, *, dtype=None):
+    """An array of x's shape filled with fill_value (a constant: it does not depend on x's values)."""
+    from ._base import shape
+
+    dt = np.dtype(dtype or dtype_ or _dtype_of(x))
+    return bind(ew.full_p, shape=shape(x), fill_value=fill_value, dtype=dt)
+
+
+def _dtype_of(x):
+    return dtype(arr(x))
+
+
+def zeros_like(x, dtype=None):
+    return full_like(x, 0, dtype=dtype)
+
+
+def ones_like(x, dtype=None):
+    return full_like(x, 1, dtype=dtype)

@@ -1,0 +1,121 @@
+"""dnp contractions (matmul, dot, einsum, outer, inner) and the `dnp.linalg` namespace (norm)."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from .._util import normalize_axes
+from ..ops import linalg as la
+from . import elementwise as ew
+from . import reductions as red
+from ._base import arr, bind, ndim
+from .shapes import ravel, reshape
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def matmul(x, y):
+    """Matrix product with NumPy's rules for 1-D operands and broadcast batch axes."""
+    return bind(la.matmul_p, arr(x), arr(y))
+
+
+def einsum(subscripts: str, *operands):
+    """Einstein summation over one or two operands ('ij,jk->ik'); implicit output as in NumPy."""
+    if len(operands) not in (1, 2):
+        raise NotImplementedError(
+            f"einsum with {len(operands)} operands: dualtape's einsum takes one or two; chain two-operand calls"
+        )
+    spec = subscripts.replace(" ", "")
+    if "->" not in spec:
+        letters = spec.replace(",", "")
+        spec += "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return bind(la.einsum_p, *[arr(o) for o in operands], spec=spec)
+
+
+def dot(x, y):
+    """NumPy's dot: product for scalars, matmul up to 2-D, sum over x's last and y's second-to-last axis."""
+    x, y = arr(x), arr(y)
+    nx, ny = ndim(x), ndim(y)
+    if nx == 0 or ny == 0:
+        return ew.multiply(x, y)
+    if nx <= 2 and ny <= 2:
+        return matmul(x, y)
+    a = _LETTERS[:nx]
+    b = _LETTERS[nx:nx + ny - 2] + a[-1] + _LETTERS[nx + ny - 2] if ny >= 2 else a[-1]
+    out = a[:-1] + b.replace(a[-1], "")
+    return einsum(f"{a},{b}->{out}", x, y)
+
+
+def vdot(x, y):
+    return red.sum(ew.multiply(ravel(x), ravel(y)))
+
+
+def inner(x, y):
+    x, y = arr(x), arr(y)
+    if ndim(x) == 0 or ndim(y) == 0:
+        return ew.multiply(x, y)
+    a = _LETTERS[: ndim(x)]
+    b = _LETTERS[ndim(x): ndim(x) + ndim(y) - 1] + a[-1]
+    return einsum(f"{a},{b}->{a[:-1] + b[:-1]}", x, y)
+
+
+def outer(x, y):
+    return einsum("i,j->ij", ravel(x), ravel(y))
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """Vector norms (ord None/2, 1, inf, -inf, 0, p) and matrix norms ('fro', 1, -1, inf, -inf), as NumPy."""
+    x = arr(x)
+    n = ndim(x)
+    if isinstance(axis, int):
+        axis = (axis,)
+    axes = normalize_axes(axis, n, "norm")
+    if ord is None or ord == "fro" and len(axes) == 2:
+        return ew.sqrt(red.sum(ew.square(ew.abs(x) if _is_complex(x) else x), axes, keepdims))
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes, keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError(f"norm: ord={ord!r} needs one or two axes, got {axes} for an array of rank {n}")
+
+
+def _is_complex(x) -> bool:
+    return np.issubdtype(np.dtype(getattr(x, "dtype", np.float64)), np.complexfloating)
+
+
+def _vector_norm(x, ord, axes, keepdims):
+    a = ew.abs(x)
+    if ord == 2:
+        return ew.sqrt(red.sum(ew.square(x), axes, keepdims))
+    if ord == np.inf:
+        return red.max(a, axes, keepdims)
+    if ord == -np.inf:
+        return red.min(a, axes, keepdims)
+    if ord == 0:
+        return red.sum(ew.astype(ew.not_equal(x, 0), ew._dtype_of(a)), axes, keepdims)
+    if ord == 1:
+        return red.sum(a, axes, keepdims)
+    if isinstance(ord, (int, float)):
+        return ew.power(red.sum(ew.power(a, float(ord)), axes, keepdims), 1.0 / ord)
+    raise ValueError(f"norm: invalid order {ord!r} for a vector norm")
+
+
+def _matrix_norm(x, ord, axes, keepdims):
+    row, col = axes
+    a = ew.abs(x)
+    if ord in (1, -1):
+        pick = red.max if ord == 1 else red.min
+        out = pick(red.sum(a, row, keepdims=True), col, keepdims=True)
+    elif ord in (np.inf, -np.inf):
+        pick = red.max if ord == np.inf else red.min
+        out = pick(red.sum(a, col, keepdims=True), row, keepdims=True)
+    elif ord in (2, -2, "nuc"):
+        raise NotImplementedError(f"norm: the matrix norm ord={ord!r} needs an SVD, which dualtape does not have")
+    else:
+        raise ValueError(f"norm: invalid order {ord!r} for a matrix norm")
+    return out if keepdims else reshape(out, tuple(d for i, d in enumerate(out.shape) if i not in axes))
+
+
+linalg = types.SimpleNamespace(norm=norm, matmul=matmul, vecdot=vdot)

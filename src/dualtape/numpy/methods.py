@@ -1,0 +1,178 @@
+"""The array method set — operators, NumPy methods and the eager Tensor method names — and NumPy's dispatch
+protocols. `install_array_methods(cls)` puts the one set on every value kind (tracers now, tensors later),
+so one function body runs under every API."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.trace import Tracer
+from . import elementwise as ew
+from . import linalg as la
+from . import reductions as red
+from . import shapes as sh
+
+
+def _axis(axis, dim):
+    return dim if axis is None else axis
+
+
+def _keep(keepdims, keepdim):
+    return bool(keepdims or keepdim)
+
+
+def _dims(args):
+    return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else args
+
+
+def _transpose(x, *axes):
+    """NumPy's permutation, or (with two axes of a non-matrix) PyTorch's swap of two dimensions."""
+    axes = _dims(axes) if axes else None
+    if axes is not None and len(axes) == 2 and x.ndim != 2:
+        return sh.swapaxes(x, *axes)
+    return sh.transpose(x, axes)
+
+
+def _unsupported_item(x):
+    return float(x)  # raises the concretization error with the user's line
+
+
+_SWAPPED = {"__radd__": ew.add, "__rsub__": ew.subtract, "__rmul__": ew.multiply, "__rtruediv__": ew.divide,
+            "__rfloordiv__": ew.floor_divide, "__rmod__": ew.mod, "__rpow__": ew.power,
+            "__rmatmul__": la.matmul}
+
+
+def _swapped(fn):
+    return lambda x, y: fn(y, x)
+
+
+ARRAY_METHODS = {
+    "__add__": ew.add, "__sub__": ew.subtract, "__mul__": ew.multiply, "__truediv__": ew.divide,
+    "__floordiv__": ew.floor_divide, "__mod__": ew.mod, "__pow__": ew.power, "__matmul__": la.matmul,
+    **{name: _swapped(fn) for name, fn in _SWAPPED.items()},
+    "__neg__": ew.negative, "__pos__": ew.positive, "__abs__": ew.abs, "__invert__": ew.logical_not,
+    "__and__": ew.logical_and, "__or__": ew.logical_or, "__xor__": ew.logical_xor,
+    "__rand__": ew.logical_and, "__ror__": ew.logical_or, "__rxor__": ew.logical_xor,
+    "__eq__": ew.equal, "__ne__": ew.not_equal, "__lt__": ew.less, "__le__": ew.less_equal,
+    "__gt__": ew.greater, "__ge__": ew.greater_equal,
+    "__getitem__": sh.getitem,
+    # NumPy-style methods (with PyTorch's dim/keepdim spellings accepted too)
+    "sum": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False, dtype=None:
+        red.sum(x, _axis(axis, dim), _keep(keepdims, keepdim), dtype),
+    "mean": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
+        red.mean(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "max": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
+        red.max(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "min": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
+        red.min(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "prod": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
+        red.prod(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "var": lambda x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=False:
+        red.var(x, _axis(axis, dim), _keep(keepdims, keepdim), ddof),
+    "std": lambda x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=False:
+        red.std(x, _axis(axis, dim), _keep(keepdims, keepdim), ddof),
+    "argmax": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
+        red.argmax(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "argmin": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
+        red.argmin(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "reshape": lambda x, *shape: sh.reshape(x, *shape),
+    "view": lambda x, *shape: sh.reshape(x, *shape),
+    "transpose": _transpose,
+    "permute": lambda x, *dims: sh.transpose(x, _dims(dims)),
+    "swapaxes": sh.swapaxes,
+    "squeeze": lambda x, axis=None, *, dim=None: sh.squeeze(x, _axis(axis, dim)),
+    "unsqueeze": sh.expand_dims,
+    "flatten": sh.ravel,
+    "ravel": sh.ravel,
+    "astype": ew.astype,
+    "clip": ew.clip,
+    "clamp": lambda x, min=None, max=None: ew.clip(x, min, max),
+    "dot": la.dot,
+    "matmul": la.matmul,
+    "mm": la.matmul,
+    "norm": lambda x, p="fro", dim=None, keepdim=False:
+        la.norm(x, None if p in ("fro", 2) and dim is None else (2 if p == "fro" else p), dim, keepdim),
+    "softmax": lambda x, dim=-1: red.softmax(x, dim),
+    "log_softmax": lambda x, dim=-1: red.log_softmax(x, dim),
+    "logsumexp": lambda x, dim=None, keepdim=False: red.logsumexp(x, dim, keepdim),
+    "pow": ew.power, "exp": ew.exp, "log": ew.log, "sin": ew.sin, "cos": ew.cos, "tan": ew.tan,
+    "tanh": ew.tanh, "sigmoid": ew.sigmoid, "relu": ew.relu, "sqrt": ew.sqrt, "abs": ew.abs,
+    "neg": ew.negative, "square": ew.square, "log1p": ew.log1p, "expm1": ew.expm1, "sign": ew.sign,
+    "item": _unsupported_item,
+}
+
+ARRAY_PROPERTIES = {"T": lambda x: sh.transpose(x), "mT": lambda x: sh.swapaxes(x, -1, -2)}
+
+
+# ---- NumPy protocols ---------------------------------------------------------------------------------
+def _ufunc_table() -> dict:
+    table = {
+        np.add: ew.add, np.subtract: ew.subtract, np.multiply: ew.multiply, np.divide: ew.divide,
+        np.power: ew.power, np.maximum: ew.maximum, np.minimum: ew.minimum, np.arctan2: ew.arctan2,
+        np.floor_divide: ew.floor_divide, np.mod: ew.mod, np.equal: ew.equal, np.not_equal: ew.not_equal,
+        np.less: ew.less, np.less_equal: ew.less_equal, np.greater: ew.greater,
+        np.greater_equal: ew.greater_equal, np.logical_and: ew.logical_and, np.logical_or: ew.logical_or,
+        np.logical_xor: ew.logical_xor, np.logical_not: ew.logical_not, np.negative: ew.negative,
+        np.positive: ew.positive, np.absolute: ew.abs, np.sign: ew.sign, np.floor: ew.floor, np.ceil: ew.ceil,
+        np.isfinite: ew.isfinite, np.square: ew.square, np.reciprocal: ew.reciprocal, np.matmul: la.matmul,
+        np.rint: ew.round,
+    }
+    for name in ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "exp2",
+                 "expm1", "log", "log2", "log10", "log1p", "sqrt"):
+        table[getattr(np, name)] = getattr(ew, name)
+    return table
+
+
+_UFUNCS = _ufunc_table()
+_UFUNC_REDUCE = {np.add: red.sum, np.multiply: red.prod, np.maximum: red.max, np.minimum: red.min}
+
+_FUNCTIONS = {
+    np.sum: red.sum, np.mean: red.mean, np.max: red.max, np.min: red.min, np.amax: red.max, np.amin: red.min,
+    np.prod: red.prod, np.var: red.var, np.std: red.std, np.argmax: red.argmax, np.argmin: red.argmin,
+    np.reshape: sh.reshape, np.transpose: sh.transpose, np.swapaxes: sh.swapaxes, np.moveaxis: sh.moveaxis,
+    np.broadcast_to: sh.broadcast_to, np.squeeze: sh.squeeze, np.expand_dims: sh.expand_dims,
+    np.concatenate: sh.concatenate, np.stack: sh.stack, np.ravel: sh.ravel, np.where: ew.where,
+    np.clip: ew.clip, np.dot: la.dot, np.einsum: la.einsum, np.outer: la.outer, np.inner: la.inner,
+    np.vdot: la.vdot, np.linalg.norm: la.norm, np.zeros_like: ew.zeros_like, np.ones_like: ew.ones_like,
+    np.full_like: ew.full_like, np.count_nonzero: red.count_nonzero, np.atleast_1d: sh.atleast_1d,
+    np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim, np.size: lambda x: x.size,
+}
+
+
+def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """NumPy ufuncs on traced values (np.sin(x), ndarray + x) record the matching dualtape op."""
+    if kwargs.get("out") is not None:
+        raise NotImplementedError(f"numpy.{ufunc.__name__}(..., out=...) writes in place; traced values are "
+                                  "immutable: assign the result instead")
+    if method == "__call__" and ufunc in _UFUNCS:
+        return _UFUNCS[ufunc](*inputs, **kwargs)
+    if method == "reduce" and ufunc in _UFUNC_REDUCE:
+        return _UFUNC_REDUCE[ufunc](*inputs, **kwargs)
+    name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+    raise NotImplementedError(f"{name} is not supported on traced values; use an equivalent from dualtape.numpy")
+
+
+def array_function(self, func, types, args, kwargs):
+    """NumPy functions on traced values (np.sum(x), np.linalg.norm(x)) record the matching dualtape op."""
+    fn = _FUNCTIONS.get(func)
+    if fn is None:
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        module = "numpy" + module[len("numpy._core"):] if module.startswith("numpy._core") else module
+        raise NotImplementedError(
+            f"{module}.{func.__name__} is not supported on traced values: dualtape has no differentiable "
+            f"version of it; compute it outside the traced function or build it from dualtape.numpy ops"
+        )
+    return fn(*args, **kwargs)
+
+
+def install_array_methods(cls) -> None:
+    """Give a value kind the array method set and NumPy's dispatch protocols."""
+    for name, fn in ARRAY_METHODS.items():
+        setattr(cls, name, fn)
+    for name, fn in ARRAY_PROPERTIES.items():
+        setattr(cls, name, property(fn))
+    cls.__array_ufunc__ = array_ufunc
+    cls.__array_function__ = array_function
+
+
+install_array_methods(Tracer)

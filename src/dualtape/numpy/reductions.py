@@ -1,0 +1,105 @@
+"""dnp reductions and the stable compositions built on them (mean, var, logsumexp, softmax)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._util import normalize_axes, normalize_axis
+from ..ops import reduction as red
+from . import elementwise as ew
+from ._base import arr, bind, ndim, shape
+from .shapes import reshape
+
+
+def _axes(x, axis, name):
+    return normalize_axes(axis, ndim(x), name)
+
+
+def _reduce(prim, x, axis, keepdims):
+    x = arr(x)
+    return bind(prim, x, axes=_axes(x, axis, prim.name), keepdims=bool(keepdims))
+
+
+def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001 - NumPy's name
+    out = _reduce(red.reduce_sum_p, x, axis, keepdims)
+    return out if dtype is None else ew.astype(out, dtype)
+
+
+def prod(x, axis=None, keepdims=False):
+    return _reduce(red.reduce_prod_p, x, axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    return _reduce(red.reduce_max_p, x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    return _reduce(red.reduce_min_p, x, axis, keepdims)
+
+
+amax, amin = max, min
+
+
+def _count(x, axis) -> int:
+    dims = shape(x)
+    return math.prod(dims[a] for a in _axes(x, axis, "mean"))
+
+
+def mean(x, axis=None, keepdims=False):
+    """Sum divided by the count (a Python int, so float32 stays float32)."""
+    x = arr(x)
+    return ew.divide(sum(x, axis, keepdims), _count(x, axis))
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    x = arr(x)
+    centred = ew.subtract(x, mean(x, axis, keepdims=True))
+    return ew.divide(sum(ew.square(centred), axis, keepdims), _count(x, axis) - ddof)
+
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    return ew.sqrt(var(x, axis, keepdims, ddof))
+
+
+def _index_reduce(prim, x, axis, keepdims):
+    x = arr(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return bind(prim, x, axis=normalize_axis(axis, ndim(x), prim.name), keepdims=bool(keepdims))
+
+
+def argmax(x, axis=None, keepdims=False):
+    return _index_reduce(red.argmax_p, x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _index_reduce(red.argmin_p, x, axis, keepdims)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m the max, so it never overflows."""
+    x = arr(x)
+    m = max(x, axis, keepdims=True)
+    m = ew.where(ew.isfinite(m), m, 0)
+    out = ew.add(ew.log(sum(ew.exp(ew.subtract(x, m)), axis, keepdims=True)), m)
+    if keepdims:
+        return out
+    return reshape(out, tuple(d for i, d in enumerate(shape(out)) if i not in _axes(x, axis, "logsumexp")))
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along axis, shifted by the max for stability."""
+    x = arr(x)
+    e = ew.exp(ew.subtract(x, max(x, axis, keepdims=True)))
+    return ew.divide(e, sum(e, axis, keepdims=True))
+
+
+def log_softmax(x, axis=-1):
+    x = arr(x)
+    return ew.subtract(x, logsumexp(x, axis, keepdims=True))
+
+
+def count_nonzero(x, axis=None, keepdims=False):
+    return sum(ew.astype(ew.not_equal(x, 0), np.int64), axis, keepdims)

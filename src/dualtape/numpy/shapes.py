@@ -1,0 +1,171 @@
+"""dnp shape functions and indexing; they normalise arguments so the primitives' params are exact."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._util import normalize_axes, normalize_axis
+from ..avals import aval_of
+from ..errors import ShapeError
+from ..ops import shape as sh
+from ._base import arr, bind, ndim, shape, static_int
+
+
+def _shape_arg(args) -> tuple:
+    if len(args) == 1 and not isinstance(args[0], int) and hasattr(args[0], "__iter__"):
+        args = tuple(args[0])
+    return tuple(static_int(d, "shape") for d in args)
+
+
+def reshape(x, *new_shape):
+    """Reshape (one axis may be -1); accepts a tuple or separate ints."""
+    x = arr(x)
+    new_shape = _shape_arg(new_shape)
+    old = shape(x)
+    size = math.prod(old)
+    if new_shape.count(-1) > 1:
+        raise ShapeError("reshape", f"only one axis may be -1, got {new_shape}")
+    if -1 in new_shape:
+        known = math.prod(d for d in new_shape if d != -1)
+        if known == 0 or size % known:
+            raise ShapeError("reshape", f"cannot reshape an array of shape {old} into {new_shape}")
+        new_shape = tuple(size // known if d == -1 else d for d in new_shape)
+    if new_shape == old:
+        return x
+    return bind(sh.reshape_p, x, shape=new_shape)
+
+
+def ravel(x):
+    return reshape(x, (-1,))
+
+
+def transpose(x, axes=None):
+    x = arr(x)
+    n = ndim(x)
+    perm = tuple(reversed(range(n))) if axes is None else tuple(normalize_axis(a, n, "transpose") for a in axes)
+    if perm == tuple(range(n)):
+        return x
+    return bind(sh.transpose_p, x, perm=perm)
+
+
+def swapaxes(x, axis1, axis2):
+    n = ndim(x)
+    perm = list(range(n))
+    a, b = normalize_axis(axis1, n, "swapaxes"), normalize_axis(axis2, n, "swapaxes")
+    perm[a], perm[b] = perm[b], perm[a]
+    return transpose(x, perm)
+
+
+def moveaxis(x, source, destination):
+    n = ndim(x)
+    src, dst = normalize_axis(source, n, "moveaxis"), normalize_axis(destination, n, "moveaxis")
+    perm = [i for i in range(n) if i != src]
+    perm.insert(dst, src)
+    return transpose(x, perm)
+
+
+def broadcast_to(x, new_shape):
+    x = arr(x)
+    new_shape = _shape_arg((new_shape,))
+    if shape(x) == new_shape:
+        return x
+    return bind(sh.broadcast_to_p, x, shape=new_shape)
+
+
+def squeeze(x, axis=None):
+    x = arr(x)
+    dims = shape(x)
+    axes = tuple(i for i, d in enumerate(dims) if d == 1) if axis is None else normalize_axes(axis, len(dims), "squeeze")
+    if not axes:
+        return x
+    return bind(sh.squeeze_p, x, axes=axes)
+
+
+def expand_dims(x, axis):
+    x = arr(x)
+    axis = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = normalize_axes(axis, ndim(x) + len(axis), "expand_dims")
+    return bind(sh.expand_dims_p, x, axes=axes)
+
+
+def concatenate(arrays, axis=0):
+    arrays = [arr(a) for a in arrays]
+    if not arrays:
+        raise ValueError("concatenate: need at least one array")
+    if axis is None:
+        arrays, axis = [ravel(a) for a in arrays], 0
+    axis = normalize_axis(axis, ndim(arrays[0]), "concatenate")
+    if len(arrays) == 1:
+        return arrays[0]
+    return bind(sh.concatenate_p, *arrays, axis=axis)
+
+
+def stack(arrays, axis=0):
+    arrays = [arr(a) for a in arrays]
+    if not arrays:
+        raise ValueError("stack: need at least one array")
+    shapes = {shape(a) for a in arrays}
+    if len(shapes) > 1:
+        raise ShapeError("stack", f"all input arrays must have the same shape, got {[shape(a) for a in arrays]}")
+    axis = normalize_axis(axis, ndim(arrays[0]) + 1, "stack")
+    return concatenate([expand_dims(a, axis) for a in arrays], axis)
+
+
+def atleast_1d(x):
+    return reshape(x, (1,)) if ndim(x) == 0 else x
+
+
+# ---- indexing ----------------------------------------------------------------------------------------
+def getitem(x, index):
+    """x[index] for ints, slices, None, Ellipsis and integer arrays (NumPy's basic and advanced indexing)."""
+    x = arr(x)
+    if not isinstance(index, tuple):
+        index = (index,)
+    consumed = sum(1 for e in index if e is not None and e is not Ellipsis and not _is_bool_array(e))
+    consumed += sum(ndim(e) - 1 for e in index if _is_bool_array(e))
+    entries, arrays, seen_ellipsis = [], [], False
+    for e in index:
+        if e is Ellipsis:
+            if seen_ellipsis:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            seen_ellipsis = True
+            entries.extend([sh.Slice(None, None, None)] * (ndim(x) - consumed))
+        elif e is None:
+            entries.append(None)
+        elif isinstance(e, slice):
+            entries.append(sh.Slice(static_int(e.start, "slice"), static_int(e.stop, "slice"),
+                                    static_int(e.step, "slice")))
+        elif isinstance(e, (int, np.integer)) and not isinstance(e, (bool, np.bool_)):
+            entries.append(int(e))
+        else:
+            for a in _index_arrays(e):
+                entries.append(sh.ArrayIndex(len(arrays)))
+                arrays.append(a)
+    if all(type(e) is sh.Slice and e == (None, None, None) for e in entries):
+        return x
+    return bind(sh.getitem_p, x, *arrays, index=sh.Index(entries))
+
+
+def _is_bool_array(e) -> bool:
+    return hasattr(e, "dtype") and aval_of(e).dtype == np.bool_ or (
+        type(e) is list and len(e) > 0 and all(type(v) is bool for v in e)
+    )
+
+
+def _index_arrays(e) -> list:
+    """An index array (or a concrete boolean mask turned into its index arrays)."""
+    if getattr(e, "_dt_trace", None) is None:
+        e = np.asarray(e)
+    dt = aval_of(e).dtype
+    if dt == np.bool_:
+        if getattr(e, "_dt_trace", None) is not None:
+            raise NotImplementedError(
+                "indexing with a traced boolean mask gives a data-dependent shape; "
+                "use dnp.where(mask, x, 0) or sum over x * mask instead"
+            )
+        return list(np.nonzero(e))
+    if not np.issubdtype(dt, np.integer):
+        raise IndexError(f"arrays used as indices must be of integer (or boolean) type, got {dt}")
+    return [e]

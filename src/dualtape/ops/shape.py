@@ -1,0 +1,179 @@
+"""Shape primitives: reshape, transpose, broadcast_to, squeeze, expand_dims, concatenate, indexing.
+
+Params arrive normalised by `dualtape.numpy` (axes sorted and non-negative, -1 resolved, Ellipsis expanded),
+so every rule here is exact. broadcast_to is explicit so that un-broadcasting lives in its derivative rules.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import NamedTuple
+
+import numpy as np
+
+from ..avals import broadcast_shapes
+from ..core.primitive import Primitive
+from ..errors import ShapeError
+
+
+def _same_dtype(x, *_, **__):
+    return x.dtype
+
+
+def _reshape_rule(x, shape):
+    if int(np.prod(shape, dtype=np.int64)) != x.size:
+        raise ShapeError("reshape", f"cannot reshape an array of shape {x.shape} (size {x.size}) into {shape}",
+                         fix="the new shape must have the same number of elements; use -1 for one inferred axis")
+    return tuple(shape)
+
+
+def _transpose_rule(x, perm):
+    if sorted(perm) != list(range(x.ndim)):
+        raise ShapeError("transpose", f"axes {perm} are not a permutation of the {x.ndim} axes of {x.shape}")
+    return tuple(x.shape[p] for p in perm)
+
+
+def _broadcast_to_rule(x, shape):
+    shape = tuple(shape)
+    if len(shape) < x.ndim or broadcast_shapes("broadcast_to", x.shape, shape) != shape:
+        raise ShapeError("broadcast_to", f"cannot broadcast an array of shape {x.shape} to shape {shape}",
+                         fix="each axis of the operand must be 1 or equal to the target's trailing axes")
+    return shape
+
+
+def _squeeze_rule(x, axes):
+    bad = [a for a in axes if x.shape[a] != 1]
+    if bad:
+        raise ShapeError("squeeze", f"cannot squeeze axes {tuple(bad)} of shape {x.shape}: their size is not 1")
+    return tuple(d for i, d in enumerate(x.shape) if i not in axes)
+
+
+def _expand_dims_rule(x, axes):
+    out, dims = [], iter(x.shape)
+    for i in range(x.ndim + len(axes)):
+        out.append(1 if i in axes else next(dims))
+    return tuple(out)
+
+
+def _concatenate_rule(*xs, axis):
+    first = xs[0]
+    for x in xs[1:]:
+        if x.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, first.shape)) if i != axis):
+            shapes = ", ".join(str(x.shape) for x in xs)
+            raise ShapeError("concatenate", f"all shapes must match except along axis {axis}: {shapes}")
+    return first.shape[:axis] + (sum(x.shape[axis] for x in xs),) + first.shape[axis + 1:]
+
+
+reshape_p = Primitive("reshape", ("x",), "x.reshape(shape)", _reshape_rule, dtype_rule=_same_dtype)
+transpose_p = Primitive("transpose", ("x",), "x.transpose(perm)", _transpose_rule, dtype_rule=_same_dtype)
+broadcast_to_p = Primitive(
+    "broadcast_to", ("x",), "xp.broadcast_to(x, shape)", _broadcast_to_rule, dtype_rule=_same_dtype
+)
+squeeze_p = Primitive("squeeze", ("x",), "xp.squeeze(x, axis=axes)", _squeeze_rule, dtype_rule=_same_dtype)
+expand_dims_p = Primitive(
+    "expand_dims", ("x",), "xp.expand_dims(x, axes)", _expand_dims_rule, dtype_rule=_same_dtype
+)
+concatenate_p = Primitive("concatenate", "*xs", "xp.concatenate(xs, axis=axis)", _concatenate_rule)
+
+
+# ---- indexing ----------------------------------------------------------------------------------------
+class Slice(NamedTuple):
+    """A hashable slice with concrete bounds (Python's slice is unhashable before 3.12)."""
+
+    start: int | None
+    stop: int | None
+    step: int | None
+
+    def to_slice(self) -> slice:
+        return slice(self.start, self.stop, self.step)
+
+    def __str__(self):
+        parts = ["" if self.start is None else str(self.start), "" if self.stop is None else str(self.stop)]
+        if self.step is not None:
+            parts.append(str(self.step))
+        return ":".join(parts)
+
+
+class ArrayIndex(NamedTuple):
+    """Stands for the k-th integer index array, passed as the (k+1)-th operand of getitem."""
+
+    k: int
+
+    def __str__(self):
+        return f"<index {self.k}>"
+
+
+class Index(tuple):
+    """getitem's `index` param: ints, Slices, None (new axis) and ArrayIndex placeholders."""
+
+    _dt_format = True
+
+    def __str__(self):
+        return "[" + ", ".join(str(e) for e in self) + "]"
+
+
+def _concrete_index(index: Index, arrays) -> tuple:
+    return tuple(
+        e.to_slice() if type(e) is Slice else arrays[e.k] if type(e) is ArrayIndex else e for e in index
+    )
+
+
+def _getitem_impl(x, *arrays, index):
+    return x[_concrete_index(index, arrays)]
+
+
+def _getitem_rule(x, *arrays, index):
+    advanced = any(type(e) is ArrayIndex for e in index)
+    pieces, adv_pos, adv_shapes, axis = [], [], [], 0
+    for pos, e in enumerate(index):
+        if e is None:
+            pieces.append((1,))
+            continue
+        if axis >= x.ndim:
+            raise ShapeError("getitem", f"too many indices for an array of shape {x.shape}")
+        size = x.shape[axis]
+        axis += 1
+        if type(e) is Slice:
+            pieces.append((len(range(*e.to_slice().indices(size))),))
+        elif type(e) is ArrayIndex:
+            adv_pos.append(pos)
+            adv_shapes.append(arrays[e.k].shape)
+            pieces.append(None)
+        else:
+            if not -size <= e < size:
+                raise ShapeError("getitem", f"index {e} is out of bounds for axis {axis - 1} with size {size}",
+                                 fix="index within the axis length")
+            if advanced:
+                adv_pos.append(pos)
+                adv_shapes.append(())
+            pieces.append(None if advanced else ())
+    rest = x.shape[axis:]
+    if not adv_pos:
+        return tuple(d for p in pieces for d in p) + rest
+    bshape = broadcast_shapes("getitem", *adv_shapes)
+    basic = [p for p in pieces if p is not None]
+    if adv_pos == list(range(adv_pos[0], adv_pos[-1] + 1)):  # adjacent: the broadcast dims stay in place
+        before = [p for p in pieces[: adv_pos[0]] if p is not None]
+        after = [p for p in pieces[adv_pos[-1] + 1:] if p is not None]
+        return tuple(d for p in before for d in p) + bshape + tuple(d for p in after for d in p) + rest
+    return bshape + tuple(d for p in basic for d in p) + rest
+
+
+def _getitem_emit(operands, params):
+    entries = []
+    for e in params["index"]:
+        if e is None:
+            entries.append(ast.Constant(None))
+        elif type(e) is Slice:
+            entries.append(ast.Slice(*(None if v is None else ast.Constant(v) for v in e)))
+        elif type(e) is ArrayIndex:
+            entries.append(operands[1 + e.k])
+        else:
+            entries.append(ast.Constant(e))
+    index = entries[0] if len(entries) == 1 else ast.Tuple(elts=entries, ctx=ast.Load())
+    return ast.Subscript(value=operands[0], slice=index, ctx=ast.Load())
+
+
+getitem_p = Primitive(
+    "getitem", "*xs", None, _getitem_rule, dtype_rule=_same_dtype, impl=_getitem_impl, emit=_getitem_emit
+)

@@ -1,0 +1,26 @@
+"""Evaluate a Program by binding each equation, so the same walk runs on arrays (computing values), on
+tracers (inlining the program into an enclosing trace) and on any other value kind."""
+
+from __future__ import annotations
+
+from ..core.ir import Program, Var
+from ..core.trace import bind
+
+
+def eval_program(program: Program, args) -> list:
+    """The program's outputs for these input values (its captures supply their own values)."""
+    if len(args) != len(program.inputs):
+        raise TypeError(f"program {program.name} takes {len(program.inputs)} inputs, got {len(args)}")
+    env = {v.id: a for v, a in zip(program.inputs, args)}
+    env.update((v.id, value) for v, value in program.captures)
+
+    def read(a):
+        return env[a.id] if type(a) is Var else a.value
+
+    for eqn in program.eqns:
+        out = bind(eqn.prim, *[read(a) for a in eqn.inputs], **eqn.params)
+        if eqn.prim.multiple_results:
+            env.update((v.id, o) for v, o in zip(eqn.outs, out))
+        else:
+            env[eqn.outs[0].id] = out
+    return [read(a) for a in program.outputs]

@@ -1,0 +1,60 @@
+"""Program -> Program optimisation passes. Each pass returns a new Program with the same inputs, captures
+and output meaning; `optimize` runs them all (switched off by `dt.config.optimize = False`)."""
+
+from __future__ import annotations
+
+from ..core.ir import Eqn, Program, Var
+
+
+def dce(program: Program) -> Program:
+    """Dead-code elimination: drop equations whose outputs nothing uses, and captures nothing reads."""
+    live = {a.id for a in program.outputs if type(a) is Var}
+    kept = []
+    for eqn in reversed(program.eqns):
+        if any(v.id in live for v in eqn.outs):
+            kept.append(eqn)
+            live.update(a.id for a in eqn.inputs if type(a) is Var)
+            for p in eqn.params.values():
+                if isinstance(p, Program):
+                    live.update(v.id for v, _ in p.captures)
+    captures = [(v, val) for v, val in program.captures if v.id in live]
+    return Program(program.inputs, reversed(kept), program.outputs, captures, program.name)
+
+
+def _atom_key(a, rename):
+    if type(a) is Var:
+        return ("v", rename.get(a.id, a).id)
+    return ("l", type(a.value), repr(a.value), str(a.aval.dtype))
+
+
+def cse(program: Program) -> Program:
+    """Common-subexpression elimination: one equation per (primitive, operands, params)."""
+    rename: dict[int, Var] = {}
+    seen: dict = {}
+    eqns = []
+    for eqn in program.eqns:
+        inputs = [rename.get(a.id, a) if type(a) is Var else a for a in eqn.inputs]
+        try:
+            key = (eqn.prim, tuple(_atom_key(a, rename) for a in inputs), tuple(sorted(eqn.params.items())))
+            hash(key)
+        except TypeError:  # unhashable params (sub-programs): keep as is
+            key = None
+        if key is not None and key in seen:
+            for old, new in zip(eqn.outs, seen[key].outs):
+                rename[old.id] = new
+                if new.hint is None:
+                    new.hint = old.hint
+            continue
+        new_eqn = Eqn(eqn.prim, inputs, eqn.params, eqn.outs, eqn.where)
+        if key is not None:
+            seen[key] = new_eqn
+        eqns.append(new_eqn)
+    outputs = [rename.get(a.id, a) if type(a) is Var else a for a in program.outputs]
+    return Program(program.inputs, eqns, outputs, program.captures, program.name)
+
+
+def optimize(program: Program) -> Program:
+    return dce(cse(program))
+
+
+
