@@ -77,7 +77,10 @@ def broadcast_to(x, new_shape):
 def squeeze(x, axis=None):
     x = arr(x)
     dims = shape(x)
-    axes = tuple(i for i, d in enumerate(dims) if d == 1) if axis is None else normalize_axes(axis, len(dims), "squeeze")
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(dims) if d == 1)
+    else:
+        axes = normalize_axes(axis, len(dims), "squeeze")
     if not axes:
         return x
     return bind(sh.squeeze_p, x, axes=axes)
