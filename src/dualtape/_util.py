@@ -7,6 +7,14 @@ import sys
 from typing import NamedTuple
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES_DIR = os.path.join(PACKAGE_DIR, "examples")
+
+
+def is_internal(filename: str) -> bool:
+    """True for dualtape's own modules and generated code; the bundled examples count as user code."""
+    if filename.startswith("<dualtape"):
+        return True
+    return filename.startswith(PACKAGE_DIR) and not filename.startswith(EXAMPLES_DIR)
 
 
 class SourceLine(NamedTuple):
@@ -29,7 +37,7 @@ def user_source_line(skip: int = 1) -> SourceLine | None:
     frame = sys._getframe(skip)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(PACKAGE_DIR) and not filename.startswith("<dualtape"):
+        if not is_internal(filename):
             if "importlib" not in filename:
                 text = linecache.getline(filename, frame.f_lineno).strip()
                 return SourceLine(filename, frame.f_lineno, frame.f_code.co_name, text)

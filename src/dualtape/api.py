@@ -92,11 +92,31 @@ def _kw_hints(names, dynamic, kwargs):
     return hints
 
 
+def _array_key(args):
+    """(shape, dtype) of each argument when all are NumPy arrays (the common case), else None."""
+    key = []
+    for a in args:
+        if type(a) is not np.ndarray:
+            return None
+        key.append((a.shape, a.dtype))
+    return tuple(key)
+
+
+def _fast_call(compiled, out_tree):
+    if out_tree is tree.LEAF:
+        return compiled.fn
+    n = compiled.n_outputs
+    return lambda *args: tree.unflatten(out_tree, (compiled.fn(*args),) if n == 1 else compiled.fn(*args))
+
+
 class _Entry:
-    __slots__ = ("program", "out_tree", "compiled")
+    """A traced program for one signature, and its compiled form once it is called on concrete arrays."""
+
+    __slots__ = ("program", "out_tree", "compiled", "captures_traced")
 
     def __init__(self, program, out_tree):
         self.program, self.out_tree, self.compiled = program, out_tree, None
+        self.captures_traced = any(getattr(v, "_dt_trace", None) is not None for _, v in program.captures)
 
 
 class Jitted:
@@ -108,6 +128,7 @@ class Jitted:
         self.backend = backend
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self._cache: dict = {}
+        self._by_arrays: dict = {}  # fast path: positional NumPy arrays only, keyed by (shape, dtype)s
         self.trace_count = 0
         if backend != "numpy":
             array_module(backend)  # fail early, with the install hint
@@ -127,18 +148,26 @@ class Jitted:
             if config.optimize:
                 program = optimize(program)
             entry = _Entry(program, out_tree)
-            if not any(getattr(v, "_dt_trace", None) is not None for _, v in program.captures):
+            if not entry.captures_traced:
                 self._cache[key] = entry  # a program capturing outer traced values is used once
         return entry, leaves
 
     def __call__(self, *args, **kwargs):
+        if not kwargs:
+            key = _array_key(args)
+            if key is not None:
+                compiled = self._by_arrays.get(key)
+                if compiled is not None:
+                    return compiled(*args)
         entry, leaves = self._entry(args, kwargs)
-        if any(getattr(x, "_dt_trace", None) is not None for x in leaves):
+        if entry.captures_traced or any(getattr(x, "_dt_trace", None) is not None for x in leaves):
             outs = eval_program(entry.program, leaves)  # inline into the enclosing trace / transform
             return tree.unflatten(entry.out_tree, outs)
         compiled = entry.compiled
         if compiled is None:
             compiled = entry.compiled = Compiled(entry.program, self.backend)
+            if not kwargs and not self.static_argnums and _array_key(args) is not None:
+                self._by_arrays[_array_key(args)] = _fast_call(compiled, entry.out_tree)
         if entry.out_tree is tree.LEAF:
             return compiled.fn(*leaves)
         outs = compiled.fn(*leaves)

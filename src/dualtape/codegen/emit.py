@@ -66,6 +66,30 @@ def literal_ast(lit: Lit) -> ast.expr:
 _RESERVED = {"xp", *dir(builtins)}
 
 
+def _last_uses(program: Program) -> dict[int, int]:
+    """For each Var id, the index of the last equation reading it (outputs count as read after the end)."""
+    last = {}
+    for i, eqn in enumerate(program.eqns):
+        for a in eqn.inputs:
+            if type(a) is Var:
+                last[a.id] = i
+    for a in program.outputs:
+        if type(a) is Var:
+            last[a.id] = len(program.eqns)
+    return last
+
+
+def _reuse_dying_name(eqn, i: int, last_use: dict[int, int], namer: Namer) -> None:
+    """`a = xp.sin(a)`: an unnamed result takes the name of an unnamed operand read for the last time here,
+    as hand-written code does; the old array is then freed at once (NumPy reuses its memory)."""
+    if len(eqn.outs) != 1 or eqn.outs[0].hint is not None or eqn.outs[0].id in namer.names:
+        return
+    for a in eqn.inputs:
+        if type(a) is Var and a.hint is None and last_use.get(a.id) == i and a.id in namer.names:
+            namer.names[eqn.outs[0].id] = namer.names[a.id]
+            return
+
+
 def emit_program(program: Program, name: str | None = None, comments: bool = True) -> Emitted:
     """The program as the source of one Python function taking the program's inputs."""
     fn_name = name or program.name
@@ -82,7 +106,9 @@ def emit_program(program: Program, name: str | None = None, comments: bool = Tru
 
     lines = [f"def {fn_name}({', '.join(arg_names)}):"]
     last_line = None
-    for eqn in program.eqns:
+    last_use = _last_uses(program)
+    for i, eqn in enumerate(program.eqns):
+        _reuse_dying_name(eqn, i, last_use, namer)
         where = eqn.where
         if comments and where is not None and where.text and (where.filename, where.lineno) != last_line:
             last_line = (where.filename, where.lineno)

@@ -93,7 +93,23 @@ class Primitive:
         names = dict(zip(self.operands, operands)) if not self.variadic else {
             self.operands[0]: ast.List(elts=list(operands), ctx=ast.Load())
         }
-        return _Substitute(names, params, param_ast).visit(_copy(self._template_ast))
+        return _tidy(_Substitute(names, params, param_ast).visit(_copy(self._template_ast)))
+
+
+def _tidy(expr: ast.expr) -> ast.expr:
+    """Write calls as a person would: drop `keepdims=False`, and `axis=(1,)` becomes `axis=1`."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call):
+            kept = []
+            for kw in node.keywords:
+                value = kw.value
+                if kw.arg == "keepdims" and isinstance(value, ast.Constant) and value.value is False:
+                    continue
+                if kw.arg == "axis" and isinstance(value, ast.Tuple) and len(value.elts) == 1:
+                    kw.value = value.elts[0]
+                kept.append(kw)
+            node.keywords = kept
+    return expr
 
 
 def _free_names(node) -> set[str]:

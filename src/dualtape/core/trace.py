@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import tree
-from .._util import PACKAGE_DIR, user_source_line
+from .._util import is_internal, user_source_line
 from ..avals import ShapedArray, aval_of, is_python_scalar
 from ..errors import ConcretizationError, EscapedTracerError, ShapeError
 from .ir import Eqn, Lit, Program, Var
@@ -173,7 +173,7 @@ def _naming(trace: StagingTrace):
         if event != "return":
             return
         code = frame.f_code
-        if code.co_filename.startswith(PACKAGE_DIR):
+        if is_internal(code.co_filename):
             return
         for name, value in frame.f_locals.items():
             _name_value(trace, name, value)
