@@ -38,7 +38,8 @@ def compare(contenders: dict, args: tuple, rounds: int = 15) -> dict[str, float]
 def machine() -> str:
     import numpy as np
 
-    return f"{platform.machine()} {platform.processor() or ''} Python {platform.python_version()} NumPy {np.__version__}"
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, Python {platform.python_version()}, NumPy {np.__version__}"
 
 
 def fmt_us(seconds: float) -> str:

@@ -15,10 +15,10 @@ import statistics
 import time
 
 import numpy as np
-from _timing import compare, fmt_us, machine
 
 import dualtape as dt
 import dualtape.numpy as dnp
+from _timing import compare, fmt_us, machine
 
 
 def chain50(x):

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from corpus import CORPUS
 
 import dualtape as dt
+from corpus import CORPUS
 from dualtape import tree
 from dualtape.api import trace_program
 from dualtape.transforms.evaluate import eval_program

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 from typing import NamedTuple
@@ -46,7 +47,8 @@ def user_source_line(skip: int = 1) -> SourceLine | None:
 
 
 def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:
-    """A non-negative axis index, or a ValueError naming the op."""
+    """A non-negative Python int axis, or a ValueError naming the op."""
+    axis = operator.index(axis)
     if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
         raise ValueError(f"{op}: axis {axis} is out of bounds for an array of dimension {ndim}")
     return axis % ndim if ndim else 0

@@ -16,21 +16,49 @@ from .avals import aval_of, is_python_scalar
 from .codegen.runtime import Compiled, array_module
 from .config import config, logger
 from .core.ir import Program
-from .core.trace import make_program
+from .core.trace import input_hints, make_program
 from .transforms.evaluate import eval_program
 from .transforms.passes import optimize
 
 
 def _leaf_signature(x):
     if type(x) is np.ndarray:
-        return (x.shape, x.dtype)
+        return (x.shape, x.dtype, False)
     if is_python_scalar(x):
         return type(x)
     aval = aval_of(x)
-    return (aval.shape, aval.dtype)
+    return (aval.shape, aval.dtype, aval.weak)  # a weak traced scalar promotes differently from a 0-d array
+
+
+def _static_key(static, name: str) -> tuple:
+    """The cache key of the static arguments: each value with its type, since 2 and 2.0 trace differently."""
+    for i, v in static:
+        try:
+            hash(v)
+        except TypeError:
+            raise TypeError(
+                f"{name}: static argument {i} must be hashable (it keys the compile cache), got a "
+                f"{type(v).__name__}; pass a tuple instead of a list, or make it a dynamic argument"
+            ) from None
+    return tuple((i, type(v), v) for i, v in static)
+
+
+def _retrace_reason(cache: dict, key: tuple) -> str:
+    """Why a call missed the cache, compared with the signatures already traced."""
+    treedef, static, _ = key
+    if not cache:
+        return "first call"
+    if all(k[0] != treedef for k in cache):
+        return f"new argument structure {treedef}"
+    if all(k[1] != static for k in cache if k[0] == treedef):
+        return "new static arguments " + ", ".join(f"#{i}={v!r}" for i, _, v in static)
+    return "new shapes or dtypes"
 
 
 def _split_static(args, static_argnums):
+    """(dynamic args, ((index, value), ...) of the static ones); static_argnums is an int or a sequence."""
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
     n = len(args)
     static = tuple(sorted(i % n for i in static_argnums if -n <= i < n))
     dynamic = tuple(a for i, a in enumerate(args) if i not in static)
@@ -52,44 +80,16 @@ def _with_static(fn, static):
     return call
 
 
-def _dynamic_names(fn, static):
-    import inspect
-
-    try:
-        names = [p.name for p in inspect.signature(fn).parameters.values()]
-    except (TypeError, ValueError):
-        return None
-    skip = {i for i, _ in static}
-    return [n for i, n in enumerate(names) if i not in skip]
-
-
 def trace_program(fn, args, kwargs=None, static_argnums=()):
     """(Program, out_treedef) for fn at these arguments; static arguments are baked in."""
     dynamic, static = _split_static(args, static_argnums)
     body = _with_static(fn, static)
     kwargs = kwargs or {}
-    names = _dynamic_names(fn, static)
+    hints = input_hints(fn, args, kwargs, skip={i for i, _ in static})
+    name = getattr(fn, "__name__", "f")
     if kwargs:
-        staged = lambda a, k: body(*a, **k)  # noqa: E731
-        hint_source = lambda *a: None  # noqa: E731
-        del hint_source
-        program, out_tree = make_program(staged, (dynamic, kwargs), name=getattr(fn, "__name__", "f"),
-                                         arg_names=_kw_hints(names, dynamic, kwargs))
-    else:
-        program, out_tree = make_program(body, dynamic, name=getattr(fn, "__name__", "f"),
-                                         arg_names=_kw_hints(names, dynamic, {}))
-    return program, out_tree
-
-
-def _kw_hints(names, dynamic, kwargs):
-    from .core.trace import _leaf_paths
-
-    hints = []
-    for i, a in enumerate(dynamic):
-        hints.extend(_leaf_paths(a, names[i] if names and i < len(names) else None))
-    for k in tree._dict_keys(kwargs):
-        hints.extend(_leaf_paths(kwargs[k], k))
-    return hints
+        return make_program(lambda a, k: body(*a, **k), (dynamic, kwargs), name=name, arg_names=hints)
+    return make_program(body, dynamic, name=name, arg_names=hints)
 
 
 def _array_key(args):
@@ -136,13 +136,17 @@ class Jitted:
     def _entry(self, args, kwargs):
         dynamic, static = _split_static(args, self.static_argnums)
         leaves, treedef = tree.flatten((dynamic, kwargs))
-        key = (treedef, static, tuple(_leaf_signature(x) for x in leaves))
+        try:
+            signature = tuple(_leaf_signature(x) for x in leaves)
+        except TypeError as e:
+            raise TypeError(f"{self.__name__}: {e}; pass non-array arguments with static_argnums") from None
+        key = (treedef, _static_key(static, self.__name__), signature)
         entry = self._cache.get(key)
         if entry is None:
             self.trace_count += 1
             if config.log_compiles:
                 shown = ", ".join(str(aval_of(x)) for x in leaves)
-                reason = "first call" if not self._cache else "new signature"
+                reason = _retrace_reason(self._cache, key)
                 logger.warning("dualtape.jit: tracing %s (%s): (%s)", self.__name__, reason, shown)
             program, out_tree = trace_program(self.fn, args, kwargs, self.static_argnums)
             if config.optimize:
@@ -196,12 +200,14 @@ def jit(fn=None, *, backend: str = "numpy", static_argnums=()):
     return Jitted(fn, backend, static_argnums)
 
 
-def trace(fn, static_argnums=()):
-    """`dt.trace(f)(*args)`: the IR Program of f at these arguments (as traced, before optimisation)."""
+def trace(fn, static_argnums=None):
+    """`dt.trace(f)(*args)`: the IR Program of f at these arguments (as traced, before optimisation); a jitted
+    f keeps its own static_argnums unless others are given."""
 
     @functools.wraps(fn)
     def traced(*args, **kwargs):
-        return trace_program(fn, args, kwargs, static_argnums)[0]
+        static = _own_static_argnums(fn) if static_argnums is None else static_argnums
+        return trace_program(fn, args, kwargs, static)[0]
 
     return traced
 
@@ -210,7 +216,12 @@ def source(fn, *args, comments: bool = True, **kwargs) -> str:
     """The generated Python source of fn at these arguments (fn may be any transformed function)."""
     from .codegen.emit import emit_program
 
-    program = trace_program(fn, args, kwargs)[0]
+    program = trace_program(fn, args, kwargs, _own_static_argnums(fn))[0]
     if config.optimize:
         program = optimize(program)
     return emit_program(program, comments=comments).source
+
+
+def _own_static_argnums(fn) -> tuple:
+    """A jitted function's static arguments stay static when it is traced or shown as source."""
+    return fn.static_argnums if isinstance(fn, Jitted) else ()

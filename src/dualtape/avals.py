@@ -109,24 +109,25 @@ def broadcast_shapes(op: str, *shapes) -> tuple:
 def dummy(aval: ShapedArray, ndim: bool = True):
     """A one-element stand-in for aval: a Python scalar if weak, else an array of ones with aval's rank."""
     if aval.weak:
-        return aval.dtype.type(1).item()
+        return np.array(1, aval.dtype).item()  # (an int too big for int64 has the object dtype)
     return np.ones((1,) * aval.ndim if ndim else (), dtype=aval.dtype)
 
 
 @lru_cache(maxsize=4096)
-def _result_dtype_cached(fn, keys: tuple, params: tuple):
+def _result_type_cached(fn, keys: tuple, params: tuple):
     args = [dummy(ShapedArray((1,) * nd, dt, weak)) for dt, nd, weak in keys]
     with np.errstate(all="ignore"):
         out = fn(*args, **dict(params))
     if isinstance(out, (tuple, list)):
-        return tuple(np.asarray(o).dtype for o in out)
-    return np.asarray(out).dtype
+        return tuple(np.asarray(o).dtype for o in out), False
+    return np.asarray(out).dtype, is_python_scalar(out)
 
 
-def result_dtype(fn, avals, params: dict | None = None):
-    """The dtype NumPy gives for fn applied to values of these avals (cached)."""
+def result_type(fn, avals, params: dict | None = None):
+    """(dtype, weak) that NumPy gives for fn applied to values of these avals (cached): the result is weak
+    only when it comes back as a Python scalar (`s * 2.0`), not as a NumPy scalar (`np.sin(s)`)."""
     keys = tuple((a.dtype, a.ndim, a.weak) for a in avals)
-    return _result_dtype_cached(fn, keys, tuple(sorted((params or {}).items())))
+    return _result_type_cached(fn, keys, tuple(sorted((params or {}).items())))
 
 
 def is_float(dtype) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import keyword
 import math
 import os
 from typing import NamedTuple
@@ -31,9 +32,11 @@ def _xp_attr(name: str) -> ast.expr:
 
 
 def param_ast(value) -> ast.expr:
-    """A static param as source: dtypes become xp.<name>, tuples stay tuples."""
+    """A static param as source: dtypes become xp.<name>, tuples stay tuples, NumPy scalars Python numbers."""
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
         return _xp_attr(np.dtype(value).name if np.dtype(value) != np.bool_ else "bool_")
+    if isinstance(value, np.generic):  # np.int64(1) would unparse as `np.int64(1)`, a name the code lacks
+        value = value.item()
     if isinstance(value, tuple):
         return ast.Tuple(elts=[param_ast(v) for v in value], ctx=ast.Load())
     if isinstance(value, (int, float, complex)) and not isinstance(value, bool):
@@ -93,6 +96,8 @@ def _reuse_dying_name(eqn, i: int, last_use: dict[int, int], namer: Namer) -> No
 def emit_program(program: Program, name: str | None = None, comments: bool = True) -> Emitted:
     """The program as the source of one Python function taking the program's inputs."""
     fn_name = name or program.name
+    if fn_name == "xp" or keyword.iskeyword(fn_name):  # the def must not shadow the array module
+        fn_name += "_"
     namer = Namer(_RESERVED | {fn_name})
     arg_names = [namer(v) for v in program.inputs]
     env: dict = {}

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..avals import ShapedArray, result_dtype
+from ..avals import ShapedArray, result_type
 
 REGISTRY: dict[str, "Primitive"] = {}
 
@@ -78,13 +78,12 @@ class Primitive:
         """Output aval(s) for these input avals: shape from the shape rule, dtype from NumPy itself."""
         shape = self.shape_rule(*avals, **params)
         if self.dtype_rule is not None:
-            dtype = self.dtype_rule(*avals, **params)
+            dtype, weak = self.dtype_rule(*avals, **params), False
         else:
-            dtype = result_dtype(self.impl, avals, params)
+            dtype, weak = result_type(self.impl, avals, params)
         if self.multiple_results:
             return [ShapedArray(s, d) for s, d in zip(shape, dtype)]
-        weak = bool(avals) and all(a.weak for a in avals) and shape == ()
-        return ShapedArray(shape, dtype, weak)
+        return ShapedArray(shape, dtype, weak and shape == ())
 
     def emit(self, operands: list[ast.expr], params: dict, param_ast: Callable) -> ast.expr:
         """The expression computing this primitive from operand expressions (ASTs)."""

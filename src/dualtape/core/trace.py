@@ -4,7 +4,8 @@ Every value kind that is not a plain array (tracers here; dual values and eager 
 carries a `_dt_trace` attribute: an object with a numeric `level` and a `process(prim, args, params)` method.
 bind() hands the op to the highest-level trace among its arguments, or evaluates plain arrays directly, so
 `core` never imports the value kinds built on top of it. Levels grow with each new trace, so an inner trace
-sees the values of an outer one as captured inputs and traces nest.
+sees the values of an outer one as captured inputs and traces nest. Each equation keeps the user's source
+line that recorded it; `set_source_line` lets a replay (eval_program) keep the line an op was first written at.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from .ir import Eqn, Lit, Program, Var
 from .primitive import Primitive
 
 _levels = itertools.count(1)
+_FROM_STACK = object()
+_replayed_line = [_FROM_STACK]  # while eval_program re-binds an equation: the user's line that first recorded it
 
 
 def bind(prim: Primitive, *args, **params):
@@ -40,6 +43,21 @@ def bind(prim: Primitive, *args, **params):
 
 def new_level() -> int:
     return next(_levels)
+
+
+def set_source_line(where=_FROM_STACK):
+    """Attribute the ops bound from now on to `where` (a SourceLine or None) instead of the innermost user
+    frame, as when replaying an equation recorded elsewhere; no argument reads the stack again. Returns the
+    previous setting, to restore."""
+    previous = _replayed_line[0]
+    _replayed_line[0] = where
+    return previous
+
+
+def source_line():
+    """The user's line for the op being recorded now."""
+    where = _replayed_line[0]
+    return user_source_line() if where is _FROM_STACK else where
 
 
 class StagingTrace:
@@ -67,26 +85,26 @@ class StagingTrace:
             return Lit(x)
         trace = getattr(x, "_dt_trace", None)
         if trace is not None and not trace.active:
-            raise EscapedTracerError(repr(x), getattr(x, "created_at", None), user_source_line())
+            raise escaped(x)
         if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype != object:
             return Lit(x[()])
         var = self._captured.get(id(x))
         if var is None:
             value = x if trace is not None or hasattr(x, "__array_namespace__") else np.asarray(x)
-            var = Var(aval_of(value))
+            var = Var(aval_of(value), getattr(getattr(x, "_var", None), "hint", None))  # an outer tracer's name
             self._captured[id(x)] = var
             self.captures.append((var, value))
         return var
 
     def process(self, prim: Primitive, args, params):
         if not self.active:
-            raise EscapedTracerError(f"of trace '{self.name}'", None, user_source_line())
+            raise escaped(next(a for a in args if getattr(a, "_dt_trace", None) is self))
         atoms = [self.to_atom(a) for a in args]
         try:
             out = prim.abstract_eval(*[a.aval for a in atoms], **params)
         except ShapeError as e:
-            raise e.at(user_source_line()) from None
-        where = user_source_line()
+            raise e.at(source_line()) from None
+        where = source_line()
         if prim.multiple_results:
             outs = [Var(av) for av in out]
             self.eqns.append(Eqn(prim, atoms, params, outs, where))
@@ -94,6 +112,13 @@ class StagingTrace:
         var = Var(out)
         self.eqns.append(Eqn(prim, atoms, params, [var], where))
         return Tracer(self, var)
+
+
+def escaped(x) -> EscapedTracerError:
+    """The error for a value used after its trace ended: it names the value and the line that made it."""
+    trace, var = x._dt_trace, getattr(x, "_var", None)
+    created = next((e.where for e in getattr(trace, "eqns", ()) if var in e.outs), None)
+    return EscapedTracerError(f"{x!r} of trace '{getattr(trace, 'name', '?')}'", created, user_source_line())
 
 
 class Tracer:
@@ -162,41 +187,51 @@ class Tracer:
         return f"Tracer<{name}:{self.aval}>"
 
 
+_naming_traces: list[StagingTrace] = []  # the traces whose values the naming hook names, outermost first
+
+
 @contextmanager
 def _naming(trace: StagingTrace):
-    """While tracing, name Vars after the user's local variables (read when each user function returns)."""
-    if sys.getprofile() is not None:  # never displace a profiler the user is running
+    """While tracing, name Vars after the user's local variables (read when each user function returns).
+    Nested traces share one hook; a profiler the user is running is never displaced (no names then)."""
+    current = sys.getprofile()
+    if current is not None and current is not _on_profile_event:
         yield
         return
-
-    def on_event(frame, event, arg):
-        if event != "return":
-            return
-        code = frame.f_code
-        if is_internal(code.co_filename):
-            return
-        for name, value in frame.f_locals.items():
-            _name_value(trace, name, value)
-        globs = frame.f_globals
-        for name in code.co_names:
-            if name in globs:
-                _name_value(trace, name, globs[name])
-
-    sys.setprofile(on_event)
+    _naming_traces.append(trace)
+    if current is None:
+        sys.setprofile(_on_profile_event)
     try:
         yield
     finally:
-        sys.setprofile(None)
+        _naming_traces.remove(trace)
+        if current is None:
+            sys.setprofile(None)
 
 
-def _name_value(trace: StagingTrace, name: str, value) -> None:
+def _on_profile_event(frame, event, arg):
+    if event != "return":
+        return
+    code = frame.f_code
+    if is_internal(code.co_filename):
+        return
+    for name, value in frame.f_locals.items():
+        _name_value(name, value)
+    globs = frame.f_globals
+    for name in code.co_names:
+        if name in globs:
+            _name_value(name, globs[name])
+
+
+def _name_value(name: str, value) -> None:
     if type(value) is Tracer:
-        if value._dt_trace is trace and value._var.hint is None:
+        if value._var.hint is None and value._dt_trace in _naming_traces:
             value._var.hint = name
     elif isinstance(value, np.ndarray):
-        var = trace._captured.get(id(value))
-        if var is not None and var.hint is None:
-            var.hint = name
+        for trace in _naming_traces:
+            var = trace._captured.get(id(value))
+            if var is not None and var.hint is None:
+                var.hint = name
 
 
 def make_program(fn, args: tuple, name: str | None = None, arg_names=None):
@@ -206,6 +241,7 @@ def make_program(fn, args: tuple, name: str | None = None, arg_names=None):
     trace = StagingTrace(name if name.isidentifier() else "f")
     hints = input_hints(fn, args) if arg_names is None else arg_names
     tracers = [trace.new_input(_input_aval(x), h) for x, h in zip(leaves, hints)]
+    replayed = set_source_line()  # the user's function records its own lines, even when traced during a replay
     try:
         with _naming(trace):
             out = fn(*tree.unflatten(in_tree, tracers))
@@ -213,6 +249,7 @@ def make_program(fn, args: tuple, name: str | None = None, arg_names=None):
         outputs = [trace.to_atom(o) for o in out_leaves]
     finally:
         trace.active = False
+        set_source_line(replayed)
     program = Program(trace.inputs, trace.eqns, outputs, trace.captures, name=trace.name)
     return program, out_tree
 
@@ -224,18 +261,31 @@ def _input_aval(x) -> ShapedArray:
     return ShapedArray(aval.shape, aval.dtype)
 
 
-def input_hints(fn, args: tuple) -> list[str | None]:
-    """Readable names for the flattened leaves of args: parameter names, with pytree keys appended."""
+def input_hints(fn, args: tuple, kwargs: dict | None = None, skip=()) -> list[str | None]:
+    """Readable names for the flattened leaves of args (but those at positions in skip), then of kwargs:
+    parameter names (`xs_0, xs_1, ...` for `*xs`), with pytree keys appended."""
+    hints: list[str | None] = []
+    for i, (arg, base) in enumerate(zip(args, _param_names(fn, len(args)))):
+        if i not in skip:
+            hints.extend(_leaf_paths(arg, base))
+    for k in tree._dict_keys(kwargs or {}):
+        hints.extend(_leaf_paths(kwargs[k], k))
+    return hints
+
+
+def _param_names(fn, n_args: int) -> list[str | None]:
+    """The parameter names that n_args positional arguments of fn bind to (None where unknown)."""
     try:
-        params = [p.name for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         params = []
-    hints: list[str | None] = []
-    for i, arg in enumerate(args):
-        base = params[i] if i < len(params) else None
-        hints.extend(_leaf_paths(arg, base))
-    return hints
+    names: list[str | None] = []
+    for p in params:
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+        elif p.kind is p.VAR_POSITIONAL:
+            names.extend(f"{p.name}_{i}" for i in range(n_args - len(names)))
+    return (names + [None] * n_args)[:n_args]
 
 
 def _leaf_paths(x, base):

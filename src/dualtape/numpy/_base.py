@@ -6,8 +6,10 @@ import operator
 
 import numpy as np
 
+from .._util import user_source_line
 from ..avals import aval_of
 from ..core.trace import bind  # noqa: F401  (re-exported for the namespace modules)
+from ..errors import ShapeError
 
 
 def arr(x):
@@ -32,3 +34,8 @@ def dtype(x):
 def static_int(v, what: str):
     """A concrete Python int (or None); a traced value here raises the concretization error."""
     return None if v is None else operator.index(v)
+
+
+def shape_error(op: str, message: str, fix: str | None = None) -> ShapeError:
+    """A ShapeError found by a dnp function itself (not a primitive's rule), located at the user's line too."""
+    return ShapeError(op, message, user_source_line(), fix)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..avals import aval_of
 from ..ops import elementwise as ew
 from ._base import arr, bind, dtype
 
@@ -121,11 +122,14 @@ def relu(x):
 
 
 def astype(x, new_dtype):
-    """Convert to new_dtype (no equation when the dtype already matches)."""
+    """Convert to new_dtype (no equation when the dtype already matches). A Python scalar, concrete or traced,
+    always converts: the result is a strongly typed array, as np.asarray(x, new_dtype) is."""
     new_dtype = np.dtype(new_dtype)
-    if dtype(x) == new_dtype and not isinstance(x, (int, float, bool, complex)):
+    x = arr(x)
+    aval = aval_of(x)
+    if aval.dtype == new_dtype and not aval.weak:
         return x
-    return bind(ew.convert_element_type_p, arr(x), dtype=new_dtype)
+    return bind(ew.convert_element_type_p, x, dtype=new_dtype)
 
 
 def full_like(x, fill_value, dtype_=None, *, dtype=None):

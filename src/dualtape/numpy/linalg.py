@@ -6,11 +6,11 @@ import types
 
 import numpy as np
 
-from .._util import normalize_axes
+from .._util import normalize_axes, normalize_axis
 from ..ops import linalg as la
 from . import elementwise as ew
 from . import reductions as red
-from ._base import arr, bind, ndim
+from ._base import arr, bind, dtype, ndim
 from .shapes import ravel, reshape
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -52,6 +52,11 @@ def vdot(x, y):
     return red.sum(ew.multiply(ravel(x), ravel(y)))
 
 
+def vecdot(x, y, axis=-1):
+    """NumPy's linalg.vecdot: dot products along axis, broadcasting the other axes (not vdot's flattening)."""
+    return red.sum(ew.multiply(x, y), axis)
+
+
 def inner(x, y):
     x, y = arr(x), arr(y)
     if ndim(x) == 0 or ndim(y) == 0:
@@ -67,7 +72,7 @@ def outer(x, y):
 
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector norms (ord None/2, 1, inf, -inf, 0, p) and matrix norms ('fro', 1, -1, inf, -inf), as NumPy."""
-    x = arr(x)
+    x = _inexact(x)
     n = ndim(x)
     if isinstance(axis, int):
         axis = (axis,)
@@ -76,9 +81,22 @@ def norm(x, ord=None, axis=None, keepdims=False):
         return ew.sqrt(red.sum(ew.square(ew.abs(x) if _is_complex(x) else x), axes, keepdims))
     if len(axes) == 1:
         return _vector_norm(x, ord, axes, keepdims)
-    if len(axes) == 2:
-        return _matrix_norm(x, ord, axes, keepdims)
+    if len(axes) == 2:  # in the order given: the first is the row axis of a matrix norm
+        order = axes if axis is None else tuple(normalize_axis(a, n, "norm") for a in axis)
+        return _matrix_norm(x, ord, order, keepdims)
     raise ValueError(f"norm: ord={ord!r} needs one or two axes, got {axes} for an array of rank {n}")
+
+
+def vector_norm(x, axis=None, keepdims=False, ord=2):
+    """NumPy 2's linalg.vector_norm: the vector norm over axis (every axis when None), never a matrix norm."""
+    x = _inexact(x)
+    return _vector_norm(x, ord, normalize_axes(axis, ndim(x), "vector_norm"), keepdims)
+
+
+def _inexact(x):
+    """x, converted to float64 unless it is already floating or complex (NumPy takes norms of ints in float)."""
+    x = arr(x)
+    return x if np.issubdtype(dtype(x), np.inexact) else ew.astype(x, np.float64)
 
 
 def _is_complex(x) -> bool:
@@ -118,4 +136,4 @@ def _matrix_norm(x, ord, axes, keepdims):
     return out if keepdims else reshape(out, tuple(d for i, d in enumerate(out.shape) if i not in axes))
 
 
-linalg = types.SimpleNamespace(norm=norm, matmul=matmul, vecdot=vdot)
+linalg = types.SimpleNamespace(norm=norm, vector_norm=vector_norm, matmul=matmul, vecdot=vecdot)

@@ -90,8 +90,8 @@ ARRAY_METHODS = {
     "dot": la.dot,
     "matmul": la.matmul,
     "mm": la.matmul,
-    "norm": lambda x, p="fro", dim=None, keepdim=False:
-        la.norm(x, None if p in ("fro", 2) and dim is None else (2 if p == "fro" else p), dim, keepdim),
+    "norm": lambda x, p="fro", dim=None, keepdim=False:  # PyTorch's: a vector norm over dim (all axes if None)
+        la.vector_norm(x, dim, keepdim, 2 if p == "fro" else p),
     "softmax": lambda x, dim=-1: red.softmax(x, dim),
     "log_softmax": lambda x, dim=-1: red.log_softmax(x, dim),
     "logsumexp": lambda x, dim=None, keepdim=False: red.logsumexp(x, dim, keepdim),
@@ -133,7 +133,8 @@ _FUNCTIONS = {
     np.broadcast_to: sh.broadcast_to, np.squeeze: sh.squeeze, np.expand_dims: sh.expand_dims,
     np.concatenate: sh.concatenate, np.stack: sh.stack, np.ravel: sh.ravel, np.where: ew.where,
     np.clip: ew.clip, np.dot: la.dot, np.einsum: la.einsum, np.outer: la.outer, np.inner: la.inner,
-    np.vdot: la.vdot, np.linalg.norm: la.norm, np.zeros_like: ew.zeros_like, np.ones_like: ew.ones_like,
+    np.vdot: la.vdot, np.linalg.norm: la.norm, np.linalg.vector_norm: la.vector_norm, np.linalg.vecdot: la.vecdot,
+    np.zeros_like: ew.zeros_like, np.ones_like: ew.ones_like,
     np.full_like: ew.full_like, np.count_nonzero: red.count_nonzero, np.atleast_1d: sh.atleast_1d,
     np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim, np.size: lambda x: x.size,
 }

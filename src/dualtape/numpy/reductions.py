@@ -64,9 +64,11 @@ def std(x, axis=None, keepdims=False, ddof=0):
 
 
 def _index_reduce(prim, x, axis, keepdims):
+    """argmax / argmin; axis=None searches the flattened array, and keepdims then keeps every axis (as NumPy)."""
     x = arr(x)
     if axis is None:
-        x, axis = reshape(x, (-1,)), 0
+        out = bind(prim, reshape(x, (-1,)), axis=0, keepdims=False)
+        return reshape(out, (1,) * ndim(x)) if keepdims else out
     return bind(prim, x, axis=normalize_axis(axis, ndim(x), prim.name), keepdims=bool(keepdims))
 
 
@@ -97,8 +99,11 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
+    """x - logsumexp(x), formed as (x - m) - log(sum(exp(x - m))): subtracting the max first keeps the
+    precision that x - logsumexp(x) would lose when |x| is large."""
     x = arr(x)
-    return ew.subtract(x, logsumexp(x, axis, keepdims=True))
+    shifted = ew.subtract(x, max(x, axis, keepdims=True))
+    return ew.subtract(shifted, ew.log(sum(ew.exp(shifted), axis, keepdims=True)))
 
 
 def count_nonzero(x, axis=None, keepdims=False):

@@ -8,9 +8,8 @@ import numpy as np
 
 from .._util import normalize_axes, normalize_axis
 from ..avals import aval_of
-from ..errors import ShapeError
 from ..ops import shape as sh
-from ._base import arr, bind, ndim, shape, static_int
+from ._base import arr, bind, ndim, shape, shape_error, static_int
 
 
 def _shape_arg(args) -> tuple:
@@ -26,11 +25,11 @@ def reshape(x, *new_shape):
     old = shape(x)
     size = math.prod(old)
     if new_shape.count(-1) > 1:
-        raise ShapeError("reshape", f"only one axis may be -1, got {new_shape}")
+        raise shape_error("reshape", f"only one axis may be -1, got {new_shape}")
     if -1 in new_shape:
         known = math.prod(d for d in new_shape if d != -1)
         if known == 0 or size % known:
-            raise ShapeError("reshape", f"cannot reshape an array of shape {old} into {new_shape}")
+            raise shape_error("reshape", f"cannot reshape an array of shape {old} into {new_shape}")
         new_shape = tuple(size // known if d == -1 else d for d in new_shape)
     if new_shape == old:
         return x
@@ -111,7 +110,7 @@ def stack(arrays, axis=0):
         raise ValueError("stack: need at least one array")
     shapes = {shape(a) for a in arrays}
     if len(shapes) > 1:
-        raise ShapeError("stack", f"all input arrays must have the same shape, got {[shape(a) for a in arrays]}")
+        raise shape_error("stack", f"all input arrays must have the same shape, got {[shape(a) for a in arrays]}")
     axis = normalize_axis(axis, ndim(arrays[0]) + 1, "stack")
     return concatenate([expand_dims(a, axis) for a in arrays], axis)
 
@@ -126,15 +125,16 @@ def getitem(x, index):
     x = arr(x)
     if not isinstance(index, tuple):
         index = (index,)
-    consumed = sum(1 for e in index if e is not None and e is not Ellipsis and not _is_bool_array(e))
-    consumed += sum(ndim(e) - 1 for e in index if _is_bool_array(e))
+    consumed = sum(_axes_consumed(e) for e in index)
     entries, arrays, seen_ellipsis = [], [], False
     for e in index:
         if e is Ellipsis:
             if seen_ellipsis:
                 raise IndexError("an index can only have a single ellipsis ('...')")
             seen_ellipsis = True
-            entries.extend([sh.Slice(None, None, None)] * (ndim(x) - consumed))
+            width = ndim(x) - consumed
+            # an ellipsis spanning no axis still separates advanced indices (NumPy then puts their axes first)
+            entries.extend([sh.Slice(None, None, None)] * width if width > 0 else [Ellipsis])
         elif e is None:
             entries.append(None)
         elif isinstance(e, slice):
@@ -146,9 +146,16 @@ def getitem(x, index):
             for a in _index_arrays(e):
                 entries.append(sh.ArrayIndex(len(arrays)))
                 arrays.append(a)
-    if all(type(e) is sh.Slice and e == (None, None, None) for e in entries):
+    if all(e is Ellipsis or type(e) is sh.Slice and e == (None, None, None) for e in entries):
         return x
     return bind(sh.getitem_p, x, *arrays, index=sh.Index(entries))
+
+
+def _axes_consumed(e) -> int:
+    """How many axes of the indexed array an index entry uses up (a boolean mask: one per dimension)."""
+    if e is None or e is Ellipsis:
+        return 0
+    return ndim(arr(e)) if _is_bool_array(e) else 1
 
 
 def _is_bool_array(e) -> bool:

@@ -90,7 +90,7 @@ where_p = Primitive(
 convert_element_type_p = Primitive(
     "convert_element_type",
     ("x",),
-    "x.astype(dtype)",
+    "xp.asarray(x, dtype=dtype)",  # not x.astype: x may be a Python scalar (a weakly typed input)
     lambda x, dtype: x.shape,
     dtype_rule=lambda x, dtype: np.dtype(dtype),
 )

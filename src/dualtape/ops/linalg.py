@@ -16,7 +16,11 @@ def _matmul_rule(x, y):
     if xs[-1] != ys[-2]:
         raise ShapeError("matmul", f"inner dimensions do not match: {x.shape} @ {y.shape} ({xs[-1]} != {ys[-2]})",
                          fix="transpose or reshape an operand so that x.shape[-1] == y.shape[-2]")
-    batch = broadcast_shapes("matmul", xs[:-2], ys[:-2])
+    try:
+        batch = broadcast_shapes("matmul", xs[:-2], ys[:-2])
+    except ShapeError:  # name the operands' shapes, not just their batch parts
+        raise ShapeError("matmul", f"batch axes do not broadcast: {x.shape} @ {y.shape}",
+                         fix="make the leading (batch) axes broadcast together") from None
     out = batch + (xs[-2],) * (x.ndim > 1) + (ys[-1],) * (y.ndim > 1)
     return out
 
@@ -30,7 +34,7 @@ def parse_einsum(spec: str, ndims) -> tuple[list[str], str]:
     if len(terms) != len(ndims):
         raise ShapeError("einsum", f"subscripts {spec!r} name {len(terms)} operands, got {len(ndims)}")
     for t, nd in zip(terms, ndims):
-        if len(t) != nd or not t.isalpha():
+        if len(t) != nd or not (t.isalpha() or t == ""):  # "" is the term of a 0-d operand
             raise ShapeError("einsum", f"term {t!r} of {spec!r} does not match an operand of rank {nd}")
     return terms, out
 

@@ -104,12 +104,13 @@ class ArrayIndex(NamedTuple):
 
 
 class Index(tuple):
-    """getitem's `index` param: ints, Slices, None (new axis) and ArrayIndex placeholders."""
+    """getitem's `index` param: ints, Slices, None (new axis), ArrayIndex placeholders, and Ellipsis only where
+    it spans no axis (it then still separates advanced indices, which moves their axes first)."""
 
     _dt_format = True
 
     def __str__(self):
-        return "[" + ", ".join(str(e) for e in self) + "]"
+        return "[" + ", ".join("..." if e is Ellipsis else str(e) for e in self) + "]"
 
 
 def _concrete_index(index: Index, arrays) -> tuple:
@@ -128,6 +129,9 @@ def _getitem_rule(x, *arrays, index):
     for pos, e in enumerate(index):
         if e is None:
             pieces.append((1,))
+            continue
+        if e is Ellipsis:
+            pieces.append(())
             continue
         if axis >= x.ndim:
             raise ShapeError("getitem", f"too many indices for an array of shape {x.shape}")

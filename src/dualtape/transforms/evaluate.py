@@ -1,10 +1,11 @@
 """Evaluate a Program by binding each equation, so the same walk runs on arrays (computing values), on
-tracers (inlining the program into an enclosing trace) and on any other value kind."""
+tracers (inlining the program into an enclosing trace) and on any other value kind. An enclosing trace records
+each re-bound op at the user's source line where it was first written, not at the line that called us."""
 
 from __future__ import annotations
 
 from ..core.ir import Program, Var
-from ..core.trace import bind
+from ..core.trace import bind, set_source_line
 
 
 def eval_program(program: Program, args) -> list:
@@ -17,10 +18,15 @@ def eval_program(program: Program, args) -> list:
     def read(a):
         return env[a.id] if type(a) is Var else a.value
 
-    for eqn in program.eqns:
-        out = bind(eqn.prim, *[read(a) for a in eqn.inputs], **eqn.params)
-        if eqn.prim.multiple_results:
-            env.update((v.id, o) for v, o in zip(eqn.outs, out))
-        else:
-            env[eqn.outs[0].id] = out
+    previous = set_source_line(None)
+    try:
+        for eqn in program.eqns:
+            set_source_line(eqn.where)  # an enclosing trace records the line that first wrote this op
+            out = bind(eqn.prim, *[read(a) for a in eqn.inputs], **eqn.params)
+            if eqn.prim.multiple_results:
+                env.update((v.id, o) for v, o in zip(eqn.outs, out))
+            else:
+                env[eqn.outs[0].id] = out
+    finally:
+        set_source_line(previous)
     return [read(a) for a in program.outputs]

@@ -1,0 +1,259 @@
+"""The dnp namespace's compositions against NumPy: mean / var / std (ints give float64), logsumexp, softmax,
+log_softmax (stable for huge inputs, and compositions rather than primitives), clip, dot (NumPy's N-D rule),
+outer, inner, vdot, norm (every implemented ord), stack and friends; eager and under dt.jit."""
+
+import numpy as np
+import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
+
+import dualtape as dt
+import dualtape.numpy as dnp
+from dualtape.core.primitive import REGISTRY
+from opcheck import check_op, prim_names
+from strategies import ALL, ANY, FLOATS, NUMERIC, SMALL, arrays, axes, broadcastable_shapes, dtypes, operands, shapes
+
+
+# ---- mean / var / std --------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["mean", "var", "std"])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_statistics_match_numpy(name, data):
+    shape = data.draw(shapes(min_side=1), label="shape")
+    axis = data.draw(axes(len(shape)), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    x = data.draw(arrays(data.draw(dtypes(ALL)), shape, ANY), label="x")
+    kwargs = dict(axis=axis, keepdims=keepdims)
+    if name != "mean":
+        kwargs["ddof"] = data.draw(st.integers(0, 1), label="ddof")
+    np_fn, dt_fn = getattr(np, name), getattr(dnp, name)
+    loose = x.dtype == np.float32  # var's two passes round differently from NumPy's in float32
+    check_op(lambda x: np_fn(x, **kwargs), lambda x: dt_fn(x, **kwargs), (x,),
+             rtol=1e-4 if loose else None, atol=1e-5 if loose else None)
+
+
+@pytest.mark.parametrize("name", ["mean", "var", "std"])
+@pytest.mark.parametrize("dtype, expected", [(np.int32, np.float64), (np.int64, np.float64), (np.bool_, np.float64),
+                                             (np.float32, np.float32), (np.float64, np.float64)])
+def test_statistics_dtypes(name, dtype, expected):
+    """As NumPy: integers and booleans give float64, float32 stays float32."""
+    x = (np.arange(12).reshape(3, 4) % 5).astype(dtype)
+    fn = getattr(dnp, name)
+    program = check_op(getattr(np, name), fn, (x,))
+    assert program.out_avals[0].dtype == expected
+    assert dt.jit(lambda x: fn(x, axis=0)).program(x).out_avals[0].dtype == expected
+
+
+def test_statistics_of_empty_axes_are_nan_like_numpy():
+    x = np.ones((0, 3), np.float32)
+    check_op(lambda x: np.mean(x, axis=0), lambda x: dnp.mean(x, axis=0), (x,))
+    check_op(lambda x: np.var(x, axis=0), lambda x: dnp.var(x, axis=0), (x,))
+
+
+# ---- logsumexp / softmax / log_softmax -----------------------------------------------------------------
+def _naive_logsumexp(x, axis=None, keepdims=False):
+    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+
+
+def _naive_softmax(x, axis=-1):
+    e = np.exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_logsumexp_softmax_match_the_textbook_formulas(data):
+    """For moderate inputs the naive formulas are exact enough to serve as the reference."""
+    shape = data.draw(shapes(min_dims=1, min_side=1), label="shape")
+    x = data.draw(arrays(data.draw(dtypes(FLOATS)), shape, ANY), label="x")
+    axis = data.draw(axes(len(shape)), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    check_op(lambda x: _naive_logsumexp(x, axis, keepdims), lambda x: dnp.logsumexp(x, axis, keepdims), (x,))
+    one_axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="softmax axis")
+    check_op(lambda x: _naive_softmax(x, one_axis), lambda x: dnp.softmax(x, one_axis), (x,))
+    check_op(lambda x: np.log(_naive_softmax(x, one_axis)), lambda x: dnp.log_softmax(x, one_axis), (x,),
+             atol=1e-5 if x.dtype == np.float32 else None)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_logsumexp_and_softmax_are_stable_for_huge_inputs(dtype):
+    x = np.array([[1e4, 1e4 - 1.0, 1e4 - 2.0], [-1e4, -1e4, -1e4]], dtype)
+    offsets = np.array([0.0, -1.0, -2.0])
+    with np.errstate(all="raise"):
+        lse = dt.jit(lambda x: dnp.logsumexp(x, axis=1))(x)
+        sm = dt.jit(lambda x: dnp.softmax(x, axis=1))(x)
+        lsm = dt.jit(lambda x: dnp.log_softmax(x, axis=1))(x)
+    assert lse.dtype == sm.dtype == lsm.dtype == dtype
+    assert np.all(np.isfinite(lse)) and np.all(np.isfinite(sm)) and np.all(np.isfinite(lsm))
+    np.testing.assert_allclose(lse, [1e4 + np.log(np.exp(offsets).sum()), -1e4 + np.log(3.0)], rtol=1e-6)
+    np.testing.assert_allclose(sm, [np.exp(offsets) / np.exp(offsets).sum(), np.full(3, 1 / 3)], rtol=1e-5)
+    np.testing.assert_allclose(lsm[0], offsets - np.log(np.exp(offsets).sum()), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dnp.logsumexp(x), 1e4 + np.log(np.exp(offsets).sum()), rtol=1e-6)
+
+
+def test_logsumexp_with_infinities():
+    x = np.array([[-np.inf, 0.0], [-np.inf, -np.inf], [np.inf, 1.0]])
+    with np.errstate(divide="ignore"):  # log(0) for the all -inf row
+        out = dt.jit(lambda x: dnp.logsumexp(x, axis=1))(x)
+    np.testing.assert_array_equal(out, [0.0, -np.inf, np.inf])
+
+
+def test_logsumexp_and_softmax_are_compositions():
+    assert not {"logsumexp", "softmax", "log_softmax"} & set(REGISTRY)
+    x = np.ones((2, 3), np.float32)
+    for fn in (dnp.logsumexp, dnp.softmax, dnp.log_softmax):
+        names = set(prim_names(dt.trace(fn)(x)))
+        assert {"reduce_max", "exp", "reduce_sum"} <= names, names
+
+
+# ---- clip, relu and other elementwise compositions ------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_clip_matches_numpy(data):
+    x_shape, lo_shape, hi_shape = data.draw(broadcastable_shapes(3), label="shapes")
+    x, lo, hi = data.draw(operands((x_shape, lo_shape, hi_shape), NUMERIC, (ANY,)), label="x, lo, hi")
+    x = np.asarray(x)  # np.clip makes x an array first (a Python-scalar x is not weakly typed there)
+    which = data.draw(st.sampled_from(["both", "lo", "hi"]), label="bounds")
+    lo, hi = (lo if which != "hi" else None), (hi if which != "lo" else None)
+    check_op(lambda x: np.clip(x, lo, hi), lambda x: dnp.clip(x, lo, hi), (x,))
+
+
+def test_clip_keeps_float32_and_clamp_spelling():
+    x = np.linspace(-3, 3, 7, dtype=np.float32)
+    check_op(lambda x: np.clip(x, -1.0, 2), lambda x: dnp.clip(x, -1.0, 2), (x,))
+    check_op(lambda x: np.clip(x, -1.0, 2.0), lambda x: x.clamp(-1.0, 2.0), (x,), eager=False)
+    check_op(lambda x: np.clip(x, None, 0.5), lambda x: x.clamp(max=0.5), (x,), eager=False)
+    check_op(lambda x: np.clip(x, -1, 1), lambda x: x.clip(-1, 1), (x,), eager=False)
+
+
+@pytest.mark.parametrize(
+    "np_fn, dt_fn",
+    [
+        (np.square, dnp.square),
+        (np.reciprocal, dnp.reciprocal),
+        (lambda x: np.maximum(x, 0), dnp.relu),
+        (lambda x: np.count_nonzero(x, axis=0), lambda x: dnp.count_nonzero(x, axis=0)),
+        (lambda x: np.zeros_like(x), dnp.zeros_like),
+        (lambda x: np.ones_like(x, dtype=np.int32), lambda x: dnp.ones_like(x, dtype=np.int32)),
+        (lambda x: x.astype(np.int64), lambda x: dnp.astype(x, np.int64)),
+        (lambda x: np.asarray(x, np.float64), lambda x: dnp.asarray(x, np.float64)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elementwise_compositions(np_fn, dt_fn, dtype):
+    x = np.array([[0.5, -2.0, 0.0], [3.0, 1.0, -0.25]], dtype)
+    check_op(np_fn, dt_fn, (x,))
+
+
+# ---- dot, outer, inner, vdot ---------------------------------------------------------------------------
+@st.composite
+def _dot_operands(draw):
+    """NumPy's dot rule: scalars multiply; otherwise x's last axis meets y's second-to-last (or only) axis."""
+    nx, ny = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    k = draw(st.integers(0, 3))
+    x_shape = tuple(draw(st.integers(1, 3)) for _ in range(max(nx - 1, 0))) + ((k,) if nx else ())
+    y_shape = tuple(draw(st.integers(1, 3)) for _ in range(max(ny - 2, 0))) + ((k,) if ny else ())
+    if ny >= 2:
+        y_shape += (draw(st.integers(0, 3)),)
+    note(f"dot of {x_shape} and {y_shape}")
+    return (draw(arrays(draw(dtypes(NUMERIC)), x_shape, SMALL)), draw(arrays(draw(dtypes(NUMERIC)), y_shape, SMALL)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(args=_dot_operands())
+def test_dot_matches_numpy(args):
+    check_op(np.dot, dnp.dot, args)
+    check_op(np.dot, lambda x, y: x.dot(y) if np.ndim(x) else dnp.dot(x, y), args, eager=False)
+
+
+@pytest.mark.parametrize("x_shape, y_shape", [((3,), (4,)), ((2, 3), (4,)), ((2, 2), (3, 1, 2))])
+def test_outer_inner_vdot(x_shape, y_shape):
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=x_shape).astype(np.float32), rng.normal(size=y_shape).astype(np.float32)
+    check_op(np.outer, dnp.outer, (x, y))
+    if x_shape[-1] == y_shape[-1]:
+        check_op(np.inner, dnp.inner, (x, y))
+    if x.size == y.size:
+        check_op(np.vdot, dnp.vdot, (x, y))
+    check_op(np.vdot, dnp.vdot, (x, x))
+    check_op(np.linalg.vecdot, dnp.linalg.vecdot, (x, x))
+
+
+# ---- norm --------------------------------------------------------------------------------------------
+VECTOR_ORDS = [None, 1, 2, np.inf, -np.inf, 0, 3, 0.5]
+MATRIX_ORDS = [None, "fro", 1, -1, np.inf, -np.inf]
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_vector_norms_match_numpy(data):
+    shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=1), label="shape")
+    x = data.draw(arrays(data.draw(dtypes(NUMERIC)), shape, SMALL), label="x")
+    ord = data.draw(st.sampled_from(VECTOR_ORDS), label="ord")
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis") if len(shape) > 1 else None
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    check_op(lambda x: np.linalg.norm(x, ord, axis, keepdims), lambda x: dnp.norm(x, ord, axis, keepdims), (x,),
+             rtol=1e-4 if x.dtype == np.float32 else 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_matrix_norms_match_numpy(data):
+    shape = data.draw(shapes(min_dims=2, max_dims=3, min_side=1), label="shape")
+    x = data.draw(arrays(data.draw(dtypes(NUMERIC)), shape, SMALL), label="x")
+    ord = data.draw(st.sampled_from(MATRIX_ORDS), label="ord")
+    pair = data.draw(st.permutations(range(len(shape))), label="axes")[:2]
+    axis = tuple(a - len(shape) if data.draw(st.booleans()) else a for a in pair)
+    if len(shape) == 2 and data.draw(st.booleans()):
+        axis = None
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    check_op(lambda x: np.linalg.norm(x, ord, axis, keepdims), lambda x: dnp.norm(x, ord, axis, keepdims), (x,),
+             rtol=1e-4 if x.dtype == np.float32 else 1e-9)
+
+
+def test_norm_without_svd_is_explicit():
+    with pytest.raises(NotImplementedError, match="SVD"):
+        dt.jit(lambda x: dnp.norm(x, 2))(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="norm"):
+        dt.jit(lambda x: dnp.norm(x, 1))(np.ones((2, 2, 2)))
+
+
+@pytest.mark.parametrize("ord", [1, 2, np.inf, 0])
+def test_vector_norm_over_all_axes(ord):
+    x = np.arange(-6.0, 6.0).reshape(3, 4)
+    check_op(lambda x: np.linalg.vector_norm(x, ord=ord), lambda x: dnp.linalg.vector_norm(x, ord=ord), (x,))
+    check_op(lambda x: np.linalg.vector_norm(x, axis=(0, 1), keepdims=True, ord=ord),
+             lambda x: dnp.linalg.vector_norm(x, axis=(0, 1), keepdims=True, ord=ord), (x,))
+
+
+# ---- stack and other shape compositions ----------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_stack_matches_numpy(data):
+    shape = data.draw(shapes(), label="shape")
+    count = data.draw(st.integers(1, 3), label="count")
+    xs = tuple(data.draw(arrays(data.draw(dtypes(ALL)), shape), label=f"x{i}") for i in range(count))
+    axis = data.draw(st.integers(-len(shape) - 1, len(shape)), label="axis")
+    program = check_op(lambda *xs: np.stack(xs, axis), lambda *xs: dnp.stack(xs, axis), xs)
+    assert "concatenate" in prim_names(program) or count == 1
+
+
+def test_stack_of_different_shapes_raises():
+    with pytest.raises(ValueError, match=r"stack.*\(2,\).*\(3,\)"):
+        dt.jit(lambda x, y: dnp.stack([x, y]))(np.ones(2), np.ones(3))
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_moveaxis_swapaxes_ravel(data):
+    shape = data.draw(shapes(min_dims=1), label="shape")
+    x = data.draw(arrays(data.draw(dtypes(ALL)), shape), label="x")
+    a, b = (data.draw(st.integers(-len(shape), len(shape) - 1), label=n) for n in "ab")
+    check_op(lambda x: np.moveaxis(x, a, b), lambda x: dnp.moveaxis(x, a, b), (x,))
+    check_op(lambda x: np.swapaxes(x, a, b), lambda x: dnp.swapaxes(x, a, b), (x,))
+    check_op(np.ravel, dnp.ravel, (x,))
+
+
+def test_numpy_integer_axes_become_python_ints_in_params():
+    program = dt.trace(lambda x: x.transpose(np.int64(1), np.int64(0)).sum(axis=np.int32(0)))(np.ones((2, 3)))
+    assert "perm=(1, 0)" in str(program) and "axes=(0,)" in str(program)

@@ -1,0 +1,205 @@
+"""NumPy's dispatch protocols and the array method set on traced values: np.sin(tracer), np.sum(tracer, ...),
+ndarray + tracer, ndarray @ tracer, PyTorch-style methods (.sum(dim=, keepdim=), .view, .permute,
+.transpose(0, 2), .unsqueeze, .norm(), .pow(), .softmax(dim), .clamp, ...). Each records equations and
+gives NumPy's value under dt.jit; unsupported NumPy functions and out= raise NotImplementedError naming them."""
+
+import numpy as np
+import pytest
+
+import dualtape as dt
+import dualtape.numpy as dnp
+from opcheck import check_op, prim_names
+
+RNG = np.random.default_rng(3)
+X = RNG.normal(size=(2, 3, 4)).astype(np.float32)
+M = RNG.normal(size=(3, 4)).astype(np.float32)
+V = RNG.normal(size=(4,)).astype(np.float32)
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
+
+
+UFUNC_CASES = {  # name: (function of a traced value, primitives it must record)
+    "np.sin": (lambda x: np.sin(x), ["sin"]),
+    "np.exp": (lambda x: np.exp(x), ["exp"]),
+    "np.log1p": (lambda x: np.log1p(np.abs(x)), ["abs", "log1p"]),
+    "np.tanh": (lambda x: np.tanh(x), ["tanh"]),
+    "np.square": (lambda x: np.square(x), ["integer_pow"]),
+    "np.maximum": (lambda x: np.maximum(x, 0.0), ["maximum"]),
+    "np.add": (lambda x: np.add(x, x), ["add"]),
+    "np.negative": (lambda x: np.negative(x), ["neg"]),
+    "np.greater": (lambda x: np.greater(x, 0.5), ["gt"]),
+    "np.add.reduce": (lambda x: np.add.reduce(x, axis=1), ["reduce_sum"]),
+    "np.maximum.reduce": (lambda x: np.maximum.reduce(x, axis=0), ["reduce_max"]),
+}
+
+FUNCTION_CASES = {
+    "np.sum axis=0": (lambda x: np.sum(x, axis=0), ["reduce_sum"]),
+    "np.sum keepdims": (lambda x: np.sum(x, axis=(0, 2), keepdims=True), ["reduce_sum"]),
+    "np.mean": (lambda x: np.mean(x, axis=-1), ["reduce_sum", "div"]),
+    "np.max": (lambda x: np.max(x), ["reduce_max"]),
+    "np.argmax": (lambda x: np.argmax(x, axis=1), ["argmax"]),
+    "np.reshape": (lambda x: np.reshape(x, (6, 4)), ["reshape"]),
+    "np.transpose": (lambda x: np.transpose(x, (2, 0, 1)), ["transpose"]),
+    "np.where": (lambda x: np.where(x > 0, x, 0.0), ["gt", "where"]),
+    "np.concatenate": (lambda x: np.concatenate([x, x], axis=1), ["concatenate"]),
+    "np.stack": (lambda x: np.stack([x, x], axis=-1), ["expand_dims", "concatenate"]),
+    "np.expand_dims": (lambda x: np.expand_dims(x, 1), ["expand_dims"]),
+    "np.einsum": (lambda x: np.einsum("bij,j->bi", x, V), ["einsum"]),
+    "np.dot": (lambda x: np.dot(x, V), ["einsum"]),
+    "np.linalg.norm": (lambda x: np.linalg.norm(x), ["reduce_sum", "sqrt"]),
+    "np.clip": (lambda x: np.clip(x, -0.5, 0.5), ["maximum", "minimum"]),
+    "np.broadcast_to": (lambda x: np.broadcast_to(x, (5, 2, 3, 4)), ["broadcast_to"]),
+}
+
+OPERATOR_CASES = {
+    "ndarray + tracer": (lambda x: M + x, ["add"]),
+    "ndarray * tracer": (lambda x: M * x, ["mul"]),
+    "ndarray - tracer": (lambda x: M - x, ["sub"]),
+    "ndarray / tracer": (lambda x: M / (x * x + 1), ["div"]),
+    "ndarray ** tracer": (lambda x: np.abs(M) ** x, ["pow"]),
+    "ndarray < tracer": (lambda x: M < x, ["lt"]),
+    "ndarray @ tracer": (lambda x: M.T @ x, ["matmul"]),
+    "tracer @ ndarray": (lambda x: x @ M.T, ["matmul"]),
+    "scalar - tracer": (lambda x: 1.0 - x, ["sub"]),
+    "scalar / tracer": (lambda x: 2.0 / (x * x + 1), ["div"]),
+    "scalar ** tracer": (lambda x: 2.0 ** x, ["pow"]),
+    "float32 scalar * tracer": (lambda x: np.float32(3) * x, ["mul"]),
+    "-tracer": (lambda x: -x, ["neg"]),
+    "abs(tracer)": (lambda x: abs(x), ["abs"]),
+    "tracer % scalar": (lambda x: x % 0.3, ["mod"]),
+    "tracer // scalar": (lambda x: x // 0.3, ["floor_divide"]),
+    "~(tracer > 0)": (lambda x: ~(x > 0), ["gt", "logical_not"]),
+    "(tracer > 0) & (tracer < 1)": (lambda x: (x > 0) & (x < 1), ["logical_and"]),
+    "(tracer > 0) | (tracer < -1)": (lambda x: (x > 0) | (x < -1), ["logical_or"]),
+}
+
+METHOD_CASES = {  # name: (method call on a traced value, NumPy equivalent, primitives it must record)
+    ".sum(dim=1, keepdim=True)": (lambda x: x.sum(dim=1, keepdim=True), lambda x: x.sum(1, keepdims=True),
+                                  ["reduce_sum"]),
+    ".sum(axis=(0, 2))": (lambda x: x.sum(axis=(0, 2)), lambda x: x.sum(axis=(0, 2)), ["reduce_sum"]),
+    ".mean(dim=-1)": (lambda x: x.mean(dim=-1), lambda x: x.mean(-1), ["reduce_sum"]),
+    ".max(dim=0)": (lambda x: x.max(dim=0), lambda x: x.max(0), ["reduce_max"]),
+    ".T": (lambda x: x.T, lambda x: x.T, ["transpose"]),
+    ".mT": (lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), ["transpose"]),
+    ".reshape(6, 4)": (lambda x: x.reshape(6, 4), lambda x: x.reshape(6, 4), ["reshape"]),
+    ".reshape((4, -1))": (lambda x: x.reshape((4, -1)), lambda x: x.reshape((4, -1)), ["reshape"]),
+    ".view(-1)": (lambda x: x.view(-1), lambda x: x.reshape(-1), ["reshape"]),
+    ".view(2, 12)": (lambda x: x.view(2, 12), lambda x: x.reshape(2, 12), ["reshape"]),
+    ".transpose(0, 2) swaps on 3-D": (lambda x: x.transpose(0, 2), lambda x: np.swapaxes(x, 0, 2), ["transpose"]),
+    ".transpose((2, 0, 1))": (lambda x: x.transpose((2, 0, 1)), lambda x: x.transpose(2, 0, 1), ["transpose"]),
+    ".transpose(1, 2, 0)": (lambda x: x.transpose(1, 2, 0), lambda x: x.transpose(1, 2, 0), ["transpose"]),
+    ".permute(2, 0, 1)": (lambda x: x.permute(2, 0, 1), lambda x: x.transpose(2, 0, 1), ["transpose"]),
+    ".permute((1, 0, 2))": (lambda x: x.permute((1, 0, 2)), lambda x: x.transpose(1, 0, 2), ["transpose"]),
+    ".unsqueeze(1)": (lambda x: x.unsqueeze(1), lambda x: x[:, None], ["expand_dims"]),
+    ".unsqueeze(-1)": (lambda x: x.unsqueeze(-1), lambda x: x[..., None], ["expand_dims"]),
+    ".squeeze()": (lambda x: x.unsqueeze(0).squeeze(), lambda x: x, ["squeeze"]),
+    ".norm()": (lambda x: x.norm(), lambda x: np.sqrt(np.sum(x * x)), ["reduce_sum", "sqrt"]),
+    ".norm(p=1)": (lambda x: x.norm(p=1), lambda x: np.sum(np.abs(x)), ["abs", "reduce_sum"]),
+    ".norm(dim=1)": (lambda x: x.norm(dim=1), lambda x: np.sqrt(np.sum(x * x, axis=1)), ["reduce_sum"]),
+    ".norm(p=inf, dim=-1, keepdim=True)": (lambda x: x.norm(p=np.inf, dim=-1, keepdim=True),
+                                            lambda x: np.abs(x).max(-1, keepdims=True), ["reduce_max"]),
+    ".exp()": (lambda x: x.exp(), np.exp, ["exp"]),
+    ".pow(3)": (lambda x: x.pow(3), lambda x: x ** 3, ["integer_pow"]),
+    ".pow(2.5)": (lambda x: x.abs().pow(2.5), lambda x: np.abs(x) ** 2.5, ["pow"]),
+    ".tanh()": (lambda x: x.tanh(), np.tanh, ["tanh"]),
+    ".sigmoid()": (lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x)), ["sigmoid"]),
+    ".relu()": (lambda x: x.relu(), lambda x: np.maximum(x, 0), ["maximum"]),
+    ".softmax(dim=1)": (lambda x: x.softmax(dim=1), lambda x: _softmax(x, 1), ["exp", "reduce_sum", "div"]),
+    ".softmax(0)": (lambda x: x.softmax(0), lambda x: _softmax(x, 0), ["exp"]),
+    ".log_softmax(-1)": (lambda x: x.log_softmax(-1), lambda x: np.log(_softmax(x, -1)), ["log"]),
+    ".clamp(-0.5, 0.5)": (lambda x: x.clamp(-0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), ["maximum", "minimum"]),
+    ".clamp(min=0)": (lambda x: x.clamp(min=0), lambda x: np.maximum(x, 0), ["maximum"]),
+    ".dot(v)": (lambda x: x.dot(V), lambda x: x.dot(V), ["einsum"]),
+    ".matmul(v)": (lambda x: x.matmul(V), lambda x: x @ V, ["matmul"]),
+    ".astype(float64)": (lambda x: x.astype(np.float64), lambda x: x.astype(np.float64), ["convert_element_type"]),
+    ".flatten()": (lambda x: x.flatten(), lambda x: x.flatten(), ["reshape"]),
+    "indexing": (lambda x: x[1, :, ::-2], lambda x: x[1, :, ::-2], ["getitem"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UFUNC_CASES))
+def test_numpy_ufuncs_on_traced_values(name):
+    fn, prims = UFUNC_CASES[name]
+    program = check_op(fn, fn, (X,), eager=False)
+    assert all(p in prim_names(program) for p in prims), str(program)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_CASES))
+def test_numpy_functions_on_traced_values(name):
+    fn, prims = FUNCTION_CASES[name]
+    program = check_op(fn, fn, (X,), eager=False)
+    assert all(p in prim_names(program) for p in prims), str(program)
+
+
+@pytest.mark.parametrize("name", sorted(OPERATOR_CASES))
+def test_operators_with_arrays_and_scalars(name):
+    fn, prims = OPERATOR_CASES[name]
+    x = X[0]
+    program = check_op(fn, fn, (x,), eager=False, rtol=1e-4)
+    assert all(p in prim_names(program) for p in prims), str(program)
+
+
+@pytest.mark.parametrize("name", sorted(METHOD_CASES))
+def test_methods_on_traced_values(name):
+    method, reference, prims = METHOD_CASES[name]
+    program = check_op(reference, method, (X,), eager=False, rtol=1e-4, atol=1e-6)
+    assert all(p in prim_names(program) for p in prims), str(program)
+
+
+def test_tracer_shape_attributes_are_static():
+    def f(x):
+        assert x.shape == (2, 3, 4) and x.ndim == 3 and x.size == 24 and len(x) == 2 and x.dtype == np.float32
+        assert np.shape(x) == (2, 3, 4) and np.ndim(x) == 3 and np.size(x) == 24
+        return x.reshape(x.shape[0], -1)
+
+    check_op(lambda x: x.reshape(2, -1), f, (X,), eager=False)
+
+
+def test_iterating_a_traced_value_indexes_its_first_axis():
+    check_op(lambda x: sum(row for row in x), lambda x: sum(row for row in x), (X,), eager=False)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda x: np.fft.fft(x), "numpy.fft.fft"),
+    (lambda x: np.histogram(x), "numpy.histogram"),
+    (lambda x: np.sort(x), "numpy.sort"),
+    (lambda x: np.cumsum(x), "numpy.cumsum"),
+    (lambda x: np.sinc(x), "numpy.sinc"),
+    (lambda x: np.logaddexp(x, x), "numpy.logaddexp"),
+    (lambda x: np.add.accumulate(x), "numpy.add.accumulate"),
+])
+def test_unsupported_numpy_functions_raise_naming_them(call, name):
+    with pytest.raises(NotImplementedError, match=name.replace(".", r"\.")):
+        dt.jit(call)(V)
+
+
+def test_ufunc_out_argument_raises_clearly():
+    out = np.empty_like(V)
+    with pytest.raises(NotImplementedError, match=r"numpy\.sin.*out="):
+        dt.jit(lambda x: np.sin(x, out=out))(V)
+    with pytest.raises(NotImplementedError, match="out="):
+        dt.jit(lambda x: np.add(x, 1.0, out=(out,)))(V)
+
+
+def test_np_asarray_of_a_traced_value_raises_a_clear_error():
+    with pytest.raises(TypeError, match="traced value"):
+        dt.jit(lambda x: np.asarray(x) + 1)(V)
+
+
+def test_traced_values_mix_with_captured_ndarrays_and_numpy_scalars():
+    """Closed-over arrays become captured constants; NumPy scalars keep their (strong) dtype as NumPy does."""
+
+    def f(x):
+        return (M * x + np.float64(1.0)) @ V
+
+    check_op(lambda x: (M * x + np.float64(1.0)) @ V, f, (X[0],), eager=False)
+    assert dt.trace(f)(X[0]).out_avals[0].dtype == np.float64
+
+
+def test_dnp_functions_accept_lists_and_scalars():
+    check_op(lambda x: np.add(x, [1.0, 2.0, 3.0, 4.0]), lambda x: dnp.add(x, [1.0, 2.0, 3.0, 4.0]), (V,))
+    check_op(lambda x: np.stack([x, [1, 2, 3, 4]]), lambda x: dnp.stack([x, [1, 2, 3, 4]]), (V,))
+    check_op(lambda x: np.maximum(x, 0), lambda x: dnp.maximum(x, 0), (V,))

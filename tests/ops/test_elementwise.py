@@ -1,0 +1,305 @@
+"""Elementwise primitives against NumPy: eager, per-equation impl and abstract_eval, and dt.jit, over random
+shapes (0-d and size-0 included), dtypes, broadcasting and Python-scalar operands."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dualtape as dt
+import dualtape.numpy as dnp
+from dualtape.core.primitive import REGISTRY
+from dualtape.ops import elementwise as ew
+from opcheck import check_op, prim_names
+from strategies import (
+    ABOVE_MINUS_ONE,
+    ALL,
+    ANY,
+    EXPONENT,
+    FLOATS,
+    INTS,
+    NONFINITE,
+    NONNEGATIVE,
+    NONZERO,
+    NUMERIC,
+    POSITIVE,
+    SMALL,
+    UNIT,
+    WIDE,
+    arrays,
+    broadcastable_shapes,
+    dtypes,
+    operands,
+    shapes,
+)
+
+NO_BOOL_SIGN = NUMERIC  # NumPy has no negative / sign / subtract loops for booleans
+
+UNARY = {  # primitive: (dnp function, NumPy reference, value domain, dtypes)
+    "neg": (dnp.negative, np.negative, ANY, NO_BOOL_SIGN),
+    "sin": (dnp.sin, np.sin, ANY, ALL),
+    "cos": (dnp.cos, np.cos, ANY, ALL),
+    "tan": (dnp.tan, np.tan, SMALL, ALL),
+    "arcsin": (dnp.arcsin, np.arcsin, UNIT, ALL),
+    "arccos": (dnp.arccos, np.arccos, UNIT, ALL),
+    "arctan": (dnp.arctan, np.arctan, ANY, ALL),
+    "sinh": (dnp.sinh, np.sinh, ANY, ALL),
+    "cosh": (dnp.cosh, np.cosh, ANY, ALL),
+    "tanh": (dnp.tanh, np.tanh, ANY, ALL),
+    "exp": (dnp.exp, np.exp, ANY, ALL),
+    "exp2": (dnp.exp2, np.exp2, ANY, ALL),
+    "expm1": (dnp.expm1, np.expm1, ANY, ALL),
+    "log": (dnp.log, np.log, POSITIVE, NUMERIC),
+    "log2": (dnp.log2, np.log2, POSITIVE, NUMERIC),
+    "log10": (dnp.log10, np.log10, POSITIVE, NUMERIC),
+    "log1p": (dnp.log1p, np.log1p, ABOVE_MINUS_ONE, NUMERIC),
+    "sqrt": (dnp.sqrt, np.sqrt, NONNEGATIVE, ALL),
+    "sigmoid": (dnp.sigmoid, lambda x: 1 / (1 + np.exp(-x)), WIDE, NUMERIC),
+    "abs": (dnp.abs, np.abs, ANY, ALL),
+    "sign": (dnp.sign, np.sign, ANY, NO_BOOL_SIGN),
+    "floor": (dnp.floor, np.floor, ANY, ALL),
+    "ceil": (dnp.ceil, np.ceil, ANY, ALL),
+    "round": (dnp.round, np.round, ANY, ALL),
+    "logical_not": (dnp.logical_not, np.logical_not, ANY, ALL),
+    "isfinite": (dnp.isfinite, np.isfinite, NONFINITE, ALL),
+}
+
+BINARY = {  # primitive: (dnp function, NumPy reference, domain of x, domain of y, dtypes)
+    "add": (dnp.add, np.add, ANY, ANY, ALL),
+    "sub": (dnp.subtract, np.subtract, ANY, ANY, NUMERIC),
+    "mul": (dnp.multiply, np.multiply, ANY, ANY, ALL),
+    "div": (dnp.divide, np.divide, ANY, NONZERO, NUMERIC),
+    "pow": (dnp.power, np.power, POSITIVE, EXPONENT, NUMERIC),
+    "maximum": (dnp.maximum, np.maximum, ANY, ANY, ALL),
+    "minimum": (dnp.minimum, np.minimum, ANY, ANY, ALL),
+    "arctan2": (dnp.arctan2, np.arctan2, ANY, ANY, NUMERIC),
+    "floor_divide": (dnp.floor_divide, np.floor_divide, ANY, NONZERO, NUMERIC),
+    "mod": (dnp.mod, np.mod, ANY, NONZERO, NUMERIC),
+    "eq": (dnp.equal, np.equal, SMALL, SMALL, ALL),
+    "ne": (dnp.not_equal, np.not_equal, SMALL, SMALL, ALL),
+    "lt": (dnp.less, np.less, SMALL, SMALL, ALL),
+    "le": (dnp.less_equal, np.less_equal, SMALL, SMALL, ALL),
+    "gt": (dnp.greater, np.greater, SMALL, SMALL, ALL),
+    "ge": (dnp.greater_equal, np.greater_equal, SMALL, SMALL, ALL),
+    "logical_and": (dnp.logical_and, np.logical_and, SMALL, SMALL, ALL),
+    "logical_or": (dnp.logical_or, np.logical_or, SMALL, SMALL, ALL),
+    "logical_xor": (dnp.logical_xor, np.logical_xor, SMALL, SMALL, ALL),
+}
+
+OPERATORS = {  # primitive: the Python operator recording it on traced values
+    "add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y, "pow": lambda x, y: x ** y, "floor_divide": lambda x, y: x // y,
+    "mod": lambda x, y: x % y, "eq": lambda x, y: x == y, "ne": lambda x, y: x != y,
+    "lt": lambda x, y: x < y, "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y,
+}
+
+
+def _unary_case(dt_fn, np_fn, domain, choices):
+    @st.composite
+    def case(draw):
+        x = draw(arrays(draw(dtypes(choices)), draw(shapes()), domain))
+        return np_fn, dt_fn, (x,)
+
+    return case()
+
+
+def _binary_case(dt_fn, np_fn, x_domain, y_domain, choices, scalar_kinds):
+    """Broadcasting operands of independently drawn dtypes; 0-d ones may be Python scalars of scalar_kinds."""
+
+    @st.composite
+    def case(draw):
+        args = draw(operands(draw(broadcastable_shapes(2)), choices, (x_domain, y_domain)))
+        args = tuple(a if isinstance(a, np.ndarray) or type(a) in scalar_kinds else np.asarray(a) for a in args)
+        return np_fn, dt_fn, args
+
+    return case()
+
+
+@st.composite
+def _integer_pow_case(draw):
+    """A Python int exponent (not 1: dnp.power returns x itself then); negative ones only for float bases."""
+    dtype = draw(dtypes(NUMERIC))
+    k = draw(st.integers(-3, 4).filter(lambda k: k != 1 and (k >= 0 or dtype.kind == "f")))
+    x = draw(arrays(dtype, draw(shapes()), NONZERO if k < 0 else ANY))
+    return (lambda x: np.power(x, k)), (lambda x: dnp.power(x, k)), (x,)
+
+
+@st.composite
+def _where_case(draw):
+    c_shape, x_shape, y_shape = draw(broadcastable_shapes(3))
+    c = draw(arrays(draw(dtypes(("bool", "bool", "int32"))), c_shape))
+    x, y = draw(operands((x_shape, y_shape), ALL))
+    return np.where, dnp.where, (c, x, y)
+
+
+@st.composite
+def _convert_case(draw):
+    src = draw(dtypes())
+    dst = draw(dtypes(tuple(d for d in ALL if d != src)))  # dnp.astype records nothing for the same dtype
+    x = draw(arrays(src, draw(shapes()), WIDE))
+    return (lambda x: x.astype(dst)), (lambda x: dnp.astype(x, dst)), (x,)
+
+
+@st.composite
+def _full_case(draw):
+    """full_like, zeros_like, ones_like: constants with x's shape (and its dtype unless one is given)."""
+    x = draw(arrays(draw(dtypes()), draw(shapes())))
+    fill = draw(st.sampled_from([0, 1, 2.5, -3, True]))
+    dtype = draw(st.sampled_from([None, *ALL]))
+    return (
+        (lambda x: np.full_like(x, fill, dtype=dtype) + x),
+        (lambda x: dnp.full_like(x, fill, dtype=dtype) + x),
+        (x,),
+    )
+
+
+CASES = {
+    **{name: _unary_case(*spec) for name, spec in UNARY.items()},
+    **{name: _binary_case(*spec, scalar_kinds=(float,) if name == "pow" else (bool, int, float))
+       for name, spec in BINARY.items()},  # a Python int exponent makes integer_pow, tested below
+    "integer_pow": _integer_pow_case(),
+    "where": _where_case(),
+    "convert_element_type": _convert_case(),
+    "full": _full_case(),
+}
+EMITTED_AS_CONSTANT = {"full"}  # no operands, so bind() evaluates it even under a trace: a captured constant
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_matches_numpy(name, data):
+    np_fn, dt_fn, args = data.draw(CASES[name], label="case")
+    prim = None if name in EMITTED_AS_CONSTANT else REGISTRY[name]
+    check_op(np_fn, dt_fn, args, prim=prim)
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_operators_match_numpy(name, data):
+    _, np_fn, x_domain, y_domain, choices = BINARY[name]
+    x, y = data.draw(operands(data.draw(broadcastable_shapes(2)), choices, (x_domain, y_domain), scalars=False))
+    check_op(np_fn, OPERATORS[name], (x, y), prim=REGISTRY[name])
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("scalar", [2.0, 3, True], ids=["float", "int", "bool"])
+def test_python_scalar_takes_the_array_dtype(name, scalar):
+    """x32 op 2.0, 2.0 op x32 (closed over and passed as an argument) give what NumPy gives: float32."""
+    dt_fn, np_fn = BINARY[name][:2]
+    x = np.array([[0.5, 1.5, 2.5]], np.float32)
+    for args, fn_np, fn_dt in [
+        ((x,), lambda x: np_fn(x, scalar), lambda x: dt_fn(x, scalar)),
+        ((x,), lambda x: np_fn(scalar, x), lambda x: dt_fn(scalar, x)),
+        ((x, scalar), np_fn, dt_fn),
+        ((scalar, x), np_fn, dt_fn),
+    ]:
+        program = check_op(fn_np, fn_dt, args)
+        if name not in ("eq", "ne", "lt", "le", "gt", "ge") and not name.startswith("logical"):
+            assert program.out_avals[0].dtype == np.float32
+
+
+def test_float32_chain_with_python_scalars_stays_float32():
+    """Every intermediate of an expression mixing float32 arrays and Python scalars is float32."""
+
+    def f(x):
+        y = (x * 2.0 + 1) / 3.0 - x ** 2 + 0.5 ** x
+        return dnp.where(y > 0.1, dnp.exp(-y) * 1e-3, dnp.maximum(y, -1.0)) % 2.0
+
+    x = np.linspace(-2, 2, 7, dtype=np.float32)
+    program = check_op(lambda x: _numpy_f(x), f, (x,))
+    assert all(v.aval.dtype in (np.float32, np.bool_) for e in program.eqns for v in e.outs), str(program)
+
+
+def _numpy_f(x):
+    y = (x * 2.0 + 1) / 3.0 - x ** 2 + 0.5 ** x
+    return np.where(y > 0.1, np.exp(-y) * 1e-3, np.maximum(y, -1.0)) % 2.0
+
+
+@pytest.mark.parametrize("dtype", [*FLOATS, *INTS])
+def test_python_int_power_is_integer_pow(dtype):
+    x = np.arange(-3, 4).astype(dtype)
+    program = check_op(lambda x: x ** 3, lambda x: x ** 3, (x,), prim=ew.integer_pow_p)
+    assert prim_names(program) == ["integer_pow"]
+
+
+def test_power_of_one_records_nothing():
+    x = np.arange(3.0)
+    assert prim_names(dt.trace(lambda x: dnp.power(x, 1))(x)) == []
+
+
+def test_sigmoid_does_not_overflow():
+    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], np.float32)
+    with np.errstate(over="raise"):
+        out = dt.jit(dnp.sigmoid)(x)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [0.0, 1.9287498e-22, 0.5, 1.0, 1.0], rtol=1e-6)
+
+
+def test_full_impl_abstract_eval_and_template():
+    """full has no operands: check its impl and shape/dtype rule directly, and its emitted template by
+    compiling a one-equation program."""
+    from dualtape.codegen.runtime import Compiled
+    from dualtape.core.ir import Eqn, Program, Var
+
+    params = dict(shape=(2, 0, 3), fill_value=1.5, dtype=np.dtype(np.float32))
+    expected = np.full((2, 0, 3), 1.5, np.float32)
+    value = ew.full_p.impl(**params)
+    aval = ew.full_p.abstract_eval(**params)
+    assert value.dtype == expected.dtype and value.shape == expected.shape
+    assert (aval.shape, aval.dtype) == (expected.shape, expected.dtype)
+    for shape, fill, dtype in [((2, 3), 1.5, np.float32), ((), -2, np.int64), ((4,), True, np.bool_)]:
+        params = dict(shape=shape, fill_value=fill, dtype=np.dtype(dtype))
+        out = Var(ew.full_p.abstract_eval(**params))
+        compiled = Compiled(Program([], [Eqn(ew.full_p, [], params, [out])], [out]))
+        result = compiled.fn()
+        np.testing.assert_array_equal(result, np.full(shape, fill, dtype))
+        assert np.asarray(result).dtype == dtype
+
+
+def test_shape_mismatch_names_op_shapes_and_user_line():
+    x, y = np.ones((2, 3), np.float32), np.ones((4,), np.float32)
+
+    def f(x, y):
+        return x * y  # the failing line
+
+    line = f.__code__.co_firstlineno + 1
+    with pytest.raises(ValueError) as info:
+        dt.jit(f)(x, y)
+    message = str(info.value)
+    assert "mul" in message and "(2, 3)" in message and "(4,)" in message
+    assert f"test_elementwise.py:{line}" in message, message
+
+
+def test_where_three_way_shape_mismatch():
+    def f(c, x, y):
+        return dnp.where(c, x, y)
+
+    with pytest.raises(ValueError, match=r"where.*\(2,\).*\(3,\).*\(1,\)"):
+        dt.jit(f)(np.ones(2, bool), np.ones(3), np.ones(1))
+
+
+def test_astype_of_a_python_scalar():
+    """dnp.astype accepts Python scalars like np.asarray(...).astype does."""
+    out = dnp.astype(2.5, np.float32)
+    assert np.asarray(out).dtype == np.float32 and out == np.float32(2.5)
+    jitted = dt.jit(lambda x: dnp.astype(x, np.float64) * np.float32(2))(1.5)
+    assert np.asarray(jitted).dtype == (np.asarray(1.5).astype(np.float64) * np.float32(2)).dtype
+
+
+@pytest.mark.parametrize(
+    "fn, reference",
+    [
+        (dnp.sin, np.sin),
+        (dnp.exp, np.exp),
+        (dnp.abs, np.abs),
+        (lambda s: dnp.astype(s, np.float64), lambda s: np.asarray(s, np.float64)),
+    ],
+    ids=["sin", "exp", "abs", "astype"],
+)
+def test_numpy_function_of_a_python_scalar_is_strongly_typed(fn, reference):
+    """np.sin(1.5) is a float64 NumPy scalar, not a weak Python float, so np.sin(s) * x32 is float64. With s a
+    Python-float argument of dt.jit, the traced avals must say the same as the values computed."""
+    x = np.array([1.0, 2.0], np.float32)
+    check_op(lambda s, x: reference(s) * x, lambda s, x: fn(s) * x, (1.5, x))
