@@ -4,7 +4,7 @@
 """
 
 from . import numpy  # noqa: F401  (installs the array method set on tracers)
-from .api import Jitted, jit, source, trace
+from .api import Jitted, jacfwd, jit, jvp, linearize, source, trace, vmap
 from .config import config
 from .core.ir import Program
 from .errors import BackendError, ConcretizationError, EscapedTracerError, ShapeError
@@ -13,5 +13,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendError", "ConcretizationError", "EscapedTracerError", "Jitted", "Program", "ShapeError", "config",
-    "jit", "numpy", "source", "trace",
+    "jacfwd", "jit", "jvp", "linearize", "numpy", "source", "trace", "vmap",
 ]

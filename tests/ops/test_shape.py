@@ -171,7 +171,30 @@ def _getitem_case(draw):
     return (lambda x: x[index]), (lambda x: dnp.getitem(x, index)), (x,)
 
 
+@st.composite
+def _index_add_case(draw):
+    """index_add (getitem's transpose): zeros of x's shape with g added at x[index], duplicates summed."""
+    shape = draw(shapes(min_dims=1))
+    index, _ = draw(indices(shape))
+    program = dt.trace(lambda x: dnp.getitem(x, index))(np.zeros(shape))
+    assume(program.eqns)
+    (eqn,) = program.eqns
+    captured = {v.id: value for v, value in program.captures}
+    arrays = [captured.get(getattr(a, "id", None), getattr(a, "value", None)) for a in eqn.inputs[1:]]
+    note(f"index={index!r}")
+    g = _array(draw, np.zeros(shape)[index].shape)
+
+    def by_numpy(g):
+        out = np.zeros(shape, g.dtype)
+        np.add.at(out, index, g)
+        return out
+
+    prim = REGISTRY["index_add"]
+    return by_numpy, (lambda g: prim(g, *arrays, index=eqn.params["index"], shape=shape)), (g,)
+
+
 CASES = {
+    "index_add": _index_add_case(),
     "reshape": _reshape_case(),
     "transpose": _transpose_case(),
     "broadcast_to": _broadcast_to_case(),

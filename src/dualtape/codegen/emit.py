@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.ir import Lit, Namer, Program, Var
+from ..core.primitive import REGISTRY
 
 
 class Emitted(NamedTuple):
@@ -69,6 +70,10 @@ def literal_ast(lit: Lit) -> ast.expr:
 _RESERVED = {"xp", *dir(builtins)}
 
 
+def _helper_names() -> set[str]:
+    return {name for prim in REGISTRY.values() for name in prim.helpers}
+
+
 def _last_uses(program: Program) -> dict[int, int]:
     """For each Var id, the index of the last equation reading it (outputs count as read after the end)."""
     last = {}
@@ -98,7 +103,7 @@ def emit_program(program: Program, name: str | None = None, comments: bool = Tru
     fn_name = name or program.name
     if fn_name == "xp" or keyword.iskeyword(fn_name):  # the def must not shadow the array module
         fn_name += "_"
-    namer = Namer(_RESERVED | {fn_name})
+    namer = Namer(_RESERVED | _helper_names() | {fn_name})
     arg_names = [namer(v) for v in program.inputs]
     env: dict = {}
     for i, (v, value) in enumerate(program.captures):

@@ -49,7 +49,8 @@ class Compiled:
         self.source = emitted.source
         lines = self.source.splitlines(keepends=True)
         linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
-        namespace = {"xp": xp, **{k: _to_backend(v, xp) for k, v in emitted.globals.items()}}
+        namespace = {"xp": xp, **helpers_for(program, xp)}
+        namespace.update((k, _to_backend(v, xp)) for k, v in emitted.globals.items())
         exec(compile(self.source, self.filename, "exec"), namespace)  # noqa: S102 - our own generated code
         self.fn = namespace[emitted.name]
         self.n_outputs = len(program.outputs)
@@ -57,6 +58,19 @@ class Compiled:
 
     def __call__(self, *args):
         return self.fn(*args)
+
+
+def helpers_for(program: Program, xp) -> dict:
+    """The runtime helpers (e.g. index_add) that the program's primitives emit calls to, built for xp."""
+    found = {}
+    for eqn in program.eqns:
+        for name, make in eqn.prim.helpers.items():
+            if name not in found:
+                found[name] = make(xp)
+        for sub in eqn.params.values():
+            if isinstance(sub, Program):
+                found.update(helpers_for(sub, xp))
+    return found
 
 
 def _to_backend(value, xp):

@@ -17,6 +17,20 @@ from ..avals import ShapedArray, result_type
 REGISTRY: dict[str, "Primitive"] = {}
 
 
+def bind(prim: "Primitive", *args, **params):
+    """Apply prim to args: evaluate plain arrays, or let the highest-level value kind handle it. Every value
+    kind other than a plain array carries `_dt_trace`, an object with a numeric `level` and
+    `process(prim, args, params)`, so this module imports none of them."""
+    top = None
+    for a in args:
+        t = getattr(a, "_dt_trace", None)
+        if t is not None and (top is None or t.level > top.level):
+            top = t
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
 class Primitive:
     """One primitive operation. `template` is a Python expression over the operand names, the param names and
     `xp` (the array module); `emit` may replace it with a function (operand ASTs, params) -> ast.expr."""
@@ -33,6 +47,7 @@ class Primitive:
         emit: Callable | None = None,
         multiple_results: bool = False,
         differentiable: bool = True,
+        helpers: dict | None = None,
     ):
         self.name = name
         self.variadic = isinstance(operands, str)  # "*xs": any number of operands
@@ -41,9 +56,11 @@ class Primitive:
         self.shape_rule = shape_rule
         self.dtype_rule = dtype_rule
         self.multiple_results = multiple_results
+        self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
         self.differentiable = differentiable
-        self.jvp: Callable | None = None
-        self.vjp: Callable | None = None
+        self.jvp: Callable | None = None  # (primals, tangents, **params) -> (out, out_dot)
+        self.vjp: Callable | None = None  # (g, *primals, out, needed=None, **params) -> in_bars
+        self.batch: Callable | None = None  # (values, batched, size, **params) -> out with batch axis 0
         self._template_ast = ast.parse(template, mode="eval").body if template else None
         if emit is None and template is None:
             raise ValueError(f"primitive {name} needs a template or an emit function")
@@ -57,6 +74,10 @@ class Primitive:
 
     def __repr__(self):
         return self.name
+
+    def __call__(self, *args, **params):
+        """`sin_p(x)` is `bind(sin_p, x)`: derivative rules are written with primitives called like this."""
+        return bind(self, *args, **params)
 
     def impl_for(self, xp) -> Callable:
         """The evaluator for array module xp, compiled once from the template."""

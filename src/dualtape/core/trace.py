@@ -22,23 +22,11 @@ from .._util import is_internal, user_source_line
 from ..avals import ShapedArray, aval_of, is_python_scalar
 from ..errors import ConcretizationError, EscapedTracerError, ShapeError
 from .ir import Eqn, Lit, Program, Var
-from .primitive import Primitive
+from .primitive import Primitive, bind  # noqa: F401  (bind is re-exported: the dispatch point)
 
 _levels = itertools.count(1)
 _FROM_STACK = object()
 _replayed_line = [_FROM_STACK]  # while eval_program re-binds an equation: the user's line that first recorded it
-
-
-def bind(prim: Primitive, *args, **params):
-    """Apply prim to args: evaluate plain arrays, or let the highest-level value kind handle it."""
-    top = None
-    for a in args:
-        t = getattr(a, "_dt_trace", None)
-        if t is not None and (top is None or t.level > top.level):
-            top = t
-    if top is None:
-        return prim.impl(*args, **params)
-    return top.process(prim, args, params)
 
 
 def new_level() -> int:

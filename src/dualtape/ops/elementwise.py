@@ -7,10 +7,13 @@ expression, so evaluation and emitted source cannot disagree. Result dtypes come
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..avals import broadcast_shapes
+from ..avals import aval_of, broadcast_shapes, is_float
 from ..core.primitive import Primitive
+from .rules import batch_elementwise, defelementwise, defjvp, defvjp, defzero
 
 
 def _same_shape(x, **_):
@@ -103,3 +106,86 @@ full_p = Primitive(
     dtype_rule=lambda shape, fill_value, dtype: np.dtype(dtype),
     differentiable=False,
 )
+
+
+# ---- derivative rules: one formula per operand, g * (partial derivative) -----------------------------
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+defelementwise(neg_p, lambda g, ans, x: -g)
+defelementwise(sin_p, lambda g, ans, x: g * cos_p(x))
+defelementwise(cos_p, lambda g, ans, x: -(g * sin_p(x)))
+defelementwise(tan_p, lambda g, ans, x: g * (1 + ans * ans))
+defelementwise(arcsin_p, lambda g, ans, x: g / sqrt_p(1 - x * x))
+defelementwise(arccos_p, lambda g, ans, x: -g / sqrt_p(1 - x * x))
+defelementwise(arctan_p, lambda g, ans, x: g / (1 + x * x))
+defelementwise(sinh_p, lambda g, ans, x: g * cosh_p(x))
+defelementwise(cosh_p, lambda g, ans, x: g * sinh_p(x))
+defelementwise(tanh_p, lambda g, ans, x: g * (1 - ans * ans))
+defelementwise(exp_p, lambda g, ans, x: g * ans)
+defelementwise(exp2_p, lambda g, ans, x: g * (ans * _LN2))
+defelementwise(expm1_p, lambda g, ans, x: g * (ans + 1))
+defelementwise(log_p, lambda g, ans, x: g / x)
+defelementwise(log2_p, lambda g, ans, x: g / (x * _LN2))
+defelementwise(log10_p, lambda g, ans, x: g / (x * _LN10))
+defelementwise(log1p_p, lambda g, ans, x: g / (1 + x))
+defelementwise(sqrt_p, lambda g, ans, x: g / (2 * ans))
+defelementwise(sigmoid_p, lambda g, ans, x: g * (ans * (1 - ans)))
+defelementwise(abs_p, lambda g, ans, x: g * sign_p(x))
+
+
+def _integer_pow_rule(g, ans, x, y):
+    if y == 0:
+        return g * 0
+    if y == 1:
+        return g
+    return g * (y * (x if y == 2 else integer_pow_p(x, y=y - 1)))
+
+
+def _tie_weight(x, y, ans):
+    """1 where x wins, 1/2 where x and y tie, 0 where y wins (max/min split ties evenly)."""
+    dtype = aval_of(ans).dtype
+    return convert_element_type_p(x == ans, dtype=dtype) - convert_element_type_p(x == y, dtype=dtype) * 0.5
+
+
+defelementwise(integer_pow_p, _integer_pow_rule)
+defelementwise(add_p, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+defelementwise(sub_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+defelementwise(mul_p, lambda g, ans, x, y: g * y, lambda g, ans, x, y: x * g)
+defelementwise(div_p, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+defelementwise(
+    pow_p,
+    lambda g, ans, x, y: g * (y * pow_p(x, y - 1)),
+    lambda g, ans, x, y: g * (ans * log_p(where_p(x == 0, 1, x))),  # 0 ** y: no contribution from log 0
+)
+defelementwise(
+    maximum_p,
+    lambda g, ans, x, y: g * _tie_weight(x, y, ans),
+    lambda g, ans, x, y: g * _tie_weight(y, x, ans),
+)
+defelementwise(
+    minimum_p,
+    lambda g, ans, x, y: g * _tie_weight(x, y, ans),
+    lambda g, ans, x, y: g * _tie_weight(y, x, ans),
+)
+defelementwise(
+    arctan2_p,
+    lambda g, ans, x, y: g * (y / (x * x + y * y)),
+    lambda g, ans, x, y: g * (-x / (x * x + y * y)),
+)
+defelementwise(mod_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide_p(x, y))
+defelementwise(where_p, None, lambda g, ans, c, x, y: where_p(c, g, 0), lambda g, ans, c, x, y: where_p(c, 0, g))
+defzero(sign_p, floor_p, ceil_p, round_p, logical_not_p, isfinite_p, floor_divide_p, eq_p, ne_p, lt_p, le_p,
+        gt_p, ge_p, logical_and_p, logical_or_p, logical_xor_p)
+
+
+def _convert_rule(g, ans, x, dtype):
+    """Between floating dtypes the conversion is the identity on values; to an integer dtype it is flat."""
+    if not (is_float(np.dtype(dtype)) and is_float(aval_of(x).dtype)):
+        return None
+    return convert_element_type_p(g, dtype=dtype)
+
+
+defjvp(convert_element_type_p, _convert_rule)
+defvjp(convert_element_type_p, lambda g, ans, x, dtype: None if _convert_rule(g, ans, x, dtype) is None
+       else convert_element_type_p(g, dtype=aval_of(x).dtype))
+convert_element_type_p.batch = batch_elementwise(convert_element_type_p)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from ..avals import broadcast_shapes
+from ..avals import aval_of, broadcast_shapes
 from ..core.primitive import Primitive
 from ..errors import ShapeError
+from .rules import add_any, defjvp, defvjp, move_batch_rank, unbroadcast
+from .shape import broadcast_to_p, expand_dims_p, reshape_p, squeeze_p, transpose_p
 
 
 def _matmul_rule(x, y):
@@ -52,3 +54,107 @@ def _einsum_rule(*xs, spec):
 
 matmul_p = Primitive("matmul", ("x", "y"), "x @ y", _matmul_rule)
 einsum_p = Primitive("einsum", "*xs", "xp.einsum(spec, *xs)", _einsum_rule)
+
+
+# ---- matmul: derivative and batch rules --------------------------------------------------------------
+def _mT(x):
+    n = aval_of(x).ndim
+    return transpose_p(x, perm=tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+def _unsqueeze(x, axis: int):
+    return expand_dims_p(x, axes=(axis % (aval_of(x).ndim + 1),))
+
+
+def _matmul_x_bar(g, ans, x, y):
+    xa, ya = aval_of(x), aval_of(y)
+    if ya.ndim == 1:  # out[..., n] = x[..., n, k] y[k]
+        return unbroadcast(g * y if xa.ndim == 1 else _unsqueeze(g, -1) * y, xa)
+    if xa.ndim == 1:  # out[..., m] = x[k] y[..., k, m]
+        row = matmul_p(_unsqueeze(g, -2), _mT(y))
+        return unbroadcast(squeeze_p(row, axes=(aval_of(row).ndim - 2,)), xa)
+    return unbroadcast(matmul_p(g, _mT(y)), xa)
+
+
+def _matmul_y_bar(g, ans, x, y):
+    xa, ya = aval_of(x), aval_of(y)
+    if xa.ndim == 1:
+        return unbroadcast(g * x if ya.ndim == 1 else _unsqueeze(x, -1) * _unsqueeze(g, -2), ya)
+    if ya.ndim == 1:
+        col = matmul_p(_mT(x), _unsqueeze(g, -1))
+        return unbroadcast(squeeze_p(col, axes=(aval_of(col).ndim - 1,)), ya)
+    return unbroadcast(matmul_p(_mT(x), g), ya)
+
+
+def _matmul_batch(values, batched, size):
+    """Per-example 1-D operands become matrices, batched operands are aligned to the output's batch rank
+    (batch axis first), and the added axes are squeezed out again."""
+    (x, y), (bx, by) = values, batched
+    x_vec, y_vec = aval_of(x).ndim - bx == 1, aval_of(y).ndim - by == 1
+    if x_vec:
+        x = _unsqueeze(x, -2)
+    if y_vec:
+        y = _unsqueeze(y, -1)
+    rank = max(aval_of(x).ndim - bx, aval_of(y).ndim - by)
+    x = move_batch_rank(x, aval_of(x).ndim - 1, rank, size) if bx else x
+    y = move_batch_rank(y, aval_of(y).ndim - 1, rank, size) if by else y
+    out = matmul_p(x, y)
+    n = aval_of(out).ndim
+    drop = ((n - 2,) if x_vec else ()) + ((n - 1,) if y_vec else ())
+    return squeeze_p(out, axes=drop) if drop else out
+
+
+defjvp(matmul_p, lambda t, ans, x, y: matmul_p(t, y), lambda t, ans, x, y: matmul_p(x, t))
+defvjp(matmul_p, _matmul_x_bar, _matmul_y_bar)
+matmul_p.batch = _matmul_batch
+
+
+# ---- einsum: derivative and batch rules --------------------------------------------------------------
+def _einsum_jvp(primals, tangents, spec):
+    """Multilinear: the tangent is the sum over operands of einsum with that operand's tangent in place."""
+    out = einsum_p(*primals, spec=spec)
+    out_dot = None
+    for i, t in enumerate(tangents):
+        if t is not None:
+            args = list(primals)
+            args[i] = t
+            out_dot = add_any(out_dot, einsum_p(*args, spec=spec))
+    return out, out_dot
+
+
+def _einsum_operand_bar(g, xs, spec, k):
+    """The cotangent of operand k: contract g with the other operands back to operand k's axes; axes summed
+    in operand k alone come back by broadcasting."""
+    terms, out = parse_einsum(spec, [aval_of(x).ndim for x in xs])
+    term = terms[k]
+    if len(set(term)) != len(term):
+        raise NotImplementedError(f"einsum: the derivative of {spec!r} (a repeated index within one operand, a "
+                                  "diagonal) is not implemented")
+    others = [t for i, t in enumerate(terms) if i != k]
+    available = "".join(c for c in term if c in out or any(c in t for t in others))
+    sources = [out] + others
+    bar = einsum_p(g, *[x for i, x in enumerate(xs) if i != k], spec=",".join(sources) + "->" + available)
+    shape = aval_of(xs[k]).shape
+    if available != term:
+        bar = reshape_p(bar, shape=tuple(d if c in available else 1 for c, d in zip(term, shape)))
+        bar = broadcast_to_p(bar, shape=shape)
+    return bar
+
+
+def _einsum_vjp(g, *xs, out, needed=None, spec):
+    return tuple(
+        None if needed is not None and not needed[k] else _einsum_operand_bar(g, xs, spec, k)
+        for k in range(len(xs))
+    )
+
+
+def _einsum_batch(values, batched, size, spec):
+    lhs, out = spec.split("->")
+    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in spec)
+    terms = [letter + t if b else t for t, b in zip(lhs.split(","), batched)]
+    return einsum_p(*values, spec=",".join(terms) + "->" + letter + out)
+
+
+einsum_p.jvp = _einsum_jvp
+einsum_p.vjp = _einsum_vjp
+einsum_p.batch = _einsum_batch

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from ..avals import aval_of
 from ..core.primitive import Primitive
+from .elementwise import convert_element_type_p
+from .rules import batch_with_params, defjvp, deflinear, defvjp, defzero, shift_axes
+from .shape import broadcast_to_p, reshape_p
 
 
 def reduced_shape(x, axes, keepdims=False, **_):
@@ -43,3 +47,60 @@ def _index_reduction(name: str) -> Primitive:
 
 argmax_p = _index_reduction("argmax")
 argmin_p = _index_reduction("argmin")
+
+
+# ---- derivative and batch rules ----------------------------------------------------------------------
+def kept(v, x, axes, keepdims):
+    """v (reduced over axes of x) with the reduced axes kept as size 1, ready to broadcast against x."""
+    if keepdims:
+        return v
+    return reshape_p(v, shape=reduced_shape(aval_of(x), axes, keepdims=True))
+
+
+def _sum_vjp(g, ans, x, axes, keepdims):
+    return broadcast_to_p(kept(g, x, axes, keepdims), shape=aval_of(x).shape)
+
+
+def _argmax_share(ans, x, axes, keepdims):
+    """Where x attains its max (min): 1/count at each such place, so ties share the derivative."""
+    mask = x == kept(ans, x, axes, keepdims)
+    mask = convert_to(mask, x)
+    return mask / reduce_sum_p(mask, axes=axes, keepdims=True)
+
+
+def convert_to(mask, like):
+    return convert_element_type_p(mask, dtype=aval_of(like).dtype)
+
+
+def _extremum_jvp(t, ans, x, axes, keepdims):
+    return reduce_sum_p(t * _argmax_share(ans, x, axes, keepdims), axes=axes, keepdims=keepdims)
+
+
+def _extremum_vjp(g, ans, x, axes, keepdims):
+    return kept(g, x, axes, keepdims) * _argmax_share(ans, x, axes, keepdims)
+
+
+def _prod_share(ans, x, axes, keepdims):
+    """d prod / d x_i = prod / x_i (undefined where an x_i is 0: NaN there, as the division says)."""
+    return kept(ans, x, axes, keepdims) / x
+
+
+def _shift(params, size):
+    return {**params, "axes": shift_axes(params["axes"])}
+
+
+deflinear(reduce_sum_p)
+defvjp(reduce_sum_p, _sum_vjp)
+defjvp(reduce_max_p, _extremum_jvp)
+defvjp(reduce_max_p, _extremum_vjp)
+defjvp(reduce_min_p, _extremum_jvp)
+defvjp(reduce_min_p, _extremum_vjp)
+defjvp(reduce_prod_p, lambda t, ans, x, axes, keepdims:
+       reduce_sum_p(t * _prod_share(ans, x, axes, keepdims), axes=axes, keepdims=keepdims))
+defvjp(reduce_prod_p,
+       lambda g, ans, x, axes, keepdims: kept(g, x, axes, keepdims) * _prod_share(ans, x, axes, keepdims))
+for _prim in (reduce_sum_p, reduce_max_p, reduce_min_p, reduce_prod_p):
+    _prim.batch = batch_with_params(_prim, _shift)
+defzero(argmax_p, argmin_p)
+for _prim in (argmax_p, argmin_p):
+    _prim.batch = batch_with_params(_prim, lambda params, size: {**params, "axis": params["axis"] + 1})

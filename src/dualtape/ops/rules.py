@@ -1,21 +1,24 @@
-"""Helpers that turn short per-argument derivative formulas into a primitive's JVP, VJP and batch rules.
+"""Builders that turn short per-operand derivative formulas into a primitive's JVP, VJP and batch rules.
 
 In the spirit of HIPS autograd's `defvjp` tables: a row gives, for each operand, a formula over
-(g, ans, *operands, **params), written with dualtape's own ops (primitives are callable), so the same rule
-runs on arrays, on tracers, on dual values and on eager tensors. None stands for a symbolic zero.
-Broadcasting is undone once, here (`unbroadcast`), not in every rule.
+(g, ans, *operands, **params) written with dualtape's own ops (primitives are callable: `cos_p(x)`), so the
+same rule runs on arrays, tracers, dual values and eager tensors. None is a symbolic zero. Broadcasting is
+undone once, here (`unbroadcast`), not in every rule. For an elementwise primitive the formula is
+`g * (partial derivative)`, so one formula per operand serves both modes.
 """
 
 from __future__ import annotations
 
 from ..avals import ShapedArray, aval_of, is_float
-from ..core.primitive import Primitive
-from .elementwise import convert_element_type_p
-from .reduction import reduce_sum_p
-from .shape import broadcast_to_p, reshape_p
+from ..core.primitive import REGISTRY, Primitive
 
 
-# ---- shape helpers -------------------------------------------------------------------------------
+def _p(name: str) -> Primitive:
+    """A primitive of another family, looked up when a rule runs (the families import this module)."""
+    return REGISTRY[name]
+
+
+# ---- shape and dtype fitting -------------------------------------------------------------------------
 def unbroadcast(x_bar, aval: ShapedArray):
     """Sum a cotangent of a broadcast result back to an operand's shape (NumPy broadcasting undone)."""
     if x_bar is None:
@@ -27,9 +30,9 @@ def unbroadcast(x_bar, aval: ShapedArray):
             lead + i for i, d in enumerate(aval.shape) if d == 1 and shape[lead + i] != 1
         )
         if axes:
-            x_bar = reduce_sum_p(x_bar, axes=axes, keepdims=False)
+            x_bar = _p("reduce_sum")(x_bar, axes=axes, keepdims=False)
         if aval_of(x_bar).shape != aval.shape:
-            x_bar = reshape_p(x_bar, shape=aval.shape)
+            x_bar = _p("reshape")(x_bar, shape=aval.shape)
     return fit_dtype(x_bar, aval)
 
 
@@ -37,9 +40,8 @@ def fit_dtype(t, aval: ShapedArray):
     """A tangent or cotangent in the dtype of the value it belongs to (float32 stays float32)."""
     if t is None:
         return None
-    t_aval = aval_of(t)
-    if t_aval.dtype != aval.dtype and is_float(aval.dtype) and not aval.weak:
-        return convert_element_type_p(t, dtype=aval.dtype)
+    if aval_of(t).dtype != aval.dtype and is_float(aval.dtype) and not aval.weak:
+        return _p("convert_element_type")(t, dtype=aval.dtype)
     return t
 
 
@@ -48,7 +50,7 @@ def fit(t, aval: ShapedArray):
     if t is None:
         return None
     if aval_of(t).shape != aval.shape:
-        t = broadcast_to_p(t, shape=aval.shape)
+        t = _p("broadcast_to")(t, shape=aval.shape)
     return fit_dtype(t, aval)
 
 
@@ -61,9 +63,18 @@ def add_any(a, b):
     return a + b
 
 
-# ---- rule builders --------------------------------------------------------------------------------
+def zeros(aval: ShapedArray):
+    return _p("full")(shape=aval.shape, fill_value=0, dtype=aval.dtype)
+
+
+def as_dtype(x, like):
+    """A boolean or integer mask as a float of like's dtype (for `g * mask`)."""
+    return _p("convert_element_type")(x, dtype=aval_of(like).dtype)
+
+
+# ---- JVP builders ------------------------------------------------------------------------------------
 def defjvp(prim: Primitive, *rules) -> None:
-    """JVP from one formula per operand: out_dot = sum_i rule_i(t_i, ans, *operands)."""
+    """out_dot = sum_i rule_i(t_i, ans, *operands) over the operands whose tangent is not zero."""
 
     def jvp(primals, tangents, **params):
         out = prim(*primals, **params)
@@ -76,33 +87,32 @@ def defjvp(prim: Primitive, *rules) -> None:
     prim.jvp = jvp
 
 
-def deflinear(prim: Primitive) -> None:
-    """JVP of a primitive linear in all its operands (reshape, transpose, sum, ...): apply it to tangents."""
+def deflinear(prim: Primitive, *linear_in: int) -> None:
+    """JVP of a primitive linear in the operands `linear_in` (all when empty): apply it to the tangents,
+    passing the other operands (e.g. index arrays) as they are."""
 
     def jvp(primals, tangents, **params):
         out = prim(*primals, **params)
-        if len(tangents) == 1:
-            return out, prim(tangents[0], **params)
-        filled = [t if t is not None else zeros_like_value(p) for p, t in zip(primals, tangents)]
-        return out, fit(prim(*filled, **params), aval_of(out))
+        which = linear_in or range(len(primals))
+        if all(tangents[i] is None for i in which):
+            return out, None
+        args = list(primals)
+        for i in which:
+            args[i] = tangents[i] if tangents[i] is not None else zeros(aval_of(primals[i]))
+        return out, fit(prim(*args, **params), aval_of(out))
 
     prim.jvp = jvp
 
 
-def zeros_like_value(x):
-    from .elementwise import full_p
-
-    aval = aval_of(x)
-    return full_p(shape=aval.shape, fill_value=0, dtype=aval.dtype)
-
-
+# ---- VJP builders ------------------------------------------------------------------------------------
 def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
-    """VJP from one formula per operand: in_bar_i = rule_i(g, ans, *operands); with `broadcasting`, each
+    """in_bar_i = rule_i(g, ans, *operands), skipped where `needed[i]` is False; with `broadcasting`, each
     result is summed back to its operand's shape."""
 
     def vjp(g, *primals, out, needed=None, **params):
         bars = []
-        for i, (rule, x) in enumerate(zip(rules, primals)):
+        for i, x in enumerate(primals):
+            rule = rules[i] if i < len(rules) else None
             if rule is None or (needed is not None and not needed[i]):
                 bars.append(None)
                 continue
@@ -111,3 +121,63 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
         return tuple(bars)
 
     prim.vjp = vjp
+
+
+def defelementwise(prim: Primitive, *rules) -> None:
+    """An elementwise primitive: each rule is `g * d out / d operand`, which serves as JVP contribution
+    (g a tangent) and as VJP (g a cotangent, then un-broadcast); batching aligns ranks."""
+    defjvp(prim, *rules)
+    defvjp(prim, *rules, broadcasting=True)
+    prim.batch = batch_elementwise(prim)
+
+
+def defzero(*prims: Primitive) -> None:
+    """Piecewise-constant or integer-valued primitives: derivative zero; batching as elementwise."""
+    for prim in prims:
+        prim.differentiable = False
+        prim.batch = batch_elementwise(prim)
+
+
+# ---- batch builders (vmap) ---------------------------------------------------------------------------
+def move_batch_rank(value, per_example_ndim: int, out_ndim: int, size: int):
+    """A batched value (batch on axis 0) reshaped so its per-example part has rank out_ndim, so that NumPy's
+    right-aligned broadcasting lines it up with unbatched operands."""
+    shape = aval_of(value).shape
+    if per_example_ndim == out_ndim:
+        return value
+    return _p("reshape")(value, shape=(size,) + (1,) * (out_ndim - per_example_ndim) + shape[1:])
+
+
+def batch_elementwise(prim: Primitive):
+    def rule(values, batched, size, **params):
+        ranks = [aval_of(v).ndim - b for v, b in zip(values, batched)]
+        out_ndim = max(ranks)
+        aligned = [move_batch_rank(v, r, out_ndim, size) if b else v for v, b, r in zip(values, batched, ranks)]
+        return prim(*aligned, **params)
+
+    return rule
+
+
+def shift_axes(axes, by: int = 1) -> tuple:
+    return tuple(a + by for a in axes)
+
+
+def batch_with_params(prim: Primitive, update):
+    """A batch rule for single-operand primitives: the batched operand keeps axis 0 and `update(params,
+    size)` rewrites the params (axes shifted by one, shapes prefixed by the batch size)."""
+
+    def rule(values, batched, size, **params):
+        return prim(*values, **update(params, size))
+
+    return rule
+
+
+def materialise_batch(values, batched, size):
+    """Every operand batched: unbatched ones broadcast along a new axis 0."""
+    out = []
+    for v, b in zip(values, batched):
+        if not b:
+            shape = aval_of(v).shape
+            v = _p("broadcast_to")(_p("reshape")(v, shape=(1,) + shape), shape=(size,) + shape)
+        out.append(v)
+    return out

@@ -11,9 +11,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..avals import broadcast_shapes
+from ..avals import aval_of, broadcast_shapes
 from ..core.primitive import Primitive
 from ..errors import ShapeError
+from .rules import batch_with_params, deflinear, defvjp, materialise_batch, move_batch_rank, shift_axes, unbroadcast
 
 
 def _same_dtype(x, *_, **__):
@@ -181,3 +182,123 @@ def _getitem_emit(operands, params):
 getitem_p = Primitive(
     "getitem", "*xs", None, _getitem_rule, dtype_rule=_same_dtype, impl=_getitem_impl, emit=_getitem_emit
 )
+
+
+# ---- scatter-add: the transpose of getitem -----------------------------------------------------------
+def _index_add_helper(xp):
+    def index_add(g, shape, index):
+        """zeros(shape) with g added at index; repeated integer indices accumulate."""
+        out = xp.zeros(shape, dtype=getattr(g, "dtype", None) or xp.asarray(g).dtype)
+        if any(not isinstance(e, (int, slice, type(None), type(Ellipsis))) for e in index):
+            xp.add.at(out, index, g)
+        else:
+            out[index] = g
+        return out
+
+    return index_add
+
+
+def _index_add_impl(g, *arrays, index, shape):
+    return _index_add_helper(np)(g, shape, _concrete_index(index, arrays))
+
+
+def _index_add_emit(operands, params):
+    entries = []
+    for e in params["index"]:
+        if type(e) is Slice:
+            values = [e.stop] if e.start is None and e.step is None else list(e) if e.step is not None else [
+                e.start, e.stop]
+            args = [ast.Constant(v) for v in values]
+            entries.append(ast.Call(func=ast.Name("slice", ast.Load()), args=args, keywords=[]))
+        elif type(e) is ArrayIndex:
+            entries.append(operands[1 + e.k])
+        else:
+            entries.append(ast.Constant(e))
+    index = ast.Tuple(elts=entries, ctx=ast.Load())
+    shape = ast.Tuple(elts=[ast.Constant(d) for d in params["shape"]], ctx=ast.Load())
+    return ast.Call(func=ast.Name("index_add", ast.Load()), args=[operands[0], shape, index], keywords=[])
+
+
+index_add_p = Primitive(
+    "index_add", "*xs", None, lambda g, *arrays, index, shape: tuple(shape), dtype_rule=_same_dtype,
+    impl=_index_add_impl, emit=_index_add_emit, helpers={"index_add": _index_add_helper},
+)
+
+
+# ---- derivative rules: these primitives are linear; their VJPs are their transposes -------------------
+def _inverse(perm):
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+def _concatenate_vjp_rule(k):
+    def rule(g, ans, *xs, axis):
+        start = sum(aval_of(x).shape[axis] for x in xs[:k])
+        stop = start + aval_of(xs[k]).shape[axis]
+        index = (Slice(None, None, None),) * axis + (Slice(start, stop, None),)
+        return getitem_p(g, index=Index(index))
+
+    return rule
+
+
+def _getitem_vjp(g, ans, x, *arrays, index):
+    return index_add_p(g, *arrays, index=index, shape=aval_of(x).shape)
+
+
+for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, concatenate_p):
+    deflinear(_prim)
+deflinear(getitem_p, 0)
+deflinear(index_add_p, 0)
+defvjp(reshape_p, lambda g, ans, x, shape: reshape_p(g, shape=aval_of(x).shape))
+defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=_inverse(perm)))
+defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, aval_of(x)))
+defvjp(squeeze_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape))
+defvjp(expand_dims_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape))
+defvjp(getitem_p, _getitem_vjp)
+defvjp(index_add_p, lambda g, ans, g_in, *arrays, index, shape: getitem_p(g, *arrays, index=index))
+
+
+def _concatenate_vjp(g, *xs, out, needed=None, axis):
+    """Variadic, so one slice of g per operand rather than a fixed row of rules."""
+    return tuple(
+        None if needed is not None and not needed[k] else _concatenate_vjp_rule(k)(g, out, *xs, axis=axis)
+        for k in range(len(xs))
+    )
+
+
+concatenate_p.vjp = _concatenate_vjp
+
+
+# ---- batch rules -------------------------------------------------------------------------------------
+def _broadcast_to_batch(values, batched, size, shape):
+    (x,) = values
+    x = move_batch_rank(x, aval_of(x).ndim - 1, len(shape), size)
+    return broadcast_to_p(x, shape=(size,) + tuple(shape))
+
+
+def _concatenate_batch(values, batched, size, axis):
+    return concatenate_p(*materialise_batch(values, batched, size), axis=axis + 1)
+
+
+def _index_batch(prim, values, batched, size, index, **params):
+    """Prefix the index with a full slice for the batch axis. Only valid when every index array is
+    unbatched and the advanced indices (if any) stay adjacent; otherwise NotImplemented (map per example)."""
+    if any(batched[1:]) or not batched[0]:
+        return NotImplemented
+    positions = [i for i, e in enumerate(index) if type(e) is ArrayIndex or (type(e) is int and any(
+        type(f) is ArrayIndex for f in index))]
+    if positions and positions != list(range(positions[0], positions[-1] + 1)):
+        return NotImplemented
+    new_index = Index((Slice(None, None, None),) + tuple(index))
+    extra = {"shape": (size,) + tuple(params["shape"])} if "shape" in params else {}
+    return prim(*values, index=new_index, **{**params, **extra})
+
+
+reshape_p.batch = batch_with_params(reshape_p, lambda p, size: {"shape": (size,) + tuple(p["shape"])})
+transpose_p.batch = batch_with_params(transpose_p, lambda p, size: {"perm": (0,) + shift_axes(p["perm"])})
+squeeze_p.batch = batch_with_params(squeeze_p, lambda p, size: {"axes": shift_axes(p["axes"])})
+expand_dims_p.batch = batch_with_params(expand_dims_p, lambda p, size: {"axes": shift_axes(p["axes"])})
+broadcast_to_p.batch = _broadcast_to_batch
+concatenate_p.batch = _concatenate_batch
+getitem_p.batch = lambda values, batched, size, index: _index_batch(getitem_p, values, batched, size, index)
+index_add_p.batch = lambda values, batched, size, index, shape: _index_batch(
+    index_add_p, values, batched, size, index, shape=shape)

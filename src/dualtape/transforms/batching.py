@@ -39,9 +39,10 @@ class BatchTrace:
         values, batched = zip(*(self.lift(a) for a in args)) if args else ((), ())
         if not any(batched):
             return bind(prim, *values, **params)
+        out = NotImplemented
         if prim.batch is not None:
             out = prim.batch(list(values), list(batched), self.size, **params)
-        else:
+        if out is NotImplemented:
             out = self.map_examples(prim, values, batched, params)
         if prim.multiple_results:
             return [Batched(self, o) for o in out]

@@ -1,4 +1,4 @@
-"""The functional API: `jit`, `trace`, `source` (grad, jvp and friends join as their transforms land).
+"""Staging: `jit`, `trace`, `source` — a function traced into a Program, optimised, compiled and cached.
 
 Every entry point traces the user's function into a Program (core.trace), optionally optimises it
 (transforms.passes) and either evaluates it through bind() (so transforms nest) or compiles it to source
@@ -11,14 +11,15 @@ import functools
 
 import numpy as np
 
-from . import tree
-from .avals import aval_of, is_python_scalar
-from .codegen.runtime import Compiled, array_module
-from .config import config, logger
-from .core.ir import Program
-from .core.trace import input_hints, make_program
-from .transforms.evaluate import eval_program
-from .transforms.passes import optimize
+from .. import tree
+from ..avals import aval_of, is_python_scalar
+from ..codegen.emit import emit_program
+from ..codegen.runtime import Compiled, array_module
+from ..config import config, logger
+from ..core.ir import Program
+from ..core.trace import input_hints, make_program
+from ..transforms.evaluate import eval_program
+from ..transforms.passes import optimize
 
 
 def _leaf_signature(x):
@@ -214,8 +215,6 @@ def trace(fn, static_argnums=None):
 
 def source(fn, *args, comments: bool = True, **kwargs) -> str:
     """The generated Python source of fn at these arguments (fn may be any transformed function)."""
-    from .codegen.emit import emit_program
-
     program = trace_program(fn, args, kwargs, _own_static_argnums(fn))[0]
     if config.optimize:
         program = optimize(program)

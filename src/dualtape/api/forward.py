@@ -1,0 +1,146 @@
+"""Forward mode and vectorisation: `jvp`, `linearize`, `jacfwd`, `vmap`.
+
+jvp runs the function on dual values (transforms/jvp.py); under `dt.jit` the same run is staged into one
+fused forward-mode program. jacfwd pushes every basis tangent at once, as a batch (transforms/batching.py),
+so the program is walked once rather than once per input element.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .. import tree
+from ..avals import aval_of, is_float
+from ..codegen.runtime import Compiled
+from ..config import config
+from ..core.trace import input_hints, make_program
+from ..numpy import moveaxis, reshape
+from ..transforms.batching import vmap_call
+from ..transforms.jvp import jvp_call
+from ..transforms.passes import optimize
+
+
+def jvp(fn, primals, tangents):
+    """(fn(*primals), J·tangents): forward mode. primals and tangents are tuples of matching pytrees."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples (one entry per argument of fn), "
+                        f"got {type(primals).__name__} and {type(tangents).__name__}")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    return jvp_call(fn, tuple(primals), tuple(tangents))
+
+
+def linearize(fn, *primals):
+    """(fn(*primals), f_jvp): f_jvp(*tangents) evaluates the linearised program, compiled once; the primal
+    work is done here, once, and its results are constants of the linear program."""
+    outputs = []
+
+    def tangent_map(*tangents):
+        out, out_dot = jvp_call(fn, primals, tangents)
+        outputs.append(out)
+        return out_dot
+
+    name = getattr(fn, "__name__", "f")
+    tangent_map.__name__ = f"{name if name.isidentifier() else 'f'}_jvp"
+    hints = [f"{h}_dot" if h else None for h in input_hints(fn, tuple(primals))]
+    program, out_tree = make_program(tangent_map, tuple(primals), arg_names=hints)
+    if config.optimize:
+        program = optimize(program)
+    compiled = Compiled(program)
+    in_tree = tree.flatten(tuple(primals))[1]
+
+    def f_jvp(*tangents):
+        leaves, t_tree = tree.flatten(tuple(tangents))
+        if t_tree != in_tree:
+            raise ValueError(f"linearize: tangents have structure {t_tree!r}, primals {in_tree!r}")
+        out = compiled.fn(*leaves)
+        return tree.unflatten(out_tree, (out,) if compiled.n_outputs == 1 else out)
+
+    f_jvp.program = program
+    return outputs[0], f_jvp
+
+
+def vmap(fn, in_axes=0, out_axes=0):
+    """fn mapped over an axis of its arguments (in_axes: int, None, or one entry per argument), with the
+    results stacked along out_axes; primitives with a batch rule run once on the whole batch."""
+
+    @functools.wraps(fn)
+    def mapped(*args):
+        return vmap_call(fn, args, in_axes, out_axes)
+
+    return mapped
+
+
+def _selected(args, argnums):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not -len(args) <= i < len(args):
+            raise ValueError(f"argnums {argnums} is out of range for {len(args)} positional arguments")
+    return nums, tuple(args[i] for i in nums)
+
+
+def _with_args(fn, args, nums):
+    """fn as a function of the arguments at positions nums only, the others held fixed."""
+
+    def partial(*chosen):
+        full = list(args)
+        for i, v in zip(nums, chosen):
+            full[i] = v
+        return fn(*full)
+
+    return partial
+
+
+def float_inputs(values, where: str):
+    """Differentiation needs floating inputs (as in JAX): integer or boolean ones raise a TypeError."""
+    for x in tree.leaves(values):
+        dtype = aval_of(x).dtype
+        if not is_float(dtype):
+            raise TypeError(f"{where} requires floating-point inputs, got an input of dtype {dtype}; "
+                            "convert it with .astype(float) or leave it out of argnums")
+
+
+def jacfwd(fn, argnums=0):
+    """The Jacobian by forward mode, shape out.shape + in.shape; all basis tangents in one batched pass."""
+
+    @functools.wraps(fn)
+    def jacobian(*args):
+        nums, chosen = _selected(args, argnums)
+        float_inputs(chosen, "jacfwd")
+        leaves, in_tree = tree.flatten(chosen)
+        sizes = [aval_of(x).size for x in leaves]
+        n = sum(sizes)
+        basis, offset = [], 0
+        for x, size in zip(leaves, sizes):
+            aval = aval_of(x)
+            block = np.eye(n, dtype=aval.dtype)[:, offset:offset + size]
+            basis.append(block.reshape((n,) + aval.shape))
+            offset += size
+        f = _with_args(fn, args, nums)
+
+        def pushforward(*tangent_leaves):
+            return jvp_call(f, chosen, tree.unflatten(in_tree, tangent_leaves))[1]
+
+        out_dots = vmap_call(pushforward, tuple(basis))
+        out_leaves, out_tree = tree.flatten(out_dots)
+        per_output = [_split_columns(o, leaves, sizes) for o in out_leaves]
+        result = [tree.unflatten(in_tree, cols) for cols in per_output]
+        if isinstance(argnums, int):  # the Jacobian mirrors that one argument, not a 1-tuple
+            result = [r[0] for r in result]
+        return tree.unflatten(out_tree, result)
+
+    return jacobian
+
+
+def _split_columns(stacked, in_leaves, sizes):
+    """(n, *out_shape) -> one block out_shape + in_shape per input leaf."""
+    out_shape = aval_of(stacked).shape[1:]
+    moved = moveaxis(stacked, 0, -1) if out_shape else stacked
+    blocks, offset = [], 0
+    for x, size in zip(in_leaves, sizes):
+        block = moved[..., offset:offset + size]
+        blocks.append(reshape(block, out_shape + aval_of(x).shape))
+        offset += size
+    return blocks
