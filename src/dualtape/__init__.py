@@ -4,7 +4,9 @@
 """
 
 from . import numpy  # noqa: F401  (installs the array method set on tracers)
-from .api import Jitted, jacfwd, jit, jvp, linearize, source, trace, vmap
+from .api import (
+    Jitted, grad, hessian, hvp, jacfwd, jacrev, jit, jvp, linearize, source, trace, value_and_grad, vjp, vmap,
+)
 from .config import config
 from .core.ir import Program
 from .errors import BackendError, ConcretizationError, EscapedTracerError, ShapeError
@@ -13,5 +15,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendError", "ConcretizationError", "EscapedTracerError", "Jitted", "Program", "ShapeError", "config",
-    "jacfwd", "jit", "jvp", "linearize", "numpy", "source", "trace", "vmap",
+    "grad", "hessian", "hvp", "jacfwd", "jacrev", "jit", "jvp", "linearize", "numpy", "source", "trace",
+    "value_and_grad", "vjp", "vmap",
 ]

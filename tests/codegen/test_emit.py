@@ -123,11 +123,17 @@ def test_params_emit_as_plain_python_values():
     assert ast.unparse(param_ast((np.int64(1), np.float32(0.5), -2, np.dtype(np.float32), np.bool_))) == (
         "(1, 0.5, -2, xp.float32, xp.bool_)"
     )
-    x, out = Var(ShapedArray((2, 3), np.float64), "x"), Var(ShapedArray((3, 2), np.float64))
-    transpose = Eqn(REGISTRY["transpose"], [x], {"perm": (np.int64(1), np.int64(0))}, [out])
+    x, out = Var(ShapedArray((2, 3, 4), np.float64), "x"), Var(ShapedArray((4, 2, 3), np.float64))
+    transpose = Eqn(REGISTRY["transpose"], [x], {"perm": (np.int64(2), np.int64(0), np.int64(1))}, [out])
     source = emit_program(Program([x], [transpose], [out]), comments=False).source
-    assert source.splitlines()[1] == "    a = x.transpose((1, 0))"
-    np.testing.assert_array_equal(run(source, np.ones((2, 3))), np.ones((3, 2)))
+    assert source.splitlines()[1] == "    a = x.transpose((2, 0, 1))"
+    np.testing.assert_array_equal(run(source, np.ones((2, 3, 4))), np.ones((4, 2, 3)))
+
+
+def test_a_matrix_transpose_is_written_dot_T():
+    source = dt.source(lambda x: dnp.transpose(x) + 1.0, np.ones((2, 3)), comments=False)
+    assert source.splitlines()[1] == "    a = x.T"
+    np.testing.assert_array_equal(run(source, np.arange(6.0).reshape(2, 3)), np.arange(6.0).reshape(2, 3).T + 1)
 
 
 # ---- indexing --------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class Primitive:
         multiple_results: bool = False,
         differentiable: bool = True,
         helpers: dict | None = None,
+        elementwise: bool = False,
     ):
         self.name = name
         self.variadic = isinstance(operands, str)  # "*xs": any number of operands
@@ -56,6 +57,7 @@ class Primitive:
         self.shape_rule = shape_rule
         self.dtype_rule = dtype_rule
         self.multiple_results = multiple_results
+        self.elementwise = elementwise  # broadcasting maps elements to elements (optimisation passes use it)
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
         self.differentiable = differentiable
         self.jvp: Callable | None = None  # (primals, tangents, **params) -> (out, out_dot)

@@ -48,6 +48,13 @@ def source_line():
     return user_source_line() if where is _FROM_STACK else where
 
 
+def suggest_name(value, hint: str | None) -> None:
+    """Name a traced value that has no name yet (a transform re-binding the user's named values keeps the
+    names readable); other values are left alone."""
+    if hint and type(value) is Tracer and value._var.hint is None:
+        value._var.hint = hint
+
+
 class StagingTrace:
     """Records each bound op as an equation; its values are Tracers."""
 

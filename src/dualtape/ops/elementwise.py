@@ -21,12 +21,12 @@ def _same_shape(x, **_):
 
 
 def unary(name: str, template: str, differentiable: bool = True) -> Primitive:
-    return Primitive(name, ("x",), template, _same_shape, differentiable=differentiable)
+    return Primitive(name, ("x",), template, _same_shape, differentiable=differentiable, elementwise=True)
 
 
 def binary(name: str, template: str, differentiable: bool = True) -> Primitive:
     rule = lambda x, y, **_: broadcast_shapes(name, x.shape, y.shape)
-    return Primitive(name, ("x", "y"), template, rule, differentiable=differentiable)
+    return Primitive(name, ("x", "y"), template, rule, differentiable=differentiable, elementwise=True)
 
 
 # ---- unary maths -------------------------------------------------------------------------------------
@@ -87,6 +87,7 @@ where_p = Primitive(
     ("c", "x", "y"),
     "xp.where(c, x, y)",
     lambda c, x, y: broadcast_shapes("where", c.shape, x.shape, y.shape),
+    elementwise=True,
 )
 
 # ---- dtype conversion and constants ------------------------------------------------------------------

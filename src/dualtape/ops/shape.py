@@ -65,8 +65,18 @@ def _concatenate_rule(*xs, axis):
     return first.shape[:axis] + (sum(x.shape[axis] for x in xs),) + first.shape[axis + 1:]
 
 
-reshape_p = Primitive("reshape", ("x",), "x.reshape(shape)", _reshape_rule, dtype_rule=_same_dtype)
-transpose_p = Primitive("transpose", ("x",), "x.transpose(perm)", _transpose_rule, dtype_rule=_same_dtype)
+reshape_p = Primitive("reshape", ("x",), "xp.reshape(x, shape)", _reshape_rule, dtype_rule=_same_dtype)
+def _transpose_emit(operands, params):
+    """`x.T` for a matrix transpose, as a person writes it; `x.transpose((2, 0, 1))` otherwise."""
+    (x,), perm = operands, params["perm"]
+    if perm == (1, 0):
+        return ast.Attribute(value=x, attr="T", ctx=ast.Load())
+    perm_ast = ast.Tuple(elts=[ast.Constant(int(p)) for p in perm], ctx=ast.Load())
+    return ast.Call(func=ast.Attribute(value=x, attr="transpose", ctx=ast.Load()), args=[perm_ast], keywords=[])
+
+
+transpose_p = Primitive("transpose", ("x",), "x.transpose(perm)", _transpose_rule, dtype_rule=_same_dtype,
+                        emit=_transpose_emit)
 broadcast_to_p = Primitive(
     "broadcast_to", ("x",), "xp.broadcast_to(x, shape)", _broadcast_to_rule, dtype_rule=_same_dtype
 )

@@ -1,19 +1,17 @@
 """Evaluate a Program by binding each equation, so the same walk runs on arrays (computing values), on
-tracers (inlining the program into an enclosing trace) and on any other value kind. An enclosing trace records
-each re-bound op at the user's source line where it was first written, not at the line that called us."""
+tracers (inlining the program into an enclosing trace, keeping its names) and on any other value kind. An
+enclosing trace records each re-bound op at the user's source line where it was first written, not at the
+line that called us."""
 
 from __future__ import annotations
 
 from ..core.ir import Program, Var
-from ..core.trace import bind, set_source_line
+from ..core.trace import bind, set_source_line, suggest_name
 
 
-def eval_program(program: Program, args) -> list:
-    """The program's outputs for these input values (its captures supply their own values)."""
-    if len(args) != len(program.inputs):
-        raise TypeError(f"program {program.name} takes {len(program.inputs)} inputs, got {len(args)}")
-    env = {v.id: a for v, a in zip(program.inputs, args)}
-    env.update((v.id, value) for v, value in program.captures)
+def evaluate_into(program: Program, env: dict) -> dict:
+    """Bind the program's equations over env (Var id -> value, holding its inputs and captures), adding
+    each output."""
 
     def read(a):
         return env[a.id] if type(a) is Var else a.value
@@ -23,10 +21,24 @@ def eval_program(program: Program, args) -> list:
         for eqn in program.eqns:
             set_source_line(eqn.where)  # an enclosing trace records the line that first wrote this op
             out = bind(eqn.prim, *[read(a) for a in eqn.inputs], **eqn.params)
-            if eqn.prim.multiple_results:
-                env.update((v.id, o) for v, o in zip(eqn.outs, out))
-            else:
-                env[eqn.outs[0].id] = out
+            outs = out if eqn.prim.multiple_results else (out,)
+            for v, o in zip(eqn.outs, outs):
+                suggest_name(o, v.hint)
+                env[v.id] = o
     finally:
         set_source_line(previous)
-    return [read(a) for a in program.outputs]
+    return env
+
+
+def initial_env(program: Program, args) -> dict:
+    if len(args) != len(program.inputs):
+        raise TypeError(f"program {program.name} takes {len(program.inputs)} inputs, got {len(args)}")
+    env = {v.id: a for v, a in zip(program.inputs, args)}
+    env.update((v.id, value) for v, value in program.captures)
+    return env
+
+
+def eval_program(program: Program, args) -> list:
+    """The program's outputs for these input values (its captures supply their own values)."""
+    env = evaluate_into(program, initial_env(program, args))
+    return [env[a.id] if type(a) is Var else a.value for a in program.outputs]

@@ -4,6 +4,7 @@ and output meaning; `optimize` runs them all (switched off by `dt.config.optimiz
 from __future__ import annotations
 
 from ..core.ir import Eqn, Program, Var
+from .simplify import simplify
 
 
 def dce(program: Program) -> Program:
@@ -54,7 +55,8 @@ def cse(program: Program) -> Program:
 
 
 def optimize(program: Program) -> Program:
-    return dce(cse(program))
+    """Fold and simplify, merge common subexpressions, then drop what is dead."""
+    return dce(cse(simplify(program)))
 
 
 

@@ -1,0 +1,175 @@
+"""Reverse mode: `grad`, `value_and_grad`, `vjp`, `jacrev`, and the compositions `hessian` and `hvp`.
+
+`grad` stages the forward and backward sweeps of transforms/vjp.py into one program, compiled and cached
+per input signature like dt.jit (and inlined like dt.jit when called under another transform, which is how
+grad(grad(f)) and jacfwd(grad(f)) work). `jacrev` pulls back all output basis vectors at once as a batch.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .. import tree
+from ..avals import aval_of, is_float
+from ..core.trace import input_hints, make_program
+from ..transforms.batching import vmap_call
+from ..transforms.vjp import Pullback, check_cotangent
+from .forward import _selected, _with_args, float_inputs, jacfwd, jvp
+from .staging import Jitted
+
+
+def _name(fn) -> str:
+    name = getattr(fn, "__name__", "f")
+    return name if name.isidentifier() else "f"
+
+
+def _pullback(fn, args, argnums, where: str):
+    """Trace fn as a function of args[argnums], run it forward, and return (pullback, chosen, in_tree)."""
+    nums, chosen = _selected(args, argnums)
+    float_inputs(chosen, where)
+    f = _with_args(fn, args, nums)
+    f.__name__ = _name(fn)
+    program, out_tree = make_program(f, chosen, arg_names=_hints(fn, args, nums))
+    leaves, in_tree = tree.flatten(chosen)
+    return Pullback(program, leaves), out_tree, in_tree
+
+
+def _hints(fn, args, nums):
+    """The readable names of the leaves of the chosen arguments (the user's parameter names)."""
+    hints = input_hints(fn, args)
+    per_arg, i = [], 0
+    for a in args:
+        n = len(tree.leaves(a))
+        per_arg.append(hints[i:i + n])
+        i += n
+    return [h for k in nums for h in per_arg[k]]
+
+
+def _scalar_seed(value, fn):
+    aval = aval_of(value)
+    if aval.shape != ():
+        raise TypeError(f"grad requires a function with a scalar output, but {_name(fn)} returned an array of "
+                        f"shape {aval.shape}; use dt.jacrev for the full Jacobian or dt.vjp for a "
+                        "vector-Jacobian product")
+    if not is_float(aval.dtype):
+        raise TypeError(f"grad requires a floating-point output, but {_name(fn)} returned {aval.dtype}")
+    return 1.0 if aval.dtype == np.float64 or aval.weak else aval.dtype.type(1)
+
+
+def value_and_grad(fn, argnums=0, has_aux: bool = False):
+    """(fn(*args), gradient of fn with respect to args[argnums]); with has_aux fn returns (value, aux) and
+    the result is ((value, aux), gradient)."""
+
+    def value_and_gradient(*args):
+        pullback, out_tree, in_tree = _pullback(fn, args, argnums, "grad")
+        outputs = tree.unflatten(out_tree, pullback.outputs)
+        if has_aux:
+            if not (isinstance(outputs, (tuple, list)) and len(outputs) == 2):
+                raise TypeError("has_aux=True requires the function to return a pair (value, aux)")
+            value, aux = outputs
+        else:
+            value = outputs
+        if len(tree.leaves(value)) != 1:
+            raise TypeError(f"grad requires a scalar output, but {_name(fn)} returned a {type(value).__name__}")
+        seed = _scalar_seed(value, fn)
+        bars = pullback.input_cotangents([seed] + [None] * (len(pullback.outputs) - 1))
+        grads = tree.unflatten(in_tree, bars)
+        grads = grads[0] if isinstance(argnums, int) else grads
+        return ((value, aux) if has_aux else value), grads
+
+    value_and_gradient.__name__ = f"value_and_grad_{_name(fn)}"
+    return _staged(fn, value_and_gradient)
+
+
+def grad(fn, argnums=0, has_aux: bool = False):
+    """The gradient of scalar-valued fn with respect to args[argnums] (an int or a tuple of ints); the result
+    mirrors that argument's pytree. With has_aux: (gradient, aux)."""
+    both = value_and_grad(fn, argnums, has_aux)
+
+    def gradient(*args):
+        (value, *aux), grads = _split_aux(both.fn(*args), has_aux)
+        return (grads, aux[0]) if has_aux else grads
+
+    gradient.__name__ = f"grad_{_name(fn)}"
+    return _staged(fn, gradient)
+
+
+def _split_aux(result, has_aux):
+    out, grads = result
+    return ((out[0], out[1]) if has_aux else (out,)), grads
+
+
+def _staged(fn, body):
+    jitted = Jitted(body)
+    functools.update_wrapper(jitted, fn, assigned=("__module__", "__doc__"), updated=())
+    jitted.__name__ = jitted.__qualname__ = body.__name__
+    return jitted
+
+
+def vjp(fn, *primals, has_aux: bool = False):
+    """(fn(*primals), vjp_fn): vjp_fn(cotangent) returns a tuple with one cotangent per primal. The forward
+    sweep runs now and keeps only the residuals the backward sweep needs."""
+    pullback, out_tree, in_tree = _pullback(fn, primals, tuple(range(len(primals))), "vjp")
+    outputs = tree.unflatten(out_tree, pullback.outputs)
+    if has_aux:
+        outputs, aux = outputs
+        n_main = len(tree.leaves(outputs))
+    else:
+        n_main = len(pullback.outputs)
+    main_tree = tree.flatten(outputs)[1]
+
+    def vjp_fn(cotangent):
+        ct_leaves, ct_tree = tree.flatten(cotangent)
+        if ct_tree != main_tree:
+            raise ValueError(f"vjp: cotangent structure {ct_tree!r} does not match the output's {main_tree!r}")
+        for out, ct in zip(pullback.outputs, ct_leaves):
+            check_cotangent(out, ct)
+        bars = pullback.input_cotangents(ct_leaves + [None] * (len(pullback.outputs) - n_main))
+        return tuple(tree.unflatten(in_tree, bars))
+
+    return (outputs, vjp_fn, aux) if has_aux else (outputs, vjp_fn)
+
+
+def jacrev(fn, argnums=0):
+    """The Jacobian by reverse mode, shape out.shape + in.shape: all output basis cotangents are pulled back
+    in one batched pass."""
+
+    @functools.wraps(fn)
+    def jacobian(*args):
+        pullback, out_tree, in_tree = _pullback(fn, args, argnums, "jacrev")
+        outs = pullback.outputs
+        sizes = [aval_of(o).size for o in outs]
+        m = sum(sizes)
+        basis, offset = [], 0
+        for o, size in zip(outs, sizes):
+            aval = aval_of(o)
+            basis.append(np.eye(m, dtype=aval.dtype)[offset:offset + size].reshape((aval.shape + (m,))))
+            offset += size
+        basis = [np.moveaxis(b, -1, 0) for b in basis]
+        rows = vmap_call(lambda *cts: pullback.input_cotangents(list(cts)), tuple(basis))
+        in_leaves = tree.leaves(args[argnums] if isinstance(argnums, int) else tuple(args[i] for i in argnums))
+        # rows[j]: (m, *in_shape_j); the Jacobian block of output i is its rows, reshaped out_i + in_j
+        per_output, offset = [], 0
+        for o, size in zip(outs, sizes):
+            blocks = [r[offset:offset + size].reshape(aval_of(o).shape + aval_of(x).shape)
+                      for r, x in zip(rows, in_leaves)]
+            per_output.append(tree.unflatten(in_tree, blocks))
+            offset += size
+        if isinstance(argnums, int):
+            per_output = [p[0] for p in per_output]
+        return tree.unflatten(out_tree, per_output)
+
+    return jacobian
+
+
+def hessian(fn, argnums=0):
+    """The Hessian, forward-over-reverse: jacfwd(jacrev(fn))."""
+    return jacfwd(jacrev(fn, argnums), argnums)
+
+
+def hvp(fn, primals, tangents):
+    """The Hessian-vector product H·v (forward over reverse) without forming H; structured like primals."""
+    return jvp(grad(fn, argnums=tuple(range(len(primals)))), tuple(primals), tuple(tangents))[1]
+

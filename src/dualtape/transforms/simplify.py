@@ -1,0 +1,125 @@
+"""Constant folding and algebraic identities, so that a derivative program does no work a hand-written one
+would skip: an equation on constants is computed once at compile time; `x * 1`, `x + 0`, `x / 1`,
+`-(-x)`, a conversion to the same dtype and a reshape to the same shape disappear; a constant array whose
+elements are all equal (the broadcast seed of a gradient, say) becomes a scalar literal where broadcasting
+makes that the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.ir import Eqn, Lit, Program, Var
+
+_FOLD_LIMIT = 1 << 16  # elements: bigger constant results stay as equations (a broadcast is cheaper than a copy)
+
+
+def _is_concrete(value) -> bool:
+    return isinstance(value, (np.ndarray, np.generic)) and getattr(value, "_dt_trace", None) is None
+
+
+def _literal_value(a):
+    return a.value if type(a) is Lit else None
+
+
+def _equals(a, number) -> bool:
+    v = _literal_value(a)
+    return v is not None and not isinstance(v, (bool, np.bool_)) and np.ndim(v) == 0 and v == number
+
+
+class _Rewriter:
+    """One forward pass: each equation is folded, simplified to an existing atom, or kept."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.consts = {v.id: value for v, value in program.captures if _is_concrete(value)}
+        self.captures = list(program.captures)
+        self.subst: dict[int, object] = {}
+        self.producer: dict[int, Eqn] = {}
+
+    def atom(self, a):
+        return self.subst.get(a.id, a) if type(a) is Var else a
+
+    def run(self) -> Program:
+        eqns = []
+        for eqn in self.program.eqns:
+            eqn = Eqn(eqn.prim, [self.atom(a) for a in eqn.inputs], eqn.params, eqn.outs, eqn.where)
+            if not eqn.prim.multiple_results and not _has_subprogram(eqn):
+                replacement = self.fold(eqn) or self.identity(eqn)
+                if replacement is not None:
+                    self.subst[eqn.outs[0].id] = replacement
+                    continue
+                eqn = self.scalarise(eqn)
+            for v in eqn.outs:
+                self.producer[v.id] = eqn
+            eqns.append(eqn)
+        outputs = [self.atom(a) for a in self.program.outputs]
+        return Program(self.program.inputs, eqns, outputs, self.captures, self.program.name)
+
+    def value(self, a):
+        return a.value if type(a) is Lit else self.consts.get(a.id)
+
+    def fold(self, eqn):
+        """All operands known: compute now (small results only)."""
+        values = [self.value(a) for a in eqn.inputs]
+        if any(v is None for v in values) or eqn.outs[0].aval.size > _FOLD_LIMIT:
+            return None
+        with np.errstate(all="ignore"):
+            result = eqn.prim.impl(*values, **eqn.params)
+        out = eqn.outs[0]
+        if np.ndim(result) == 0:
+            return Lit(result if out.aval.weak else np.asarray(result, out.aval.dtype)[()])
+        var = Var(out.aval, out.hint)
+        self.consts[var.id] = np.asarray(result)
+        self.captures.append((var, self.consts[var.id]))
+        return var
+
+    def identity(self, eqn):
+        """An equation that returns one of its operands unchanged."""
+        name, ins, out = eqn.prim.name, eqn.inputs, eqn.outs[0]
+
+        def same(a):
+            return a if type(a) is Var and a.aval == out.aval else None  # (weak-typed or not, too)
+
+        if name == "mul":
+            return (_equals(ins[1], 1) and same(ins[0])) or (_equals(ins[0], 1) and same(ins[1])) or None
+        if name == "add":
+            return (_equals(ins[1], 0) and same(ins[0])) or (_equals(ins[0], 0) and same(ins[1])) or None
+        if name in ("sub", "div"):
+            return (_equals(ins[1], 0 if name == "sub" else 1) and same(ins[0])) or None
+        if name in ("convert_element_type", "reshape", "broadcast_to", "squeeze", "expand_dims"):
+            return same(ins[0])  # (same shape and dtype: these leave every element where it was)
+        if name == "transpose" and tuple(eqn.params["perm"]) == tuple(range(len(eqn.params["perm"]))):
+            return same(ins[0])
+        if name == "neg" and type(ins[0]) is Var:
+            inner = self.producer.get(ins[0].id)
+            if inner is not None and inner.prim.name == "neg":
+                return same(inner.inputs[0])
+        return None
+
+    def scalarise(self, eqn):
+        """A constant operand whose elements are all equal becomes a scalar literal if that changes nothing."""
+        if not eqn.prim.elementwise:
+            return eqn
+        inputs = list(eqn.inputs)
+        for i, a in enumerate(inputs):
+            value = self.consts.get(a.id) if type(a) is Var else None
+            if value is None or value.size == 0 or value.ndim == 0:
+                continue
+            first = value.flat[0]
+            if not np.all(value == first):
+                continue
+            trial = inputs[:i] + [Lit(first.item())] + inputs[i + 1:]
+            expect = eqn.prim.abstract_eval(*[t.aval for t in trial], **eqn.params)
+            if (expect.shape, expect.dtype) == (eqn.outs[0].aval.shape, eqn.outs[0].aval.dtype):
+                inputs = trial
+        return Eqn(eqn.prim, inputs, eqn.params, eqn.outs, eqn.where)
+
+
+def _has_subprogram(eqn) -> bool:
+    return any(isinstance(p, Program) for p in eqn.params.values())
+
+
+def simplify(program: Program) -> Program:
+    """Fold constants and apply the algebraic identities, in one forward pass."""
+    return _Rewriter(program).run()

@@ -1,0 +1,96 @@
+"""Reverse mode: the backward sweep over a Program, on any kind of value.
+
+`Pullback` runs a program forward (binding each equation, so on arrays it computes and under a staging
+trace it records the primal statements), keeps the values the VJP rules will read (the residuals), and
+`pullback(out_bars)` walks the equations in reverse, applying each primitive's VJP rule and summing
+cotangents where a value fans out. Only *active* values (those that depend on the differentiated inputs)
+get cotangents; rules skip operands that are not active (`needed`). Staged under dt.jit, the result is one
+program: the primal statements, then the adjoint statements, cotangents named `<primal>_bar`.
+"""
+
+from __future__ import annotations
+
+from ..avals import aval_of
+from ..core.ir import Program, Var
+from ..core.trace import set_source_line, suggest_name
+from ..ops.rules import add_any, zeros
+from .evaluate import evaluate_into, initial_env
+
+
+def active_vars(program: Program) -> set[int]:
+    """Ids of the Vars that depend on the program's inputs through differentiable equations."""
+    active = {v.id for v in program.inputs}
+    for eqn in program.eqns:
+        if eqn.prim.differentiable and any(type(a) is Var and a.id in active for a in eqn.inputs):
+            active.update(v.id for v in eqn.outs)
+    return active
+
+
+class Pullback:
+    """A program evaluated forward at some inputs, ready to pull cotangents back to those inputs."""
+
+    def __init__(self, program: Program, args):
+        self.program = program
+        self.active = active_vars(program)
+        env = evaluate_into(program, initial_env(program, args))
+        self.outputs = [env[a.id] if type(a) is Var else a.value for a in program.outputs]
+        self.env = {k: env[k] for k in self._residual_ids()}
+
+    def _residual_ids(self) -> set[int]:
+        """The forward values the backward sweep reads: operands and results of active equations."""
+        keep = set()
+        for eqn in self.program.eqns:
+            if any(v.id in self.active for v in eqn.outs):
+                keep.update(a.id for a in eqn.inputs if type(a) is Var)
+                keep.update(v.id for v in eqn.outs)
+        return keep
+
+    def _read(self, a):
+        return self.env[a.id] if type(a) is Var else a.value
+
+    def __call__(self, out_bars) -> list:
+        """Cotangents of the program's inputs (None where zero) for cotangents of its outputs."""
+        program, active = self.program, self.active
+        ct: dict[int, object] = {}
+        for a, g in zip(program.outputs, out_bars):
+            if g is not None and type(a) is Var and a.id in active:
+                ct[a.id] = add_any(ct.get(a.id), g)
+        previous = set_source_line(None)
+        try:
+            for eqn in reversed(program.eqns):
+                if not any(v.id in ct for v in eqn.outs):
+                    continue
+                gs = [ct.pop(v.id, None) for v in eqn.outs]
+                for v, g in zip(eqn.outs, gs):
+                    suggest_name(g, v.hint and f"{v.hint}_bar")
+                if eqn.prim.vjp is None:
+                    raise NotImplementedError(f"reverse-mode differentiation of {eqn.prim.name} is not implemented")
+                needed = [type(a) is Var and a.id in active for a in eqn.inputs]
+                set_source_line(eqn.where)
+                if eqn.prim.multiple_results:
+                    gs = [zeros(v.aval) if g is None else g for v, g in zip(eqn.outs, gs)]
+                    g, out = gs, [self._read(v) for v in eqn.outs]
+                else:
+                    g, out = gs[0], self._read(eqn.outs[0])
+                bars = eqn.prim.vjp(g, *[self._read(a) for a in eqn.inputs], out=out, needed=needed, **eqn.params)
+                for a, bar, need in zip(eqn.inputs, bars, needed):
+                    if need and bar is not None:
+                        ct[a.id] = add_any(ct.get(a.id), bar)
+        finally:
+            set_source_line(previous)
+        bars = [ct.get(v.id) for v in program.inputs]
+        for v, bar in zip(program.inputs, bars):
+            suggest_name(bar, v.hint and f"{v.hint}_bar")
+        return bars
+
+    def input_cotangents(self, out_bars) -> list:
+        """Like calling self, with explicit zeros for inputs that got no cotangent."""
+        return [zeros(v.aval) if bar is None else bar
+                for v, bar in zip(self.program.inputs, self(out_bars))]
+
+
+def check_cotangent(out, ct, where: str = "vjp"):
+    o, c = aval_of(out), aval_of(ct)
+    if o.shape != c.shape:
+        raise ValueError(f"{where}: cotangent shape {c.shape} does not match output shape {o.shape}; "
+                         "pass a cotangent of the same shape as the output")
