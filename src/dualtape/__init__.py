@@ -5,7 +5,24 @@
 
 from . import numpy  # noqa: F401  (installs the array method set on tracers)
 from .api import (
-    Jitted, grad, hessian, hvp, jacfwd, jacrev, jit, jvp, linearize, source, trace, value_and_grad, vjp, vmap,
+    Jitted,
+    checkpoint,
+    custom_jvp,
+    custom_vjp,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jit,
+    jvp,
+    linearize,
+    source,
+    stop_gradient,
+    trace,
+    value_and_grad,
+    vjp,
+    vmap,
 )
 from .config import config
 from .core.ir import Program
@@ -14,7 +31,7 @@ from .errors import BackendError, ConcretizationError, EscapedTracerError, Shape
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendError", "ConcretizationError", "EscapedTracerError", "Jitted", "Program", "ShapeError", "config",
-    "grad", "hessian", "hvp", "jacfwd", "jacrev", "jit", "jvp", "linearize", "numpy", "source", "trace",
-    "value_and_grad", "vjp", "vmap",
+    "BackendError", "ConcretizationError", "EscapedTracerError", "Jitted", "Program", "ShapeError",
+    "checkpoint", "config", "custom_jvp", "custom_vjp", "grad", "hessian", "hvp", "jacfwd", "jacrev", "jit",
+    "jvp", "linearize", "numpy", "source", "stop_gradient", "trace", "value_and_grad", "vjp", "vmap",
 ]

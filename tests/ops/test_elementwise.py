@@ -62,6 +62,7 @@ UNARY = {  # primitive: (dnp function, NumPy reference, value domain, dtypes)
     "round": (dnp.round, np.round, ANY, ALL),
     "logical_not": (dnp.logical_not, np.logical_not, ANY, ALL),
     "isfinite": (dnp.isfinite, np.isfinite, NONFINITE, ALL),
+    "stop_gradient": (dt.stop_gradient, lambda x: x, ANY, ALL),
 }
 
 BINARY = {  # primitive: (dnp function, NumPy reference, domain of x, domain of y, dtypes)

@@ -87,15 +87,73 @@ def _last_uses(program: Program) -> dict[int, int]:
     return last
 
 
-def _reuse_dying_name(eqn, i: int, last_use: dict[int, int], namer: Namer) -> None:
+def _reuse_dying_name(eqn, i: int, last_use: dict[int, int], local: set[int], namer: Namer) -> None:
     """`a = xp.sin(a)`: an unnamed result takes the name of an unnamed operand read for the last time here,
-    as hand-written code does; the old array is then freed at once (NumPy reuses its memory)."""
+    as hand-written code does; the old array is then freed at once (NumPy reuses its memory). Only names of
+    values defined in this same block are reused (an inlined block must not clobber its caller's)."""
     if len(eqn.outs) != 1 or eqn.outs[0].hint is not None or eqn.outs[0].id in namer.names:
         return
     for a in eqn.inputs:
-        if type(a) is Var and a.hint is None and last_use.get(a.id) == i and a.id in namer.names:
+        if type(a) is Var and a.hint is None and last_use.get(a.id) == i and a.id in local and a.id in namer.names:
             namer.names[eqn.outs[0].id] = namer.names[a.id]
             return
+
+
+class _Emitter:
+    """Writes the statements of a program (and of sub-programs inlined into it) as source lines."""
+
+    def __init__(self, namer: Namer, comments: bool):
+        self.namer, self.comments = namer, comments
+        self.lines: list[str] = []
+        self.globals: dict = {}
+        self.last_line = None
+
+    def atom(self, a) -> ast.expr:
+        return ast.Name(self.namer(a), ast.Load()) if type(a) is Var else literal_ast(a)
+
+    def capture(self, program: Program) -> None:
+        for v, value in program.captures:
+            if v.hint is None:
+                v.hint = f"const{len(self.globals)}"
+            self.globals[self.namer(v)] = value
+
+    def assign(self, targets: list[Var], expr: ast.expr, multiple: bool, indent: str) -> None:
+        outs = [ast.Name(self.namer(v), ast.Store()) for v in targets]
+        target = outs[0] if not multiple else ast.Tuple(elts=outs, ctx=ast.Store())
+        self.lines.append(indent + ast.unparse(ast.Assign(targets=[target], value=expr, lineno=0)))
+
+    def block(self, program: Program, indent: str = "    ") -> None:
+        self.capture(program)
+        last_use = _last_uses(program)
+        local = {v.id for e in program.eqns for v in e.outs}
+        for i, eqn in enumerate(program.eqns):
+            _reuse_dying_name(eqn, i, last_use, local, self.namer)
+            self.comment(eqn.where, indent)
+            inline = eqn.prim.inline_param
+            if inline is not None:
+                self.inline(eqn, eqn.params[inline], indent)
+                continue
+            expr = eqn.prim.emit([self.atom(a) for a in eqn.inputs], eqn.params, param_ast)
+            self.assign(eqn.outs, expr, eqn.prim.multiple_results, indent)
+
+    def inline(self, eqn, sub: Program, indent: str) -> None:
+        """A primitive whose meaning is a sub-program (checkpoint, custom rules) runs it in line."""
+        for v, a in zip(sub.inputs, eqn.inputs):
+            if type(a) is Var:
+                self.namer.names[v.id] = self.namer(a)
+            else:
+                self.assign([v], literal_ast(a), False, indent)
+        self.block(sub, indent)
+        for v, a in zip(eqn.outs, sub.outputs):
+            if type(a) is Var and v.id not in self.namer.names:
+                self.namer.names[v.id] = self.namer(a)
+            else:
+                self.assign([v], self.atom(a), False, indent)
+
+    def comment(self, where, indent: str) -> None:
+        if self.comments and where is not None and where.text and (where.filename, where.lineno) != self.last_line:
+            self.last_line = (where.filename, where.lineno)
+            self.lines.append(f"{indent}# {os.path.basename(where.filename)}:{where.lineno}: {where.text}")
 
 
 def emit_program(program: Program, name: str | None = None, comments: bool = True) -> Emitted:
@@ -104,33 +162,13 @@ def emit_program(program: Program, name: str | None = None, comments: bool = Tru
     if fn_name == "xp" or keyword.iskeyword(fn_name):  # the def must not shadow the array module
         fn_name += "_"
     namer = Namer(_RESERVED | _helper_names() | {fn_name})
+    emitter = _Emitter(namer, comments)
     arg_names = [namer(v) for v in program.inputs]
-    env: dict = {}
-    for i, (v, value) in enumerate(program.captures):
-        if v.hint is None:
-            v.hint = f"const{i}"
-        env[namer(v)] = value
-
-    def atom(a) -> ast.expr:
-        return ast.Name(namer(a), ast.Load()) if type(a) is Var else literal_ast(a)
-
-    lines = [f"def {fn_name}({', '.join(arg_names)}):"]
-    last_line = None
-    last_use = _last_uses(program)
-    for i, eqn in enumerate(program.eqns):
-        _reuse_dying_name(eqn, i, last_use, namer)
-        where = eqn.where
-        if comments and where is not None and where.text and (where.filename, where.lineno) != last_line:
-            last_line = (where.filename, where.lineno)
-            lines.append(f"    # {os.path.basename(where.filename)}:{where.lineno}: {where.text}")
-        expr = eqn.prim.emit([atom(a) for a in eqn.inputs], eqn.params, param_ast)
-        outs = [ast.Name(namer(v), ast.Store()) for v in eqn.outs]
-        target = outs[0] if not eqn.prim.multiple_results else ast.Tuple(elts=outs, ctx=ast.Store())
-        stmt = ast.Assign(targets=[target], value=expr, lineno=0)
-        lines.append("    " + ast.unparse(stmt))
-    results = [ast.unparse(atom(a)) for a in program.outputs]
+    emitter.lines.append(f"def {fn_name}({', '.join(arg_names)}):")
+    emitter.block(program)
+    results = [ast.unparse(emitter.atom(a)) for a in program.outputs]
     if len(results) == 1:
-        lines.append(f"    return {results[0]}")
+        emitter.lines.append(f"    return {results[0]}")
     else:
-        lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
-    return Emitted("\n".join(lines) + "\n", fn_name, env)
+        emitter.lines.append(f"    return ({', '.join(results)})")
+    return Emitted("\n".join(emitter.lines) + "\n", fn_name, emitter.globals)

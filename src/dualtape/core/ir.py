@@ -92,6 +92,12 @@ class Program:
     def capture_vars(self):
         return [v for v, _ in self.captures]
 
+    def closed(self) -> tuple["Program", list]:
+        """This program with its captures turned into trailing inputs, and the captured values: a sub-program
+        stored in an equation's params must not hold values of the trace that made it."""
+        program = Program(self.inputs + self.capture_vars, self.eqns, self.outputs, (), self.name)
+        return program, [value for _, value in self.captures]
+
     def check(self) -> "Program":
         """Raise ValueError unless every Var is defined once before use and every aval matches its rule."""
         defined: set[int] = set()

@@ -49,6 +49,7 @@ class Primitive:
         differentiable: bool = True,
         helpers: dict | None = None,
         elementwise: bool = False,
+        inline_param: str | None = None,
     ):
         self.name = name
         self.variadic = isinstance(operands, str)  # "*xs": any number of operands
@@ -57,12 +58,14 @@ class Primitive:
         self.shape_rule = shape_rule
         self.dtype_rule = dtype_rule
         self.multiple_results = multiple_results
+        self.inline_param = inline_param  # the param holding a sub-program that codegen writes in line
         self.elementwise = elementwise  # broadcasting maps elements to elements (optimisation passes use it)
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
         self.differentiable = differentiable
         self.jvp: Callable | None = None  # (primals, tangents, **params) -> (out, out_dot)
         self.vjp: Callable | None = None  # (g, *primals, out, needed=None, **params) -> in_bars
         self.batch: Callable | None = None  # (values, batched, size, **params) -> out with batch axis 0
+        self.expand: Callable | None = None  # (*args, **params) -> out via other primitives, when rules lack
         self._template_ast = ast.parse(template, mode="eval").body if template else None
         if emit is None and template is None:
             raise ValueError(f"primitive {name} needs a template or an emit function")

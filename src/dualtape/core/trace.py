@@ -48,10 +48,10 @@ def source_line():
     return user_source_line() if where is _FROM_STACK else where
 
 
-def suggest_name(value, hint: str | None) -> None:
+def suggest_name(value, hint: str | None, force: bool = False) -> None:
     """Name a traced value that has no name yet (a transform re-binding the user's named values keeps the
-    names readable); other values are left alone."""
-    if hint and type(value) is Tracer and value._var.hint is None:
+    names readable), or rename it with force; other values are left alone."""
+    if hint and type(value) is Tracer and (force or value._var.hint is None):
         value._var.hint = hint
 
 

@@ -56,6 +56,7 @@ ceil_p = unary("ceil", "xp.ceil(x)", differentiable=False)
 round_p = unary("round", "xp.round(x)", differentiable=False)
 logical_not_p = unary("logical_not", "xp.logical_not(x)", differentiable=False)
 isfinite_p = unary("isfinite", "xp.isfinite(x)", differentiable=False)
+stop_gradient_p = unary("stop_gradient", "x", differentiable=False)  # the identity, with derivative zero
 
 integer_pow_p = Primitive("integer_pow", ("x",), "x ** y", _same_shape)  # y: a Python int param
 
@@ -175,8 +176,8 @@ defelementwise(
 )
 defelementwise(mod_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide_p(x, y))
 defelementwise(where_p, None, lambda g, ans, c, x, y: where_p(c, g, 0), lambda g, ans, c, x, y: where_p(c, 0, g))
-defzero(sign_p, floor_p, ceil_p, round_p, logical_not_p, isfinite_p, floor_divide_p, eq_p, ne_p, lt_p, le_p,
-        gt_p, ge_p, logical_and_p, logical_or_p, logical_xor_p)
+defzero(stop_gradient_p, sign_p, floor_p, ceil_p, round_p, logical_not_p, isfinite_p, floor_divide_p, eq_p, ne_p,
+        lt_p, le_p, gt_p, ge_p, logical_and_p, logical_or_p, logical_xor_p)
 
 
 def _convert_rule(g, ans, x, dtype):

@@ -39,6 +39,8 @@ class BatchTrace:
         values, batched = zip(*(self.lift(a) for a in args)) if args else ((), ())
         if not any(batched):
             return bind(prim, *values, **params)
+        if prim.batch is None and prim.expand is not None:  # a sub-program: vectorise its equations
+            return prim.expand(*args, **params)
         out = NotImplemented
         if prim.batch is not None:
             out = prim.batch(list(values), list(batched), self.size, **params)

@@ -80,7 +80,7 @@ class Pullback:
             set_source_line(previous)
         bars = [ct.get(v.id) for v in program.inputs]
         for v, bar in zip(program.inputs, bars):
-            suggest_name(bar, v.hint and f"{v.hint}_bar")
+            suggest_name(bar, v.hint and f"{v.hint}_bar", force=True)  # the result: named after its input
         return bars
 
     def input_cotangents(self, out_bars) -> list:

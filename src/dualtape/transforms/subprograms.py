@@ -1,0 +1,130 @@
+"""Primitives whose meaning is a sub-program: `checkpoint`, `custom_jvp_call`, `custom_vjp_call`.
+
+Their rules are transforms of the sub-program, so they are declared here, above the transforms they use,
+rather than in ops/. Each is evaluated by evaluating its sub-program, emitted in line by codegen, and
+vectorised by expanding the sub-program under vmap. Their reverse-mode rules are what makes them useful:
+checkpoint recomputes its intermediates in the backward sweep instead of keeping them; custom_vjp calls the
+user's backward function; custom_jvp's tangent map is transposed by pulling back through its (linear)
+staged program.
+"""
+
+from __future__ import annotations
+
+from .. import tree
+from ..avals import aval_of
+from ..core.ir import Program
+from ..core.primitive import Primitive
+from ..core.trace import input_hints, make_program
+from ..ops.rules import zeros
+from .evaluate import eval_program
+from .jvp import jvp_call
+from .vjp import Pullback
+
+
+def _out_avals(*avals, program: Program, **_):
+    return [a.shape for a in program.out_avals]
+
+
+def _out_dtypes(*avals, program: Program, **_):
+    return [a.dtype for a in program.out_avals]
+
+
+def _sub_program_primitive(name: str) -> Primitive:
+    prim = Primitive(
+        name, "*xs", None, _out_avals, dtype_rule=_out_dtypes, multiple_results=True, inline_param="program",
+        impl=lambda *xs, program, **_: eval_program(program, xs), emit=_no_expression,
+    )
+    prim.expand = lambda *xs, program, **_: eval_program(program, xs)
+    return prim
+
+
+def _no_expression(operands, params):
+    raise AssertionError("sub-program primitives are emitted in line by codegen")
+
+
+# ---- checkpoint ------------------------------------------------------------------------------------------
+checkpoint_p = _sub_program_primitive("checkpoint")
+
+
+def _plain_jvp(prim):
+    def jvp(primals, tangents, program, **_):
+        return jvp_call(lambda *xs: eval_program(program, xs), tuple(primals), tuple(tangents))
+
+    return jvp
+
+
+def _checkpoint_vjp(gs, *primals, out, needed=None, program):
+    """Recompute the forward sweep of the sub-program here, in the backward sweep, then pull back."""
+    return _padded(Pullback(program, primals)(gs), primals, needed)
+
+
+checkpoint_p.jvp = _plain_jvp(checkpoint_p)
+checkpoint_p.vjp = _checkpoint_vjp
+
+
+def trace_sub_program(fn, args, name: str):
+    """(closed program of fn at args, captured values, in_tree, out_tree); args is a tuple of pytrees."""
+    leaves, in_tree = tree.flatten(args)
+    program, out_tree = make_program(lambda *xs: fn(*tree.unflatten(in_tree, list(xs))), tuple(leaves), name=name,
+                                     arg_names=input_hints(fn, args))
+    program, captured = program.closed()
+    return program, leaves + captured, in_tree, out_tree
+
+
+# ---- custom_jvp ------------------------------------------------------------------------------------------
+custom_jvp_call_p = _sub_program_primitive("custom_jvp_call")
+
+
+def _user_args(primals, in_tree):
+    """The user's arguments (pytrees) from the leading leaves; the trailing ones are captured values."""
+    return tree.unflatten(in_tree, list(primals[:in_tree.num_leaves]))
+
+
+def _padded(bars, primals, needed):
+    """One cotangent per operand: the user's arguments' leaves, then None for captured values."""
+    bars = list(bars) + [None] * (len(primals) - len(bars))
+    return tuple(None if needed is not None and not n else b for b, n in zip(bars, needed or [True] * len(bars)))
+
+
+def _custom_jvp_jvp(primals, tangents, program, jvp_rule, in_tree):
+    """The user's rule, on the user's arguments (captured values get no tangent)."""
+    ts = [zeros(aval_of(p)) if t is None else t for p, t in zip(primals, tangents)]
+    out, out_dot = jvp_rule(_user_args(primals, in_tree), _user_args(ts, in_tree))
+    return list(tree.leaves(out)), list(tree.leaves(out_dot))
+
+
+def _custom_jvp_vjp(gs, *primals, out, needed=None, program, jvp_rule, in_tree):
+    """Transpose the user's tangent map: stage t -> jvp_rule(primals, t)[1], a linear program in t, and pull
+    gs back through it (a linear map's VJP at any point is its transpose)."""
+    args = _user_args(primals, in_tree)
+    leaves = primals[:in_tree.num_leaves]
+
+    def tangent_map(*ts):
+        return list(tree.leaves(jvp_rule(args, tree.unflatten(in_tree, list(ts)))[1]))
+
+    linear, _ = make_program(tangent_map, tuple(leaves))
+    bars = Pullback(linear, [zeros(aval_of(x)) for x in leaves]).input_cotangents(list(gs))
+    return _padded(bars, primals, needed)
+
+
+custom_jvp_call_p.jvp = _custom_jvp_jvp
+custom_jvp_call_p.vjp = _custom_jvp_vjp
+
+
+# ---- custom_vjp ------------------------------------------------------------------------------------------
+custom_vjp_call_p = _sub_program_primitive("custom_vjp_call")
+
+
+def _custom_vjp_vjp(gs, *primals, out, needed=None, program, fwd, bwd, in_tree, out_tree):
+    """The user's backward function, on the residuals of the user's forward function (run here)."""
+    args = _user_args(primals, in_tree)
+    _, residuals = fwd(*args)
+    bars = bwd(residuals, tree.unflatten(out_tree, list(gs)))
+    if not isinstance(bars, tuple) or len(bars) != len(args):
+        raise TypeError(f"custom_vjp: the backward function must return a tuple of {len(args)} cotangents "
+                        f"(one per argument), got {type(bars).__name__}")
+    return _padded(tree.leaves(bars), primals, needed)
+
+
+custom_vjp_call_p.jvp = _plain_jvp(custom_vjp_call_p)
+custom_vjp_call_p.vjp = _custom_vjp_vjp
