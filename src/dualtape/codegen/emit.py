@@ -129,6 +129,11 @@ class _Emitter:
         for i, eqn in enumerate(program.eqns):
             _reuse_dying_name(eqn, i, last_use, local, self.namer)
             self.comment(eqn.where, indent)
+            source = eqn.inputs[0] if eqn.inputs else None
+            if eqn.prim.template == "x" and type(source) is Var and last_use.get(source.id) == i and (
+                    eqn.outs[0].id not in self.namer.names):
+                self.namer.names[eqn.outs[0].id] = self.namer(eqn.inputs[0])  # an identity (stop_gradient): alias
+                continue
             inline = eqn.prim.inline_param
             if inline is not None:
                 self.inline(eqn, eqn.params[inline], indent)

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._util import normalize_axes, normalize_axis
 from ..ops import reduction as red
+from ..ops.elementwise import stop_gradient_p
 from . import elementwise as ew
 from ._base import arr, bind, ndim, shape
 from .shapes import reshape
@@ -80,10 +81,16 @@ def argmin(x, axis=None, keepdims=False):
     return _index_reduce(red.argmin_p, x, axis, keepdims)
 
 
+def _max_shift(x, axis):
+    """The max along axis, kept as size 1, with derivative zero: the results below do not depend on the
+    shift mathematically, so its derivative terms would only cancel (wasted work in every gradient)."""
+    return stop_gradient_p(max(x, axis, keepdims=True))
+
+
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m the max, so it never overflows."""
     x = arr(x)
-    m = max(x, axis, keepdims=True)
+    m = _max_shift(x, axis)
     m = ew.where(ew.isfinite(m), m, 0)
     out = ew.add(ew.log(sum(ew.exp(ew.subtract(x, m)), axis, keepdims=True)), m)
     if keepdims:
@@ -94,7 +101,7 @@ def logsumexp(x, axis=None, keepdims=False):
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along axis, shifted by the max for stability."""
     x = arr(x)
-    e = ew.exp(ew.subtract(x, max(x, axis, keepdims=True)))
+    e = ew.exp(ew.subtract(x, _max_shift(x, axis)))
     return ew.divide(e, sum(e, axis, keepdims=True))
 
 
@@ -102,7 +109,7 @@ def log_softmax(x, axis=-1):
     """x - logsumexp(x), formed as (x - m) - log(sum(exp(x - m))): subtracting the max first keeps the
     precision that x - logsumexp(x) would lose when |x| is large."""
     x = arr(x)
-    shifted = ew.subtract(x, max(x, axis, keepdims=True))
+    shifted = ew.subtract(x, _max_shift(x, axis))
     return ew.subtract(shifted, ew.log(sum(ew.exp(shifted), axis, keepdims=True)))
 
 

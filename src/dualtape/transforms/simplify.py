@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.ir import Eqn, Lit, Program, Var
+from ..core.primitive import REGISTRY
 
 _FOLD_LIMIT = 1 << 16  # elements: bigger constant results stay as equations (a broadcast is cheaper than a copy)
 
@@ -45,6 +46,7 @@ class _Rewriter:
         for eqn in self.program.eqns:
             eqn = Eqn(eqn.prim, [self.atom(a) for a in eqn.inputs], eqn.params, eqn.outs, eqn.where)
             if not eqn.prim.multiple_results and not _has_subprogram(eqn):
+                eqn = self.absorb_negation(eqn)
                 replacement = self.fold(eqn) or self.identity(eqn)
                 if replacement is not None:
                     self.subst[eqn.outs[0].id] = replacement
@@ -96,6 +98,24 @@ class _Rewriter:
             if inner is not None and inner.prim.name == "neg":
                 return same(inner.inputs[0])
         return None
+
+    def negated(self, a):
+        """x if a = -x (a neg equation's operand), else None."""
+        inner = self.producer.get(a.id) if type(a) is Var else None
+        return inner.inputs[0] if inner is not None and inner.prim.name == "neg" else None
+
+    def absorb_negation(self, eqn):
+        """x + (-y) -> x - y, (-x) + y -> y - x, x - (-y) -> x + y: one operation instead of two."""
+        name, ins = eqn.prim.name, eqn.inputs
+        if name not in ("add", "sub"):
+            return eqn
+        x, y = ins
+        if self.negated(y) is not None:
+            op = REGISTRY["sub" if name == "add" else "add"]
+            return Eqn(op, [x, self.negated(y)], eqn.params, eqn.outs, eqn.where)
+        if name == "add" and self.negated(x) is not None:
+            return Eqn(REGISTRY["sub"], [y, self.negated(x)], eqn.params, eqn.outs, eqn.where)
+        return eqn
 
     def scalarise(self, eqn):
         """A constant operand whose elements are all equal becomes a scalar literal if that changes nothing."""
