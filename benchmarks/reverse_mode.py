@@ -14,10 +14,10 @@ import argparse
 import json
 
 import numpy as np
-from _timing import compare, fmt_us, machine
-from models import mlp_grad_numpy, mlp_init, mlp_loss, mlp_loss_numpy, tiny, tiny_grad_numpy, tiny_numpy
 
 import dualtape as dt
+from _timing import compare, fmt_us, machine
+from models import mlp_grad_numpy, mlp_init, mlp_loss, mlp_loss_numpy, tiny, tiny_grad_numpy, tiny_numpy
 
 
 def check_close(a, b, rtol):

@@ -5,10 +5,21 @@ from __future__ import annotations
 import operator
 import os
 import sys
+import sysconfig
 from typing import NamedTuple
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES_DIR = os.path.join(PACKAGE_DIR, "examples")
+
+
+_LIBRARY_DIRS = tuple(
+    os.path.realpath(p) for p in {sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
+)
+
+
+def is_library(filename: str) -> bool:
+    """True for the standard library and installed packages (NumPy's Python code, say): not the user's."""
+    return os.path.realpath(filename).startswith(_LIBRARY_DIRS) and not filename.startswith(PACKAGE_DIR)
 
 
 def is_internal(filename: str) -> bool:

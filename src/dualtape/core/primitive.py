@@ -95,7 +95,8 @@ class Primitive:
                 params = sorted(_free_names(self._template_ast) - set(self.operands) - {"xp"})
                 star = "*" if params and not self.variadic else ""
                 sig = ", ".join(filter(None, [args, star, *params]))
-                fn = eval(f"lambda {sig}: {self.template}", {"xp": xp})  # noqa: S307 - our own template
+                code = compile(f"lambda {sig}: {self.template}", f"<dualtape:{self.name}>", "eval")
+                fn = eval(code, {"xp": xp})  # noqa: S307 - our own template
                 fn.__name__ = f"{self.name}_impl"
             self._impls[xp] = fn
         return fn

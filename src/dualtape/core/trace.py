@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import tree
-from .._util import is_internal, user_source_line
+from .._util import is_internal, is_library, user_source_line
 from ..avals import ShapedArray, aval_of, is_python_scalar
 from ..errors import ConcretizationError, EscapedTracerError, ShapeError
 from .ir import Eqn, Lit, Program, Var
@@ -208,7 +208,7 @@ def _on_profile_event(frame, event, arg):
     if event != "return":
         return
     code = frame.f_code
-    if is_internal(code.co_filename):
+    if is_internal(code.co_filename) or is_library(code.co_filename):
         return
     for name, value in frame.f_locals.items():
         _name_value(name, value)
@@ -227,6 +227,16 @@ def _name_value(name: str, value) -> None:
             var = trace._captured.get(id(value))
             if var is not None and var.hint is None:
                 var.hint = name
+
+
+def suggest_capture_name(value, hint: str | None) -> None:
+    """Name the captured-constant Var that stands for value in the traces being named (a constant that a
+    transform re-binds keeps the user's name for it)."""
+    if hint and isinstance(value, np.ndarray):
+        for trace in _naming_traces:
+            var = trace._captured.get(id(value))
+            if var is not None and var.hint is None:
+                var.hint = hint
 
 
 def make_program(fn, args: tuple, name: str | None = None, arg_names=None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..avals import aval_of, broadcast_shapes
 from ..core.primitive import Primitive
 from ..errors import ShapeError
-from .rules import add_any, defjvp, defvjp, move_batch_rank, unbroadcast
+from .rules import add_any, defjvp, defvjp, fit_dtype, move_batch_rank, unbroadcast
 from .shape import broadcast_to_p, expand_dims_p, reshape_p, squeeze_p, transpose_p
 
 
@@ -70,6 +70,8 @@ def _matmul_x_bar(g, ans, x, y):
     xa, ya = aval_of(x), aval_of(y)
     if ya.ndim == 1:  # out[..., n] = x[..., n, k] y[k]
         return unbroadcast(g * y if xa.ndim == 1 else _unsqueeze(g, -1) * y, xa)
+    if xa.ndim == 1 and ya.ndim == 2:  # out[m] = x[k] y[k, m]: x_bar = y @ g
+        return fit_dtype(matmul_p(y, g), xa)
     if xa.ndim == 1:  # out[..., m] = x[k] y[..., k, m]
         row = matmul_p(_unsqueeze(g, -2), _mT(y))
         return unbroadcast(squeeze_p(row, axes=(aval_of(row).ndim - 2,)), xa)
@@ -80,6 +82,8 @@ def _matmul_y_bar(g, ans, x, y):
     xa, ya = aval_of(x), aval_of(y)
     if xa.ndim == 1:
         return unbroadcast(g * x if ya.ndim == 1 else _unsqueeze(x, -1) * _unsqueeze(g, -2), ya)
+    if ya.ndim == 1 and xa.ndim == 2:  # out[n] = x[n, k] y[k]: y_bar = g @ x
+        return fit_dtype(matmul_p(g, x), ya)
     if ya.ndim == 1:
         col = matmul_p(_mT(x), _unsqueeze(g, -1))
         return unbroadcast(squeeze_p(col, axes=(aval_of(col).ndim - 1,)), ya)
@@ -90,6 +94,10 @@ def _matmul_batch(values, batched, size):
     """Per-example 1-D operands become matrices, batched operands are aligned to the output's batch rank
     (batch axis first), and the added axes are squeezed out again."""
     (x, y), (bx, by) = values, batched
+    if bx and not by and aval_of(x).ndim == 2 and aval_of(y).ndim == 2:  # vectors times a matrix: one GEMM
+        return matmul_p(x, y)
+    if by and not bx and aval_of(y).ndim == 2 and aval_of(x).ndim == 2:  # a matrix times vectors
+        return matmul_p(y, _mT(x))
     x_vec, y_vec = aval_of(x).ndim - bx == 1, aval_of(y).ndim - by == 1
     if x_vec:
         x = _unsqueeze(x, -2)

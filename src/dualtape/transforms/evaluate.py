@@ -6,7 +6,7 @@ line that called us."""
 from __future__ import annotations
 
 from ..core.ir import Program, Var
-from ..core.trace import bind, set_source_line, suggest_name
+from ..core.trace import bind, set_source_line, suggest_capture_name, suggest_name
 
 
 def evaluate_into(program: Program, env: dict) -> dict:
@@ -27,6 +27,8 @@ def evaluate_into(program: Program, env: dict) -> dict:
                 env[v.id] = o
     finally:
         set_source_line(previous)
+    for v, value in program.captures:
+        suggest_capture_name(value, v.hint)
     return env
 
 

@@ -46,12 +46,11 @@ class _Rewriter:
         for eqn in self.program.eqns:
             eqn = Eqn(eqn.prim, [self.atom(a) for a in eqn.inputs], eqn.params, eqn.outs, eqn.where)
             if not eqn.prim.multiple_results and not _has_subprogram(eqn):
-                eqn = self.absorb_negation(eqn)
+                eqn = self.absorb_negation(self.scalarise(eqn))
                 replacement = self.fold(eqn) or self.identity(eqn)
                 if replacement is not None:
                     self.subst[eqn.outs[0].id] = replacement
                     continue
-                eqn = self.scalarise(eqn)
             for v in eqn.outs:
                 self.producer[v.id] = eqn
             eqns.append(eqn)
