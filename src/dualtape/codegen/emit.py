@@ -127,13 +127,13 @@ class _Emitter:
         last_use = _last_uses(program)
         local = {v.id for e in program.eqns for v in e.outs}
         for i, eqn in enumerate(program.eqns):
-            _reuse_dying_name(eqn, i, last_use, local, self.namer)
             self.comment(eqn.where, indent)
             source = eqn.inputs[0] if eqn.inputs else None
             if eqn.prim.template == "x" and type(source) is Var and last_use.get(source.id) == i and (
                     eqn.outs[0].id not in self.namer.names):
-                self.namer.names[eqn.outs[0].id] = self.namer(eqn.inputs[0])  # an identity (stop_gradient): alias
+                self.namer.names[eqn.outs[0].id] = self.namer(source)  # an identity (stop_gradient): alias
                 continue
+            _reuse_dying_name(eqn, i, last_use, local, self.namer)
             inline = eqn.prim.inline_param
             if inline is not None:
                 self.inline(eqn, eqn.params[inline], indent)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import re
 import sys
 from contextlib import contextmanager
 
@@ -51,8 +52,11 @@ def source_line():
 def suggest_name(value, hint: str | None, force: bool = False) -> None:
     """Name a traced value that has no name yet (a transform re-binding the user's named values keeps the
     names readable), or rename it with force; other values are left alone."""
-    if hint and type(value) is Tracer and (force or value._var.hint is None):
-        value._var.hint = hint
+    if hint and type(value) is Tracer:
+        var, trace = value._var, value._dt_trace
+        if force or var.hint is None or var.id in trace.renameable:
+            var.hint = hint
+            trace.renameable.discard(var.id)
 
 
 class StagingTrace:
@@ -66,6 +70,7 @@ class StagingTrace:
         self.eqns: list[Eqn] = []
         self.captures: list[tuple[Var, object]] = []
         self._captured: dict[int, Var] = {}
+        self.renameable: set[int] = set()
 
     def new_input(self, aval: ShapedArray, hint: str | None = None) -> "Tracer":
         var = Var(aval, hint)
@@ -218,10 +223,15 @@ def _on_profile_event(frame, event, arg):
             _name_value(name, globs[name])
 
 
+_POSITIONAL_HINT = re.compile(r"_\d+$")
+
+
 def _name_value(name: str, value) -> None:
     if type(value) is Tracer:
-        if value._var.hint is None and value._dt_trace in _naming_traces:
-            value._var.hint = name
+        var, trace = value._var, value._dt_trace
+        if trace in _naming_traces and (var.hint is None or var.id in trace.renameable):
+            var.hint = name
+            trace.renameable.discard(var.id)
     elif isinstance(value, np.ndarray):
         for trace in _naming_traces:
             var = trace._captured.get(id(value))
@@ -246,6 +256,8 @@ def make_program(fn, args: tuple, name: str | None = None, arg_names=None):
     trace = StagingTrace(name if name.isidentifier() else "f")
     hints = input_hints(fn, args) if arg_names is None else arg_names
     tracers = [trace.new_input(_input_aval(x), h) for x, h in zip(leaves, hints)]
+    # positions in a tuple or list (`params_0`) give way to the name the user unpacks them to (`W1`)
+    trace.renameable = {t._var.id for t in tracers if t._var.hint and _POSITIONAL_HINT.search(t._var.hint)}
     replayed = set_source_line()  # the user's function records its own lines, even when traced during a replay
     try:
         with _naming(trace):

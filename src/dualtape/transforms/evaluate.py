@@ -36,6 +36,8 @@ def initial_env(program: Program, args) -> dict:
     if len(args) != len(program.inputs):
         raise TypeError(f"program {program.name} takes {len(program.inputs)} inputs, got {len(args)}")
     env = {v.id: a for v, a in zip(program.inputs, args)}
+    for v, a in zip(program.inputs, args):
+        suggest_name(a, v.hint)
     env.update((v.id, value) for v, value in program.captures)
     return env
 
