@@ -19,6 +19,9 @@ def test_demo_runs_and_shows_the_pipeline():
     assert "def mlp_loss(W1, b1, W2, x, labels):" in out  # the generated source
     assert "hidden = xp.tanh(" in out  # user variable names survive into the source
     assert "equal: True" in out
+    assert "def grad_mlp_loss(W1, b1, W2, x, labels):" in out and "W1_bar = " in out  # the adjoint program
+    assert "gradient check against central finite differences" in out and "-> ok" in out
+    assert "jacfwd (us)" in out and "reverse" in out
 
 
 def test_no_command_prints_help_and_fails():

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.ir import Lit, Namer, Program, Var
 from ..core.primitive import REGISTRY
+from ..transforms.simplify import shortest
 
 
 class Emitted(NamedTuple):
@@ -61,7 +62,7 @@ def literal_ast(lit: Lit) -> ast.expr:
     value = lit.value
     if isinstance(value, np.generic):
         dtype_name = value.dtype.name if value.dtype != np.bool_ else "bool_"
-        return ast.Call(func=_xp_attr(dtype_name), args=[number_ast(value.item())], keywords=[])
+        return ast.Call(func=_xp_attr(dtype_name), args=[number_ast(shortest(value))], keywords=[])
     if isinstance(value, bool):
         return ast.Constant(value)
     return number_ast(value)

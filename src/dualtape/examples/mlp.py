@@ -13,6 +13,10 @@ def mlp_loss(W1, b1, W2, x, labels):
     return -dnp.mean(picked)
 
 
+def tanh_layer(W, x):
+    return dnp.tanh(W @ x)
+
+
 def example_inputs(batch=5, n_in=4, n_hidden=8, n_out=3, dtype=np.float32, seed=0):
     """(W1, b1, W2, x, labels) with one-hot labels."""
     rng = np.random.default_rng(seed)

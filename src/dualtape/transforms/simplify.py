@@ -128,11 +128,19 @@ class _Rewriter:
             first = value.flat[0]
             if not np.all(value == first):
                 continue
-            trial = inputs[:i] + [Lit(first.item())] + inputs[i + 1:]
+            trial = inputs[:i] + [Lit(shortest(first))] + inputs[i + 1:]
             expect = eqn.prim.abstract_eval(*[t.aval for t in trial], **eqn.params)
             if (expect.shape, expect.dtype) == (eqn.outs[0].aval.shape, eqn.outs[0].aval.dtype):
                 inputs = trial
         return Eqn(eqn.prim, inputs, eqn.params, eqn.outs, eqn.where)
+
+
+def shortest(value):
+    """A NumPy scalar as the Python number with the shortest repr that rounds back to it in its own dtype
+    (np.float32(-0.2) -> -0.2, not -0.20000000298023224): what a person would write."""
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(str(value))
+    return value.item()
 
 
 def _has_subprogram(eqn) -> bool:
