@@ -7,8 +7,10 @@ from . import numpy  # noqa: F401  (installs the array method set on tracers)
 from .api import (
     Jitted,
     checkpoint,
+    cond,
     custom_jvp,
     custom_vjp,
+    fori_loop,
     grad,
     hessian,
     hvp,
@@ -17,12 +19,14 @@ from .api import (
     jit,
     jvp,
     linearize,
+    scan,
     source,
     stop_gradient,
     trace,
     value_and_grad,
     vjp,
     vmap,
+    while_loop,
 )
 from .config import config
 from .core.ir import Program
@@ -31,7 +35,8 @@ from .errors import BackendError, ConcretizationError, EscapedTracerError, Shape
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendError", "ConcretizationError", "EscapedTracerError", "Jitted", "Program", "ShapeError",
-    "checkpoint", "config", "custom_jvp", "custom_vjp", "grad", "hessian", "hvp", "jacfwd", "jacrev", "jit",
-    "jvp", "linearize", "numpy", "source", "stop_gradient", "trace", "value_and_grad", "vjp", "vmap",
+    "BackendError", "checkpoint", "ConcretizationError", "cond", "config", "custom_jvp", "custom_vjp",
+    "EscapedTracerError", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacrev", "jit", "Jitted", "jvp",
+    "linearize", "numpy", "Program", "scan", "ShapeError", "source", "stop_gradient", "trace", "value_and_grad",
+    "vjp", "vmap", "while_loop",
 ]

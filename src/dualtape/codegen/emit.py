@@ -109,6 +109,8 @@ class _Emitter:
         self.globals: dict = {}
         self.last_line = None
 
+    param_ast = staticmethod(param_ast)
+
     def atom(self, a) -> ast.expr:
         return ast.Name(self.namer(a), ast.Load()) if type(a) is Var else literal_ast(a)
 
@@ -135,26 +137,41 @@ class _Emitter:
                 self.namer.names[eqn.outs[0].id] = self.namer(source)  # an identity (stop_gradient): alias
                 continue
             _reuse_dying_name(eqn, i, last_use, local, self.namer)
+            if eqn.prim.emit_statements is not None:  # control flow: real if / while / for statements
+                eqn.prim.emit_statements(self, eqn, indent)
+                continue
             inline = eqn.prim.inline_param
             if inline is not None:
-                self.inline(eqn, eqn.params[inline], indent)
+                outputs = self.run_block(eqn.params[inline], eqn.inputs, indent)
+                for v, a in zip(eqn.outs, outputs):  # results of a block written in line: alias, no copy
+                    if type(a) is Var and v.id not in self.namer.names:
+                        self.namer.names[v.id] = self.namer(a)
+                    else:
+                        self.assign([v], self.atom(a), False, indent)
                 continue
             expr = eqn.prim.emit([self.atom(a) for a in eqn.inputs], eqn.params, param_ast)
             self.assign(eqn.outs, expr, eqn.prim.multiple_results, indent)
 
-    def inline(self, eqn, sub: Program, indent: str) -> None:
-        """A primitive whose meaning is a sub-program (checkpoint, custom rules) runs it in line."""
-        for v, a in zip(sub.inputs, eqn.inputs):
+    def run_block(self, sub: Program, operands, indent: str) -> list:
+        """Write sub's statements with its inputs bound to operands (atoms); returns its output atoms."""
+        for v, a in zip(sub.inputs, operands):
             if type(a) is Var:
                 self.namer.names[v.id] = self.namer(a)
             else:
                 self.assign([v], literal_ast(a), False, indent)
         self.block(sub, indent)
-        for v, a in zip(eqn.outs, sub.outputs):
-            if type(a) is Var and v.id not in self.namer.names:
-                self.namer.names[v.id] = self.namer(a)
-            else:
-                self.assign([v], self.atom(a), False, indent)
+        return list(sub.outputs)
+
+    def assign_all(self, targets: list[Var], sources: list, indent: str) -> None:
+        """targets = sources, skipping `a = a`; one tuple assignment when several change (a swap is safe)."""
+        pairs = [(t, s) for t, s in zip(targets, sources) if not (type(s) is Var and self.namer(s) == self.namer(t))]
+        if not pairs:
+            return
+        if len(pairs) == 1:
+            self.assign([pairs[0][0]], self.atom(pairs[0][1]), False, indent)
+            return
+        value = ast.Tuple(elts=[self.atom(s) for _, s in pairs], ctx=ast.Load())
+        self.assign([t for t, _ in pairs], value, True, indent)
 
     def comment(self, where, indent: str) -> None:
         if self.comments and where is not None and where.text and (where.filename, where.lineno) != self.last_line:

@@ -9,7 +9,7 @@ import linecache
 
 import numpy as np
 
-from ..core.ir import Program
+from ..core.ir import Program, sub_programs
 from ..errors import BackendError
 from .emit import emit_program
 
@@ -67,9 +67,8 @@ def helpers_for(program: Program, xp) -> dict:
         for name, make in eqn.prim.helpers.items():
             if name not in found:
                 found[name] = make(xp)
-        for sub in eqn.params.values():
-            if isinstance(sub, Program):
-                found.update(helpers_for(sub, xp))
+        for sub in sub_programs(eqn.params):
+            found.update(helpers_for(sub, xp))
     return found
 
 

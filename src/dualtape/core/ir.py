@@ -22,6 +22,17 @@ from .primitive import Primitive
 _ids = itertools.count()
 
 
+def sub_programs(params: dict) -> list:
+    """The Programs held in an equation's params (alone, or in a tuple such as a cond's branches)."""
+    found = []
+    for p in params.values():
+        if isinstance(p, Program):
+            found.append(p)
+        elif isinstance(p, tuple):
+            found.extend(q for q in p if isinstance(q, Program))
+    return found
+
+
 class Var:
     """An SSA variable; `hint` is a readable name (the user's variable name) when one is known."""
 
@@ -132,9 +143,8 @@ class Program:
                 if (v.aval.shape, v.aval.dtype) != (av.shape, av.dtype):
                     raise ValueError(f"{eqn.prim.name}: output {v!r} declared {v.aval}, rule gives {av}")
                 define(v, f"output of {eqn.prim.name}")
-            for p in eqn.params.values():
-                if isinstance(p, Program):
-                    p.check()
+            for p in sub_programs(eqn.params):
+                p.check()
         for a in self.outputs:
             use(a, "program output")
         return self
@@ -207,13 +217,13 @@ def format_program(program: Program, indent: str = "", namer: Namer | None = Non
     if program.captures:
         lines.append(f"{indent}  captures {', '.join(typed(v) for v in program.capture_vars)}")
     for eqn in program.eqns:
-        plain = {k: p for k, p in eqn.params.items() if not isinstance(p, Program)}
+        plain = {k: p for k, p in eqn.params.items() if not sub_programs({k: p})}
         params = ", ".join(f"{k}={format_param(p)}" for k, p in plain.items())
         name = eqn.prim.name + (f"[{params}]" if params else "")
         outs = " ".join(typed(v) for v in eqn.outs)
         lines.append(f"{indent}  {outs} = {name} {' '.join(atom(a) for a in eqn.inputs)}".rstrip())
-        for k, sub in eqn.params.items():
-            if isinstance(sub, Program):
+        for k, value in eqn.params.items():
+            for sub in sub_programs({k: value}):
                 lines.append(f"{indent}    {k}:")
                 lines.append(format_program(sub, indent + "      ", namer))
     lines.append(f"{indent}  return {', '.join(atom(a) for a in program.outputs)}")

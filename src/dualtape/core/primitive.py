@@ -65,6 +65,9 @@ class Primitive:
         self.jvp: Callable | None = None  # (primals, tangents, **params) -> (out, out_dot)
         self.vjp: Callable | None = None  # (g, *primals, out, needed=None, **params) -> in_bars
         self.batch: Callable | None = None  # (values, batched, size, **params) -> out with batch axis 0
+        self.emit_statements: Callable | None = None  # (emitter, eqn, indent): control flow as statements
+        self.vjp_fwd: Callable | None = None  # (*args, **params) -> (outs, residuals): forward sweep that saves
+        self.vjp_bwd: Callable | None = None  # (gs, residuals, needed, **params) -> in_bars: its backward sweep
         self.expand: Callable | None = None  # (*args, **params) -> out via other primitives, when rules lack
         self._template_ast = ast.parse(template, mode="eval").body if template else None
         if emit is None and template is None:

@@ -8,6 +8,8 @@ every basis tangent through a program in one pass.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import tree
 from ..avals import ShapedArray, aval_of
 from ..core.trace import bind, new_level
@@ -96,14 +98,18 @@ class Batched:
 install_array_methods(Batched)
 
 
-def _axes_tree(in_axes, args):
-    if isinstance(in_axes, (int, type(None))):
+def _axes_tree(in_axes, args) -> list:
+    """One axis (or None) per leaf of args. in_axes is a prefix of args' structure: an int or None stands
+    for every leaf below it (None is an axis here, not an empty subtree as in a pytree)."""
+    if in_axes is None or isinstance(in_axes, (int, np.integer)):
         return [in_axes] * len(tree.leaves(args))
-    leaves = []
-    for axis, arg in zip(in_axes, args):
-        leaves.extend(_axes_tree(axis, (arg,)) if not isinstance(axis, (tuple, list, dict)) else
-                      tree.leaves(tree.tree_map(lambda a, ax: ax, arg, axis)))
-    return leaves
+    if type(in_axes) is dict and type(args) is dict and set(in_axes) == set(args):
+        keys = tree._dict_keys(args)
+        return [a for k in keys for a in _axes_tree(in_axes[k], args[k])]
+    if isinstance(in_axes, (tuple, list)) and isinstance(args, (tuple, list)) and len(in_axes) == len(args):
+        return [a for axis, arg in zip(in_axes, args) for a in _axes_tree(axis, arg)]
+    raise ValueError(f"vmap: in_axes {in_axes!r} does not match the structure of the arguments "
+                     f"{tree.flatten(args)[1]!r}; give an int or None per argument (or per pytree leaf)")
 
 
 def vmap_call(fn, args: tuple, in_axes=0, out_axes=0):

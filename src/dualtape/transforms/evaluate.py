@@ -9,9 +9,13 @@ from ..core.ir import Program, Var
 from ..core.trace import bind, set_source_line, suggest_capture_name, suggest_name
 
 
-def evaluate_into(program: Program, env: dict) -> dict:
+def _bind_eqn(eqn, args):
+    return bind(eqn.prim, *args, **eqn.params)
+
+
+def evaluate_into(program: Program, env: dict, apply=_bind_eqn) -> dict:
     """Bind the program's equations over env (Var id -> value, holding its inputs and captures), adding
-    each output."""
+    each output; `apply(eqn, args)` may replace the binding (the forward sweep of reverse mode does)."""
 
     def read(a):
         return env[a.id] if type(a) is Var else a.value
@@ -20,7 +24,7 @@ def evaluate_into(program: Program, env: dict) -> dict:
     try:
         for eqn in program.eqns:
             set_source_line(eqn.where)  # an enclosing trace records the line that first wrote this op
-            out = bind(eqn.prim, *[read(a) for a in eqn.inputs], **eqn.params)
+            out = apply(eqn, [read(a) for a in eqn.inputs])
             outs = out if eqn.prim.multiple_results else (out,)
             for v, o in zip(eqn.outs, outs):
                 suggest_name(o, v.hint)

@@ -3,7 +3,7 @@ and output meaning; `optimize` runs them all (switched off by `dt.config.optimiz
 
 from __future__ import annotations
 
-from ..core.ir import Eqn, Program, Var
+from ..core.ir import Eqn, Program, Var, sub_programs
 from .simplify import simplify
 
 
@@ -15,9 +15,8 @@ def dce(program: Program) -> Program:
         if any(v.id in live for v in eqn.outs):
             kept.append(eqn)
             live.update(a.id for a in eqn.inputs if type(a) is Var)
-            for p in eqn.params.values():
-                if isinstance(p, Program):
-                    live.update(v.id for v, _ in p.captures)
+            for p in sub_programs(eqn.params):
+                live.update(v.id for v, _ in p.captures)
     captures = [(v, val) for v, val in program.captures if v.id in live]
     return Program(program.inputs, reversed(kept), program.outputs, captures, program.name)
 
@@ -28,15 +27,22 @@ def _atom_key(a, rename):
     return ("l", type(a.value), repr(a.value), str(a.aval.dtype))
 
 
+_COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "logical_and", "logical_or", "logical_xor"})  # bitwise exact
+
+
 def cse(program: Program) -> Program:
-    """Common-subexpression elimination: one equation per (primitive, operands, params)."""
+    """Common-subexpression elimination: one equation per (primitive, operands, params); the operands of a
+    commutative primitive in either order (`g * x` and `x * g`, as a product rule writes them) are one."""
     rename: dict[int, Var] = {}
     seen: dict = {}
     eqns = []
     for eqn in program.eqns:
         inputs = [rename.get(a.id, a) if type(a) is Var else a for a in eqn.inputs]
         try:
-            key = (eqn.prim, tuple(_atom_key(a, rename) for a in inputs), tuple(sorted(eqn.params.items())))
+            operands = [_atom_key(a, rename) for a in inputs]
+            if eqn.prim.name in _COMMUTATIVE:
+                operands.sort(key=repr)
+            key = (eqn.prim, tuple(operands), tuple(sorted(eqn.params.items())))
             hash(key)
         except TypeError:  # unhashable params (sub-programs): keep as is
             key = None
@@ -55,8 +61,17 @@ def cse(program: Program) -> Program:
 
 
 def optimize(program: Program) -> Program:
-    """Fold and simplify, merge common subexpressions, then drop what is dead."""
-    return dce(cse(simplify(program)))
+    """Fold and simplify, merge common subexpressions, then drop what is dead; sub-programs (branches, loop
+    bodies) too, keeping their inputs and outputs."""
+    program = dce(cse(simplify(program)))
+    eqns = [Eqn(e.prim, e.inputs, {k: _optimize_param(p) for k, p in e.params.items()}, e.outs, e.where)
+            if sub_programs(e.params) else e for e in program.eqns]
+    return Program(program.inputs, eqns, program.outputs, program.captures, program.name)
 
 
-
+def _optimize_param(param):
+    if isinstance(param, Program):
+        return optimize(param)
+    if isinstance(param, tuple) and sub_programs({"p": param}):
+        return tuple(optimize(p) if isinstance(p, Program) else p for p in param)
+    return param

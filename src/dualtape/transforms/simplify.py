@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.ir import Eqn, Lit, Program, Var
+from ..core.ir import Eqn, Lit, Program, Var, sub_programs
 from ..core.primitive import REGISTRY
 
 _FOLD_LIMIT = 1 << 16  # elements: bigger constant results stay as equations (a broadcast is cheaper than a copy)
@@ -144,7 +144,7 @@ def shortest(value):
 
 
 def _has_subprogram(eqn) -> bool:
-    return any(isinstance(p, Program) for p in eqn.params.values())
+    return bool(sub_programs(eqn.params))
 
 
 def simplify(program: Program) -> Program:

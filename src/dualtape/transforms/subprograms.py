@@ -15,7 +15,7 @@ from ..avals import aval_of
 from ..core.ir import Program
 from ..core.primitive import Primitive
 from ..core.trace import input_hints, make_program
-from ..ops.rules import zeros
+from ..ops.rules import fit_dtype, zeros
 from .evaluate import eval_program
 from .jvp import jvp_call
 from .vjp import Pullback
@@ -48,7 +48,15 @@ checkpoint_p = _sub_program_primitive("checkpoint")
 
 def _plain_jvp(prim):
     def jvp(primals, tangents, program, **_):
-        return jvp_call(lambda *xs: eval_program(program, xs), tuple(primals), tuple(tangents))
+        which = [i for i, t in enumerate(tangents) if t is not None]  # the others are symbolic zeros
+
+        def on_active(*active):
+            xs = list(primals)
+            for i, x in zip(which, active):
+                xs[i] = x
+            return eval_program(program, xs)
+
+        return jvp_call(on_active, tuple(primals[i] for i in which), tuple(tangents[i] for i in which))
 
     return jvp
 
@@ -86,8 +94,18 @@ def _padded(bars, primals, needed):
     return tuple(None if needed is not None and not n else b for b, n in zip(bars, needed or [True] * len(bars)))
 
 
+def _no_closed_over_derivative(kind: str, program: Program, in_tree, differentiated) -> None:
+    """The user's rule covers the arguments only: differentiating a value the function closes over (a
+    captured operand) is an error, as in JAX, never a silent zero."""
+    if any(differentiated[in_tree.num_leaves:]):
+        raise TypeError(f"{kind}: {program.name} closes over a value that is being differentiated, but its rule "
+                        f"only gives derivatives with respect to its arguments; pass that value to "
+                        f"{program.name} as an argument")
+
+
 def _custom_jvp_jvp(primals, tangents, program, jvp_rule, in_tree):
     """The user's rule, on the user's arguments (captured values get no tangent)."""
+    _no_closed_over_derivative("custom_jvp", program, in_tree, [t is not None for t in tangents])
     ts = [zeros(aval_of(p)) if t is None else t for p, t in zip(primals, tangents)]
     out, out_dot = jvp_rule(_user_args(primals, in_tree), _user_args(ts, in_tree))
     return list(tree.leaves(out)), list(tree.leaves(out_dot))
@@ -96,6 +114,7 @@ def _custom_jvp_jvp(primals, tangents, program, jvp_rule, in_tree):
 def _custom_jvp_vjp(gs, *primals, out, needed=None, program, jvp_rule, in_tree):
     """Transpose the user's tangent map: stage t -> jvp_rule(primals, t)[1], a linear program in t, and pull
     gs back through it (a linear map's VJP at any point is its transpose)."""
+    _no_closed_over_derivative("custom_jvp", program, in_tree, needed or [True] * len(primals))
     args = _user_args(primals, in_tree)
     leaves = primals[:in_tree.num_leaves]
 
@@ -117,13 +136,35 @@ custom_vjp_call_p = _sub_program_primitive("custom_vjp_call")
 
 def _custom_vjp_vjp(gs, *primals, out, needed=None, program, fwd, bwd, in_tree, out_tree):
     """The user's backward function, on the residuals of the user's forward function (run here)."""
+    _no_closed_over_derivative("custom_vjp", program, in_tree, needed or [True] * len(primals))
     args = _user_args(primals, in_tree)
     _, residuals = fwd(*args)
     bars = bwd(residuals, tree.unflatten(out_tree, list(gs)))
     if not isinstance(bars, tuple) or len(bars) != len(args):
         raise TypeError(f"custom_vjp: the backward function must return a tuple of {len(args)} cotangents "
                         f"(one per argument), got {type(bars).__name__}")
-    return _padded(tree.leaves(bars), primals, needed)
+    return _padded(_bwd_leaves(bars, args, getattr(bwd, "__name__", "bwd")), primals, needed)
+
+
+def _bwd_leaves(bars, args, name: str) -> list:
+    """The leaves of the user's cotangents, one per leaf of the arguments (None for an argument whose
+    cotangent is None: zero), each checked against its primal's shape and cast to its dtype."""
+    out = []
+    for i, (bar, arg) in enumerate(zip(bars, args)):
+        arg_leaves, arg_tree = tree.flatten(arg)
+        if bar is None:
+            out.extend([None] * len(arg_leaves))
+            continue
+        bar_leaves, bar_tree = tree.flatten(bar)
+        if bar_tree != arg_tree:
+            raise ValueError(f"custom_vjp: {name} returned a cotangent of structure {bar_tree!r} for argument {i}, "
+                             f"whose structure is {arg_tree!r}")
+        for b, x in zip(bar_leaves, arg_leaves):
+            if aval_of(b).shape != aval_of(x).shape:
+                raise ValueError(f"custom_vjp: {name} returned a cotangent of shape {aval_of(b).shape} for "
+                                 f"argument {i} of shape {aval_of(x).shape}; sum it over the broadcast axes")
+            out.append(fit_dtype(b, aval_of(x)))
+    return out
 
 
 custom_vjp_call_p.jvp = _plain_jvp(custom_vjp_call_p)

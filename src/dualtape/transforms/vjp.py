@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..avals import aval_of
 from ..core.ir import Program, Var
-from ..core.trace import set_source_line, suggest_name
+from ..core.trace import bind, set_source_line, suggest_name
 from ..ops.rules import add_any, zeros
 from .evaluate import evaluate_into, initial_env
 
@@ -32,9 +32,17 @@ class Pullback:
     def __init__(self, program: Program, args):
         self.program = program
         self.active = active_vars(program)
-        env = evaluate_into(program, initial_env(program, args))
+        self.residuals: dict[int, object] = {}  # eqn id -> what its primitive's vjp_fwd saved
+        env = evaluate_into(program, initial_env(program, args), self._forward)
         self.outputs = [env[a.id] if type(a) is Var else a.value for a in program.outputs]
         self.env = {k: env[k] for k in self._residual_ids()}
+
+    def _forward(self, eqn, args):
+        """Bind the equation; a primitive with a forward sweep of its own (loops) saves its residuals."""
+        if eqn.prim.vjp_fwd is not None and any(type(a) is Var and a.id in self.active for a in eqn.inputs):
+            out, self.residuals[id(eqn)] = eqn.prim.vjp_fwd(*args, **eqn.params)
+            return out
+        return bind(eqn.prim, *args, **eqn.params)
 
     def _residual_ids(self) -> set[int]:
         """The forward values the backward sweep reads: operands and results of active equations."""
@@ -63,7 +71,7 @@ class Pullback:
                 gs = [ct.pop(v.id, None) for v in eqn.outs]
                 for v, g in zip(eqn.outs, gs):
                     suggest_name(g, v.hint and f"{v.hint}_bar")
-                if eqn.prim.vjp is None:
+                if eqn.prim.vjp is None and id(eqn) not in self.residuals:
                     raise NotImplementedError(f"reverse-mode differentiation of {eqn.prim.name} is not implemented")
                 needed = [type(a) is Var and a.id in active for a in eqn.inputs]
                 set_source_line(eqn.where)
@@ -72,7 +80,11 @@ class Pullback:
                     g, out = gs, [self._read(v) for v in eqn.outs]
                 else:
                     g, out = gs[0], self._read(eqn.outs[0])
-                bars = eqn.prim.vjp(g, *[self._read(a) for a in eqn.inputs], out=out, needed=needed, **eqn.params)
+                if id(eqn) in self.residuals:
+                    bars = eqn.prim.vjp_bwd(g, self.residuals[id(eqn)], needed=needed, **eqn.params)
+                else:
+                    bars = eqn.prim.vjp(g, *[self._read(a) for a in eqn.inputs], out=out, needed=needed,
+                                        **eqn.params)
                 for a, bar, need in zip(eqn.inputs, bars, needed):
                     if need and bar is not None:
                         ct[a.id] = add_any(ct.get(a.id), bar)

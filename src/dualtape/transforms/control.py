@@ -1,0 +1,450 @@
+"""Structured control flow primitives over sub-programs: `cond`, `while_loop`, `scan` (fori_loop is a scan).
+
+Every sub-program takes (*consts, *args): the values its function closed over come first, as explicit
+operands, so a sub-program holds no values of the trace that made it. Each primitive is evaluated by running
+its sub-programs, emitted as a real Python `if` / `while` / `for` statement, and differentiated in both modes:
+forward mode carries (value, tangent) pairs through an augmented loop; reverse mode differentiates the branch
+taken (cond), runs a reverse `scan` over the carries a forward scan saved (scan, fori_loop), and for a while
+loop, whose trip count depends on the data, pushes each state on a tape during the forward sweep and pops it
+in the adjoint loop.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from ..avals import ShapedArray, aval_of
+from ..core.ir import Program, Var
+from ..core.primitive import Primitive
+from ..core.trace import make_program, suggest_name
+from ..errors import ShapeError
+from ..ops.elementwise import where_p
+from ..ops.rules import add_any, zeros
+from .evaluate import eval_program
+from .jvp import ShapedArrayExample, jvp_call
+from .vjp import Pullback
+
+TAPE = ShapedArray((), np.dtype(object))  # the aval of a while loop's tape: a Python list of states
+
+
+# ---- tracing functions into sub-programs that share their captured values --------------------------------
+def trace_together(fns, avals, names=None, hints=None):
+    """Trace each fn over abstract arguments of these avals; returns (programs, consts) where every program
+    takes (*consts, *args) and consts is the union of the values the functions captured."""
+    traced = []
+    for k, fn in enumerate(fns):
+        examples = tuple(ShapedArrayExample(a) for a in avals)
+        name = names[k] if names else "block"
+        traced.append(make_program(fn, examples, name=name, arg_names=hints)[0])
+    consts, index = [], {}
+    for program in traced:
+        for _, value in program.captures:
+            if id(value) not in index:
+                index[id(value)] = len(consts)
+                consts.append(value)
+    closed = []
+    for program in traced:
+        const_vars = [Var(aval_of(c)) for c in consts]
+        for var, value in program.captures:
+            const_vars[index[id(value)]] = var
+        closed.append(Program(const_vars + program.inputs, program.eqns, program.outputs, (), program.name))
+    return closed, consts
+
+
+def _zeros_for(values, tangents):
+    return [zeros(aval_of(v)) if t is None else t for v, t in zip(values, tangents)]
+
+
+def _masked(bars, needed):
+    return tuple(None if needed is not None and not n else b for b, n in zip(bars, needed or [True] * len(bars)))
+
+
+def _avals(values):
+    return [aval_of(v) for v in values]
+
+
+def _pullback_fn(program):
+    """(args..., out_bars...) -> input cotangents of program (zeros where none): its VJP as a function."""
+    n = len(program.inputs)
+
+    def pullback(*args):
+        return Pullback(program, list(args[:n])).input_cotangents(list(args[n:]))
+
+    return pullback
+
+
+# ---- cond -------------------------------------------------------------------------------------------------
+def _cond_shape(pred, *ops, branches):
+    return [a.shape for a in branches[0].out_avals]
+
+
+def _cond_dtype(pred, *ops, branches):
+    return [a.dtype for a in branches[0].out_avals]
+
+
+def _cond_impl(pred, *ops, branches):
+    return eval_program(branches[int(bool(pred))], ops)
+
+
+def _emit_cond(emitter, eqn, indent):
+    pred, *ops = eqn.inputs
+    false_branch, true_branch = eqn.params["branches"]
+    emitter.lines.append(f"{indent}if {ast.unparse(emitter.atom(pred))}:")
+    for k, branch in enumerate((true_branch, false_branch)):
+        if k:
+            emitter.lines.append(f"{indent}else:")
+        start = len(emitter.lines)
+        emitter.assign_all(eqn.outs, emitter.run_block(branch, ops, indent + "    "), indent + "    ")
+        if len(emitter.lines) == start:
+            emitter.lines.append(f"{indent}    pass")
+
+
+def _cond_jvp(primals, tangents, branches):
+    pred, *ops = primals
+    ts = _zeros_for(ops, tangents[1:])
+    n = len(ops)
+
+    def branch_jvp(branch):
+        def run(*args):
+            out, out_dot = jvp_call(lambda *xs: eval_program(branch, xs), tuple(args[:n]), tuple(args[n:]))
+            return list(out) + list(out_dot)
+        return run
+
+    programs, consts = trace_together([branch_jvp(b) for b in branches], _avals(ops) + _avals(ts))
+    outs = cond_p(pred, *consts, *ops, *ts, branches=tuple(programs))
+    half = len(outs) // 2
+    return outs[:half], outs[half:]
+
+
+def _cond_vjp(gs, pred, *ops, out, needed=None, branches):
+    """Differentiate the branch taken: a cond whose branches are the branches' pullbacks."""
+    gs = _zeros_for(out, gs)
+    programs, consts = trace_together([_pullback_fn(b) for b in branches], _avals(ops) + _avals(gs))
+    bars = cond_p(pred, *consts, *ops, *gs, branches=tuple(programs))
+    return _masked([None] + list(bars), needed)
+
+
+def _cond_expand(pred, *ops, branches):
+    """Under vmap with a batched predicate: both branches, then a select."""
+    false_out, true_out = (eval_program(b, ops) for b in branches)
+    return [where_p(pred, t, f) for t, f in zip(true_out, false_out)]
+
+
+cond_p = Primitive("cond", "*xs", None, _cond_shape, dtype_rule=_cond_dtype, multiple_results=True,
+                   impl=_cond_impl, emit=lambda ops, params: None)
+cond_p.emit_statements = _emit_cond
+cond_p.jvp = _cond_jvp
+cond_p.vjp = _cond_vjp
+cond_p.expand = _cond_expand
+
+
+# ---- while_loop -------------------------------------------------------------------------------------------
+def _state_shape(*args, cond, body, n_consts, **_):
+    return [a.shape for a in args[n_consts:]]
+
+
+def _state_dtype(*args, cond, body, n_consts, **_):
+    return [a.dtype for a in args[n_consts:]]
+
+
+def _run_while(consts, state, cond, body, on_step=None):
+    while bool(eval_program(cond, consts + state)[0]):
+        if on_step is not None:
+            on_step(state)
+        state = eval_program(body, consts + state)
+    return state
+
+
+def _while_impl(*args, cond, body, n_consts):
+    return _run_while(list(args[:n_consts]), list(args[n_consts:]), cond, body)
+
+
+def _emit_loop_state(emitter, eqn, indent, n_consts):
+    """Bind the loop's state variables (the equation's outputs) to their initial values."""
+    consts, init = eqn.inputs[:n_consts], eqn.inputs[n_consts:]
+    state = eqn.outs[: len(init)]
+    emitter.assign_all(state, init, indent)
+    return list(consts), state
+
+
+def _emit_while(emitter, eqn, indent, tape=None):
+    params = eqn.params
+    consts, state = _emit_loop_state(emitter, eqn, indent, params["n_consts"])
+    if tape is not None:
+        emitter.lines.append(f"{indent}{emitter.namer(tape)} = []")
+    (test,) = emitter.run_block(params["cond"], consts + state, indent)
+    emitter.lines.append(f"{indent}while {ast.unparse(emitter.atom(test))}:")
+    inner = indent + "    "
+    if tape is not None:
+        saved = ", ".join(emitter.namer(v) for v in state)
+        emitter.lines.append(f"{inner}{emitter.namer(tape)}.append(({saved},))")
+    emitter.assign_all(state, emitter.run_block(params["body"], consts + state, inner), inner)
+    emitter.run_block(params["cond"], consts + state, inner)
+
+
+def _while_jvp(primals, tangents, cond, body, n_consts):
+    """An augmented loop over (state, tangent); consts and their tangents ride along unchanged."""
+    consts, init = list(primals[:n_consts]), list(primals[n_consts:])
+    c_dots = _zeros_for(consts, tangents[:n_consts])
+    s_dots = _zeros_for(init, tangents[n_consts:])
+    nc, ns = len(consts), len(init)
+
+    def aug_cond(*args):
+        return eval_program(cond, list(args[:nc]) + list(args[2 * nc: 2 * nc + ns]))
+
+    def aug_body(*args):
+        cs, cds, st, sds = args[:nc], args[nc:2 * nc], args[2 * nc:2 * nc + ns], args[2 * nc + ns:]
+        out, out_dot = jvp_call(lambda *xs: eval_program(body, xs), tuple(cs) + tuple(st), tuple(cds) + tuple(sds))
+        return list(out) + list(out_dot)
+
+    (new_cond, new_body), extra = trace_together(
+        [aug_cond, aug_body], _avals(consts) + _avals(c_dots) + _avals(init) + _avals(s_dots))
+    outs = while_p(*extra, *consts, *c_dots, *init, *s_dots, cond=new_cond, body=new_body,
+                   n_consts=len(extra) + 2 * nc)
+    return outs[:ns], outs[ns:]
+
+
+def _while_vjp_fwd(*args, cond, body, n_consts):
+    """The forward sweep: the same loop, pushing each state on a tape."""
+    *outs, tape = while_tape_p(*args, cond=cond, body=body, n_consts=n_consts)
+    suggest_name(tape, "tape")
+    return outs, (list(args[:n_consts]), tape)
+
+
+def _while_vjp_bwd(gs, residuals, needed=None, *, cond, body, n_consts):
+    """The adjoint loop: pop each state from the tape, pull the state's cotangent back through the body and
+    accumulate the consts' cotangents."""
+    consts, tape = residuals
+    nc = len(consts)
+    state_avals = [v.aval for v in body.inputs[nc:]]
+    ns = len(state_avals)
+    gs = [zeros(a) if g is None else g for a, g in zip(state_avals, gs)]
+
+    def step(*args):  # (consts, const_bars, state, state_bars) -> (const_bars, state_bars)
+        cs, c_bars, state, g = args[:nc], args[nc:2 * nc], args[2 * nc:2 * nc + ns], args[2 * nc + ns:]
+        bars = Pullback(body, list(cs) + list(state)).input_cotangents(list(g))
+        return [add_any(a, b) for a, b in zip(c_bars, bars[:nc])] + list(bars[nc:])
+
+    (adjoint,), extra = trace_together([step], _avals(consts) * 2 + state_avals * 2)
+    c_bars = [zeros(aval_of(c)) for c in consts]
+    bars = while_adjoint_p(*extra, *consts, tape, *c_bars, *gs, step=adjoint, n_consts=len(extra) + nc)
+    return _masked(bars, needed)
+
+
+def _while_tape_shape(*args, cond, body, n_consts):
+    return _state_shape(*args, cond=cond, body=body, n_consts=n_consts) + [()]
+
+
+def _while_tape_dtype(*args, cond, body, n_consts):
+    return _state_dtype(*args, cond=cond, body=body, n_consts=n_consts) + [TAPE.dtype]
+
+
+def _while_tape_impl(*args, cond, body, n_consts):
+    tape = []
+    state = _run_while(list(args[:n_consts]), list(args[n_consts:]), cond, body, lambda s: tape.append(tuple(s)))
+    return state + [tape]
+
+
+def _adjoint_shape(*args, step, n_consts):
+    return [a.shape for a in args[n_consts + 1:]]
+
+
+def _adjoint_dtype(*args, step, n_consts):
+    return [a.dtype for a in args[n_consts + 1:]]
+
+
+def _while_adjoint_impl(*args, step, n_consts):
+    """Walk the tape backwards, last state first (without emptying it, so a pullback can run twice)."""
+    consts, tape, carry = list(args[:n_consts]), args[n_consts], list(args[n_consts + 1:])
+    n_bars = len(carry) - len(tape[0]) if tape else 0
+    for state in reversed(tape):
+        cbars_and_g = carry
+        carry = eval_program(step, consts + cbars_and_g[:n_bars] + list(state) + cbars_and_g[n_bars:])
+    return carry
+
+
+def _emit_while_adjoint(emitter, eqn, indent):
+    n_consts = eqn.params["n_consts"]
+    step = eqn.params["step"]
+    consts, tape, init = eqn.inputs[:n_consts], eqn.inputs[n_consts], eqn.inputs[n_consts + 1:]
+    carry = eqn.outs
+    emitter.assign_all(carry, init, indent)
+    n_state = (len(step.inputs) - n_consts - len(carry))
+    n_bars = len(carry) - n_state
+    state_vars = step.inputs[n_consts + n_bars: n_consts + n_bars + n_state]
+    names = ", ".join(emitter.namer(v) for v in state_vars)
+    emitter.lines.append(f"{indent}for ({names},) in reversed({emitter.namer(tape)}):  # pop the tape")
+    inner = indent + "    "
+    operands = list(consts) + list(carry[:n_bars]) + list(state_vars) + list(carry[n_bars:])
+    emitter.assign_all(carry, emitter.run_block(step, operands, inner), inner)
+
+
+def _no_forward_mode(name):
+    def jvp(primals, tangents, **params):
+        raise NotImplementedError(f"forward-mode differentiation of {name} (the reverse-mode tape of a while_loop, "
+                                  "as in a Hessian of a while loop) is not implemented; use fori_loop or scan, "
+                                  "whose trip count is static")
+    return jvp
+
+
+while_p = Primitive("while_loop", "*xs", None, _state_shape, dtype_rule=_state_dtype, multiple_results=True,
+                    impl=_while_impl, emit=lambda ops, params: None)
+while_p.emit_statements = _emit_while
+while_p.jvp = _while_jvp
+while_p.vjp_fwd = _while_vjp_fwd
+while_p.vjp_bwd = _while_vjp_bwd
+
+while_tape_p = Primitive("while_loop_tape", "*xs", None, _while_tape_shape, dtype_rule=_while_tape_dtype,
+                         multiple_results=True, impl=_while_tape_impl, emit=lambda ops, params: None)
+while_tape_p.emit_statements = lambda emitter, eqn, indent: _emit_while(emitter, eqn, indent, tape=eqn.outs[-1])
+while_tape_p.jvp = _no_forward_mode("while_loop_tape")
+
+while_adjoint_p = Primitive("while_loop_adjoint", "*xs", None, _adjoint_shape, dtype_rule=_adjoint_dtype,
+                            multiple_results=True, impl=_while_adjoint_impl, emit=lambda ops, params: None)
+while_adjoint_p.emit_statements = _emit_while_adjoint
+while_adjoint_p.jvp = _no_forward_mode("while_loop_adjoint")
+
+
+# ---- scan (and fori_loop) ---------------------------------------------------------------------------------
+def _scan_split(args, n_consts, n_carry):
+    return list(args[:n_consts]), list(args[n_consts:n_consts + n_carry]), list(args[n_consts + n_carry:])
+
+
+def _scan_shape(*args, body, n_consts, n_carry, length, reverse):
+    ys = body.out_avals[n_carry:]
+    return [a.shape for a in args[n_consts:n_consts + n_carry]] + [(length,) + a.shape for a in ys]
+
+
+def _scan_dtype(*args, body, n_consts, n_carry, length, reverse):
+    return [a.dtype for a in body.out_avals]
+
+
+def _scan_impl(*args, body, n_consts, n_carry, length, reverse):
+    consts, carry, xs = _scan_split(args, n_consts, n_carry)
+    steps = []
+    for i in (reversed(range(length)) if reverse else range(length)):
+        outs = eval_program(body, consts + [i] + carry + [x[i] for x in xs])
+        carry = outs[:n_carry]
+        steps.append((i, outs[n_carry:]))
+    ys = [np.empty((length,) + a.shape, a.dtype) for a in body.out_avals[n_carry:]]
+    for i, y_step in steps:
+        for y, value in zip(ys, y_step):
+            y[i] = value
+    return carry + ys
+
+
+def _emit_scan(emitter, eqn, indent):
+    p = eqn.params
+    n_consts, n_carry, body = p["n_consts"], p["n_carry"], p["body"]
+    consts, init, xs = _scan_split(eqn.inputs, n_consts, n_carry)
+    carry, ys = eqn.outs[:n_carry], eqn.outs[n_carry:]
+    emitter.assign_all(carry, init, indent)
+    for y in ys:
+        dtype = ast.unparse(emitter.param_ast(y.aval.dtype))
+        emitter.lines.append(f"{indent}{emitter.namer(y)} = xp.empty({y.aval.shape!r}, dtype={dtype})")
+    index = body.inputs[n_consts]
+    loop = f"reversed(range({p['length']}))" if p["reverse"] else f"range({p['length']})"
+    emitter.lines.append(f"{indent}for {emitter.namer(index)} in {loop}:")
+    inner = indent + "    "
+    x_vars = body.inputs[n_consts + 1 + n_carry:]
+    for v, x in zip(x_vars, xs):
+        emitter.lines.append(f"{inner}{emitter.namer(v)} = {ast.unparse(emitter.atom(x))}[{emitter.namer(index)}]")
+    outs = emitter.run_block(body, list(consts) + [index] + list(carry) + list(x_vars), inner)
+    for y, value in zip(ys, outs[n_carry:]):
+        emitter.lines.append(f"{inner}{emitter.namer(y)}[{emitter.namer(index)}] = {ast.unparse(emitter.atom(value))}")
+    emitter.assign_all(carry, outs[:n_carry], inner)
+
+
+def _scan_jvp(primals, tangents, body, n_consts, n_carry, length, reverse):
+    """An augmented scan: consts, carries and xs each paired with their tangents."""
+    consts, carry, xs = _scan_split(primals, n_consts, n_carry)
+    c_dots, s_dots, x_dots = _scan_split(_zeros_for(primals, tangents), n_consts, n_carry)
+    nc, ns, nx = len(consts), len(carry), len(xs)
+    index_aval = body.inputs[n_consts].aval
+    x_avals = [v.aval for v in body.inputs[n_consts + 1 + n_carry:]]
+
+    def aug_body(*args):
+        cs, cds, i = args[:nc], args[nc:2 * nc], args[2 * nc]
+        rest = args[2 * nc + 1:]
+        st, sds, x, xds = rest[:ns], rest[ns:2 * ns], rest[2 * ns:2 * ns + nx], rest[2 * ns + nx:]
+        out, out_dot = jvp_call(lambda *a: eval_program(body, list(a[:nc]) + [i] + list(a[nc:])),
+                                tuple(cs) + tuple(st) + tuple(x), tuple(cds) + tuple(sds) + tuple(xds))
+        return list(out[:ns]) + list(out_dot[:ns]) + list(out[ns:]) + list(out_dot[ns:])
+
+    avals = _avals(consts) * 2 + [index_aval] + _avals(carry) * 2 + x_avals * 2
+    (new_body,), extra = trace_together([aug_body], avals)
+    outs = scan_p(*extra, *consts, *c_dots, *carry, *s_dots, *xs, *x_dots, body=new_body,
+                  n_consts=len(extra) + 2 * nc, n_carry=2 * ns, length=length, reverse=reverse)
+    n_y = len(outs) // 2 - ns
+    carry_out, carry_dot = outs[:ns], outs[ns:2 * ns]
+    ys, y_dots = outs[2 * ns:2 * ns + n_y], outs[2 * ns + n_y:]
+    return carry_out + ys, carry_dot + y_dots
+
+
+def _scan_vjp_fwd(*args, body, n_consts, n_carry, length, reverse):
+    """The forward sweep: the same scan, also stacking the carry each step starts from."""
+    consts, carry, xs = _scan_split(args, n_consts, n_carry)
+    nb = len(body.outputs)
+
+    def saving_body(*a):
+        outs = eval_program(body, list(a))
+        return list(outs) + list(a[n_consts + 1:n_consts + 1 + n_carry])
+
+    (saving,), extra = trace_together([saving_body], [v.aval for v in body.inputs])
+    outs = scan_p(*extra, *args, body=saving, n_consts=len(extra) + n_consts, n_carry=n_carry, length=length,
+                  reverse=reverse)
+    return outs[:nb], (consts, xs, outs[nb:])
+
+
+def _scan_vjp_bwd(gs, residuals, needed=None, *, body, n_consts, n_carry, length, reverse):
+    """A scan the other way over the saved carries: carries the state's cotangent and the consts' cotangent
+    sums, and stacks the xs' cotangents."""
+    consts, xs, saved = residuals
+    nc, ns, nx = len(consts), n_carry, len(xs)
+    out_avals = body.out_avals
+    gs = [zeros(a) if g is None else g for g, a in zip(gs, _scan_out_avals(body, n_carry, length))]
+    g_carry, g_ys = gs[:ns], gs[ns:]
+    index_aval = body.inputs[n_consts].aval
+    carry_avals = [v.aval for v in body.inputs[nc + 1:nc + 1 + ns]]
+    x_avals = [v.aval for v in body.inputs[nc + 1 + ns:]]
+    y_avals = out_avals[ns:]
+
+    def adjoint_body(*a):  # consts, i, (consts_bar, carry_bar), (carry_t, x_t, y_bar_t) -> carry, x_bar_t
+        cs, i = list(a[:nc]), a[nc]
+        c_bar, s_bar = a[nc + 1:2 * nc + 1], a[2 * nc + 1:2 * nc + 1 + ns]
+        rest = a[2 * nc + 1 + ns:]
+        st, x, y_bar = rest[:ns], rest[ns:ns + nx], rest[ns + nx:]
+        bars = Pullback(body, cs + [i] + list(st) + list(x)).input_cotangents(list(s_bar) + list(y_bar))
+        new_c_bar = [add_any(a, b) for a, b in zip(c_bar, bars[:nc])]
+        return new_c_bar + list(bars[nc + 1:nc + 1 + ns]) + list(bars[nc + 1 + ns:])
+
+    avals = _avals(consts) + [index_aval] + _avals(consts) + carry_avals + carry_avals + x_avals + list(y_avals)
+    (adjoint,), extra = trace_together([adjoint_body], avals)
+    c_bars0 = [zeros(aval_of(c)) for c in consts]
+    outs = scan_p(*extra, *consts, *c_bars0, *g_carry, *saved, *xs, *g_ys, body=adjoint,
+                  n_consts=len(extra) + nc, n_carry=nc + ns, length=length, reverse=not reverse)
+    return _masked(list(outs), needed)
+
+
+def _scan_out_avals(body, n_carry, length):
+    outs = body.out_avals
+    return outs[:n_carry] + [ShapedArray((length,) + a.shape, a.dtype) for a in outs[n_carry:]]
+
+
+scan_p = Primitive("scan", "*xs", None, _scan_shape, dtype_rule=_scan_dtype, multiple_results=True,
+                   impl=_scan_impl, emit=lambda ops, params: None)
+scan_p.emit_statements = _emit_scan
+scan_p.jvp = _scan_jvp
+scan_p.vjp_fwd = _scan_vjp_fwd
+scan_p.vjp_bwd = _scan_vjp_bwd
+
+
+def check_loop_state(where: str, before, after) -> None:
+    """A carried value must keep its shape and dtype from one iteration to the next."""
+    for k, (a, b) in enumerate(zip(before, after)):
+        if (a.shape, a.dtype) != (b.shape, b.dtype):
+            raise ShapeError(where, f"carried value {k} changes from {a} to {b} in one iteration",
+                             fix="keep each loop variable's shape and dtype fixed (pad, or cast with astype)")
+
