@@ -128,7 +128,9 @@ class _Rewriter:
             first = value.flat[0]
             if not np.all(value == first):
                 continue
-            trial = inputs[:i] + [Lit(shortest(first))] + inputs[i + 1:]
+            # the shortest spelling rounds back only when the result has the constant's own dtype
+            number = shortest(first) if eqn.outs[0].aval.dtype == value.dtype else first.item()
+            trial = inputs[:i] + [Lit(number)] + inputs[i + 1:]
             expect = eqn.prim.abstract_eval(*[t.aval for t in trial], **eqn.params)
             if (expect.shape, expect.dtype) == (eqn.outs[0].aval.shape, eqn.outs[0].aval.dtype):
                 inputs = trial
