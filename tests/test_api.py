@@ -260,7 +260,7 @@ def f(x):
 
 def test_a_jitted_functions_static_arguments_stay_static_in_trace_and_source():
     f = dt.jit(power, static_argnums=1)
-    expected = "def power(x):\n    a = x * x\n    out = a * x\n    return out\n"
+    expected = "def power(x):\n    out = x * x\n    out_1 = out * x\n    return out_1\n"
     assert f.source(X, 3, comments=False) == dt.source(f, X, 3, comments=False) == expected
     assert [e.prim.name for e in dt.trace(f)(X, 3).eqns] == ["mul", "mul"]
 

@@ -6,6 +6,7 @@
 from . import numpy  # noqa: F401  (installs the array method set on tracers)
 from .api import (
     Jitted,
+    autograph_source,
     checkpoint,
     cond,
     custom_jvp,
@@ -35,8 +36,8 @@ from .errors import BackendError, ConcretizationError, EscapedTracerError, Shape
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendError", "checkpoint", "ConcretizationError", "cond", "config", "custom_jvp", "custom_vjp",
-    "EscapedTracerError", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacrev", "jit", "Jitted", "jvp",
-    "linearize", "numpy", "Program", "scan", "ShapeError", "source", "stop_gradient", "trace", "value_and_grad",
-    "vjp", "vmap", "while_loop",
+    "autograph_source", "BackendError", "checkpoint", "ConcretizationError", "cond", "config", "custom_jvp",
+    "custom_vjp", "EscapedTracerError", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacrev", "jit",
+    "Jitted", "jvp", "linearize", "numpy", "Program", "scan", "ShapeError", "source", "stop_gradient", "trace",
+    "value_and_grad", "vjp", "vmap", "while_loop",
 ]

@@ -2,6 +2,7 @@
 vmap), reverse mode (grad, value_and_grad, vjp, jacrev, hessian, hvp) and its controls (stop_gradient,
 checkpoint, custom_jvp, custom_vjp). Outputs are NumPy arrays or Python scalars, never tracers."""
 
+from ..autograph import autograph_source
 from .control import cond, fori_loop, scan, while_loop
 from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from .forward import jacfwd, jvp, linearize, vmap
@@ -9,7 +10,7 @@ from .reverse import grad, hessian, hvp, jacrev, value_and_grad, vjp
 from .staging import Jitted, jit, source, trace, trace_program
 
 __all__ = [
-    "checkpoint", "cond", "custom_jvp", "custom_vjp", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacrev",
-    "jit", "Jitted", "jvp", "linearize", "scan", "source", "stop_gradient", "trace", "trace_program",
-    "value_and_grad", "vjp", "vmap", "while_loop",
+    "autograph_source", "checkpoint", "cond", "custom_jvp", "custom_vjp", "fori_loop", "grad", "hessian", "hvp",
+    "jacfwd", "jacrev", "jit", "Jitted", "jvp", "linearize", "scan", "source", "stop_gradient", "trace",
+    "trace_program", "value_and_grad", "vjp", "vmap", "while_loop",
 ]

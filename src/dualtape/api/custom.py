@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from .. import tree
+from ..autograph import maybe_convert
 from ..ops.elementwise import stop_gradient_p
 from ..transforms.subprograms import checkpoint_p, custom_jvp_call_p, custom_vjp_call_p, trace_sub_program
 
@@ -25,7 +26,7 @@ def checkpoint(fn):
 
     @functools.wraps(fn)
     def checkpointed(*args):
-        program, operands, _, out_tree = trace_sub_program(fn, args, _name(fn))
+        program, operands, _, out_tree = trace_sub_program(maybe_convert(fn), args, _name(fn))
         return tree.unflatten(out_tree, checkpoint_p(*operands, program=program))
 
     return checkpointed

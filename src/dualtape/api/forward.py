@@ -12,13 +12,14 @@ import functools
 import numpy as np
 
 from .. import tree
+from ..autograph import maybe_convert
 from ..avals import aval_of, is_float
 from ..codegen.runtime import Compiled
 from ..config import config
 from ..core.trace import input_hints, make_program
 from ..numpy import moveaxis, reshape
 from ..transforms.batching import vmap_call
-from ..transforms.jvp import jvp_call
+from ..transforms.jvp import check_tangent, jvp_call
 from ..transforms.passes import optimize
 
 
@@ -29,13 +30,14 @@ def jvp(fn, primals, tangents):
                         f"got {type(primals).__name__} and {type(tangents).__name__}")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    return jvp_call(fn, tuple(primals), tuple(tangents))
+    return jvp_call(maybe_convert(fn), tuple(primals), tuple(tangents))
 
 
 def linearize(fn, *primals):
     """(fn(*primals), f_jvp): f_jvp(*tangents) evaluates the linearised program, compiled once; the primal
     work is done here, once, and its results are constants of the linear program."""
     outputs = []
+    fn = maybe_convert(fn)
 
     def tangent_map(*tangents):
         out, out_dot = jvp_call(fn, primals, tangents)
@@ -49,12 +51,14 @@ def linearize(fn, *primals):
     if config.optimize:
         program = optimize(program)
     compiled = Compiled(program)
-    in_tree = tree.flatten(tuple(primals))[1]
+    primal_leaves, in_tree = tree.flatten(tuple(primals))
 
     def f_jvp(*tangents):
         leaves, t_tree = tree.flatten(tuple(tangents))
         if t_tree != in_tree:
             raise ValueError(f"linearize: tangents have structure {t_tree!r}, primals {in_tree!r}")
+        for p, t in zip(primal_leaves, leaves):
+            check_tangent(p, t, "linearize")
         out = compiled.fn(*leaves)
         return tree.unflatten(out_tree, (out,) if compiled.n_outputs == 1 else out)
 
@@ -68,7 +72,7 @@ def vmap(fn, in_axes=0, out_axes=0):
 
     @functools.wraps(fn)
     def mapped(*args):
-        return vmap_call(fn, args, in_axes, out_axes)
+        return vmap_call(maybe_convert(fn), args, in_axes, out_axes)
 
     return mapped
 
@@ -118,7 +122,7 @@ def jacfwd(fn, argnums=0):
             block = np.eye(n, dtype=aval.dtype)[:, offset:offset + size]
             basis.append(block.reshape((n,) + aval.shape))
             offset += size
-        f = _with_args(fn, args, nums)
+        f = _with_args(maybe_convert(fn), args, nums)
 
         def pushforward(*tangent_leaves):
             return jvp_call(f, chosen, tree.unflatten(in_tree, tangent_leaves))[1]

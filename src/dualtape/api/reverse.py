@@ -12,6 +12,7 @@ import functools
 import numpy as np
 
 from .. import tree
+from ..autograph import maybe_convert
 from ..avals import aval_of, is_float
 from ..core.trace import input_hints, make_program
 from ..transforms.batching import vmap_call
@@ -29,7 +30,7 @@ def _pullback(fn, args, argnums, where: str):
     """Trace fn as a function of args[argnums], run it forward, and return (pullback, chosen, in_tree)."""
     nums, chosen = _selected(args, argnums)
     float_inputs(chosen, where)
-    f = _with_args(fn, args, nums)
+    f = _with_args(maybe_convert(fn), args, nums)
     f.__name__ = _name(fn)
     program, out_tree = make_program(f, chosen, arg_names=_hints(fn, args, nums))
     leaves, in_tree = tree.flatten(chosen)

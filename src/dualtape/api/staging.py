@@ -12,6 +12,7 @@ import functools
 import numpy as np
 
 from .. import tree
+from ..autograph import maybe_convert
 from ..avals import aval_of, is_python_scalar
 from ..codegen.emit import emit_program
 from ..codegen.runtime import Compiled, array_module
@@ -81,8 +82,10 @@ def _with_static(fn, static):
     return call
 
 
-def trace_program(fn, args, kwargs=None, static_argnums=()):
-    """(Program, out_treedef) for fn at these arguments; static arguments are baked in."""
+def trace_program(fn, args, kwargs=None, static_argnums=(), autograph=None):
+    """(Program, out_treedef) for fn at these arguments; static arguments are baked in; fn's Python control
+    flow on traced values goes through autograph unless it is switched off."""
+    fn = maybe_convert(fn, autograph)
     dynamic, static = _split_static(args, static_argnums)
     body = _with_static(fn, static)
     kwargs = kwargs or {}
@@ -123,11 +126,12 @@ class _Entry:
 class Jitted:
     """A function compiled once per input signature (shapes, dtypes, pytree structure, static values)."""
 
-    def __init__(self, fn, backend: str = "numpy", static_argnums=()):
+    def __init__(self, fn, backend: str = "numpy", static_argnums=(), autograph=None):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.backend = backend
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        self.autograph = autograph
         self._cache: dict = {}
         self._by_arrays: dict = {}  # fast path: positional NumPy arrays only, keyed by (shape, dtype)s
         self.trace_count = 0
@@ -149,7 +153,7 @@ class Jitted:
                 shown = ", ".join(str(aval_of(x)) for x in leaves)
                 reason = _retrace_reason(self._cache, key)
                 logger.warning("dualtape.jit: tracing %s (%s): (%s)", self.__name__, reason, shown)
-            program, out_tree = trace_program(self.fn, args, kwargs, self.static_argnums)
+            program, out_tree = trace_program(self.fn, args, kwargs, self.static_argnums, self.autograph)
             if config.optimize:
                 program = optimize(program)
             entry = _Entry(program, out_tree)
@@ -193,22 +197,22 @@ class Jitted:
         return f"<dualtape.jit of {self.__name__}: {len(self._cache)} compiled signature(s)>"
 
 
-def jit(fn=None, *, backend: str = "numpy", static_argnums=()):
+def jit(fn=None, *, backend: str = "numpy", static_argnums=(), autograph=None):
     """Compile fn: traced once per input signature, emitted as Python source, cached. Usable as a decorator
     with or without arguments."""
     if fn is None:
-        return functools.partial(jit, backend=backend, static_argnums=static_argnums)
-    return Jitted(fn, backend, static_argnums)
+        return functools.partial(jit, backend=backend, static_argnums=static_argnums, autograph=autograph)
+    return Jitted(fn, backend, static_argnums, autograph)
 
 
-def trace(fn, static_argnums=None):
+def trace(fn, static_argnums=None, autograph=None):
     """`dt.trace(f)(*args)`: the IR Program of f at these arguments (as traced, before optimisation); a jitted
     f keeps its own static_argnums unless others are given."""
 
     @functools.wraps(fn)
     def traced(*args, **kwargs):
         static = _own_static_argnums(fn) if static_argnums is None else static_argnums
-        return trace_program(fn, args, kwargs, static)[0]
+        return trace_program(fn, args, kwargs, static, autograph)[0]
 
     return traced
 

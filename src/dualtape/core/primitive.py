@@ -17,10 +17,15 @@ from ..avals import ShapedArray, result_type
 REGISTRY: dict[str, "Primitive"] = {}
 
 
+INNERMOST: list = []  # the traces now staging a function, innermost last (core.trace pushes and pops them)
+
+
 def bind(prim: "Primitive", *args, **params):
     """Apply prim to args: evaluate plain arrays, or let the highest-level value kind handle it. Every value
     kind other than a plain array carries `_dt_trace`, an object with a numeric `level` and
-    `process(prim, args, params)`, so this module imports none of them."""
+    `process(prim, args, params)`, so this module imports none of them. While a function is being staged,
+    an op on values of enclosing traces is staged into it too (its operands become captures), so the
+    branches and bodies of control flow keep their work inside them."""
     top = None
     for a in args:
         t = getattr(a, "_dt_trace", None)
@@ -28,6 +33,8 @@ def bind(prim: "Primitive", *args, **params):
             top = t
     if top is None:
         return prim.impl(*args, **params)
+    if INNERMOST and INNERMOST[-1].level > top.level:
+        top = INNERMOST[-1]
     return top.process(prim, args, params)
 
 

@@ -23,7 +23,7 @@ from .._util import is_internal, is_library, user_source_line
 from ..avals import ShapedArray, aval_of, is_python_scalar
 from ..errors import ConcretizationError, EscapedTracerError, ShapeError
 from .ir import Eqn, Lit, Program, Var
-from .primitive import Primitive, bind  # noqa: F401  (bind is re-exported: the dispatch point)
+from .primitive import INNERMOST, Primitive, bind  # noqa: F401  (bind is re-exported: the dispatch point)
 
 _levels = itertools.count(1)
 _FROM_STACK = object()
@@ -260,8 +260,12 @@ def make_program(fn, args: tuple, name: str | None = None, arg_names=None):
     trace.renameable = {t._var.id for t in tracers if t._var.hint and _POSITIONAL_HINT.search(t._var.hint)}
     replayed = set_source_line()  # the user's function records its own lines, even when traced during a replay
     try:
-        with _naming(trace):
-            out = fn(*tree.unflatten(in_tree, tracers))
+        INNERMOST.append(trace)
+        try:
+            with _naming(trace):
+                out = fn(*tree.unflatten(in_tree, tracers))
+        finally:
+            INNERMOST.remove(trace)
         out_leaves, out_tree = tree.flatten(out)
         outputs = [trace.to_atom(o) for o in out_leaves]
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..avals import aval_of
 from ..core.primitive import Primitive
-from .elementwise import convert_element_type_p
+from .elementwise import convert_element_type_p, where_p
 from .rules import batch_with_params, defjvp, deflinear, defvjp, defzero, shift_axes
 from .shape import broadcast_to_p, reshape_p
 
@@ -81,8 +81,13 @@ def _extremum_vjp(g, ans, x, axes, keepdims):
 
 
 def _prod_share(ans, x, axes, keepdims):
-    """d prod / d x_i = prod / x_i (undefined where an x_i is 0: NaN there, as the division says)."""
-    return kept(ans, x, axes, keepdims) / x
+    """d prod / d x_i: the product of the other elements. That is prod / x_i where x_i != 0; where x_i is the
+    only zero of its slice, the product of the rest; where the slice has another zero, 0 (never 0 / 0)."""
+    zero = x == 0
+    nonzero = where_p(zero, 1, x)
+    others = kept(ans, x, axes, keepdims) / nonzero  # (written with prod(x), so its derivative is exact too)
+    single = convert_to(reduce_sum_p(convert_to(zero, x), axes=axes, keepdims=True) == 1, x)
+    return where_p(zero, reduce_prod_p(nonzero, axes=axes, keepdims=True) * single, others)
 
 
 def _shift(params, size):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tree
+from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
 from ..core.trace import bind, new_level
-from ..errors import EscapedTracerError
+from ..errors import ConcretizationError, EscapedTracerError
 from ..numpy import moveaxis, stack
 from ..numpy.methods import install_array_methods
 
@@ -54,6 +55,12 @@ class BatchTrace:
 
     def map_examples(self, prim, values, batched, params):
         """The fallback: bind prim on each example and stack the results along axis 0."""
+        if self.size == 0:  # no example to run: empty results of the shapes prim would give
+            example = [ShapedArray(aval_of(v).shape[1:], aval_of(v).dtype) if b else aval_of(v)
+                       for v, b in zip(values, batched)]
+            out = prim.abstract_eval(*example, **params)
+            empty = lambda a: np.zeros((0,) + a.shape, a.dtype)
+            return [empty(a) for a in out] if prim.multiple_results else empty(out)
         results = []
         for i in range(self.size):
             example = [v[i] if b else v for v, b in zip(values, batched)]
@@ -84,11 +91,24 @@ class Batched:
     size = property(lambda self: self.aval.size)
 
     def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d batched value (inside vmap)")
         return self.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def _concrete(self, what):
+        """A batched value has one value per example, never the one Python value `what` needs."""
+        raise ConcretizationError(f"{what} inside vmap (it has one value per example)", self.aval,
+                                  user_source_line())
+
+    __bool__ = lambda self: self._concrete("bool (in an if, while, and/or, or assert)")
+    __int__ = lambda self: self._concrete("int")
+    __float__ = lambda self: self._concrete("float")
+    __index__ = lambda self: self._concrete("index")
+    __complex__ = lambda self: self._concrete("complex")
+    __array__ = lambda self, dtype=None, copy=None: self._concrete("NumPy array (np.asarray)")
     __hash__ = object.__hash__
 
     def __repr__(self):
@@ -116,6 +136,10 @@ def vmap_call(fn, args: tuple, in_axes=0, out_axes=0):
     """fn mapped over axis `in_axes` of its arguments; results stacked along `out_axes`."""
     leaves, in_tree = tree.flatten(args)
     axes = _axes_tree(in_axes, args)
+    for x, a in zip(leaves, axes):
+        if a is not None and not -aval_of(x).ndim <= a < aval_of(x).ndim:
+            raise ValueError(f"vmap: in_axes {a} is out of range for an argument of shape {aval_of(x).shape}; "
+                             "map an existing axis, or pass None for an argument that is not mapped")
     sizes = {aval_of(x).shape[a] for x, a in zip(leaves, axes) if a is not None}
     if len(sizes) != 1:
         raise ValueError(f"vmap: mapped axes must have one size, got sizes {sorted(sizes)}" if sizes

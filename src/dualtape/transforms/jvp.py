@@ -90,6 +90,11 @@ class Dual:
     def __index__(self):
         return self.primal.__index__()
 
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"a value being differentiated by jvp ({self.aval}) was converted to a NumPy array, which "
+                        "would drop its tangent (and NumPy would make an array of objects); use dualtape.numpy "
+                        "functions, or dt.stop_gradient(x) where the derivative is not wanted")
+
     __hash__ = object.__hash__
 
     def __repr__(self):

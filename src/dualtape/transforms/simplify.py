@@ -88,10 +88,17 @@ class _Rewriter:
             return (_equals(ins[1], 0) and same(ins[0])) or (_equals(ins[0], 0) and same(ins[1])) or None
         if name in ("sub", "div"):
             return (_equals(ins[1], 0 if name == "sub" else 1) and same(ins[0])) or None
+        inner = self.producer.get(ins[0].id) if ins and type(ins[0]) is Var else None
+        if name in ("reshape", "squeeze", "expand_dims") and inner is not None and \
+                inner.prim.name in ("reshape", "squeeze", "expand_dims"):
+            return same(inner.inputs[0])  # a round trip through another shape (a reshape's VJP, say)
         if name in ("convert_element_type", "reshape", "broadcast_to", "squeeze", "expand_dims"):
             return same(ins[0])  # (same shape and dtype: these leave every element where it was)
         if name == "transpose" and tuple(eqn.params["perm"]) == tuple(range(len(eqn.params["perm"]))):
             return same(ins[0])
+        if name == "transpose" and inner is not None and inner.prim.name == "transpose" and \
+                tuple(inner.params["perm"][p] for p in eqn.params["perm"]) == tuple(range(len(eqn.params["perm"]))):
+            return same(inner.inputs[0])  # x.T.T
         if name == "neg" and type(ins[0]) is Var:
             inner = self.producer.get(ins[0].id)
             if inner is not None and inner.prim.name == "neg":
