@@ -35,10 +35,15 @@ class _Counter:
         self.generated: set[str] = set()
 
     def name(self, base: str) -> str:
-        self.n += 1
-        name = f"{base}_{self.n}"
+        """A fresh name for a generated function (never carried as loop or branch state)."""
+        name = self.flag(base)
         self.generated.add(name)
         return name
+
+    def flag(self, base: str) -> str:
+        """A fresh name for a generated variable (a break / continue flag): carried like the user's own."""
+        self.n += 1
+        return f"{base}_{self.n}"
 
 
 def _assigned(statements, skip: set[str]) -> list[str]:
@@ -126,6 +131,7 @@ class _Lower:
 
     def __init__(self, brk: str | None, cnt: str | None):
         self.brk, self.cnt = brk, cnt
+        self.kinds = tuple(k for k, f in ((ast.Break, brk), (ast.Continue, cnt)) if f)  # the jumps lowered
 
     def flag(self, name, node):
         return _placed(ast.Assign(targets=[ast.Name(name, ast.Store())], value=ast.Constant(True)), node)
@@ -133,10 +139,10 @@ class _Lower:
     def block(self, statements):
         out = []
         for k, s in enumerate(statements):
-            jumps = _contains([s], (ast.Break, ast.Continue))
-            if isinstance(s, ast.Break):
+            jumps = _contains([s], self.kinds)
+            if isinstance(s, ast.Break) and self.brk:
                 s = self.flag(self.brk, s)
-            elif isinstance(s, ast.Continue):
+            elif isinstance(s, ast.Continue) and self.cnt:
                 s = self.flag(self.cnt, s)
             elif isinstance(s, ast.If):
                 s.body, s.orelse = self.block(s.body), self.block(s.orelse)
@@ -233,7 +239,7 @@ class _Converter(ast.NodeTransformer):
                            value=ast.BinOp(ast.Name(i, ast.Load()), ast.Add(), ast.Constant(1)))
         body = list(node.body)
         if _contains(node.body, ast.Continue):
-            cnt = self.names.name("continue_")
+            cnt = self.names.flag("continue_")
             body = [ast.Assign(targets=[ast.Name(cnt, ast.Store())], value=ast.Constant(False))]
             body += _Lower(None, cnt).block(node.body)
         loop = ast.While(test=ast.Compare(ast.Name(i, ast.Load()), [ast.Lt()], [stop]), body=body + [count],
@@ -249,15 +255,15 @@ class _Converter(ast.NodeTransformer):
         has_break, has_continue = _contains(body, ast.Break), _contains(body, ast.Continue)
         if not (has_break or has_continue):
             return pre, body, test
-        brk = self.names.name("break_") if has_break else None
-        cnt = self.names.name("continue_") if has_continue else None
+        brk = self.names.flag("break_") if has_break else None
+        cnt = self.names.flag("continue_") if has_continue else None
         new_body = _Lower(brk, cnt).block(body)
         if cnt:
             new_body.insert(0, ast.Assign(targets=[ast.Name(cnt, ast.Store())], value=ast.Constant(False)))
         if brk:
             pre = pre + [_placed(ast.Assign(targets=[ast.Name(brk, ast.Store())], value=ast.Constant(False)),
                                            node)]
-            test = ast.BoolOp(ast.And(), [ast.UnaryOp(ast.Not(), ast.Name(brk, ast.Load())), test])
+            test = _placed(ast.BoolOp(ast.And(), [ast.UnaryOp(ast.Not(), ast.Name(brk, ast.Load())), test]), node)
         return pre, [_stamp(s, node) for s in new_body], test
 
     def unsupported(self, construct, node):

@@ -24,6 +24,8 @@ from ..ops.elementwise import where_p
 from ..ops.rules import add_any, zeros
 from .evaluate import eval_program
 from .jvp import ShapedArrayExample, jvp_call
+from .partial_eval import depends_on, external_reads, split_by_dependence
+from .passes import dce
 from .vjp import Pullback
 
 TAPE = ShapedArray((), np.dtype(object))  # the aval of a while loop's tape: a Python list of states
@@ -383,48 +385,82 @@ def _scan_jvp(primals, tangents, body, n_consts, n_carry, length, reverse):
     return carry_out + ys, carry_dot + y_dots
 
 
+class _AdjointPlan:
+    """How to differentiate a scan body in reverse: the body's forward sweep and pullback traced as one joint
+    program and split (partial evaluation) into
+      forward:   (consts, i, carry, x) -> (carry, y, per-step residuals), run by the forward scan;
+      invariant: consts -> residuals that do not change from step to step, computed once;
+      backward:  (consts, invariant, i, carry/y cotangents, per-step residuals, x) -> cotangents, run by the
+                 reverse scan.
+    So the adjoint loop reads what the forward loop saved instead of recomputing the body."""
+
+    def __init__(self, body: Program, n_consts: int, n_carry: int):
+        n_known, g_avals = len(body.inputs), body.out_avals
+
+        def joint(*a):
+            pullback = Pullback(body, list(a[:n_known]))
+            return list(pullback.outputs) + pullback.input_cotangents(list(a[n_known:]))
+
+        examples = tuple(ShapedArrayExample(a) for a in [v.aval for v in body.inputs] + g_avals)
+        program, captured = make_program(joint, examples, name="body")[0].closed()
+        known, unknown = program.inputs[:n_known], program.inputs[n_known:n_known + len(g_avals)]
+        self.captured = captured
+        consts = known[:n_consts] + program.inputs[n_known + len(g_avals):]
+        index, carry, x = known[n_consts], known[n_consts + 1:n_consts + 1 + n_carry], known[n_consts + 1 + n_carry:]
+        n_out = len(body.outputs)
+        forward_eqns, backward_eqns = split_by_dependence(program.eqns, {v.id for v in unknown})
+        varying = depends_on(forward_eqns, {v.id for v in [index] + carry + x})
+        given = {v.id for v in consts + [index] + x + unknown}
+        reads = external_reads(backward_eqns, program.outputs[n_out:], exclude_ids=given)
+        self.stacked = [v for v in reads if v.id in varying]
+        invariant = [v for v in reads if v.id not in varying]
+        self.invariant = dce(Program(consts, [e for e in forward_eqns if not varying & {v.id for v in e.outs}],
+                                     invariant, (), "invariant"))
+        self.forward = dce(Program(consts + [index] + carry + x, forward_eqns,
+                                   program.outputs[:n_out] + self.stacked, (), "forward"))
+        self.backward = dce(Program(consts + invariant + [index] + unknown + self.stacked + x, backward_eqns,
+                                    program.outputs[n_out:], (), "backward"))
+        self.n_invariant = len(invariant)
+
+
 def _scan_vjp_fwd(*args, body, n_consts, n_carry, length, reverse):
-    """The forward sweep: the same scan, also stacking the carry each step starts from."""
+    """The forward sweep: a scan of the body's forward part, stacking the residuals each step leaves."""
     consts, carry, xs = _scan_split(args, n_consts, n_carry)
-    nb = len(body.outputs)
-
-    def saving_body(*a):
-        outs = eval_program(body, list(a))
-        return list(outs) + list(a[n_consts + 1:n_consts + 1 + n_carry])
-
-    (saving,), extra = trace_together([saving_body], [v.aval for v in body.inputs])
-    outs = scan_p(*extra, *args, body=saving, n_consts=len(extra) + n_consts, n_carry=n_carry, length=length,
-                  reverse=reverse)
-    return outs[:nb], (consts, xs, outs[nb:])
+    plan = _AdjointPlan(body, n_consts, n_carry)
+    invariant = eval_program(plan.invariant, consts + plan.captured)
+    outs = scan_p(*consts, *plan.captured, *carry, *xs, body=plan.forward, n_consts=n_consts + len(plan.captured),
+                  n_carry=n_carry, length=length, reverse=reverse)
+    n_out = len(body.outputs)
+    return outs[:n_out], (plan, consts, invariant, xs, outs[n_out:])
 
 
 def _scan_vjp_bwd(gs, residuals, needed=None, *, body, n_consts, n_carry, length, reverse):
-    """A scan the other way over the saved carries: carries the state's cotangent and the consts' cotangent
-    sums, and stacks the xs' cotangents."""
-    consts, xs, saved = residuals
-    nc, ns, nx = len(consts), n_carry, len(xs)
-    out_avals = body.out_avals
+    """A scan the other way over the saved residuals: carries the state's cotangent and the consts'
+    cotangent sums, and stacks the xs' cotangents."""
+    plan, consts, invariant, xs, stacked = residuals
     gs = [zeros(a) if g is None else g for g, a in zip(gs, _scan_out_avals(body, n_carry, length))]
-    g_carry, g_ys = gs[:ns], gs[ns:]
-    index_aval = body.inputs[n_consts].aval
-    carry_avals = [v.aval for v in body.inputs[nc + 1:nc + 1 + ns]]
-    x_avals = [v.aval for v in body.inputs[nc + 1 + ns:]]
-    y_avals = out_avals[ns:]
+    g_carry, g_ys = gs[:n_carry], gs[n_carry:]
+    nc, ns, nx, ny = n_consts, n_carry, len(xs), len(g_ys)
+    n_fixed = nc + len(plan.captured) + plan.n_invariant
+    n_st = len(stacked)
 
-    def adjoint_body(*a):  # consts, i, (consts_bar, carry_bar), (carry_t, x_t, y_bar_t) -> carry, x_bar_t
-        cs, i = list(a[:nc]), a[nc]
-        c_bar, s_bar = a[nc + 1:2 * nc + 1], a[2 * nc + 1:2 * nc + 1 + ns]
-        rest = a[2 * nc + 1 + ns:]
-        st, x, y_bar = rest[:ns], rest[ns:ns + nx], rest[ns + nx:]
-        bars = Pullback(body, cs + [i] + list(st) + list(x)).input_cotangents(list(s_bar) + list(y_bar))
-        new_c_bar = [add_any(a, b) for a, b in zip(c_bar, bars[:nc])]
-        return new_c_bar + list(bars[nc + 1:nc + 1 + ns]) + list(bars[nc + 1 + ns:])
+    def adjoint_body(*a):  # fixed, i, (consts_bar, carry_bar), (residuals_t, x_t, y_bar_t)
+        fixed, i = list(a[:n_fixed]), a[n_fixed]
+        c_bar, s_bar = a[n_fixed + 1:n_fixed + 1 + nc], a[n_fixed + 1 + nc:n_fixed + 1 + nc + ns]
+        rest = a[n_fixed + 1 + nc + ns:]
+        res, x, y_bar = rest[:n_st], rest[n_st:n_st + nx], rest[n_st + nx:]
+        bars = eval_program(plan.backward, fixed + [i] + list(s_bar) + list(y_bar) + list(res) + list(x))
+        return [add_any(p, q) for p, q in zip(c_bar, bars[:nc])] + list(bars[nc + 1:nc + 1 + ns]) + list(
+            bars[nc + 1 + ns:])
 
-    avals = _avals(consts) + [index_aval] + _avals(consts) + carry_avals + carry_avals + x_avals + list(y_avals)
+    fixed_values = list(consts) + list(plan.captured) + list(invariant)
+    slices = [ShapedArray(aval_of(v).shape[1:], aval_of(v).dtype) for v in list(stacked) + list(xs) + list(g_ys)]
+    avals = (_avals(fixed_values) + [body.inputs[n_consts].aval] + _avals(consts) + _avals(g_carry) + slices)
     (adjoint,), extra = trace_together([adjoint_body], avals)
     c_bars0 = [zeros(aval_of(c)) for c in consts]
-    outs = scan_p(*extra, *consts, *c_bars0, *g_carry, *saved, *xs, *g_ys, body=adjoint,
-                  n_consts=len(extra) + nc, n_carry=nc + ns, length=length, reverse=not reverse)
+    outs = scan_p(*extra, *fixed_values, *c_bars0, *g_carry, *stacked, *xs, *g_ys, body=adjoint,
+                  n_consts=len(extra) + n_fixed, n_carry=nc + ns, length=length, reverse=not reverse)
+    del ny
     return _masked(list(outs), needed)
 
 
