@@ -22,7 +22,8 @@ LAYERS = [
     ("api.control",),
     ("autograph",),
     ("api",),
-    ("eager", "autograd", "nn", "optim", "compile", "viz"),
+    ("eager",),
+    ("autograd", "nn", "optim", "compile", "viz"),
     ("examples",),
     ("cli", "__main__", "__init__"),
 ]

@@ -3,7 +3,10 @@
 `import dualtape as dt`; `import dualtape.numpy as dnp`. See SPEC.md for the public API.
 """
 
-from . import numpy  # noqa: F401  (installs the array method set on tracers)
+from . import (
+    autograd,  # noqa: F401
+    numpy,  # noqa: F401  (installs the array method set on tracers)
+)
 from .api import (
     Jitted,
     autograph_source,
@@ -31,13 +34,77 @@ from .api import (
 )
 from .config import config
 from .core.ir import Program
+from .eager import (
+    Function,
+    Tensor,
+    arange,
+    enable_grad,
+    eye,
+    full,
+    inference_mode,
+    is_grad_enabled,
+    linspace,
+    manual_seed,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    set_grad_enabled,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .eager.functions import (
+    abs,
+    cat,
+    clamp,
+    cos,
+    dot,
+    einsum,
+    exp,
+    expm1,
+    log,
+    log1p,
+    log_softmax,
+    logsumexp,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    mm,
+    neg,
+    norm,
+    outer,
+    pow,
+    prod,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    sqrt,
+    square,
+    stack,
+    sum,
+    tan,
+    tanh,
+    transpose,
+    where,
+)
 from .errors import BackendError, ConcretizationError, EscapedTracerError, ShapeError
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "autograph_source", "BackendError", "checkpoint", "ConcretizationError", "cond", "config", "custom_jvp",
-    "custom_vjp", "EscapedTracerError", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacrev", "jit",
-    "Jitted", "jvp", "linearize", "numpy", "Program", "scan", "ShapeError", "source", "stop_gradient", "trace",
-    "value_and_grad", "vjp", "vmap", "while_loop",
+    "abs", "arange", "autograd", "autograph_source", "BackendError", "cat", "checkpoint", "clamp",
+    "ConcretizationError", "cond", "config", "cos", "custom_jvp", "custom_vjp", "dot", "einsum", "enable_grad",
+    "EscapedTracerError", "exp", "expm1", "eye", "fori_loop", "full", "Function", "grad", "hessian", "hvp",
+    "inference_mode", "is_grad_enabled", "jacfwd", "jacrev", "jit", "Jitted", "jvp", "linearize", "linspace",
+    "log", "log1p", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean", "minimum", "mm",
+    "neg", "no_grad", "norm", "numpy", "ones", "ones_like", "outer", "pow", "prod", "Program", "rand", "randn",
+    "relu", "reshape", "scan", "set_grad_enabled", "ShapeError", "sigmoid", "sign", "sin", "softmax", "source",
+    "sqrt", "square", "stack", "stop_gradient", "sum", "tan", "tanh", "tensor", "Tensor", "trace", "transpose",
+    "value_and_grad", "vjp", "vmap", "where", "while_loop", "zeros", "zeros_like",
 ]

@@ -23,6 +23,11 @@ from ..transforms.jvp import check_tangent, jvp_call
 from ..transforms.passes import optimize
 
 
+def untensor(values):
+    """Eager tensors given to the functional API count as their (detached) arrays."""
+    return tree.tree_map(lambda x: x.data if getattr(x, "_dt_eager", False) else x, values)
+
+
 def jvp(fn, primals, tangents):
     """(fn(*primals), J·tangents): forward mode. primals and tangents are tuples of matching pytrees."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -30,7 +35,7 @@ def jvp(fn, primals, tangents):
                         f"got {type(primals).__name__} and {type(tangents).__name__}")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    return jvp_call(maybe_convert(fn), tuple(primals), tuple(tangents))
+    return jvp_call(maybe_convert(fn), untensor(tuple(primals)), untensor(tuple(tangents)))
 
 
 def linearize(fn, *primals):
@@ -38,6 +43,7 @@ def linearize(fn, *primals):
     work is done here, once, and its results are constants of the linear program."""
     outputs = []
     fn = maybe_convert(fn)
+    primals = untensor(primals)
 
     def tangent_map(*tangents):
         out, out_dot = jvp_call(fn, primals, tangents)
@@ -72,7 +78,7 @@ def vmap(fn, in_axes=0, out_axes=0):
 
     @functools.wraps(fn)
     def mapped(*args):
-        return vmap_call(maybe_convert(fn), args, in_axes, out_axes)
+        return vmap_call(maybe_convert(fn), untensor(args), in_axes, out_axes)
 
     return mapped
 
@@ -111,6 +117,7 @@ def jacfwd(fn, argnums=0):
 
     @functools.wraps(fn)
     def jacobian(*args):
+        args = untensor(args)
         nums, chosen = _selected(args, argnums)
         float_inputs(chosen, "jacfwd")
         leaves, in_tree = tree.flatten(chosen)

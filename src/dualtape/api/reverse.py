@@ -17,7 +17,7 @@ from ..avals import aval_of, is_float
 from ..core.trace import input_hints, make_program
 from ..transforms.batching import vmap_call
 from ..transforms.vjp import Pullback, check_cotangent
-from .forward import _selected, _with_args, float_inputs, jacfwd, jvp
+from .forward import _selected, _with_args, float_inputs, jacfwd, jvp, untensor
 from .staging import Jitted
 
 
@@ -28,6 +28,7 @@ def _name(fn) -> str:
 
 def _pullback(fn, args, argnums, where: str):
     """Trace fn as a function of args[argnums], run it forward, and return (pullback, chosen, in_tree)."""
+    args = untensor(args)
     nums, chosen = _selected(args, argnums)
     float_inputs(chosen, where)
     f = _with_args(maybe_convert(fn), args, nums)

@@ -141,6 +141,7 @@ class Jitted:
     def _entry(self, args, kwargs):
         dynamic, static = _split_static(args, self.static_argnums)
         leaves, treedef = tree.flatten((dynamic, kwargs))
+        leaves = [x.data if getattr(x, "_dt_eager", False) else x for x in leaves]  # a Tensor is its array
         try:
             signature = tuple(_leaf_signature(x) for x in leaves)
         except TypeError as e:

@@ -84,6 +84,16 @@ def _contains(statements, kinds, into_loops: bool = False) -> bool:
     return any(walk(s) for s in statements)
 
 
+_JUMPS = {ast.Return: "return", ast.Yield: "yield", ast.Break: "break", ast.Continue: "continue",
+          ast.Nonlocal: "nonlocal", ast.Global: "global"}
+
+
+def _named(statements, kinds, where: str) -> str:
+    """The construct for an error message: e.g. "`return` inside an if"."""
+    found = [f"`{_JUMPS[k]}`" for k in kinds if _contains(statements, k)]
+    return f"{' / '.join(found)} inside {where}"
+
+
 def _stamp(node, ref):
     """Give every generated node (one without a location) the first line of ref, the user's statement, so
     the rewritten code reports that line; the user's own nodes keep theirs."""
@@ -175,9 +185,8 @@ class _Converter(ast.NodeTransformer):
         return out
 
     def visit_If(self, node):
-        if _contains(node.body + node.orelse, (ast.Return, ast.Yield, ast.Break, ast.Continue, ast.Nonlocal,
-                                               ast.Global)):
-            node.test = self.unsupported("an if containing return, break or continue", node)
+        if _contains(node.body + node.orelse, tuple(_JUMPS)):
+            node.test = self.unsupported(_named(node.body + node.orelse, tuple(_JUMPS), "an if"), node)
             node.body, node.orelse = self.statements(node.body), self.statements(node.orelse)
             return node
         test = self.visit(node.test)
@@ -193,7 +202,9 @@ class _Converter(ast.NodeTransformer):
 
     def visit_While(self, node):
         if node.orelse or _contains(node.body, (ast.Return, ast.Yield)):
-            node.test = self.unsupported("a while loop with an else clause or a return inside", node)
+            construct = ("a while loop with an else clause" if node.orelse else
+                         _named(node.body, (ast.Return, ast.Yield), "a while loop"))
+            node.test = self.unsupported(construct, node)
             node.body = self.statements(node.body)
             return node
         pre, body, test = self.lower_jumps(node.body, node.test, node)
@@ -212,6 +223,9 @@ class _Converter(ast.NodeTransformer):
         is_range = (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
                     and 1 <= len(it.args) <= 3 and not it.keywords and isinstance(node.target, ast.Name))
         if not is_range or node.orelse or _contains(node.body, (ast.Return, ast.Yield)):
+            if is_range:
+                node.iter = self.unsupported("a for loop with an else clause" if node.orelse else
+                                             _named(node.body, (ast.Return, ast.Yield), "a for loop"), node)
             node.body = self.statements(node.body)
             return node
         if _contains(node.body, (ast.Break, ast.Continue)):
@@ -267,9 +281,16 @@ class _Converter(ast.NodeTransformer):
         return pre, [_stamp(s, node) for s in new_body], test
 
     def unsupported(self, construct, node):
-        test = node.test if isinstance(node, (ast.If, ast.While)) else node.iter
-        return _placed(_call("unsupported", [ast.Constant(construct), self.visit(test),
-                                                       ast.Constant(node.lineno), ast.Constant(self.filename)]), node)
+        """node's test (or, for a `for` over range, each bound) through ag__.unsupported: fine when concrete, an
+        error naming the construct when traced."""
+        if isinstance(node, ast.For):
+            node.iter.args = [self.guard(construct, a, node) for a in node.iter.args]
+            return node.iter
+        return self.guard(construct, node.test, node)
+
+    def guard(self, construct, expr, node):
+        return _placed(_call("unsupported", [ast.Constant(construct), self.visit(expr), ast.Constant(node.lineno),
+                                             ast.Constant(self.filename)]), node)
 
     # -- expressions ---------------------------------------------------------------------------------------
     def visit_BoolOp(self, node):
@@ -318,6 +339,8 @@ def _function_node(fn):
     except (OSError, TypeError):
         return None
     source = textwrap.dedent("".join(lines))
+    indent = _indent(lines[0]) - _indent(source.splitlines()[0])
+    first_indent = indent
     try:
         module = ast.parse(source)
     except SyntaxError:
@@ -325,6 +348,8 @@ def _function_node(fn):
             module = ast.parse("(" + source.strip().rstrip(",") + ")")  # a lambda inside a larger expression
         except SyntaxError:
             return None
+        first_indent = _indent(lines[0]) - 1
+    _shift_columns(module, first_indent, indent)
     ast.increment_lineno(module, first - 1)
     if fn.__name__ == "<lambda>":
         return _lambda_node(fn, module)
@@ -335,11 +360,33 @@ def _function_node(fn):
     return node
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _shift_columns(module, first: int, rest: int) -> None:
+    """Give the nodes parsed from dedented source the columns they have in the file (the first line moved by
+    `first`, the others by `rest`), so tracebacks point at the right characters and lambdas can be told apart."""
+    for node in ast.walk(module):
+        if "col_offset" in node._attributes:
+            node.col_offset += first if node.lineno == 1 else rest
+            if getattr(node, "end_col_offset", None) is not None:
+                node.end_col_offset += first if node.end_lineno == 1 else rest
+
+
 def _lambda_node(fn, module):
+    """The Lambda node that compiled to fn: its line and arguments, and among several such on one line, the one
+    whose body holds the columns of fn's code."""
     code = fn.__code__
     params = list(code.co_varnames[:code.co_argcount])
     found = [n for n in ast.walk(module) if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno
              and [a.arg for a in n.args.args] == params]
+    if len(found) > 1:
+        cols = [c for line, _, c, end in code.co_positions()
+                if line == code.co_firstlineno and c is not None and end is not None and end > c]
+        start = min(cols, default=-1)
+        found = [n for n in found if n.body.lineno == code.co_firstlineno and n.body.col_offset <= start and
+                 (n.body.end_lineno > n.body.lineno or start < n.body.end_col_offset)]
     if len(found) != 1:
         return None
     node = found[0]
@@ -368,6 +415,8 @@ def convert(fn):
         return fn
     filename = fn.__code__.co_filename
     if is_internal(filename) or is_library(filename) or getattr(fn, "_dt_autograph", False):
+        return fn
+    if "ag__" in fn.__code__.co_freevars:  # defined inside a converted function: converted with it
         return fn
     code = _cache.get(fn.__code__)
     if code is None:

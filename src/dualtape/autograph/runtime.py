@@ -4,26 +4,48 @@ control-flow primitive, with the variables the statement assigns as its carried 
 
 from __future__ import annotations
 
+from .. import tree
 from .._util import user_source_line
 from ..api.control import cond, fori_loop, while_loop
+from ..avals import aval_of
 from ..errors import ShapeError
 from ..numpy import logical_and, logical_not, logical_or
 
 
 class Undefined:
-    """The value of a variable that has no value yet where a statement begins (defined inside it)."""
+    """The value of a variable that has no value yet where a statement begins (defined inside it), or that a
+    traced if assigned in one branch only. Harmless until used: any use raises an error naming it."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "where")
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self, name: str, where=None):
+        self.name, self.where = name, where  # where: the traced if that assigned it in one branch only
 
     def __repr__(self):
         return f"<undefined {self.name}>"
 
+    def error(self) -> NotImplementedError:
+        if self.where is None:
+            return NotImplementedError(f"variable '{self.name}' is used before it is assigned (it is only assigned "
+                                       "inside an if or a loop)\n  fix: assign it before the statement")
+        return NotImplementedError(f"variable '{self.name}' is assigned in only one branch of an if on a traced "
+                                   f"value, but used afterwards\n  at {self.where}\n"
+                                   "  fix: assign it before the if, or in both branches")
+
     def __getattr__(self, attr):
-        raise NameError(f"variable '{self.name}' is used before it is assigned (it is only assigned inside a "
-                        "traced if or loop); assign it before the statement")
+        raise self.error()
+
+
+def _use_undefined(self, *args, **kwargs):
+    raise self.error()
+
+
+for _name in ("add sub mul truediv floordiv mod pow matmul and or xor lshift rshift divmod".split()):
+    setattr(Undefined, f"__{_name}__", _use_undefined)
+    setattr(Undefined, f"__r{_name}__", _use_undefined)
+for _name in ("neg pos abs invert lt le gt ge bool len iter getitem setitem call array float int index complex "
+              "round").split():
+    setattr(Undefined, f"__{_name}__", _use_undefined)
 
 
 def concrete(x):
@@ -45,32 +67,42 @@ def values_before(frame_locals: dict, names: tuple):
     return tuple(frame_locals[n] if n in frame_locals else Undefined(n) for n in names)
 
 
-def _defined(state, names, construct, fix="assign it before the statement"):
-    for value, name in zip(state, names):
-        if isinstance(value, Undefined):
-            where = user_source_line()
-            raise NotImplementedError(f"{construct}: variable '{name}' is defined in only one branch (or only inside "
-                                      f"the loop) but used afterwards\n  at {where}\n  fix: {fix}")
+class _OneBranchOnly(Exception):
+    """Raised while tracing a branch that leaves these variables undefined: the if is traced again without
+    them."""
+
+    def __init__(self, names):
+        self.names = names
 
 
 def if_stmt(test, true_fn, false_fn, state, names):
-    """if test: state = true_fn(*state) else: state = false_fn(*state)."""
+    """if test: state = true_fn(*state) else: state = false_fn(*state). On a traced test, a variable that only
+    one branch assigns comes out undefined (an error when used, not before)."""
     known, value = concrete(test)
     if known:
         return (true_fn if value else false_fn)(*state)
     defined = [not isinstance(v, Undefined) for v in state]
     inputs = tuple(v for v, d in zip(state, defined) if d)
+    outputs = set(names)
 
     def branch(fn):
         def run(*args):
             it = iter(args)
-            full = [next(it) if d else Undefined(n) for d, n in zip(defined, names)]
-            out = fn(*full)
-            _defined(out, names, "if on a traced value", "assign the variable before the if, or in both branches")
-            return out
+            out = fn(*[next(it) if d else state[k] for k, d in enumerate(defined)])
+            missing = {n for n, v in zip(names, out) if n in outputs and isinstance(v, Undefined)}
+            if missing:
+                raise _OneBranchOnly(missing)
+            return tuple(v for n, v in zip(names, out) if n in outputs)
         return run
 
-    return cond(test, branch(true_fn), branch(false_fn), *inputs)
+    while True:
+        try:
+            results = iter(cond(test, branch(true_fn), branch(false_fn), *inputs))
+            break
+        except _OneBranchOnly as e:
+            outputs -= e.names
+    where = user_source_line()
+    return tuple(next(results) if n in outputs else Undefined(n, where) for n in names)
 
 
 def if_exp(test, true_fn, false_fn):
@@ -99,8 +131,9 @@ def while_stmt(test_fn, body_fn, state, names):
         return [next(it) if c else Undefined(n) for c, n in zip(carried, names)]
 
     def body(args):
-        out = body_fn(*full(args))
-        return tuple(v for v, c in zip(out, carried) if c)
+        out = tuple(v for v, c in zip(body_fn(*full(args)), carried) if c)
+        _check_carried("while_loop", [n for n, c in zip(names, carried) if c], args, out)
+        return out
 
     try:
         final = while_loop(lambda args: test_fn(*full(args)), body, init)
@@ -119,8 +152,8 @@ def for_range(range_args, body_fn, state, names):
             state = body_fn(i, *state)
         return state
     if len(range_args) == 3:
-        raise NotImplementedError("for i in range(start, stop, step) with a traced bound: a step is not "
-                                  "supported; write a while loop")
+        raise NotImplementedError(f"for i in range(start, stop, step) with a traced bound: a step is not "
+                                  f"supported\n  at {user_source_line()}\n  fix: write a while loop")
     lower, upper = (0, range_args[0]) if len(range_args) == 1 else range_args
     carried = [not isinstance(v, Undefined) for v in state]
     init = tuple(v for v, c in zip(state, carried) if c)
@@ -128,7 +161,9 @@ def for_range(range_args, body_fn, state, names):
     def body(i, args):
         it = iter(args)
         out = body_fn(i, *[next(it) if c else Undefined(n) for c, n in zip(carried, names)])
-        return tuple(v for v, c in zip(out, carried) if c)
+        out = tuple(v for v, c in zip(out, carried) if c)
+        _check_carried("fori_loop", [n for n, c in zip(names, carried) if c], args, out)
+        return out
 
     try:
         final = fori_loop(lower, upper, body, init)
@@ -136,6 +171,22 @@ def for_range(range_args, body_fn, state, names):
         raise _loop_shape_error(e, "for") from None
     it = iter(final)
     return tuple(next(it) if c else Undefined(n) for c, n in zip(carried, names))
+
+
+def _check_carried(construct: str, names, before, after) -> None:
+    """Each variable a traced loop carries keeps its structure, shape and dtype: else a ShapeError naming it."""
+    for name, old, new in zip(names, before, after):
+        if isinstance(new, Undefined):
+            raise new.error()
+        (old_leaves, old_tree), (new_leaves, new_tree) = tree.flatten(old), tree.flatten(new)
+        olds, news = [aval_of(v) for v in old_leaves], [aval_of(v) for v in new_leaves]
+        if old_tree != new_tree or any((a.shape, a.dtype) != (b.shape, b.dtype) for a, b in zip(olds, news)):
+            change = (f"{old_tree!r} to {new_tree!r}" if old_tree != new_tree else
+                      ", ".join(f"{a} to {b}" for a, b in zip(olds, news) if (a.shape, a.dtype) != (b.shape, b.dtype)))
+            raise ShapeError(construct, f"the loop variable '{name}' changes from {change} in one iteration",
+                             user_source_line(),
+                             "keep its shape and dtype fixed (pad it, or cast with astype), or make the loop's "
+                             "condition a Python value so it unrolls")
 
 
 def _loop_shape_error(error: ShapeError, construct: str) -> ShapeError:

@@ -33,7 +33,7 @@ def bind(prim: "Primitive", *args, **params):
             top = t
     if top is None:
         return prim.impl(*args, **params)
-    if INNERMOST and INNERMOST[-1].level > top.level:
+    if INNERMOST and INNERMOST[-1].level > top.level > 0:  # (eager tensors, level 0, unwrap themselves first)
         top = INNERMOST[-1]
     return top.process(prim, args, params)
 
@@ -69,6 +69,7 @@ class Primitive:
         self.elementwise = elementwise  # broadcasting maps elements to elements (optimisation passes use it)
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
         self.differentiable = differentiable
+        self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
         self.jvp: Callable | None = None  # (primals, tangents, **params) -> (out, out_dot)
         self.vjp: Callable | None = None  # (g, *primals, out, needed=None, **params) -> in_bars
         self.batch: Callable | None = None  # (values, batched, size, **params) -> out with batch axis 0

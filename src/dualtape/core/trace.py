@@ -81,6 +81,8 @@ class StagingTrace:
         """The Var or Lit standing for x in this trace; other values are captured."""
         if type(x) is Tracer and x._dt_trace is self:
             return x._var
+        if getattr(x, "_dt_eager", False):  # an eager tensor here is its (detached) array
+            return self.to_atom(x.data)
         if is_python_scalar(x) or isinstance(x, np.generic):
             return Lit(x)
         trace = getattr(x, "_dt_trace", None)

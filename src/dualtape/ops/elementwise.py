@@ -149,6 +149,14 @@ def _tie_weight(x, y, ans):
     return convert_element_type_p(x == ans, dtype=dtype) - convert_element_type_p(x == y, dtype=dtype) * 0.5
 
 
+def _pow_base(x, y):
+    """x, but 1 where x == y == 0: d(x ** y)/dx = y x^(y-1) is 0 * inf there, and its limit is 0. No work when
+    y is a known non-zero constant (x ** 2.5)."""
+    if getattr(y, "_dt_trace", None) is None and np.all(np.asarray(y) != 0):
+        return x
+    return where_p(logical_and_p(x == 0, y == 0), 1, x)
+
+
 defelementwise(integer_pow_p, _integer_pow_rule)
 defelementwise(add_p, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
 defelementwise(sub_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
@@ -156,7 +164,7 @@ defelementwise(mul_p, lambda g, ans, x, y: g * y, lambda g, ans, x, y: x * g)
 defelementwise(div_p, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
 defelementwise(
     pow_p,
-    lambda g, ans, x, y: g * (y * pow_p(x, y - 1)),
+    lambda g, ans, x, y: g * (y * pow_p(_pow_base(x, y), y - 1)),
     lambda g, ans, x, y: g * (ans * log_p(where_p(x == 0, 1, x))),  # 0 ** y: no contribution from log 0
 )
 defelementwise(
@@ -176,6 +184,8 @@ defelementwise(
 )
 defelementwise(mod_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide_p(x, y))
 defelementwise(where_p, None, lambda g, ans, c, x, y: where_p(c, g, 0), lambda g, ans, c, x, y: where_p(c, 0, g))
+for _linear in (neg_p, add_p, sub_p):
+    _linear.linear_vjp = True  # their cotangents are g and -g: the operands' values are never read
 defzero(stop_gradient_p, sign_p, floor_p, ceil_p, round_p, logical_not_p, isfinite_p, floor_divide_p, eq_p, ne_p,
         lt_p, le_p, gt_p, ge_p, logical_and_p, logical_or_p, logical_xor_p)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..avals import aval_of, broadcast_shapes
 from ..core.primitive import Primitive
 from ..errors import ShapeError
@@ -131,22 +133,39 @@ def _einsum_jvp(primals, tangents, spec):
 
 
 def _einsum_operand_bar(g, xs, spec, k):
-    """The cotangent of operand k: contract g with the other operands back to operand k's axes; axes summed
-    in operand k alone come back by broadcasting."""
+    """The cotangent of operand k: contract g with the other operands back to operand k's (distinct) axes;
+    axes summed in operand k alone come back by broadcasting, and a repeated index (a diagonal, "ii->i")
+    puts the cotangent on that diagonal."""
     terms, out = parse_einsum(spec, [aval_of(x).ndim for x in xs])
     term = terms[k]
-    if len(set(term)) != len(term):
-        raise NotImplementedError(f"einsum: the derivative of {spec!r} (a repeated index within one operand, a "
-                                  "diagonal) is not implemented")
+    unique = "".join(dict.fromkeys(term))
+    sizes = dict(zip(term, aval_of(xs[k]).shape))
     others = [t for i, t in enumerate(terms) if i != k]
-    available = "".join(c for c in term if c in out or any(c in t for t in others))
+    available = "".join(c for c in unique if c in out or any(c in t for t in others))
     sources = [out] + others
     bar = einsum_p(g, *[x for i, x in enumerate(xs) if i != k], spec=",".join(sources) + "->" + available)
-    shape = aval_of(xs[k]).shape
-    if available != term:
-        bar = reshape_p(bar, shape=tuple(d if c in available else 1 for c, d in zip(term, shape)))
-        bar = broadcast_to_p(bar, shape=shape)
+    if available != unique:
+        bar = reshape_p(bar, shape=tuple(sizes[c] if c in available else 1 for c in unique))
+        bar = broadcast_to_p(bar, shape=tuple(sizes[c] for c in unique))
+    if unique != term:
+        bar = _onto_diagonal(bar, unique, term, sizes, spec)
     return bar
+
+
+def _onto_diagonal(bar, unique: str, term: str, sizes: dict, spec: str):
+    """bar (axes `unique`) spread onto the diagonal of an operand with axes `term`: each repeat of a letter
+    becomes a fresh letter tied to the first by an identity matrix ("i,ij->ij" for "ii")."""
+    fresh = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec)
+    renamed, ties, eyes, seen = [], [], [], set()
+    for c in term:
+        if c in seen:
+            renamed.append(next(fresh))
+            ties.append(c + renamed[-1])
+            eyes.append(np.eye(sizes[c], dtype=aval_of(bar).dtype))
+        else:
+            seen.add(c)
+            renamed.append(c)
+    return einsum_p(bar, *eyes, spec=",".join([unique] + ties) + "->" + "".join(renamed))
 
 
 def _einsum_vjp(g, *xs, out, needed=None, spec):

@@ -102,6 +102,7 @@ def deflinear(prim: Primitive, *linear_in: int) -> None:
         return out, fit(prim(*args, **params), aval_of(out))
 
     prim.jvp = jvp
+    prim.linear_vjp = True
 
 
 # ---- VJP builders ------------------------------------------------------------------------------------

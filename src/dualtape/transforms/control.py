@@ -18,8 +18,9 @@ import numpy as np
 from ..avals import ShapedArray, aval_of
 from ..core.ir import Program, Var
 from ..core.primitive import Primitive
-from ..core.trace import make_program, suggest_name
+from ..core.trace import bind, make_program, suggest_name
 from ..errors import ShapeError
+from ..numpy import stack
 from ..ops.elementwise import where_p
 from ..ops.rules import add_any, zeros
 from .evaluate import eval_program
@@ -249,6 +250,25 @@ def _while_tape_impl(*args, cond, body, n_consts):
     return state + [tape]
 
 
+def _while_tape_batch(values, batched, size, cond, body, n_consts):
+    """vmap of the forward sweep: one loop per example (trip counts differ), its tapes side by side in an object
+    array whose entries the adjoint loop, mapped over the examples, reads one by one."""
+    if size == 0:
+        return NotImplemented
+    runs = [bind(while_tape_p, *[v[i] if b else v for v, b in zip(values, batched)], cond=cond, body=body,
+                 n_consts=n_consts) for i in range(size)]
+    tapes = np.empty(size, dtype=object)
+    for i, run in enumerate(runs):
+        if not isinstance(run[-1], list):
+            raise NotImplementedError(
+                "vmap of the reverse-mode derivative of a while_loop inside dt.jit (or another trace) is not "
+                "supported: each example's tape is a Python list, and lists cannot be stacked in a compiled "
+                "program\n  fix: apply dt.vmap outside dt.jit, or write the loop with fori_loop / scan (a static "
+                "trip count)")
+        tapes[i] = run[-1]
+    return [stack([run[k] for run in runs]) for k in range(len(runs[0]) - 1)] + [tapes]
+
+
 def _adjoint_shape(*args, step, n_consts):
     return [a.shape for a in args[n_consts + 1:]]
 
@@ -302,6 +322,7 @@ while_tape_p = Primitive("while_loop_tape", "*xs", None, _while_tape_shape, dtyp
                          multiple_results=True, impl=_while_tape_impl, emit=lambda ops, params: None)
 while_tape_p.emit_statements = lambda emitter, eqn, indent: _emit_while(emitter, eqn, indent, tape=eqn.outs[-1])
 while_tape_p.jvp = _no_forward_mode("while_loop_tape")
+while_tape_p.batch = _while_tape_batch
 
 while_adjoint_p = Primitive("while_loop_adjoint", "*xs", None, _adjoint_shape, dtype_rule=_adjoint_dtype,
                             multiple_results=True, impl=_while_adjoint_impl, emit=lambda ops, params: None)

@@ -134,16 +134,45 @@ custom_jvp_call_p.vjp = _custom_jvp_vjp
 custom_vjp_call_p = _sub_program_primitive("custom_vjp_call")
 
 
+def _custom_vjp_fwd(*primals, program, fwd, bwd, in_tree, out_tree):
+    """The forward sweep runs the user's forward function: its output is the primal output (computed once)
+    and its residuals are what the backward sweep keeps. A function that closes over other values (captured
+    operands) runs its own body instead, and its forward function runs in the backward sweep."""
+    params = dict(program=program, fwd=fwd, bwd=bwd, in_tree=in_tree, out_tree=out_tree)
+    if len(primals) > in_tree.num_leaves:
+        return custom_vjp_call_p(*primals, **params), (None, primals)
+    args = _user_args(primals, in_tree)
+    out, residuals = fwd(*args)
+    leaves, structure = tree.flatten(out)
+    if structure != out_tree or any(aval_of(o).shape != a.shape for o, a in zip(leaves, program.out_avals)):
+        raise TypeError(f"custom_vjp: the forward function of {program.name} must return (output, residuals) with "
+                        f"an output shaped like {program.name}'s ({', '.join(str(a) for a in program.out_avals)})")
+    return [fit_dtype(o, a) for o, a in zip(leaves, program.out_avals)], (args, residuals)
+
+
+def _custom_vjp_bwd(gs, saved, needed=None, **params):
+    """The user's backward function on the residuals the forward sweep saved."""
+    args, residuals = saved
+    if args is None:
+        return _custom_vjp_vjp(gs, *residuals, out=None, needed=needed, **params)
+    return _user_cotangents(gs, residuals, args, needed, len(tree.leaves(args)), **params)
+
+
 def _custom_vjp_vjp(gs, *primals, out, needed=None, program, fwd, bwd, in_tree, out_tree):
     """The user's backward function, on the residuals of the user's forward function (run here)."""
     _no_closed_over_derivative("custom_vjp", program, in_tree, needed or [True] * len(primals))
     args = _user_args(primals, in_tree)
     _, residuals = fwd(*args)
+    return _user_cotangents(gs, residuals, args, needed, len(primals), bwd=bwd, out_tree=out_tree)
+
+
+def _user_cotangents(gs, residuals, args, needed, n_operands, *, bwd, out_tree, **_):
+    """bwd(residuals, output cotangent) as one cotangent per operand (None for captured ones)."""
     bars = bwd(residuals, tree.unflatten(out_tree, list(gs)))
     if not isinstance(bars, tuple) or len(bars) != len(args):
         raise TypeError(f"custom_vjp: the backward function must return a tuple of {len(args)} cotangents "
                         f"(one per argument), got {type(bars).__name__}")
-    return _padded(_bwd_leaves(bars, args, getattr(bwd, "__name__", "bwd")), primals, needed)
+    return _padded(_bwd_leaves(bars, args, getattr(bwd, "__name__", "bwd")), [None] * n_operands, needed)
 
 
 def _bwd_leaves(bars, args, name: str) -> list:
@@ -169,3 +198,5 @@ def _bwd_leaves(bars, args, name: str) -> list:
 
 custom_vjp_call_p.jvp = _plain_jvp(custom_vjp_call_p)
 custom_vjp_call_p.vjp = _custom_vjp_vjp
+custom_vjp_call_p.vjp_fwd = _custom_vjp_fwd
+custom_vjp_call_p.vjp_bwd = _custom_vjp_bwd

@@ -1,0 +1,161 @@
+"""`dt.autograd`: PyTorch's autograd namespace over eager tensors — grad, backward, Function, gradcheck,
+gradgradcheck, and functional.{jacobian, hessian, jvp, vjp, hvp}."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from . import api
+from .eager import engine
+from .eager.function import Function, FunctionCtx
+from .eager.tensor import Tensor
+
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "functional", "grad", "gradcheck",
+           "gradgradcheck"]
+
+grad = engine.grad
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    grads = [None] * len(tensors) if grad_tensors is None else (
+        [grad_tensors] if isinstance(grad_tensors, Tensor) else list(grad_tensors))
+    engine.backward(tensors, grads, retain_graph, create_graph, inputs)
+
+
+class GradcheckError(RuntimeError):
+    """The analytical and numerical Jacobians differ (the message names the worst entry)."""
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _flat_outputs(fn, inputs):
+    return [o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)]
+
+
+def _numerical(fn, inputs, k, eps):
+    """d outputs / d inputs[k] by central differences, one column per element of inputs[k]."""
+    x = inputs[k]
+    base = x.data
+    columns = []
+    for index in np.ndindex(base.shape):
+        original = base[index]
+        base[index] = original + eps
+        plus = [np.array(o.data, dtype=np.float64).ravel() for o in _flat_outputs(fn, inputs)]
+        base[index] = original - eps
+        minus = [np.array(o.data, dtype=np.float64).ravel() for o in _flat_outputs(fn, inputs)]
+        base[index] = original
+        columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
+    return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+
+
+def _analytical(fn, inputs, k, create_graph=False):
+    outputs = _flat_outputs(fn, inputs)
+    rows = []
+    for o in outputs:
+        flat = o.data.ravel() if hasattr(o.data, "ravel") else np.asarray(o.data).ravel()
+        for j in range(flat.size):
+            seed = np.zeros(flat.size, dtype=o.dtype)
+            seed[j] = 1
+            (g,) = engine.grad([o], [inputs[k]], [Tensor._wrap(seed.reshape(o.shape))], retain_graph=True,
+                               allow_unused=True)
+            rows.append(np.zeros(inputs[k].numel()) if g is None else np.asarray(g.data, np.float64).ravel())
+    return np.stack(rows) if rows else np.zeros((0, inputs[k].numel()))
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) -> bool:
+    """Compare backward's Jacobian with central finite differences for every input that requires grad
+    (use float64 inputs). Returns True, or raises GradcheckError naming the worst entry."""
+    inputs = _as_tuple(inputs)
+    for k, x in enumerate(inputs):
+        if not (isinstance(x, Tensor) and x.requires_grad):
+            continue
+        if x.dtype != np.float64:
+            raise GradcheckError(f"gradcheck needs float64 inputs for a meaningful comparison; input {k} is "
+                                 f"{x.dtype}: use .double()")
+        analytical = _analytical(fn, inputs, k)
+        numerical = _numerical(fn, inputs, k, eps)
+        error = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
+        if error.size and error.max() > 0:
+            i, j = np.unravel_index(np.argmax(error), error.shape)
+            if raise_exception:
+                raise GradcheckError(
+                    f"Jacobian mismatch for output 0 with respect to input {k}: at (output element {i}, input "
+                    f"element {j}) numerical {numerical[i, j]:.8g} vs analytical {analytical[i, j]:.8g}\n"
+                    f"numerical:\n{numerical}\nanalytical:\n{analytical}")
+            return False
+    return True
+
+
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3) -> bool:
+    """gradcheck of the first derivatives (computed with create_graph=True): checks second derivatives."""
+    inputs = _as_tuple(inputs)
+    wanted = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+
+    def first_derivatives(*xs):
+        outputs = _flat_outputs(fn, xs)
+        seeds = [Tensor._wrap(np.ones(o.shape, dtype=o.dtype)) for o in outputs]
+        chosen = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        grads = engine.grad(outputs, chosen, seeds, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    if not wanted:
+        return True
+    return gradcheck(first_derivatives, inputs, eps, atol, rtol)
+
+
+def _functional():
+    """PyTorch-style helpers over functions of tensors, built on dualtape's transforms."""
+    def arrays_fn(func):
+        def run(*arrays):
+            out = func(*[Tensor._wrap(a) for a in arrays])
+            return tuple(o.data if isinstance(o, Tensor) else o for o in out) if isinstance(out, tuple) else (
+                out.data if isinstance(out, Tensor) else out)
+        return run
+
+    def _data(inputs):
+        return tuple(x.detach().data if isinstance(x, Tensor) else np.asarray(x) for x in _as_tuple(inputs))
+
+    def _wrap(tree_out):
+        if isinstance(tree_out, tuple):
+            return tuple(_wrap(t) for t in tree_out)
+        return Tensor._wrap(tree_out)
+
+    def jacobian(func, inputs):
+        """d func / d inputs (a tuple of Jacobians when inputs is a tuple)."""
+        data = _data(inputs)
+        nums = tuple(range(len(data)))
+        jac = api.jacrev(arrays_fn(func), argnums=nums if isinstance(inputs, tuple) else 0)(*data)
+        return _wrap(jac)
+
+    def hessian(func, inputs):
+        data = _data(inputs)
+        return _wrap(api.hessian(arrays_fn(func), argnums=0)(*data))
+
+    def vjp(func, inputs, v=None):
+        data = _data(inputs)
+        out, pullback = api.vjp(arrays_fn(func), *data)
+        v = np.ones_like(out) if v is None else (v.data if isinstance(v, Tensor) else v)
+        grads = pullback(v)
+        return _wrap(out), _wrap(grads if isinstance(inputs, tuple) else grads[0])
+
+    def jvp(func, inputs, v=None):
+        data = _data(inputs)
+        vs = _data(v) if v is not None else tuple(np.ones_like(d) for d in data)
+        out, tangent = api.jvp(arrays_fn(func), data, vs)
+        return _wrap(out), _wrap(tangent)
+
+    def hvp(func, inputs, v):
+        data, vs = _data(inputs), _data(v)
+        value = arrays_fn(func)(*data)
+        product = api.hvp(arrays_fn(func), data, vs)
+        return _wrap(value), _wrap(product if isinstance(inputs, tuple) else product[0])
+
+    return types.SimpleNamespace(jacobian=jacobian, hessian=hessian, vjp=vjp, jvp=jvp, hvp=hvp)
+
+
+functional = _functional()

@@ -1,0 +1,194 @@
+"""The backward engine: walks the grad_fn graph from the outputs in reverse topological order (iteratively,
+so a 100,000-op chain needs no recursion), applies each node's rule and sums cotangents where values fan
+out. All results are computed first and written to `.grad` only at the end, so an error leaves no
+half-accumulated gradient. Without retain_graph, the saved values are freed afterwards."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops.rules import add_any
+from . import grad_mode
+from .graph import AccumulateGrad, PrimitiveNode, edge_of
+from .tensor import Tensor
+
+
+def _topological(roots) -> list:
+    """Nodes reachable from roots, each before every node it feeds (outputs first)."""
+    order, state, stack = [], {}, [(r, False) for r in roots if r is not None]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in state:
+            continue
+        state[id(node)] = node
+        stack.append((node, True))
+        if isinstance(node, AccumulateGrad):
+            continue
+        for nxt in node.edges:
+            if nxt is not None and id(nxt) not in state:
+                stack.append((nxt, False))
+    return order[::-1]
+
+
+def _check_versions(node) -> None:
+    prim = getattr(node, "prim", None)
+    if prim is not None and prim.linear_vjp:
+        return  # its rule reads only shapes: an in-place change does not invalidate it
+    for x, saved in zip(node.inputs, node.versions):
+        if saved is not None and x._version[0] != saved:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: [{x.dtype}{list(x.shape)}], which is output 0 of {node.name()}, is at version "
+                f"{x._version[0]}; expected version {saved} instead. Hint: do the in-place operation on a "
+                "clone, or after backward")
+
+
+def _node_vjp(node, g, create_graph: bool):
+    """The cotangents of the node's operands (None where not needed)."""
+    if node.freed:
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time (or directly access saved tensors after they "
+            f"have already been freed): the saved values of {node.name()} were freed by the first backward. "
+            "Specify retain_graph=True when calling .backward() or autograd.grad() the first time.")
+    _check_versions(node)
+    if isinstance(node, PrimitiveNode):
+        needed = node.operand_needs_grad()
+        if create_graph:
+            operands = list(node.inputs)
+            out = node.out_ref() if node.out_ref is not None else None
+            if out is None:
+                out = Tensor._wrap(node.out_data)
+                out.grad_fn, out.requires_grad = node, True
+        else:
+            operands = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
+            out = node.out_data
+        return node.prim.vjp(g, *operands, out=out, needed=needed, **node.params)
+    return node.backward(g, create_graph)
+
+
+def run(roots, root_grads, retain_graph, create_graph, capture=None):
+    """Propagate root_grads back from the root tensors. Returns {id(leaf or captured tensor): (tensor, grad)}."""
+    grads: dict[int, object] = {}
+    captured: dict[int, tuple] = {}
+    capture = capture or {}
+    for t, g in zip(roots, root_grads):
+        node = edge_of(t)
+        if node is None:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        grads[id(node)] = add_any(grads.get(id(node)), g)
+        if id(t) in capture:
+            captured[id(t)] = (t, add_any(captured.get(id(t), (t, None))[1], g))
+    order = _topological([edge_of(t) for t in roots])
+    with grad_mode.set_grad_enabled(create_graph):
+        for node in order:
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if isinstance(node, AccumulateGrad):
+                leaf = node.variable
+                if leaf is not None:
+                    g = _apply_hooks(leaf._hooks, g)
+                    captured[id(leaf)] = (leaf, add_any(captured.get(id(leaf), (leaf, None))[1], g))
+                continue
+            out = node.out_ref() if node.out_ref is not None else None
+            if out is not None:
+                g = _apply_hooks(out._hooks, g)
+                if out._retains_grad or id(out) in capture:
+                    captured[id(out)] = (out, g)
+            bars = _node_vjp(node, g, create_graph)
+            for nxt, bar in zip(node.edges, bars):
+                if nxt is not None and bar is not None:
+                    grads[id(nxt)] = add_any(grads.get(id(nxt)), bar)
+    if not retain_graph:
+        for node in order:
+            if not isinstance(node, AccumulateGrad):
+                node.free()
+    return captured
+
+
+def _apply_hooks(hooks, g):
+    """Each hook sees the gradient as a Tensor and may return a replacement."""
+    for hook in list(hooks):
+        wrapped = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        result = hook(wrapped)
+        if result is not None:
+            g = result if isinstance(g, Tensor) else (result.data if isinstance(result, Tensor) else result)
+    return g
+
+
+def _as_grad(g, like):
+    if isinstance(g, Tensor):
+        return g
+    return Tensor._wrap(np.asarray(g, dtype=like.dtype))
+
+
+def _seed(t: Tensor, gradient):
+    if gradient is None:
+        if t.numel() != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs; pass `gradient=` "
+                               f"(e.g. dt.ones_like(y)) for an output of shape {t.shape}")
+        return Tensor._wrap(np.ones(t.shape, dtype=t.dtype))
+    g = _as_grad(gradient, t)
+    if g.shape != t.shape:
+        raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a "
+                           f"shape of {t.shape}.")
+    return g
+
+
+def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """Tensor.backward: add the gradients into .grad of the leaves (or of `inputs`) and retained tensors."""
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    seeds = [_seed(t, g) for t, g in zip(tensors, grad_tensors)]
+    retain = create_graph if retain_graph is None else retain_graph
+    capture = {id(x): x for x in inputs} if inputs is not None else None
+    roots_g = [s if create_graph else s.data for s in seeds]
+    found = run(tensors, roots_g, retain, create_graph, capture)
+    for t, g in found.values():
+        if capture is not None and id(t) not in capture:
+            continue
+        if not (t.is_leaf or t._retains_grad or capture is not None):
+            continue
+        g = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        if t.grad is None:
+            t.grad = g if create_graph else Tensor._wrap(np.array(g.data, dtype=t.dtype, copy=True))
+        elif create_graph:
+            t.grad = t.grad + g
+        else:
+            t.grad.data = t.grad.data + g.data if not isinstance(t.grad.data, np.ndarray) else _add_into(t.grad, g)
+
+
+def _add_into(acc: Tensor, g: Tensor):
+    acc.data[...] += np.asarray(g.data, dtype=acc.data.dtype)
+    return acc.data
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """d outputs / d inputs as a tuple (outputs' .grad untouched)."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else (
+        [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs))
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    seeds = [_seed(t, g) for t, g in zip(outputs, grad_outputs)]
+    retain = create_graph if retain_graph is None else retain_graph
+    found = run(outputs, [s if create_graph else s.data for s in seeds], retain, create_graph,
+                {id(x): x for x in inputs})
+    result = []
+    for x in inputs:
+        if id(x) not in found:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+            result.append(None)
+            continue
+        g = found[id(x)][1]
+        result.append(g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g, dtype=x.dtype)))
+    return tuple(result)

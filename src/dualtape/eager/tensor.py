@@ -1,0 +1,282 @@
+"""The eager Tensor: an array with PyTorch's autograd semantics, running the registry's primitives op by op.
+
+Tensors are one more value kind for bind(): their `_dt_trace` is the eager trace (level 0, below every
+staging or transform trace), whose `process` runs the primitive on the arrays inside and, when grad mode is
+on and an operand requires grad, records a PrimitiveNode (the output's grad_fn). The method set is the one
+installed on tracers (numpy/methods.py), with PyTorch's spellings where the two differ.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..avals import ShapedArray
+from ..core.primitive import bind
+from ..numpy import methods as _methods
+from ..numpy import reductions as _red
+from . import grad_mode
+from .graph import PrimitiveNode, _Handle
+
+_values_indices = namedtuple("return_types_max", ["values", "indices"])
+
+
+class EagerTrace:
+    """The eager value kind's handler: compute now, record the graph if needed."""
+
+    level = 0
+    active = True
+
+    def process(self, prim, args, params):
+        raw = [a.data if type(a) is Tensor else a for a in args]
+        out = bind(prim, *raw, **params)
+        record = (grad_mode.STATE.enabled and prim.differentiable
+                  and any(type(a) is Tensor and a.requires_grad for a in args))
+        if prim.multiple_results:
+            return [Tensor._wrap(o) for o in out] if not record else self._record_many(prim, params, args, out)
+        result = Tensor._wrap(out)
+        if record:
+            result.grad_fn = PrimitiveNode(prim, params, args, out, result)
+            result.requires_grad = True
+        return result
+
+    def _record_many(self, prim, params, args, outs):
+        raise NotImplementedError(f"eager differentiation of {prim.name} (several results) is not implemented")
+
+
+EAGER = EagerTrace()
+
+
+class Tensor:
+    """An n-dimensional array that can record how it was computed, for .backward()."""
+
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_retains_grad", "_hooks",
+                 "_accumulator", "__weakref__")
+    _dt_trace = EAGER
+    _dt_eager = True
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad: bool = False):
+        self.data = data
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.grad_fn = None
+        self._version = [0]
+        self._retains_grad = False
+        self._hooks = []
+        self._accumulator = None
+
+    @classmethod
+    def _wrap(cls, data) -> "Tensor":
+        t = cls.__new__(cls)
+        t.data, t.requires_grad, t.grad, t.grad_fn = data, False, None, None
+        t._version, t._retains_grad, t._hooks, t._accumulator = [0], False, [], None
+        return t
+
+    # ---- attributes -------------------------------------------------------------------------------------
+    @property
+    def aval(self) -> ShapedArray:
+        return ShapedArray(np.shape(self.data), self.dtype)
+
+    @property
+    def shape(self):
+        return tuple(np.shape(self.data))
+
+    @property
+    def dtype(self):
+        return getattr(self.data, "dtype", None) or np.asarray(self.data).dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def device(self) -> str:
+        return "cpu" if isinstance(self.data, (np.ndarray, np.generic)) else "cuda"
+
+    def item(self):
+        return np.asarray(self.data).item()
+
+    def tolist(self):
+        return np.asarray(self.data).tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return np.asarray(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise RuntimeError("Can't convert a Tensor that requires grad to a NumPy array. "
+                               "Use tensor.detach().numpy() instead.")
+        return np.asarray(self.data, dtype=dtype)
+
+    def __repr__(self):
+        body = np.array2string(np.asarray(self.data), separator=", ", prefix="tensor(")
+        extra = ""
+        if self.grad_fn is not None:
+            extra = f", grad_fn={self.grad_fn!r}"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        if self.dtype not in (np.float32, np.int64, np.bool_):
+            extra = f", dtype=dualtape.{self.dtype}" + extra
+        return f"tensor({body}{extra})"
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __index__(self):
+        return int(self.data)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    __hash__ = object.__hash__
+
+    # ---- autograd -----------------------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement grad, called when this tensor's gradient is computed."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        self._hooks.append(hook)
+        return _Handle(self._hooks, hook)
+
+    def detach(self) -> "Tensor":
+        """The same storage, outside the graph (in-place changes show in both; the version counter is shared)."""
+        t = Tensor._wrap(self.data)
+        t._version = self._version
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self) -> "Tensor":
+        return _clone(self)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d self / d leaf into each leaf's .grad (and into retained non-leaf grads)."""
+        from .engine import backward  # (the engine is built on this module)
+
+        backward([self], [gradient], retain_graph, create_graph, inputs)
+
+    # ---- in-place operations --------------------------------------------------------------------------------
+    def _inplace(self, result: "Tensor", op: str) -> "Tensor":
+        if self.is_leaf and self.requires_grad and grad_mode.STATE.enabled:
+            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
+                               f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or use {op[:-1]}")
+        new = np.asarray(result.data)
+        if isinstance(self.data, np.ndarray) and self.data.shape == new.shape:
+            self.data[...] = new
+        else:
+            self.data = new.astype(self.dtype, copy=False) if hasattr(self.data, "dtype") else new
+        self._version[0] += 1
+        if result.grad_fn is not None:
+            self.grad_fn, self.requires_grad = result.grad_fn, True
+        return self
+
+    def zero_(self) -> "Tensor":
+        with grad_mode.no_grad():
+            return self._inplace(Tensor._wrap(np.zeros_like(self.data)), "zero_")
+
+    def fill_(self, value) -> "Tensor":
+        with grad_mode.no_grad():
+            return self._inplace(Tensor._wrap(np.full_like(self.data, value)), "fill_")
+
+    def copy_(self, src) -> "Tensor":
+        return self._inplace(src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src)), "copy_")
+
+    # ---- PyTorch spellings that differ from NumPy's ---------------------------------------------------------
+    def max(self, dim=None, keepdim=False):
+        """The maximum; with dim, (values, indices) as in PyTorch."""
+        if dim is None:
+            return _red.max(self)
+        return _values_indices(_red.max(self, dim, keepdim), _red.argmax(self, dim, keepdim))
+
+    def min(self, dim=None, keepdim=False):
+        if dim is None:
+            return _red.min(self)
+        return _values_indices(_red.min(self, dim, keepdim), _red.argmin(self, dim, keepdim))
+
+    def float(self) -> "Tensor":
+        return self.to(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(np.float64)
+
+    def to(self, target) -> "Tensor":
+        """A dtype conversion (recorded), or a device move (`to("cuda")` needs the CuPy backend)."""
+        if isinstance(target, str) and target in ("cpu", "cuda"):
+            if target == "cpu" and self.device == "cpu":
+                return self
+            raise NotImplementedError(f"moving tensors to {target!r} needs the CuPy backend, which is not built yet")
+        return self.astype(target)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+
+def _clone(t: Tensor) -> Tensor:
+    """A copy; recorded (as a multiplication by one) when t requires grad, so gradients flow through it."""
+    return t * 1 if t.requires_grad else Tensor._wrap(np.array(t.data, copy=True))
+
+
+def _inplace_method(name: str, op):
+    def method(self, other, *args):
+        return self._inplace(op(self, other, *args), name)
+
+    method.__name__ = name
+    return method
+
+
+_methods.install_array_methods(Tensor)
+for _name, _op in {"add_": _methods.ARRAY_METHODS["__add__"], "sub_": _methods.ARRAY_METHODS["__sub__"],
+                   "mul_": _methods.ARRAY_METHODS["__mul__"], "div_": _methods.ARRAY_METHODS["__truediv__"],
+                   "pow_": _methods.ARRAY_METHODS["__pow__"]}.items():
+    setattr(Tensor, _name, _inplace_method(_name, _op))
+for _name in ("__iadd__", "__isub__", "__imul__", "__itruediv__"):
+    setattr(Tensor, _name, _inplace_method(_name, _methods.ARRAY_METHODS["__" + _name[3:]]))
