@@ -1,4 +1,5 @@
-"""The `dt.*` function forms of the tensor methods, with PyTorch's argument names (dim, keepdim)."""
+"""The `dt.*` function forms of the tensor methods, with PyTorch's argument names (dim, keepdim); on tensors
+they are the tensors' own methods (one graph node with PyTorch's name)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from ..numpy.linalg import dot, einsum, matmul, outer  # noqa: F401  (dt.dot, dt.einsum, ...)
+from .tensor import Tensor
 
 exp, log, sin, cos, tan, tanh, sigmoid, sqrt, abs = (  # noqa: A001 - PyTorch's names
     _ew.exp, _ew.log, _ew.sin, _ew.cos, _ew.tan, _ew.tanh, _ew.sigmoid, _ew.sqrt, _ew.abs)
-relu, neg, square, log1p, expm1, sign, pow, where, maximum, minimum = (  # noqa: A001
-    _ew.relu, _ew.negative, _ew.square, _ew.log1p, _ew.expm1, _ew.sign, _ew.power, _ew.where, _ew.maximum,
+neg, square, log1p, expm1, sign, pow, where, maximum, minimum = (  # noqa: A001
+    _ew.negative, _ew.square, _ew.log1p, _ew.expm1, _ew.sign, _ew.power, _ew.where, _ew.maximum,
     _ew.minimum)
 mm = matmul
 
@@ -21,7 +23,7 @@ def sum(t, dim=None, keepdim=False):  # noqa: A001
 
 
 def mean(t, dim=None, keepdim=False):
-    return _red.mean(t, dim, keepdim)
+    return t.mean(dim, keepdim) if isinstance(t, Tensor) else _red.mean(t, dim, keepdim)
 
 
 def prod(t, dim=None, keepdim=False):
@@ -29,11 +31,15 @@ def prod(t, dim=None, keepdim=False):
 
 
 def softmax(t, dim=-1):
-    return _red.softmax(t, dim)
+    return t.softmax(dim) if isinstance(t, Tensor) else _red.softmax(t, dim)
 
 
 def log_softmax(t, dim=-1):
-    return _red.log_softmax(t, dim)
+    return t.log_softmax(dim) if isinstance(t, Tensor) else _red.log_softmax(t, dim)
+
+
+def relu(t):
+    return t.relu() if isinstance(t, Tensor) else _ew.relu(t)
 
 
 def logsumexp(t, dim=None, keepdim=False):
@@ -61,4 +67,4 @@ def transpose(t, dim0, dim1):
 
 
 def norm(t, p="fro", dim=None, keepdim=False):
-    return _methods.ARRAY_METHODS["norm"](t, p, dim, keepdim)
+    return t.norm(p, dim, keepdim) if isinstance(t, Tensor) else _methods.ARRAY_METHODS["norm"](t, p, dim, keepdim)

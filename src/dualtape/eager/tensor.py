@@ -16,6 +16,7 @@ from ..avals import ShapedArray
 from ..core.primitive import bind
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
+from ..numpy import where as _where
 from . import grad_mode
 from .graph import PrimitiveNode, _Handle
 
@@ -242,6 +243,21 @@ class Tensor:
             return _red.min(self)
         return _values_indices(_red.min(self, dim, keepdim), _red.argmin(self, dim, keepdim))
 
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return _composite("MeanBackward0", _red.mean, self, dim if axis is None else axis, keepdim or keepdims)
+
+    def softmax(self, dim=-1):
+        return _composite("SoftmaxBackward0", _red.softmax, self, dim)
+
+    def log_softmax(self, dim=-1):
+        return _composite("LogSoftmaxBackward0", _red.log_softmax, self, dim)
+
+    def relu(self):
+        return _composite("ReluBackward0", _relu, self)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return _composite("NormBackward1", _methods.ARRAY_METHODS["norm"], self, p, dim, keepdim)
+
     def float(self) -> "Tensor":
         return self.to(np.float32)
 
@@ -260,6 +276,17 @@ class Tensor:
         return self.to("cpu")
 
 
+def _relu(x):
+    """max(x, 0) with derivative 0 at 0, as PyTorch (maximum's rule would split the tie)."""
+    return _where(x > 0, x, 0)
+
+
+def _composite(name, fn, tensor, *static):
+    from .composite import composite  # (composite nodes build on this module)
+
+    return composite(name, fn, [tensor], *static)
+
+
 def _clone(t: Tensor) -> Tensor:
     """A copy; recorded (as a multiplication by one) when t requires grad, so gradients flow through it."""
     return t * 1 if t.requires_grad else Tensor._wrap(np.array(t.data, copy=True))
@@ -273,7 +300,10 @@ def _inplace_method(name: str, op):
     return method
 
 
+_own = {name: Tensor.__dict__[name] for name in ("mean", "softmax", "log_softmax", "relu", "norm", "max", "min")}
 _methods.install_array_methods(Tensor)
+for _name, _method in _own.items():  # PyTorch's versions win over the shared method set
+    setattr(Tensor, _name, _method)
 for _name, _op in {"add_": _methods.ARRAY_METHODS["__add__"], "sub_": _methods.ARRAY_METHODS["__sub__"],
                    "mul_": _methods.ARRAY_METHODS["__mul__"], "div_": _methods.ARRAY_METHODS["__truediv__"],
                    "pow_": _methods.ARRAY_METHODS["__pow__"]}.items():

@@ -1,0 +1,54 @@
+"""Composite operations recorded as one node with PyTorch's name (MeanBackward0, SoftmaxBackward0, ...):
+the composition is traced once per input signature into a small program, evaluated forward, and its
+backward is a pullback through that program (the registry's rules again, nothing written twice)."""
+
+from __future__ import annotations
+
+from ..core.trace import make_program
+from ..transforms.evaluate import eval_program
+from ..transforms.jvp import ShapedArrayExample
+from ..transforms.vjp import Pullback
+from . import grad_mode
+from .graph import Node
+from .tensor import Tensor
+
+_programs: dict = {}
+
+
+class CompositeNode(Node):
+    """The grad_fn of a composite operation: a pullback through its program."""
+
+    __slots__ = ("program",)
+
+    def __init__(self, name, program, inputs, out_data, out_tensor):
+        super().__init__(name, inputs, out_data, out_tensor)
+        self.program = program
+
+    def backward(self, g, create_graph: bool):
+        operands = list(self.inputs) if create_graph else [getattr(x, "data", x) for x in self.inputs]
+        bars = Pullback(self.program, operands)([g])
+        return tuple(None if edge is None else bar for edge, bar in zip(self.edges, bars))
+
+
+def _program(fn, static, raw):
+    key = (fn, static, tuple((getattr(x, "shape", ()), getattr(x, "dtype", type(x))) for x in raw))
+    program = _programs.get(key)
+    if program is None:
+        examples = tuple(ShapedArrayExample(Tensor._wrap(x).aval) for x in raw)
+        program = make_program(lambda *xs: fn(*xs, *static), examples, name="composite")[0]
+        _programs[key] = program
+    return program
+
+
+def composite(name: str, fn, tensors, *static):
+    """fn(*tensors, *static) computed now and, when recording, one node named `name` in the graph."""
+    raw = [t.data if isinstance(t, Tensor) else t for t in tensors]
+    record = grad_mode.STATE.enabled and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
+    if not record:
+        return Tensor._wrap(fn(*raw, *static))
+    program = _program(fn, static, raw)
+    (out,) = eval_program(program, raw)
+    result = Tensor._wrap(out)
+    result.grad_fn = CompositeNode(name, program, tensors, out, result)
+    result.requires_grad = True
+    return result
