@@ -54,8 +54,8 @@ def _node_vjp(node, g, create_graph: bool):
             f"have already been freed): the saved values of {node.name()} were freed by the first backward. "
             "Specify retain_graph=True when calling .backward() or autograd.grad() the first time.")
     _check_versions(node)
-    if isinstance(node, PrimitiveNode):
-        needed = node.operand_needs_grad()
+    if type(node) is PrimitiveNode:
+        needed = node.needed
         if create_graph:
             operands = list(node.inputs)
             out = node.out_ref() if node.out_ref is not None else None
@@ -63,45 +63,47 @@ def _node_vjp(node, g, create_graph: bool):
                 out = Tensor._wrap(node.out_data)
                 out.grad_fn, out.requires_grad = node, True
         else:
-            operands = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
-            out = node.out_data
+            operands, out = node.raw, node.out_data
         return node.prim.vjp(g, *operands, out=out, needed=needed, **node.params)
     return node.backward(g, create_graph)
 
 
 def run(roots, root_grads, retain_graph, create_graph, capture=None):
     """Propagate root_grads back from the root tensors. Returns {id(leaf or captured tensor): (tensor, grad)}."""
-    grads: dict[int, object] = {}
+    grads: dict = {}  # node -> the cotangent summed so far for its output
     captured: dict[int, tuple] = {}
     capture = capture or {}
     for t, g in zip(roots, root_grads):
         node = edge_of(t)
         if node is None:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        grads[id(node)] = add_any(grads.get(id(node)), g)
+        grads[node] = add_any(grads.get(node), g)
         if id(t) in capture:
             captured[id(t)] = (t, add_any(captured.get(id(t), (t, None))[1], g))
     order = _topological([edge_of(t) for t in roots])
     with grad_mode.set_grad_enabled(create_graph):
         for node in order:
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
             if g is None:
                 continue
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 leaf = node.variable
                 if leaf is not None:
-                    g = _apply_hooks(leaf._hooks, g)
+                    if leaf._hooks:
+                        g = _apply_hooks(leaf._hooks, g)
                     captured[id(leaf)] = (leaf, add_any(captured.get(id(leaf), (leaf, None))[1], g))
                 continue
-            out = node.out_ref() if node.out_ref is not None else None
+            out = node.out_ref()
             if out is not None:
-                g = _apply_hooks(out._hooks, g)
-                if out._retains_grad or id(out) in capture:
+                if out._hooks:
+                    g = _apply_hooks(out._hooks, g)
+                if out._retains_grad or (capture and id(out) in capture):
                     captured[id(out)] = (out, g)
             bars = _node_vjp(node, g, create_graph)
             for nxt, bar in zip(node.edges, bars):
                 if nxt is not None and bar is not None:
-                    grads[id(nxt)] = add_any(grads.get(id(nxt)), bar)
+                    previous = grads.get(nxt)
+                    grads[nxt] = bar if previous is None else previous + bar
     if not retain_graph:
         for node in order:
             if not isinstance(node, AccumulateGrad):

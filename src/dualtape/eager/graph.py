@@ -37,13 +37,19 @@ def torch_name(prim, operands) -> str:
 class Node:
     """A grad_fn: how to pull an output cotangent back to the operands of one recorded operation."""
 
-    __slots__ = ("_name", "inputs", "edges", "versions", "out_data", "out_ref", "freed", "hooks", "__weakref__")
+    __slots__ = ("_name", "inputs", "raw", "edges", "needed", "versions", "out_data", "out_ref", "freed", "hooks",
+                 "__weakref__")
 
     def __init__(self, name: str, inputs, out_data, out_tensor):
         self._name = name
         self.inputs = list(inputs)  # the operands as given: Tensors (graph edges) or plain values
-        self.edges = [edge_of(x) for x in self.inputs]
-        self.versions = [x._version[0] if _is_tensor(x) else None for x in self.inputs]
+        self.edges, self.versions, self.raw = [], [], []
+        for x in self.inputs:
+            tensor = getattr(x, "_dt_eager", False)
+            self.edges.append(edge_of(x) if tensor else None)
+            self.versions.append(x._version[0] if tensor else None)
+            self.raw.append(x.data if tensor else x)  # the arrays the rule reads (when no graph is built)
+        self.needed = [edge is not None for edge in self.edges]
         self.out_data = out_data
         self.out_ref = weakref.ref(out_tensor) if out_tensor is not None else None
         self.freed = False
@@ -63,7 +69,7 @@ class Node:
         """Drop the saved values (after a backward that does not retain the graph); the edges stay."""
         self.freed = True
         self.out_data = None
-        self.inputs = [None] * len(self.inputs)
+        self.inputs = self.raw = [None] * len(self.inputs)
 
     def register_hook(self, fn):
         self.hooks.append(fn)
@@ -75,12 +81,22 @@ class PrimitiveNode(Node):
 
     __slots__ = ("prim", "params")
 
-    def __init__(self, prim, params, inputs, out_data, out_tensor):
-        super().__init__(torch_name(prim, [getattr(x, "data", x) for x in inputs]), inputs, out_data, out_tensor)
+    def __init__(self, prim, params, inputs, raw, edges, versions, out_data, out_tensor):
+        # (the eager trace has already walked the operands: no second pass here, this is the hot path)
+        self._name, self.inputs, self.raw, self.edges, self.versions = None, inputs, raw, edges, versions
+        self.needed = [edge is not None for edge in edges]
+        self.out_data, self.out_ref, self.freed, self.hooks = out_data, weakref.ref(out_tensor), False, []
         self.prim, self.params = prim, params
 
-    def operand_needs_grad(self):
-        return [edge is not None for edge in self.edges]
+    def name(self) -> str:
+        if self._name is None:  # named on first use (most nodes are never asked)
+            self._name = torch_name(self.prim, [getattr(x, "data", x) for x in self.inputs])
+        return self._name
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+
 
 
 class AccumulateGrad:
@@ -128,3 +144,26 @@ def edge_of(x):
     if x._accumulator is None:
         x._accumulator = AccumulateGrad(x)
     return x._accumulator
+
+
+def before_inplace(t, node) -> None:
+    """Before t's storage is overwritten by an in-place op recorded as `node` (None when not recording): the
+    nodes that would read t's old value get a copy of it, so the graph differentiates what was computed.
+    These are `node` itself (it read t as an operand) and t's producer if it saved t's storage as its output
+    (exp, tanh, sigmoid, ... read their result). `node` becomes t's grad_fn, so hooks and retain_grad on t
+    see its gradient."""
+    producer = t.grad_fn
+    aliased = producer is not None and producer.out_data is t.data
+    reads_t = node is not None and not getattr(getattr(node, "prim", None), "linear_vjp", False) and any(
+        x is t for x in node.inputs)
+    if aliased or reads_t:
+        old = type(t)._wrap(t.data.copy())
+        old.grad_fn, old.requires_grad = producer, t.requires_grad
+        if aliased:
+            producer.out_data = old.data
+        if reads_t:
+            node.inputs = [old if x is t else x for x in node.inputs]
+            node.versions = [old._version[0] if x is old else v for x, v in zip(node.inputs, node.versions)]
+            node.raw = [old.data if x is old else r for x, r in zip(node.inputs, node.raw)]
+    if node is not None:
+        node.out_ref = weakref.ref(t)

@@ -18,7 +18,7 @@ from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import where as _where
 from . import grad_mode
-from .graph import PrimitiveNode, _Handle
+from .graph import AccumulateGrad, PrimitiveNode, _Handle, before_inplace
 
 _values_indices = namedtuple("return_types_max", ["values", "indices"])
 
@@ -30,16 +30,31 @@ class EagerTrace:
     active = True
 
     def process(self, prim, args, params):
-        raw = [a.data if type(a) is Tensor else a for a in args]
-        out = bind(prim, *raw, **params)
-        record = (grad_mode.STATE.enabled and prim.differentiable
-                  and any(type(a) is Tensor and a.requires_grad for a in args))
+        raw, edges, versions, record, traced = [], [], [], False, False
+        for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
+            if type(a) is Tensor:
+                a_data = a.data
+                if a.requires_grad:
+                    record = True
+                    edges.append(a.grad_fn if a.grad_fn is not None else a._leaf_node())
+                else:
+                    edges.append(None)
+                versions.append(a._version[0])
+            else:
+                a_data = a
+                edges.append(None)
+                versions.append(None)
+            raw.append(a_data)
+            if type(a_data) is not np.ndarray and getattr(a_data, "_dt_trace", None) is not None:
+                traced = True
+        out = bind(prim, *raw, **params) if traced else prim.impl(*raw, **params)
+        if not (record and grad_mode.STATE.enabled and prim.differentiable):
+            return [Tensor._wrap(o) for o in out] if prim.multiple_results else Tensor._wrap(out)
         if prim.multiple_results:
-            return [Tensor._wrap(o) for o in out] if not record else self._record_many(prim, params, args, out)
+            return self._record_many(prim, params, args, out)
         result = Tensor._wrap(out)
-        if record:
-            result.grad_fn = PrimitiveNode(prim, params, args, out, result)
-            result.requires_grad = True
+        result.grad_fn = PrimitiveNode(prim, params, list(args), raw, edges, versions, out, result)
+        result.requires_grad = True
         return result
 
     def _record_many(self, prim, params, args, outs):
@@ -160,6 +175,12 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---- autograd -----------------------------------------------------------------------------------------
+    def _leaf_node(self):
+        """The AccumulateGrad node of this leaf (made once)."""
+        if self._accumulator is None:
+            self._accumulator = AccumulateGrad(self)
+        return self._accumulator
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if not self.is_leaf and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
@@ -210,6 +231,7 @@ class Tensor:
         if self.is_leaf and self.requires_grad and grad_mode.STATE.enabled:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
                                f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or use {op[:-1]}")
+        before_inplace(self, result.grad_fn if op != "copy_" else None)
         new = np.asarray(result.data)
         if isinstance(self.data, np.ndarray) and self.data.shape == new.shape:
             self.data[...] = new

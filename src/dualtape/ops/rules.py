@@ -54,6 +54,14 @@ def fit(t, aval: ShapedArray):
     return fit_dtype(t, aval)
 
 
+def _matches(t, x) -> bool:
+    """t already has x's shape and dtype (False when either is a Python scalar: then check properly)."""
+    try:
+        return t.shape == x.shape and t.dtype == x.dtype
+    except AttributeError:
+        return False
+
+
 def add_any(a, b):
     """Sum of two possibly-zero (None) tangents or cotangents."""
     if a is None:
@@ -118,7 +126,9 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
                 bars.append(None)
                 continue
             bar = rule(g, out, *primals, **params)
-            bars.append(unbroadcast(bar, aval_of(x)) if broadcasting else fit_dtype(bar, aval_of(x)))
+            if not _matches(bar, x):  # (the common case needs no fitting: skip building avals)
+                bar = unbroadcast(bar, aval_of(x)) if broadcasting else fit_dtype(bar, aval_of(x))
+            bars.append(bar)
         return tuple(bars)
 
     prim.vjp = vjp
