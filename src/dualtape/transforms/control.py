@@ -21,9 +21,12 @@ from ..core.primitive import Primitive
 from ..core.trace import bind, make_program, suggest_name
 from ..errors import ShapeError
 from ..numpy import stack
+from ..numpy import broadcast_to, moveaxis, reshape
 from ..ops.elementwise import where_p
+from ..ops.reduction import reduce_max_p
 from ..ops.rules import add_any, zeros
 from .evaluate import eval_program
+from .batching import Batched, BatchTrace
 from .jvp import ShapedArrayExample, jvp_call
 from .partial_eval import depends_on, external_reads, split_by_dependence
 from .passes import dce
@@ -164,10 +167,23 @@ def _while_impl(*args, cond, body, n_consts):
     return _run_while(list(args[:n_consts]), list(args[n_consts:]), cond, body)
 
 
+def _own_names(emitter, eqn, first_init: int) -> None:
+    """A loop binds its outputs (its state) before it last reads its other inputs: an output may keep the name
+    of its own initial value (`x = x` is skipped), but must not take over the name of another input (a const,
+    a stacked x, the tape) that the emitter would otherwise reuse because this equation reads it last."""
+    inputs = [a for a in eqn.inputs if type(a) is Var]
+    for k, v in enumerate(eqn.outs):
+        name = emitter.namer.names.get(v.id)
+        init = eqn.inputs[first_init + k] if first_init + k < len(eqn.inputs) else None
+        if name is not None and any(emitter.namer.names.get(a.id) == name and a is not init for a in inputs):
+            del emitter.namer.names[v.id]
+
+
 def _emit_loop_state(emitter, eqn, indent, n_consts):
     """Bind the loop's state variables (the equation's outputs) to their initial values."""
     consts, init = eqn.inputs[:n_consts], eqn.inputs[n_consts:]
     state = eqn.outs[: len(init)]
+    _own_names(emitter, eqn, n_consts)
     emitter.assign_all(state, init, indent)
     return list(consts), state
 
@@ -292,6 +308,7 @@ def _emit_while_adjoint(emitter, eqn, indent):
     step = eqn.params["step"]
     consts, tape, init = eqn.inputs[:n_consts], eqn.inputs[n_consts], eqn.inputs[n_consts + 1:]
     carry = eqn.outs
+    _own_names(emitter, eqn, n_consts + 1)
     emitter.assign_all(carry, init, indent)
     n_state = (len(step.inputs) - n_consts - len(carry))
     n_bars = len(carry) - n_state
@@ -363,6 +380,7 @@ def _emit_scan(emitter, eqn, indent):
     n_consts, n_carry, body = p["n_consts"], p["n_carry"], p["body"]
     consts, init, xs = _scan_split(eqn.inputs, n_consts, n_carry)
     carry, ys = eqn.outs[:n_carry], eqn.outs[n_carry:]
+    _own_names(emitter, eqn, n_consts)
     emitter.assign_all(carry, init, indent)
     for y in ys:
         dtype = ast.unparse(emitter.param_ast(y.aval.dtype))
@@ -505,3 +523,86 @@ def check_loop_state(where: str, before, after) -> None:
             raise ShapeError(where, f"carried value {k} changes from {a} to {b} in one iteration",
                              fix="keep each loop variable's shape and dtype fixed (pad, or cast with astype)")
 
+
+
+# ---- vectorisation (vmap) of loops ------------------------------------------------------------------------
+def batch_program(program: Program, flags, size: int):
+    """(program over batched arrays, its consts): inputs with a true flag carry a leading batch axis of
+    `size`; every output gets one."""
+    avals = [ShapedArray((size,) + v.aval.shape, v.aval.dtype) if f else v.aval
+             for v, f in zip(program.inputs, flags)]
+
+    def run(*args):
+        trace = BatchTrace(size)
+        try:
+            outs = eval_program(program, [Batched(trace, a) if f else a for a, f in zip(args, flags)])
+            lifted = [trace.lift(o) for o in outs]
+        finally:
+            trace.active = False
+        return [v if b else broadcast_to(v, (size,) + aval_of(v).shape) for v, b in lifted]
+
+    (batched,), consts = trace_together([run], avals)
+    return batched, consts
+
+
+def _materialised(values, flags, size):
+    return [v if f else broadcast_to(v, (size,) + aval_of(v).shape) for v, f in zip(values, flags)]
+
+
+def _scan_batch(values, batched, size, body, n_consts, n_carry, length, reverse):
+    """Carries batched throughout; a batched xs is sliced along time with its batch axis second."""
+    consts, carry, xs = _scan_split(values, n_consts, n_carry)
+    c_flags, x_flags = batched[:n_consts], batched[n_consts + n_carry:]
+    carry = _materialised(carry, batched[n_consts:n_consts + n_carry], size)
+    xs = [moveaxis(x, 0, 1) if f else x for x, f in zip(xs, x_flags)]
+    flags = list(c_flags) + [False] + [True] * n_carry + list(x_flags)
+    program, extra = batch_program(body, flags, size)
+    outs = scan_p(*extra, *consts, *carry, *xs, body=program, n_consts=len(extra) + n_consts, n_carry=n_carry,
+                  length=length, reverse=reverse)
+    return outs[:n_carry] + [moveaxis(y, 0, 1) for y in outs[n_carry:]]
+
+
+def _while_batch(values, batched, size, cond, body, n_consts):
+    """Each example runs until its own condition fails: loop while any does, updating only those that run."""
+    if size == 0:
+        return NotImplemented  # no examples: the per-example fallback returns empty results
+    consts, state = list(values[:n_consts]), list(values[n_consts:])
+    state = _materialised(state, batched[n_consts:], size)
+    flags = list(batched[:n_consts]) + [True] * len(state)
+    cond_b, cond_consts = batch_program(cond, flags, size)
+    body_b, body_consts = batch_program(body, flags, size)
+    nc, ncc = len(consts), len(cond_consts)
+
+    def any_running(*args):
+        (pred,) = eval_program(cond_b, list(args[:ncc]) + list(args[ncc + len(body_consts):]))
+        return [reduce_max_p(pred, axes=(0,), keepdims=False)]
+
+    def masked_step(*args):
+        cc, bc, rest = args[:ncc], args[ncc:ncc + len(body_consts)], list(args[ncc + len(body_consts):])
+        (pred,) = eval_program(cond_b, list(cc) + rest)
+        new = eval_program(body_b, list(bc) + rest)
+        return [where_p(reshape(pred, (size,) + (1,) * (aval_of(s).ndim - 1)), n, s)
+                for n, s in zip(new, rest[nc:])]
+
+    avals = _avals(cond_consts) + _avals(body_consts) + _avals(consts) + _avals(state)
+    (test, step), extra = trace_together([any_running, masked_step], avals)
+    return while_p(*extra, *cond_consts, *body_consts, *consts, *state, cond=test, body=step,
+                   n_consts=len(extra) + ncc + len(body_consts) + nc)
+
+
+def _while_adjoint_batch(values, batched, size, step, n_consts):
+    """Cotangents batched (jacrev through a while loop): the adjoint loop walks the one tape for all of them."""
+    if batched[n_consts]:
+        return NotImplemented  # a batch of tapes (vmap of the forward loop): per example
+    consts, tape, carry = list(values[:n_consts]), values[n_consts], list(values[n_consts + 1:])
+    carry = _materialised(carry, batched[n_consts + 1:], size)
+    n_state = len(step.inputs) - n_consts - len(carry)
+    n_bars = len(carry) - n_state
+    flags = list(batched[:n_consts]) + [True] * n_bars + [False] * n_state + [True] * n_state
+    program, extra = batch_program(step, flags, size)
+    return while_adjoint_p(*extra, *consts, tape, *carry, step=program, n_consts=len(extra) + n_consts)
+
+
+scan_p.batch = _scan_batch
+while_p.batch = _while_batch
+while_adjoint_p.batch = _while_adjoint_batch
