@@ -39,11 +39,12 @@ def _check_versions(node) -> None:
         return  # its rule reads only shapes: an in-place change does not invalidate it
     for x, saved in zip(node.inputs, node.versions):
         if saved is not None and x._version[0] != saved:
+            made_by = "a leaf" if x.grad_fn is None else f"output 0 of {x.grad_fn.name()}"
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [{x.dtype}{list(x.shape)}], which is output 0 of {node.name()}, is at version "
-                f"{x._version[0]}; expected version {saved} instead. Hint: do the in-place operation on a "
-                "clone, or after backward")
+                f"operation: [{x.dtype}{list(x.shape)}], which is {made_by} and is saved by {node.name()}, "
+                f"is at version {x._version[0]}; expected version {saved} instead. Hint: do the in-place "
+                "operation on a clone, or after backward")
 
 
 def _node_vjp(node, g, create_graph: bool):

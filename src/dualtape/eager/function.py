@@ -29,8 +29,8 @@ class FunctionCtx:
         for t, v in zip(self._saved, getattr(self, "_versions", [])):
             if isinstance(t, Tensor) and v is not None and t._version[0] != v:
                 raise RuntimeError(f"one of the variables needed for gradient computation has been modified by an "
-                                   f"inplace operation: saved tensor is at version {t._version[0]}; expected "
-                                   f"version {v} instead")
+                                   f"inplace operation: a tensor saved by {getattr(self, 'node_name', 'a Function')} "
+                                   f"is at version {t._version[0]}; expected version {v} instead")
         return self._saved
 
 
@@ -42,6 +42,7 @@ class FunctionNode(Node):
     def __init__(self, fn_class, ctx, inputs, out_data, out_tensor):
         super().__init__(f"{fn_class.__name__}Backward", inputs, out_data, out_tensor)
         self.fn_class, self.ctx = fn_class, ctx
+        ctx.node_name = self._name  # (for the ctx's error messages)
         self.versions = [None] * len(self.inputs)  # the ctx checks what it saved
 
     def backward(self, g, create_graph: bool):
@@ -77,6 +78,9 @@ class Function:
         ctx = FunctionCtx(needs)
         with grad_mode.no_grad():
             out = cls.forward(ctx, *args)
+        if isinstance(out, (tuple, list)):
+            raise NotImplementedError(f"{cls.__name__}.forward returned {len(out)} outputs; dualtape's "
+                                      "autograd.Function supports one output tensor so far")
         out = out if isinstance(out, Tensor) else Tensor._wrap(np.asarray(out))
         if grad_mode.STATE.enabled and any(needs):
             result = Tensor._wrap(out.data)

@@ -25,13 +25,29 @@ _TORCH_NAMES = {
 }
 
 
-def torch_name(prim, operands) -> str:
-    """PyTorch's name for the backward node of prim (Mm for matrices, Mv / Dot / Matmul otherwise)."""
-    if prim.name == "matmul":
+def torch_name(prim, operands, params=None) -> str:
+    """PyTorch's name for the backward node of prim: its overload shows in the number (x ** 2 is PowBackward0,
+    x ** y PowBackward1, 2 ** x PowBackward2; sum() SumBackward0, sum(dim) SumBackward1), matmul by ranks
+    (Mm, Mv, Dot), indexing by index kind (Select for an integer, Slice, Index for an array)."""
+    name, params = prim.name, params or {}
+    scalar = [type(x) in (int, float) for x in operands]  # a Python number, not a tensor (nor np.float64)
+    if name == "matmul":
         ranks = [getattr(x, "ndim", 0) for x in operands]
         return {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0"}.get(tuple(ranks),
                                                                                          "MatmulBackward0")
-    return _TORCH_NAMES.get(prim.name, "".join(p.capitalize() for p in prim.name.split("_")) + "Backward0")
+    if name == "pow":
+        return "PowBackward2" if scalar[0] else "PowBackward0" if scalar[1] else "PowBackward1"
+    if name == "sub" and scalar[0]:
+        return "RsubBackward1"
+    if name in ("reduce_sum", "reduce_max", "reduce_min") and "axes" in params:
+        whole = set(params["axes"]) == set(range(getattr(operands[0], "ndim", 0))) and not params.get("keepdims")
+        overload = (not whole) if name == "reduce_sum" else whole  # PyTorch: sum() is overload 0, max() is 1
+        return _TORCH_NAMES[name][:-1] + str(int(overload))
+    if name == "getitem" and "index" in params:
+        kinds = {type(i).__name__ for i in params["index"]}
+        return "IndexBackward0" if "ArrayIndex" in kinds else "SelectBackward0" if "int" in kinds else (
+            "SliceBackward0" if kinds == {"Slice"} else "IndexBackward0")
+    return _TORCH_NAMES.get(name, "".join(p.capitalize() for p in name.split("_")) + "Backward0")
 
 
 class Node:
@@ -67,6 +83,7 @@ class Node:
 
     def free(self) -> None:
         """Drop the saved values (after a backward that does not retain the graph); the edges stay."""
+        self.name()  # (a lazily named node is named from the operands it is about to drop)
         self.freed = True
         self.out_data = None
         self.inputs = self.raw = [None] * len(self.inputs)
@@ -90,7 +107,7 @@ class PrimitiveNode(Node):
 
     def name(self) -> str:
         if self._name is None:  # named on first use (most nodes are never asked)
-            self._name = torch_name(self.prim, [getattr(x, "data", x) for x in self.inputs])
+            self._name = torch_name(self.prim, [getattr(x, "data", x) for x in self.inputs], self.params)
         return self._name
 
     def __repr__(self):
@@ -151,7 +168,7 @@ def before_inplace(t, node) -> None:
     nodes that would read t's old value get a copy of it, so the graph differentiates what was computed.
     These are `node` itself (it read t as an operand) and t's producer if it saved t's storage as its output
     (exp, tanh, sigmoid, ... read their result). `node` becomes t's grad_fn, so hooks and retain_grad on t
-    see its gradient."""
+    see its gradient there, once."""
     producer = t.grad_fn
     aliased = producer is not None and producer.out_data is t.data
     reads_t = node is not None and not getattr(getattr(node, "prim", None), "linear_vjp", False) and any(
@@ -167,3 +184,10 @@ def before_inplace(t, node) -> None:
             node.raw = [old.data if x is old else r for x, r in zip(node.inputs, node.raw)]
     if node is not None:
         node.out_ref = weakref.ref(t)
+        if producer is not None:  # t's hooks and retained grad belong to its new grad_fn only
+            producer.out_ref = weakref.ref(old) if aliased or reads_t else _gone
+
+
+def _gone():
+    """The out_ref of a node whose output tensor is no more (a dead weak reference)."""
+    return None

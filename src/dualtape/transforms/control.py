@@ -20,13 +20,12 @@ from ..core.ir import Program, Var
 from ..core.primitive import Primitive
 from ..core.trace import bind, make_program, suggest_name
 from ..errors import ShapeError
-from ..numpy import stack
-from ..numpy import broadcast_to, moveaxis, reshape
+from ..numpy import broadcast_to, moveaxis, reshape, stack
 from ..ops.elementwise import where_p
 from ..ops.reduction import reduce_max_p
 from ..ops.rules import add_any, zeros
-from .evaluate import eval_program
 from .batching import Batched, BatchTrace
+from .evaluate import eval_program
 from .jvp import ShapedArrayExample, jvp_call
 from .partial_eval import depends_on, external_reads, split_by_dependence
 from .passes import dce

@@ -10,11 +10,14 @@ staged program.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from .. import tree
 from ..avals import aval_of
 from ..core.ir import Program
 from ..core.primitive import Primitive
 from ..core.trace import input_hints, make_program
+from ..errors import EscapedTracerError
 from ..ops.rules import fit_dtype, zeros
 from .evaluate import eval_program
 from .jvp import jvp_call
@@ -103,6 +106,21 @@ def _no_closed_over_derivative(kind: str, program: Program, in_tree, differentia
                         f"{program.name} as an argument")
 
 
+@contextmanager
+def _stale_closures(kind: str, program: Program, in_tree, n_operands: int):
+    """A rule that closes over a value computed inside the function being differentiated sees that value's
+    (finished) trace when reverse mode replays the program: say so, and how to fix it."""
+    try:
+        yield
+    except EscapedTracerError as e:
+        if n_operands <= in_tree.num_leaves:
+            raise
+        raise NotImplementedError(
+            f"{kind}: the rules of {program.name} close over a value computed inside the function being "
+            f"differentiated, which reverse mode cannot pass to them; pass that value to {program.name} as an "
+            f"argument instead\n" + "\n".join(line for line in str(e).splitlines() if "fix:" not in line)) from None
+
+
 def _custom_jvp_jvp(primals, tangents, program, jvp_rule, in_tree):
     """The user's rule, on the user's arguments (captured values get no tangent)."""
     _no_closed_over_derivative("custom_jvp", program, in_tree, [t is not None for t in tangents])
@@ -121,7 +139,8 @@ def _custom_jvp_vjp(gs, *primals, out, needed=None, program, jvp_rule, in_tree):
     def tangent_map(*ts):
         return list(tree.leaves(jvp_rule(args, tree.unflatten(in_tree, list(ts)))[1]))
 
-    linear, _ = make_program(tangent_map, tuple(leaves))
+    with _stale_closures("custom_jvp", program, in_tree, len(primals)):
+        linear, _ = make_program(tangent_map, tuple(leaves))
     bars = Pullback(linear, [zeros(aval_of(x)) for x in leaves]).input_cotangents(list(gs))
     return _padded(bars, primals, needed)
 
@@ -162,7 +181,8 @@ def _custom_vjp_vjp(gs, *primals, out, needed=None, program, fwd, bwd, in_tree, 
     """The user's backward function, on the residuals of the user's forward function (run here)."""
     _no_closed_over_derivative("custom_vjp", program, in_tree, needed or [True] * len(primals))
     args = _user_args(primals, in_tree)
-    _, residuals = fwd(*args)
+    with _stale_closures("custom_vjp", program, in_tree, len(primals)):
+        _, residuals = fwd(*args)
     return _user_cotangents(gs, residuals, args, needed, len(primals), bwd=bwd, out_tree=out_tree)
 
 
