@@ -133,8 +133,10 @@ def _functional():
         return _wrap(jac)
 
     def hessian(func, inputs):
+        """d^2 func / d inputs^2 (for a tuple of inputs, a tuple of tuples: block [i][j] is d/dx_i d/dx_j)."""
         data = _data(inputs)
-        return _wrap(api.hessian(arrays_fn(func), argnums=0)(*data))
+        nums = tuple(range(len(data))) if isinstance(inputs, tuple) else 0
+        return _wrap(api.hessian(arrays_fn(func), argnums=nums)(*data))
 
     def vjp(func, inputs, v=None):
         data = _data(inputs)

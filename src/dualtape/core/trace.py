@@ -123,12 +123,34 @@ def escaped(x) -> EscapedTracerError:
     return EscapedTracerError(f"{x!r} of trace '{getattr(trace, 'name', '?')}'", created, user_source_line())
 
 
-class Tracer:
+class ArrayValue:
+    """What every value kind that stands for an array shares: shape, dtype, ndim, size read from `aval`,
+    len() and iteration over the first axis, identity hashing, and priority over NumPy's operators."""
+
+    __slots__ = ()
+    __array_priority__ = 1000
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: len(self.aval.shape))
+    size = property(lambda self: self.aval.size)
+    __hash__ = object.__hash__
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError(f"len() of a 0-d value ({type(self).__name__})")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError(f"iteration over a 0-d value ({type(self).__name__})")
+        return (self[i] for i in range(self.shape[0]))
+
+
+class Tracer(ArrayValue):
     """A value inside a trace: carries an abstract value; operators and methods are installed by
     `dualtape.numpy` (the same method set as eager tensors)."""
 
     __slots__ = ("_dt_trace", "_var", "__weakref__")
-    __array_priority__ = 1000
 
     def __init__(self, trace: StagingTrace, var: Var):
         self._dt_trace = trace
@@ -137,32 +159,6 @@ class Tracer:
     @property
     def aval(self) -> ShapedArray:
         return self._var.aval
-
-    @property
-    def shape(self):
-        return self._var.aval.shape
-
-    @property
-    def dtype(self):
-        return self._var.aval.dtype
-
-    @property
-    def ndim(self):
-        return len(self._var.aval.shape)
-
-    @property
-    def size(self):
-        return self._var.aval.size
-
-    def __len__(self):
-        if not self.shape:
-            raise TypeError("len() of a 0-d traced value")
-        return self.shape[0]
-
-    def __iter__(self):
-        if not self.shape:
-            raise TypeError("iteration over a 0-d traced value")
-        return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self):
         raise ConcretizationError("bool (in an if, while, and/or, or assert)", self.aval, user_source_line())
@@ -181,8 +177,6 @@ class Tracer:
 
     def __array__(self, dtype=None, copy=None):
         raise ConcretizationError("NumPy array (np.asarray)", self.aval, user_source_line())
-
-    __hash__ = object.__hash__
 
     def __repr__(self):
         name = self._var.hint or f"#{self._var.id}"

@@ -34,7 +34,7 @@ class _GradMode:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)() if not isinstance(self, set_grad_enabled) else set_grad_enabled(self.mode):
+            with set_grad_enabled(self.mode):  # (a fresh one per call: calls may nest or recurse)
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -69,3 +69,7 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         return self  # already in effect; __exit__ restores what was there before the call
+
+    def __call__(self, fn):
+        STATE.enabled = self._previous  # used as a decorator: only calls of fn change the mode
+        return super().__call__(fn)

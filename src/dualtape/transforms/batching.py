@@ -13,7 +13,7 @@ import numpy as np
 from .. import tree
 from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
-from ..core.trace import bind, new_level
+from ..core.trace import ArrayValue, bind, new_level
 from ..errors import ConcretizationError, EscapedTracerError
 from ..numpy import moveaxis, stack
 from ..numpy.methods import install_array_methods
@@ -70,11 +70,10 @@ class BatchTrace:
         return stack(results)
 
 
-class Batched:
+class Batched(ArrayValue):
     """A value with a leading batch axis at one BatchTrace level."""
 
     __slots__ = ("_dt_trace", "value", "__weakref__")
-    __array_priority__ = 1000
 
     def __init__(self, trace: BatchTrace, value):
         self._dt_trace = trace
@@ -84,19 +83,6 @@ class Batched:
     def aval(self) -> ShapedArray:
         full = aval_of(self.value)
         return ShapedArray(full.shape[1:], full.dtype)
-
-    shape = property(lambda self: self.aval.shape)
-    dtype = property(lambda self: self.aval.dtype)
-    ndim = property(lambda self: self.aval.ndim)
-    size = property(lambda self: self.aval.size)
-
-    def __len__(self):
-        if not self.shape:
-            raise TypeError("len() of a 0-d batched value (inside vmap)")
-        return self.shape[0]
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
 
     def _concrete(self, what):
         """A batched value has one value per example, never the one Python value `what` needs."""
@@ -109,7 +95,6 @@ class Batched:
     __index__ = lambda self: self._concrete("index")
     __complex__ = lambda self: self._concrete("complex")
     __array__ = lambda self, dtype=None, copy=None: self._concrete("NumPy array (np.asarray)")
-    __hash__ = object.__hash__
 
     def __repr__(self):
         return f"Batched({self.value!r})"

@@ -13,7 +13,7 @@ import numpy as np
 from .. import tree
 from ..avals import ShapedArray, aval_of, is_float
 from ..core.ir import Program
-from ..core.trace import bind, make_program, new_level
+from ..core.trace import ArrayValue, bind, make_program, new_level
 from ..errors import EscapedTracerError
 from ..numpy.methods import install_array_methods
 from .evaluate import eval_program
@@ -52,11 +52,10 @@ class JVPTrace:
         return primal if tangent is None else Dual(self, primal, tangent)
 
 
-class Dual:
+class Dual(ArrayValue):
     """A value with a tangent, at one JVPTrace level."""
 
     __slots__ = ("_dt_trace", "primal", "tangent", "__weakref__")
-    __array_priority__ = 1000
 
     def __init__(self, trace: JVPTrace, primal, tangent):
         self._dt_trace = trace
@@ -66,17 +65,6 @@ class Dual:
     @property
     def aval(self) -> ShapedArray:
         return aval_of(self.primal)
-
-    shape = property(lambda self: self.aval.shape)
-    dtype = property(lambda self: self.aval.dtype)
-    ndim = property(lambda self: self.aval.ndim)
-    size = property(lambda self: self.aval.size)
-
-    def __len__(self):
-        return len(self.primal)
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
 
     def __bool__(self):
         return bool(self.primal)
@@ -94,8 +82,6 @@ class Dual:
         raise TypeError(f"a value being differentiated by jvp ({self.aval}) was converted to a NumPy array, which "
                         "would drop its tangent (and NumPy would make an array of objects); use dualtape.numpy "
                         "functions, or dt.stop_gradient(x) where the derivative is not wanted")
-
-    __hash__ = object.__hash__
 
     def __repr__(self):
         return f"Dual({self.primal!r}, tangent={self.tangent!r})"
