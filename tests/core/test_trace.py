@@ -298,3 +298,10 @@ def test_zero_dim_array_and_numpy_scalars_become_literals():
     program = dt.trace(lambda x: x * np.array(2.0, np.float32) + np.float32(1))(X)
     assert not program.captures
     assert str(program).splitlines()[1:3] == ["  a:f32[3] = mul x 2.0:f32", "  b:f32[3] = add a 1.0:f32"]
+
+
+def test_a_string_where_an_array_is_expected_is_a_clear_error():
+    with pytest.raises(TypeError, match="got a str"):
+        dt.jit(lambda x: (x * 2, "aux"))(X)
+    with pytest.raises(TypeError, match="got a str"):
+        dt.grad(lambda x: (dnp.sum(x), "aux"), has_aux=True)(X)

@@ -93,6 +93,11 @@ class StagingTrace:
         var = self._captured.get(id(x))
         if var is None:
             value = x if trace is not None or hasattr(x, "__array_namespace__") else np.asarray(x)
+            if isinstance(value, np.ndarray) and value.dtype.kind in "OUSV":
+                raise TypeError(f"dualtape works with arrays, numbers and pytrees of them; got a "
+                                f"{type(x).__name__} ({x!r:.60}) where an array is expected (in a traced "
+                                "function's arguments, results or operands); keep it outside the function, or "
+                                "pass it as a static argument")
             var = Var(aval_of(value), getattr(getattr(x, "_var", None), "hint", None))  # an outer tracer's name
             self._captured[id(x)] = var
             self.captures.append((var, value))
