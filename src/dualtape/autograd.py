@@ -82,10 +82,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
         error = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
         if error.size and error.max() > 0:
             i, j = np.unravel_index(np.argmax(error), error.shape)
+            ends = np.cumsum([o.numel() for o in _flat_outputs(fn, inputs)])  # rows: the outputs, one after another
+            out = int(np.searchsorted(ends, i, side="right"))
+            element = i - (ends[out - 1] if out else 0)
             if raise_exception:
                 raise GradcheckError(
-                    f"Jacobian mismatch for output 0 with respect to input {k}: at (output element {i}, input "
-                    f"element {j}) numerical {numerical[i, j]:.8g} vs analytical {analytical[i, j]:.8g}\n"
+                    f"Jacobian mismatch for output {out} with respect to input {k}: at (output element {element}, "
+                    f"input element {j}) numerical {numerical[i, j]:.8g} vs analytical {analytical[i, j]:.8g}\n"
                     f"numerical:\n{numerical}\nanalytical:\n{analytical}")
             return False
     return True

@@ -16,6 +16,7 @@ from ..avals import ShapedArray
 from ..core.primitive import bind
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
+from ..numpy import shapes as _sh
 from ..numpy import where as _where
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, _Handle, before_inplace
@@ -254,6 +255,14 @@ class Tensor:
         return self._inplace(src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src)), "copy_")
 
     # ---- PyTorch spellings that differ from NumPy's ---------------------------------------------------------
+    def transpose(self, dim0, dim1) -> "Tensor":
+        """PyTorch's: swap two dimensions (NumPy's `transpose(0, 1)` of a matrix would be the identity)."""
+        return _sh.swapaxes(self, dim0, dim1)
+
+    def t(self) -> "Tensor":
+        """The transpose of a matrix (a vector is returned as it is)."""
+        return self if self.ndim < 2 else _sh.swapaxes(self, 0, 1)
+
     def max(self, dim=None, keepdim=False):
         """The maximum; with dim, (values, indices) as in PyTorch."""
         if dim is None:
@@ -266,7 +275,9 @@ class Tensor:
         return _values_indices(_red.min(self, dim, keepdim), _red.argmin(self, dim, keepdim))
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        return _composite("MeanBackward0", _red.mean, self, dim if axis is None else axis, keepdim or keepdims)
+        dim = dim if axis is None else axis
+        name = "MeanBackward0" if dim is None else "MeanBackward1"  # (PyTorch's overloads: all, or dims)
+        return _composite(name, _red.mean, self, dim, keepdim or keepdims)
 
     def softmax(self, dim=-1):
         return _composite("SoftmaxBackward0", _red.softmax, self, dim)
@@ -278,7 +289,7 @@ class Tensor:
         return _composite("ReluBackward0", _relu, self)
 
     def norm(self, p="fro", dim=None, keepdim=False):
-        return _composite("NormBackward1", _methods.ARRAY_METHODS["norm"], self, p, dim, keepdim)
+        return _composite("LinalgVectorNormBackward0", _methods.ARRAY_METHODS["norm"], self, p, dim, keepdim)
 
     def float(self) -> "Tensor":
         return self.to(np.float32)
@@ -322,7 +333,8 @@ def _inplace_method(name: str, op):
     return method
 
 
-_own = {name: Tensor.__dict__[name] for name in ("mean", "softmax", "log_softmax", "relu", "norm", "max", "min")}
+_own = {name: Tensor.__dict__[name] for name in ("mean", "softmax", "log_softmax", "relu", "norm", "max", "min",
+                                                 "transpose", "item")}
 _methods.install_array_methods(Tensor)
 for _name, _method in _own.items():  # PyTorch's versions win over the shared method set
     setattr(Tensor, _name, _method)
