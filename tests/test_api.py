@@ -314,3 +314,13 @@ def test_a_ten_thousand_equation_chain_works():
     assert len(str(program).splitlines()) == 10_002
     out = dt.jit(chain, static_argnums=1)(X, 5000)
     np.testing.assert_allclose(out, numpy_chain(X, 5000), rtol=1e-12)
+
+
+def test_jit_of_a_callable_object_is_named_after_its_class():
+    class Scale:
+        def __call__(self, x):
+            return x * 3.0
+
+    f = dt.jit(Scale())
+    np.testing.assert_array_equal(f(X), X * 3.0)
+    assert "Scale" in repr(f)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 import os
 import sys
@@ -17,6 +18,7 @@ _LIBRARY_DIRS = tuple(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def is_library(filename: str) -> bool:
     """True for the standard library and installed packages (NumPy's Python code, say): not the user's."""
     return os.path.realpath(filename).startswith(_LIBRARY_DIRS) and not filename.startswith(PACKAGE_DIR)

@@ -128,6 +128,8 @@ class Jitted:
 
     def __init__(self, fn, backend: str = "numpy", static_argnums=(), autograph=None):
         functools.update_wrapper(self, fn)
+        if not hasattr(self, "__name__"):  # a callable object: name it after its class
+            self.__name__ = self.__qualname__ = type(fn).__name__
         self.fn = fn
         self.backend = backend
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)

@@ -17,8 +17,10 @@ user's code) and its closure; user functions it calls are converted too, when th
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import inspect
+import linecache
 import textwrap
 import types
 
@@ -315,8 +317,8 @@ class _Converter(ast.NodeTransformer):
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id not in _BUILTIN_NAMES:
-            node.func = _placed(_call("converted", [node.func]), node.func)
+        if (isinstance(node.func, ast.Name) and node.func.id not in _BUILTIN_NAMES) or _is_own_method(node.func):
+            node.func = _placed(_call("converted", [node.func]), node.func)  # user functions and methods
         return node
 
     def visit_Lambda(self, node):
@@ -324,6 +326,12 @@ class _Converter(ast.NodeTransformer):
 
 
 _BUILTIN_NAMES = set(dir(__builtins__) if isinstance(__builtins__, dict) else dir(__builtins__)) | {"locals"}
+
+
+def _is_own_method(func) -> bool:
+    """`self.method` / `cls.method`: a method of the user's class, converted like a function (other attribute
+    calls, `np.sum(x)` or `x.sum()`, are left as written, so the rewritten source stays close to the user's)."""
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")
 
 
 def _no_args():
@@ -334,6 +342,10 @@ def _no_args():
 def _function_node(fn):
     """The FunctionDef of fn (a lambda becomes one), from its source file, with its original line numbers;
     None if unavailable or ambiguous (two lambdas with the same arguments on one line)."""
+    if fn.__name__ == "<lambda>":  # a lambda may sit in a statement that inspect cuts short: read its file
+        lambdas = _file_lambdas(fn)
+        if lambdas is not None:
+            return _lambda_node(fn, lambdas.get(fn.__code__.co_firstlineno, []))
     try:
         lines, first = inspect.getsourcelines(fn)
     except (OSError, TypeError):
@@ -352,12 +364,34 @@ def _function_node(fn):
     _shift_columns(module, first_indent, indent)
     ast.increment_lineno(module, first - 1)
     if fn.__name__ == "<lambda>":
-        return _lambda_node(fn, module)
+        return _lambda_node(fn, list(ast.walk(module)))
     node = module.body[0] if module.body else None
     if not isinstance(node, ast.FunctionDef) or node.name != fn.__name__:
         return None
     node.decorator_list = []
     return node
+
+
+_files: dict = {}  # filename -> (its lines as linecache holds them, {line: [Lambda nodes]} or None)
+
+
+def _file_lambdas(fn):
+    """The lambdas of the file fn was defined in, by line, from parsing it whole once (None where its source is
+    not valid Python on its own)."""
+    filename = fn.__code__.co_filename
+    lines = linecache.getlines(filename, fn.__globals__)
+    cached = _files.get(filename)
+    if cached is None or cached[0] is not lines:
+        try:
+            module = ast.parse("".join(lines)) if lines else None
+        except (SyntaxError, ValueError):
+            module = None
+        index = None if module is None else {}
+        for node in ast.walk(module) if module is not None else ():
+            if isinstance(node, ast.Lambda):
+                index.setdefault(node.lineno, []).append(node)
+        cached = _files[filename] = (lines, index)
+    return cached[1]
 
 
 def _indent(line: str) -> int:
@@ -374,12 +408,12 @@ def _shift_columns(module, first: int, rest: int) -> None:
                 node.end_col_offset += first if node.end_lineno == 1 else rest
 
 
-def _lambda_node(fn, module):
-    """The Lambda node that compiled to fn: its line and arguments, and among several such on one line, the one
-    whose body holds the columns of fn's code."""
+def _lambda_node(fn, candidates):
+    """The Lambda node (among candidates) that compiled to fn, as a FunctionDef of its own: its line and
+    arguments, and among several such on one line, the one whose body holds the columns of fn's code."""
     code = fn.__code__
     params = list(code.co_varnames[:code.co_argcount])
-    found = [n for n in ast.walk(module) if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno
+    found = [n for n in candidates if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno
              and [a.arg for a in n.args.args] == params]
     if len(found) > 1:
         cols = [c for line, _, c, end in code.co_positions()
@@ -389,7 +423,7 @@ def _lambda_node(fn, module):
                  (n.body.end_lineno > n.body.lineno or start < n.body.end_col_offset)]
     if len(found) != 1:
         return None
-    node = found[0]
+    node = copy.deepcopy(found[0])  # the converter rewrites it in place; the file's parse is kept for others
     return _placed(ast.FunctionDef(name="lambda_", args=node.args, body=[_placed(ast.Return(node.body), node)],
                                    decorator_list=[], returns=None,
                                    **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {})), node)

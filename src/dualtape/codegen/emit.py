@@ -136,7 +136,8 @@ class _Emitter:
                     eqn.outs[0].id not in self.namer.names):
                 self.namer.names[eqn.outs[0].id] = self.namer(source)  # an identity (stop_gradient): alias
                 continue
-            _reuse_dying_name(eqn, i, last_use, local, self.namer)
+            if eqn.prim.emit_statements is None:  # (a loop's results must not take its operands' names)
+                _reuse_dying_name(eqn, i, last_use, local, self.namer)
             if eqn.prim.emit_statements is not None:  # control flow: real if / while / for statements
                 eqn.prim.emit_statements(self, eqn, indent)
                 continue

@@ -382,6 +382,9 @@ def _emit_scan(emitter, eqn, indent):
     _own_names(emitter, eqn, n_consts)
     emitter.assign_all(carry, init, indent)
     for y in ys:
+        if y.aval.dtype == TAPE.dtype:  # tapes of while loops in the body: a Python list (CuPy has no objects)
+            emitter.lines.append(f"{indent}{emitter.namer(y)} = [None] * {p['length']}")
+            continue
         dtype = ast.unparse(emitter.param_ast(y.aval.dtype))
         emitter.lines.append(f"{indent}{emitter.namer(y)} = xp.empty({y.aval.shape!r}, dtype={dtype})")
     index = body.inputs[n_consts]
