@@ -80,6 +80,18 @@ def _pullback_fn(program):
     return pullback
 
 
+def control_primitive(name, shape_rule, dtype_rule, impl, emit_statements) -> Primitive:
+    """A primitive over sub-programs with several results, written out as statements (if / while / for)."""
+    prim = Primitive(name, "*xs", None, shape_rule, dtype_rule=dtype_rule, multiple_results=True, impl=impl,
+                     emit=_statements_only)
+    prim.emit_statements = emit_statements
+    return prim
+
+
+def _statements_only(operands, params):
+    raise AssertionError("control flow is emitted as statements (emit_statements), never as an expression")
+
+
 # ---- cond -------------------------------------------------------------------------------------------------
 def _cond_shape(pred, *ops, branches):
     return [a.shape for a in branches[0].out_avals]
@@ -137,9 +149,7 @@ def _cond_expand(pred, *ops, branches):
     return [where_p(pred, t, f) for t, f in zip(true_out, false_out)]
 
 
-cond_p = Primitive("cond", "*xs", None, _cond_shape, dtype_rule=_cond_dtype, multiple_results=True,
-                   impl=_cond_impl, emit=lambda ops, params: None)
-cond_p.emit_statements = _emit_cond
+cond_p = control_primitive("cond", _cond_shape, _cond_dtype, _cond_impl, _emit_cond)
 cond_p.jvp = _cond_jvp
 cond_p.vjp = _cond_vjp
 cond_p.expand = _cond_expand
@@ -327,22 +337,18 @@ def _no_forward_mode(name):
     return jvp
 
 
-while_p = Primitive("while_loop", "*xs", None, _state_shape, dtype_rule=_state_dtype, multiple_results=True,
-                    impl=_while_impl, emit=lambda ops, params: None)
-while_p.emit_statements = _emit_while
+while_p = control_primitive("while_loop", _state_shape, _state_dtype, _while_impl, _emit_while)
 while_p.jvp = _while_jvp
 while_p.vjp_fwd = _while_vjp_fwd
 while_p.vjp_bwd = _while_vjp_bwd
 
-while_tape_p = Primitive("while_loop_tape", "*xs", None, _while_tape_shape, dtype_rule=_while_tape_dtype,
-                         multiple_results=True, impl=_while_tape_impl, emit=lambda ops, params: None)
-while_tape_p.emit_statements = lambda emitter, eqn, indent: _emit_while(emitter, eqn, indent, tape=eqn.outs[-1])
+while_tape_p = control_primitive("while_loop_tape", _while_tape_shape, _while_tape_dtype, _while_tape_impl,
+                                 lambda emitter, eqn, indent: _emit_while(emitter, eqn, indent, tape=eqn.outs[-1]))
 while_tape_p.jvp = _no_forward_mode("while_loop_tape")
 while_tape_p.batch = _while_tape_batch
 
-while_adjoint_p = Primitive("while_loop_adjoint", "*xs", None, _adjoint_shape, dtype_rule=_adjoint_dtype,
-                            multiple_results=True, impl=_while_adjoint_impl, emit=lambda ops, params: None)
-while_adjoint_p.emit_statements = _emit_while_adjoint
+while_adjoint_p = control_primitive("while_loop_adjoint", _adjoint_shape, _adjoint_dtype, _while_adjoint_impl,
+                                    _emit_while_adjoint)
 while_adjoint_p.jvp = _no_forward_mode("while_loop_adjoint")
 
 
@@ -510,9 +516,7 @@ def _scan_out_avals(body, n_carry, length):
     return outs[:n_carry] + [ShapedArray((length,) + a.shape, a.dtype) for a in outs[n_carry:]]
 
 
-scan_p = Primitive("scan", "*xs", None, _scan_shape, dtype_rule=_scan_dtype, multiple_results=True,
-                   impl=_scan_impl, emit=lambda ops, params: None)
-scan_p.emit_statements = _emit_scan
+scan_p = control_primitive("scan", _scan_shape, _scan_dtype, _scan_impl, _emit_scan)
 scan_p.jvp = _scan_jvp
 scan_p.vjp_fwd = _scan_vjp_fwd
 scan_p.vjp_bwd = _scan_vjp_bwd
