@@ -1,4 +1,4 @@
-"""Small stdlib-only helpers shared by every layer: topological order, user source locations, axis checks."""
+"""Small stdlib-only helpers shared by every layer: user source locations, library files, axis checks."""
 
 from __future__ import annotations
 
@@ -77,23 +77,3 @@ def normalize_axes(axis, ndim: int, op: str = "op") -> tuple[int, ...]:
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op}: repeated axis in {tuple(axis)}")
     return axes
-
-
-def toposort(roots, parents) -> list:
-    """Nodes reachable from roots, each after all of its parents; iterative (no recursion limit)."""
-    order, state = [], {}
-    stack = [(r, False) for r in roots]
-    while stack:
-        node, expanded = stack.pop()
-        key = id(node)
-        if expanded:
-            if state.get(key) != 2:
-                state[key] = 2
-                order.append(node)
-            continue
-        if key in state:
-            continue
-        state[key] = 1
-        stack.append((node, True))
-        stack.extend((p, False) for p in parents(node) if id(p) not in state)
-    return order

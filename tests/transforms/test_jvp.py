@@ -482,3 +482,17 @@ def test_python_scalar_primals_and_tangents():
     out, out_dot = dt.jvp(lambda a, b: a * dnp.sin(b), (2.0, 0.5), (1.0, -1.0))
     assert_close(out_dot, np.sin(0.5) - 2.0 * np.cos(0.5))
     assert_close(dt.jacfwd(lambda a: a ** 3)(2.0), 12.0)
+
+
+def test_jvp_program_is_a_program_of_outputs_and_tangents():
+    """The JVP transform as Program -> Program: inputs (x, x_dot), outputs (f(x), J x_dot)."""
+    from dualtape.transforms.evaluate import eval_program
+    from dualtape.transforms.jvp import jvp_program
+
+    x, t = np.array([0.3, -1.2, 2.0]), np.array([1.0, 0.5, -2.0])
+    program = dt.trace(lambda x: dnp.sin(x) * x)(x)
+    joint = jvp_program(program).check()
+    assert [v.hint for v in joint.inputs] == ["x", "x_dot"]
+    out, out_dot = eval_program(joint, [x, t])
+    np.testing.assert_allclose(out, np.sin(x) * x)
+    np.testing.assert_allclose(out_dot, (np.cos(x) * x + np.sin(x)) * t)

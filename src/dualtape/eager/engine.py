@@ -161,13 +161,10 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
             t.grad = g if create_graph else Tensor._wrap(np.array(g.data, dtype=t.dtype, copy=True))
         elif create_graph:
             t.grad = t.grad + g
+        elif isinstance(t.grad.data, np.ndarray) and t.grad.data.flags.writeable:
+            t.grad.data[...] += np.asarray(g.data, dtype=t.grad.dtype)  # in place, as PyTorch accumulates
         else:
-            t.grad.data = t.grad.data + g.data if not isinstance(t.grad.data, np.ndarray) else _add_into(t.grad, g)
-
-
-def _add_into(acc: Tensor, g: Tensor):
-    acc.data[...] += np.asarray(g.data, dtype=acc.data.dtype)
-    return acc.data
+            t.grad.data = t.grad.data + g.data
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

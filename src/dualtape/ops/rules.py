@@ -75,10 +75,6 @@ def zeros(aval: ShapedArray):
     return _p("full")(shape=aval.shape, fill_value=0, dtype=aval.dtype)
 
 
-def as_dtype(x, like):
-    """A boolean or integer mask as a float of like's dtype (for `g * mask`)."""
-    return _p("convert_element_type")(x, dtype=aval_of(like).dtype)
-
 
 # ---- JVP builders ------------------------------------------------------------------------------------
 def defjvp(prim: Primitive, *rules) -> None:
