@@ -8,6 +8,7 @@ slots for its JVP and VJP rules. Every face of dualtape (eager, tracing, transfo
 from __future__ import annotations
 
 import ast
+import operator
 from typing import Callable
 
 import numpy as np
@@ -15,8 +16,12 @@ import numpy as np
 from ..avals import ShapedArray, result_type
 
 REGISTRY: dict[str, "Primitive"] = {}
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+              ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.Mod: operator.mod}
 
 
+# values no trace owns: bind skips looking for their trace
+PLAIN_TYPES = frozenset({np.ndarray, float, int, bool, np.float64, np.float32})
 INNERMOST: list = []  # the traces now staging a function, innermost last (core.trace pushes and pops them)
 
 
@@ -28,6 +33,8 @@ def bind(prim: "Primitive", *args, **params):
     branches and bodies of control flow keep their work inside them."""
     top = None
     for a in args:
+        if type(a) in PLAIN_TYPES:
+            continue
         t = getattr(a, "_dt_trace", None)
         if t is not None and (top is None or t.level > top.level):
             top = t
@@ -91,9 +98,7 @@ class Primitive:
     def __repr__(self):
         return self.name
 
-    def __call__(self, *args, **params):
-        """`sin_p(x)` is `bind(sin_p, x)`: derivative rules are written with primitives called like this."""
-        return bind(self, *args, **params)
+    __call__ = bind  # `sin_p(x)` is `bind(sin_p, x)`: derivative rules are written with primitives called so
 
     def impl_for(self, xp) -> Callable:
         """The evaluator for array module xp, compiled once from the template."""
@@ -101,6 +106,8 @@ class Primitive:
         if fn is None:
             if self._explicit_impl is not None:
                 fn = self._explicit_impl
+            elif (direct := self._direct_impl(xp)) is not None:
+                fn = direct
             else:
                 args = f"*{self.operands[0]}" if self.variadic else ", ".join(self.operands)
                 params = sorted(_free_names(self._template_ast) - set(self.operands) - {"xp"})
@@ -111,6 +118,23 @@ class Primitive:
                 fn.__name__ = f"{self.name}_impl"
             self._impls[xp] = fn
         return fn
+
+    def _direct_impl(self, xp) -> Callable | None:
+        """The function itself when the template only calls it on the operands in order (`xp.sin(x)` is
+        xp.sin, `x * y` is operator.mul): eager mode then runs it with no Python frame in between."""
+        node, names = self._template_ast, list(self.operands)
+        if self.variadic or node is None:
+            return None
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            call, args = _OPERATORS[type(node.op)], [node.left, node.right]
+        elif (isinstance(node, ast.Call) and not node.keywords and isinstance(node.func, ast.Attribute)
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "xp"):
+            call, args = getattr(xp, node.func.attr, None), node.args
+        else:
+            return None
+        if call is None or [getattr(a, "id", None) for a in args] != names:
+            return None
+        return call
 
     def abstract_eval(self, *avals: ShapedArray, **params):
         """Output aval(s) for these input avals: shape from the shape rule, dtype from NumPy itself."""

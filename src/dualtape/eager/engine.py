@@ -5,6 +5,8 @@ half-accumulated gradient. Without retain_graph, the saved values are freed afte
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..ops.rules import add_any
@@ -14,29 +16,24 @@ from .tensor import Tensor
 
 
 def _topological(roots) -> list:
-    """Nodes reachable from roots, each before every node it feeds (outputs first)."""
-    order, state, stack = [], {}, [(r, False) for r in roots if r is not None]
+    """Nodes reachable from roots, each before every node it feeds (outputs first): reverse creation order,
+    since a node is always made after the nodes of its operands (AccumulateGrad nodes, with none, go last)."""
+    seen, stack = {}, [r for r in roots if r is not None]
     while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
+        node = stack.pop()
+        if id(node) in seen:
             continue
-        if id(node) in state:
-            continue
-        state[id(node)] = node
-        stack.append((node, True))
-        if isinstance(node, AccumulateGrad):
-            continue
-        for nxt in node.edges:
-            if nxt is not None and id(nxt) not in state:
-                stack.append((nxt, False))
-    return order[::-1]
+        seen[id(node)] = node
+        for edge in node.edges:
+            if edge is not None:
+                stack.append(edge)
+    return sorted(seen.values(), key=_seq, reverse=True)
+
+
+_seq = operator.attrgetter("seq")
 
 
 def _check_versions(node) -> None:
-    prim = getattr(node, "prim", None)
-    if prim is not None and prim.linear_vjp:
-        return  # its rule reads only shapes: an in-place change does not invalidate it
     for x, saved in zip(node.inputs, node.versions):
         if saved is not None and x._version[0] != saved:
             made_by = "a leaf" if x.grad_fn is None else f"output 0 of {x.grad_fn.name()}"
@@ -54,19 +51,21 @@ def _node_vjp(node, g, create_graph: bool):
             f"Trying to backward through the graph a second time (or directly access saved tensors after they "
             f"have already been freed): the saved values of {node.name()} were freed by the first backward. "
             "Specify retain_graph=True when calling .backward() or autograd.grad() the first time.")
-    _check_versions(node)
-    if type(node) is PrimitiveNode:
-        needed = node.needed
-        if create_graph:
-            operands = list(node.inputs)
-            out = node.out_ref() if node.out_ref is not None else None
-            if out is None:
-                out = Tensor._wrap(node.out_data)
-                out.grad_fn, out.requires_grad = node, True
-        else:
-            operands, out = node.raw, node.out_data
-        return node.prim.vjp(g, *operands, out=out, needed=needed, **node.params)
-    return node.backward(g, create_graph)
+    if type(node) is not PrimitiveNode:
+        _check_versions(node)
+        return node.backward(g, create_graph)
+    prim = node.prim
+    if not prim.linear_vjp:  # (a rule reading only shapes is not invalidated by an in-place change)
+        _check_versions(node)
+    if create_graph:
+        operands = list(node.inputs)
+        out = node.out_ref() if node.out_ref is not None else None
+        if out is None:  # (the output tensor is gone, or was never asked for: one with the same node)
+            out = Tensor._wrap(node.out_data)
+            out.grad_fn, out.requires_grad = node, True
+    else:
+        operands, out = node.raw, node.out_data
+    return prim.vjp(g, *operands, out=out, needed=node.edges, **node.params)  # (an edge of None: not needed)
 
 
 def run(roots, root_grads, retain_graph, create_graph, capture=None):
@@ -74,6 +73,7 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None):
     grads: dict = {}  # node -> the cotangent summed so far for its output
     captured: dict[int, tuple] = {}
     capture = capture or {}
+    by_node = {t.grad_fn: t for t in capture.values() if t.grad_fn is not None}  # inputs inside the graph
     for t, g in zip(roots, root_grads):
         node = edge_of(t)
         if node is None:
@@ -82,9 +82,10 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None):
         if id(t) in capture:
             captured[id(t)] = (t, add_any(captured.get(id(t), (t, None))[1], g))
     order = _topological([edge_of(t) for t in roots])
+    pop, get = grads.pop, grads.get
     with grad_mode.set_grad_enabled(create_graph):
         for node in order:
-            g = grads.pop(node, None)
+            g = pop(node, None)
             if g is None:
                 continue
             if type(node) is AccumulateGrad:
@@ -94,22 +95,36 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None):
                         g = _apply_hooks(leaf._hooks, g)
                     captured[id(leaf)] = (leaf, add_any(captured.get(id(leaf), (leaf, None))[1], g))
                 continue
-            out = node.out_ref()
-            if out is not None:
+            if node.out_ref is not None and (out := node.out_ref()) is not None:
                 if out._hooks:
                     g = _apply_hooks(out._hooks, g)
-                if out._retains_grad or (capture and id(out) in capture):
+                if out._retains_grad:
                     captured[id(out)] = (out, g)
+            if by_node and node in by_node:
+                out = by_node[node]
+                captured[id(out)] = (out, g)
             bars = _node_vjp(node, g, create_graph)
+            if node.hooks:
+                bars = _apply_node_hooks(node, bars, g)
             for nxt, bar in zip(node.edges, bars):
                 if nxt is not None and bar is not None:
-                    previous = grads.get(nxt)
+                    previous = get(nxt)
                     grads[nxt] = bar if previous is None else previous + bar
     if not retain_graph:
         for node in order:
-            if not isinstance(node, AccumulateGrad):
-                node.free()
+            node.free()
     return captured
+
+
+def _apply_node_hooks(node, bars, g):
+    """A grad_fn's hooks see (grad_inputs, grad_outputs) and may return replacement grad_inputs."""
+    wrap = lambda x: x if x is None or isinstance(x, Tensor) else Tensor._wrap(x)
+    unwrap = lambda new, old: new if isinstance(old, Tensor) or new is None else getattr(new, "data", new)
+    for hook in list(node.hooks):
+        result = hook(tuple(wrap(b) for b in bars), (wrap(g),))
+        if result is not None:
+            bars = tuple(unwrap(new, old) for new, old in zip(result, bars))
+    return bars
 
 
 def _apply_hooks(hooks, g):

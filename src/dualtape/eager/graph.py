@@ -5,7 +5,10 @@ rule: no derivative is written here), and frees them after backward unless the g
 
 from __future__ import annotations
 
+import itertools
 import weakref
+
+_sequence = itertools.count()  # creation order: a node is always made after the nodes of its operands
 
 _TORCH_NAMES = {
     "add": "AddBackward0", "sub": "SubBackward0", "mul": "MulBackward0", "div": "DivBackward0",
@@ -23,6 +26,9 @@ _TORCH_NAMES = {
     "cosh": "CoshBackward0", "arctan2": "Atan2Backward0", "mod": "RemainderBackward0",
     "index_add": "IndexAddBackward0", "checkpoint": "CheckpointBackward0",
 }
+
+
+_NAMED_BY_OPERANDS = frozenset({"matmul", "pow", "sub", "reduce_sum", "reduce_max", "reduce_min", "getitem"})
 
 
 def torch_name(prim, operands, params=None) -> str:
@@ -53,11 +59,11 @@ def torch_name(prim, operands, params=None) -> str:
 class Node:
     """A grad_fn: how to pull an output cotangent back to the operands of one recorded operation."""
 
-    __slots__ = ("_name", "inputs", "raw", "edges", "needed", "versions", "out_data", "out_ref", "freed", "hooks",
+    __slots__ = ("_name", "seq", "inputs", "raw", "edges", "versions", "out_data", "out_ref", "freed", "hooks",
                  "__weakref__")
 
     def __init__(self, name: str, inputs, out_data, out_tensor):
-        self._name = name
+        self._name, self.seq = name, next(_sequence)
         self.inputs = list(inputs)  # the operands as given: Tensors (graph edges) or plain values
         self.edges, self.versions, self.raw = [], [], []
         for x in self.inputs:
@@ -65,17 +71,16 @@ class Node:
             self.edges.append(edge_of(x) if tensor else None)
             self.versions.append(x._version[0] if tensor else None)
             self.raw.append(x.data if tensor else x)  # the arrays the rule reads (when no graph is built)
-        self.needed = [edge is not None for edge in self.edges]
         self.out_data = out_data
-        self.out_ref = weakref.ref(out_tensor) if out_tensor is not None else None
+        self.out_ref = None  # a weak reference to the output, set once it has hooks or retains its grad
         self.freed = False
-        self.hooks = []
+        self.hooks = None
 
     def name(self) -> str:
         return self._name
 
     def __repr__(self):
-        return f"<{self._name}>"
+        return f"<{self.name()}>"
 
     @property
     def next_functions(self):
@@ -83,12 +88,14 @@ class Node:
 
     def free(self) -> None:
         """Drop the saved values (after a backward that does not retain the graph); the edges stay."""
-        self.name()  # (a lazily named node is named from the operands it is about to drop)
         self.freed = True
         self.out_data = None
         self.inputs = self.raw = [None] * len(self.inputs)
 
     def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) -> None or replacement grad_inputs, called after this node runs."""
+        if self.hooks is None:
+            self.hooks = []
         self.hooks.append(fn)
         return _Handle(self.hooks, fn)
 
@@ -98,11 +105,10 @@ class PrimitiveNode(Node):
 
     __slots__ = ("prim", "params")
 
-    def __init__(self, prim, params, inputs, raw, edges, versions, out_data, out_tensor):
+    def __init__(self, prim, params, inputs, raw, edges, versions, out_data):
         # (the eager trace has already walked the operands: no second pass here, this is the hot path)
-        self._name, self.inputs, self.raw, self.edges, self.versions = None, inputs, raw, edges, versions
-        self.needed = [edge is not None for edge in edges]
-        self.out_data, self.out_ref, self.freed, self.hooks = out_data, weakref.ref(out_tensor), False, []
+        self._name, self.seq, self.inputs, self.raw, self.edges = None, next(_sequence), inputs, raw, edges
+        self.versions, self.out_data, self.out_ref, self.freed, self.hooks = versions, out_data, None, False, None
         self.prim, self.params = prim, params
 
     def name(self) -> str:
@@ -110,10 +116,11 @@ class PrimitiveNode(Node):
             self._name = torch_name(self.prim, [getattr(x, "data", x) for x in self.inputs], self.params)
         return self._name
 
-    def __repr__(self):
-        return f"<{self.name()}>"
-
-
+    def free(self) -> None:
+        if self._name is None and self.prim.name in _NAMED_BY_OPERANDS:
+            self.name()  # (named from the operands it is about to drop)
+        self.freed, self.out_data = True, None
+        self.inputs = self.raw = [None] * len(self.edges)
 
 
 class AccumulateGrad:
@@ -128,8 +135,14 @@ class AccumulateGrad:
     def variable(self):
         return self._leaf()
 
+    seq = -1  # (after every node that feeds it, in the engine's order)
+    edges = ()
+
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
+
+    def free(self) -> None:
+        """Nothing is saved here."""
 
     def __repr__(self):
         return "<AccumulateGrad>"
@@ -185,9 +198,4 @@ def before_inplace(t, node) -> None:
     if node is not None:
         node.out_ref = weakref.ref(t)
         if producer is not None:  # t's hooks and retained grad belong to its new grad_fn only
-            producer.out_ref = weakref.ref(old) if aliased or reads_t else _gone
-
-
-def _gone():
-    """The out_ref of a node whose output tensor is no more (a dead weak reference)."""
-    return None
+            producer.out_ref = None

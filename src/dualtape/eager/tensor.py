@@ -8,12 +8,13 @@ installed on tracers (numpy/methods.py), with PyTorch's spellings where the two 
 
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
 
 import numpy as np
 
 from ..avals import ShapedArray
-from ..core.primitive import bind
+from ..core.primitive import PLAIN_TYPES, bind
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
@@ -33,11 +34,11 @@ class EagerTrace:
     def process(self, prim, args, params):
         raw, edges, versions, record, traced = [], [], [], False, False
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
-            if type(a) is Tensor:
+            if type(a) is Tensor or isinstance(a, Tensor):
                 a_data = a.data
                 if a.requires_grad:
                     record = True
-                    edges.append(a.grad_fn if a.grad_fn is not None else a._leaf_node())
+                    edges.append(a.grad_fn or a._leaf_node())
                 else:
                     edges.append(None)
                 versions.append(a._version[0])
@@ -46,7 +47,7 @@ class EagerTrace:
                 edges.append(None)
                 versions.append(None)
             raw.append(a_data)
-            if type(a_data) is not np.ndarray and getattr(a_data, "_dt_trace", None) is not None:
+            if type(a_data) not in PLAIN_TYPES and getattr(a_data, "_dt_trace", None) is not None:
                 traced = True
         out = bind(prim, *raw, **params) if traced else prim.impl(*raw, **params)
         if not (record and grad_mode.STATE.enabled and prim.differentiable):
@@ -54,7 +55,7 @@ class EagerTrace:
         if prim.multiple_results:
             return self._record_many(prim, params, args, out)
         result = Tensor._wrap(out)
-        result.grad_fn = PrimitiveNode(prim, params, list(args), raw, edges, versions, out, result)
+        result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, out)
         result.requires_grad = True
         return result
 
@@ -81,14 +82,14 @@ class Tensor:
         self.grad_fn = None
         self._version = [0]
         self._retains_grad = False
-        self._hooks = []
+        self._hooks = None
         self._accumulator = None
 
     @classmethod
     def _wrap(cls, data) -> "Tensor":
         t = cls.__new__(cls)
         t.data, t.requires_grad, t.grad, t.grad_fn = data, False, None, None
-        t._version, t._retains_grad, t._hooks, t._accumulator = [0], False, [], None
+        t._version, t._retains_grad, t._hooks, t._accumulator = [0], False, None, None
         return t
 
     # ---- attributes -------------------------------------------------------------------------------------
@@ -195,6 +196,7 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None:
             self._retains_grad = True
+            self.grad_fn.out_ref = weakref.ref(self)
 
     @property
     def retains_grad(self) -> bool:
@@ -204,6 +206,10 @@ class Tensor:
         """hook(grad) -> None or a replacement grad, called when this tensor's gradient is computed."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        if self.grad_fn is not None:
+            self.grad_fn.out_ref = weakref.ref(self)
         self._hooks.append(hook)
         return _Handle(self._hooks, hook)
 
@@ -344,3 +350,33 @@ for _name, _op in {"add_": _methods.ARRAY_METHODS["__add__"], "sub_": _methods.A
     setattr(Tensor, _name, _inplace_method(_name, _op))
 for _name in ("__iadd__", "__isub__", "__imul__", "__itruediv__"):
     setattr(Tensor, _name, _inplace_method(_name, _methods.ARRAY_METHODS["__" + _name[3:]]))
+
+
+def _scaled(other, alpha):
+    """alpha * other (the multiplication skipped when alpha is the Python number 1)."""
+    return other if type(alpha) in (int, float) and alpha == 1 else other * alpha
+
+
+def _add_(self, other, *, alpha=1):
+    """self += alpha * other (PyTorch's add_ with alpha=)."""
+    return self._inplace(self + _scaled(other, alpha), "add_")
+
+
+def _sub_(self, other, *, alpha=1):
+    """self -= alpha * other."""
+    return self._inplace(self - _scaled(other, alpha), "sub_")
+
+
+def _addcmul_(self, tensor1, tensor2, *, value=1):
+    """self += value * tensor1 * tensor2."""
+    return self._inplace(self + _scaled(tensor1, value) * tensor2, "addcmul_")
+
+
+def _addcdiv_(self, tensor1, tensor2, *, value=1):
+    """self += value * tensor1 / tensor2."""
+    return self._inplace(self + _scaled(tensor1, value) / tensor2, "addcdiv_")
+
+
+for _fn in (_add_, _sub_, _addcmul_, _addcdiv_):  # (add_ and sub_ replace the alpha-less versions above)
+    _fn.__name__ = _fn.__qualname__ = _fn.__name__[1:]
+    setattr(Tensor, _fn.__name__, _fn)

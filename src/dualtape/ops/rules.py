@@ -111,8 +111,8 @@ def deflinear(prim: Primitive, *linear_in: int) -> None:
 
 # ---- VJP builders ------------------------------------------------------------------------------------
 def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
-    """in_bar_i = rule_i(g, ans, *operands), skipped where `needed[i]` is False; with `broadcasting`, each
-    result is summed back to its operand's shape."""
+    """in_bar_i = rule_i(g, ans, *operands), skipped where `needed[i]` is falsy (False, or None: eager passes
+    its graph edges); with `broadcasting`, each result is summed back to its operand's shape."""
 
     def vjp(g, *primals, out, needed=None, **params):
         bars = []
