@@ -181,6 +181,25 @@ def test_a_hook_sees_the_summed_gradient_once():
     assert seen[1:] == [[3.0, 5.0], [3.0, 5.0]]
 
 
+def test_a_grad_fn_hook_sees_its_gradients_and_may_replace_them():
+    x = leaf([1.0, 2.0])
+    y = x * 3
+    seen = []
+
+    def hook(grad_inputs, grad_outputs):
+        seen.append(([g.tolist() for g in grad_inputs if g is not None], grad_outputs[0].tolist()))
+        return tuple(None if g is None else g * 2 for g in grad_inputs)
+
+    handle = y.grad_fn.register_hook(hook)
+    (y * y).sum().backward(retain_graph=True)
+    assert seen == [([[18.0, 36.0]], [6.0, 12.0])]  # d(9x^2)/dx before the hook; dy after
+    assert x.grad.tolist() == [36.0, 72.0]
+    handle.remove()
+    x.grad = None
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [18.0, 36.0] and len(seen) == 1
+
+
 def test_retained_non_leaf_grad_accumulates():
     x = leaf([1.0, 2.0])
     y = x * 2
