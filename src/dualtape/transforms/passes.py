@@ -4,6 +4,7 @@ and output meaning; `optimize` runs them all (switched off by `dt.config.optimiz
 from __future__ import annotations
 
 from ..core.ir import Eqn, Program, Var, sub_programs
+from .hoist import hoist_outer_products
 from .simplify import simplify
 
 
@@ -62,11 +63,13 @@ def cse(program: Program) -> Program:
 
 def optimize(program: Program) -> Program:
     """Fold and simplify, merge common subexpressions, then drop what is dead; sub-programs (branches, loop
-    bodies) too, keeping their inputs and outputs."""
+    bodies) too, keeping their inputs and outputs; then sums of outer products in loops become one GEMM."""
     program = dce(cse(simplify(program)))
     eqns = [Eqn(e.prim, e.inputs, {k: _optimize_param(p) for k, p in e.params.items()}, e.outs, e.where)
             if sub_programs(e.params) else e for e in program.eqns]
-    return Program(program.inputs, eqns, program.outputs, program.captures, program.name)
+    program = Program(program.inputs, eqns, program.outputs, program.captures, program.name)
+    hoisted = hoist_outer_products(program)
+    return program if hoisted is program else dce(simplify(hoisted))
 
 
 def _optimize_param(param):
