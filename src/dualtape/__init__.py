@@ -5,7 +5,10 @@
 
 from . import (
     autograd,  # noqa: F401
+    nn,  # noqa: F401
     numpy,  # noqa: F401  (installs the array method set on tracers)
+    optim,  # noqa: F401
+    viz,  # noqa: F401
 )
 from .api import (
     Jitted,
@@ -103,8 +106,9 @@ __all__ = [
     "EscapedTracerError", "exp", "expm1", "eye", "fori_loop", "full", "Function", "grad", "hessian", "hvp",
     "inference_mode", "is_grad_enabled", "jacfwd", "jacrev", "jit", "Jitted", "jvp", "linearize", "linspace",
     "log", "log1p", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean", "minimum", "mm",
-    "neg", "no_grad", "norm", "numpy", "ones", "ones_like", "outer", "pow", "prod", "Program", "rand", "randn",
+    "neg", "nn", "no_grad", "norm", "numpy", "ones", "ones_like", "optim", "outer", "pow", "prod", "Program", "rand",
+    "randn",
     "relu", "reshape", "scan", "set_grad_enabled", "ShapeError", "sigmoid", "sign", "sin", "softmax", "source",
     "sqrt", "square", "stack", "stop_gradient", "sum", "tan", "tanh", "tensor", "Tensor", "trace", "transpose",
-    "value_and_grad", "vjp", "vmap", "where", "while_loop", "zeros", "zeros_like",
+    "value_and_grad", "viz", "vjp", "vmap", "where", "while_loop", "zeros", "zeros_like",
 ]
