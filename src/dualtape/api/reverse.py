@@ -60,9 +60,9 @@ def _scalar_seed(value, fn):
     return 1.0 if aval.dtype == np.float64 or aval.weak else aval.dtype.type(1)
 
 
-def value_and_grad(fn, argnums=0, has_aux: bool = False):
+def value_and_grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "numpy", to_host: bool = False):
     """(fn(*args), gradient of fn with respect to args[argnums]); with has_aux fn returns (value, aux) and
-    the result is ((value, aux), gradient)."""
+    the result is ((value, aux), gradient). backend and to_host: as for dt.jit."""
 
     def value_and_gradient(*args):
         pullback, out_tree, in_tree = _pullback(fn, args, argnums, "grad")
@@ -82,12 +82,12 @@ def value_and_grad(fn, argnums=0, has_aux: bool = False):
         return ((value, aux) if has_aux else value), grads
 
     value_and_gradient.__name__ = f"value_and_grad_{_name(fn)}"
-    return _staged(fn, value_and_gradient)
+    return _staged(fn, value_and_gradient, backend, to_host)
 
 
-def grad(fn, argnums=0, has_aux: bool = False):
+def grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "numpy", to_host: bool = False):
     """The gradient of scalar-valued fn with respect to args[argnums] (an int or a tuple of ints); the result
-    mirrors that argument's pytree. With has_aux: (gradient, aux)."""
+    mirrors that argument's pytree. With has_aux: (gradient, aux). backend and to_host: as for dt.jit."""
     both = value_and_grad(fn, argnums, has_aux)
 
     def gradient(*args):
@@ -95,7 +95,7 @@ def grad(fn, argnums=0, has_aux: bool = False):
         return (grads, aux[0]) if has_aux else grads
 
     gradient.__name__ = f"grad_{_name(fn)}"
-    return _staged(fn, gradient)
+    return _staged(fn, gradient, backend, to_host)
 
 
 def _split_aux(result, has_aux):
@@ -103,8 +103,9 @@ def _split_aux(result, has_aux):
     return ((out[0], out[1]) if has_aux else (out,)), grads
 
 
-def _staged(fn, body):
-    jitted = Jitted(body)
+def _staged(fn, body, backend: str = "numpy", to_host: bool = False):
+    """body compiled and cached like dt.jit, for backend, and named after fn."""
+    jitted = Jitted(body, backend, to_host=to_host)
     functools.update_wrapper(jitted, fn, assigned=("__module__", "__doc__"), updated=())
     jitted.__name__ = jitted.__qualname__ = body.__name__
     return jitted

@@ -2,7 +2,7 @@
 
 Every entry point traces the user's function into a Program (core.trace), optionally optimises it
 (transforms.passes) and either evaluates it through bind() (so transforms nest) or compiles it to source
-(codegen). Outputs are NumPy arrays or Python scalars, never tracers.
+(codegen). Outputs are NumPy arrays or Python scalars (CuPy arrays for backend="cupy"), never tracers.
 """
 
 from __future__ import annotations
@@ -126,12 +126,12 @@ class _Entry:
 class Jitted:
     """A function compiled once per input signature (shapes, dtypes, pytree structure, static values)."""
 
-    def __init__(self, fn, backend: str = "numpy", static_argnums=(), autograph=None):
+    def __init__(self, fn, backend: str = "numpy", static_argnums=(), autograph=None, to_host: bool = False):
         functools.update_wrapper(self, fn)
         if not hasattr(self, "__name__"):  # a callable object: name it after its class
             self.__name__ = self.__qualname__ = type(fn).__name__
         self.fn = fn
-        self.backend = backend
+        self.backend, self.to_host = backend, to_host  # (so each cache entry is compiled for this backend)
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         self.autograph = autograph
         self._cache: dict = {}
@@ -177,7 +177,7 @@ class Jitted:
             return tree.unflatten(entry.out_tree, outs)
         compiled = entry.compiled
         if compiled is None:
-            compiled = entry.compiled = Compiled(entry.program, self.backend)
+            compiled = entry.compiled = Compiled(entry.program, self.backend, to_host=self.to_host)
             if not kwargs and not self.static_argnums and _array_key(args) is not None:
                 self._by_arrays[_array_key(args)] = _fast_call(compiled, entry.out_tree)
         if entry.out_tree is tree.LEAF:
@@ -200,12 +200,14 @@ class Jitted:
         return f"<dualtape.jit of {self.__name__}: {len(self._cache)} compiled signature(s)>"
 
 
-def jit(fn=None, *, backend: str = "numpy", static_argnums=(), autograph=None):
+def jit(fn=None, *, backend: str = "numpy", static_argnums=(), autograph=None, to_host: bool = False):
     """Compile fn: traced once per input signature, emitted as Python source, cached. Usable as a decorator
-    with or without arguments."""
+    with or without arguments. backend="cupy" runs it on the GPU: NumPy arguments are moved there on each call
+    and results stay CuPy arrays, or come back as NumPy arrays with to_host=True."""
     if fn is None:
-        return functools.partial(jit, backend=backend, static_argnums=static_argnums, autograph=autograph)
-    return Jitted(fn, backend, static_argnums, autograph)
+        return functools.partial(jit, backend=backend, static_argnums=static_argnums, autograph=autograph,
+                                 to_host=to_host)
+    return Jitted(fn, backend, static_argnums, autograph, to_host)
 
 
 def trace(fn, static_argnums=None, autograph=None):

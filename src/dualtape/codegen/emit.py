@@ -19,6 +19,7 @@ import numpy as np
 from ..core.ir import Lit, Namer, Program, Var
 from ..core.primitive import REGISTRY
 from ..transforms.simplify import shortest
+from .portable import arrays_where_needed
 
 
 class Emitted(NamedTuple):
@@ -150,7 +151,11 @@ class _Emitter:
                     else:
                         self.assign([v], self.atom(a), False, indent)
                 continue
-            expr = eqn.prim.emit([self.atom(a) for a in eqn.inputs], eqn.params, param_ast)
+            operands = [self.atom(a) for a in eqn.inputs]
+            scalars = {id(node) for a, node in zip(eqn.inputs, operands) if type(a) is not Var or a.aval.weak}
+            expr = eqn.prim.emit(operands, eqn.params, param_ast)
+            if scalars:
+                expr = arrays_where_needed(expr, scalars)
             self.assign(eqn.outs, expr, eqn.prim.multiple_results, indent)
 
     def run_block(self, sub: Program, operands, indent: str) -> list:

@@ -1,8 +1,11 @@
 """Compile emitted source into a callable: register it with linecache (so tracebacks and inspect show it),
-bind the array module `xp` (NumPy, or CuPy on a GPU) and the captured values, and wrap the result."""
+bind the array module `xp` (NumPy, or CuPy on a GPU) and the captured values, and wrap the result. On a
+device backend the captured arrays move to the device once, here, and the callable moves NumPy arguments
+there on each call and (with to_host) its results back."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import linecache
@@ -12,6 +15,7 @@ import numpy as np
 from ..core.ir import Program, sub_programs
 from ..errors import BackendError
 from .emit import emit_program
+from .portable import problems
 
 _serial = itertools.count(1)
 BACKENDS = ("numpy", "cupy")
@@ -30,9 +34,13 @@ def array_module(backend: str):
                 "(or the cupy-cudaXXx wheel matching your CUDA version)"
             ) from e
         try:
-            cupy.cuda.runtime.getDeviceCount()
-        except Exception as e:  # CUDA driver or device missing
-            raise BackendError(f"backend='cupy' needs an NVIDIA GPU, but CUDA reports none: {e}") from e
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as e:  # no driver, or one too old for this CuPy build
+            raise BackendError(f"backend='cupy' needs an NVIDIA GPU with a working CUDA driver, but CUDA reports: "
+                               f"{e}; use backend='numpy' on this machine") from e
+        if count < 1:
+            raise BackendError("backend='cupy' needs an NVIDIA GPU, but the CUDA driver finds no device; use "
+                               "backend='numpy' on this machine")
         return cupy
     raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
 
@@ -42,9 +50,13 @@ class Compiled:
 
     __slots__ = ("fn", "source", "filename", "n_outputs", "program")
 
-    def __init__(self, program: Program, backend: str = "numpy", comments: bool = True):
+    def __init__(self, program: Program, backend: str = "numpy", comments: bool = True, to_host: bool = False):
         xp = array_module(backend)
         emitted = emit_program(program, comments=comments)
+        trouble = problems(emitted.source) if xp is not np else None
+        if trouble:
+            shown = "\n  ".join(trouble)
+            raise BackendError(f"the program {emitted.name} cannot run on backend={backend!r}:\n  {shown}")
         self.filename = f"<dualtape:{emitted.name}#{next(_serial)}>"
         self.source = emitted.source
         lines = self.source.splitlines(keepends=True)
@@ -52,8 +64,9 @@ class Compiled:
         namespace = {"xp": xp, **helpers_for(program, xp)}
         namespace.update((k, _to_backend(v, xp)) for k, v in emitted.globals.items())
         exec(compile(self.source, self.filename, "exec"), namespace)  # noqa: S102 - our own generated code
-        self.fn = namespace[emitted.name]
         self.n_outputs = len(program.outputs)
+        fn = namespace[emitted.name]
+        self.fn = fn if xp is np else on_device(fn, xp, self.n_outputs, to_host)
         self.program = program
 
     def __call__(self, *args):
@@ -72,7 +85,29 @@ def helpers_for(program: Program, xp) -> dict:
     return found
 
 
+def on_device(fn, xp, n_outputs: int, to_host: bool):
+    """fn over arrays of xp, callable with NumPy arguments (copied to the device on each call; xp arrays are
+    used in place, Python scalars stay weakly typed scalars); its results stay xp arrays, or come back as NumPy
+    arrays with to_host."""
+    device, host = xp.ndarray, (np.ndarray, np.generic)
+
+    def result(value):
+        if isinstance(value, device):
+            return xp.asnumpy(value) if to_host else value
+        if isinstance(value, host) and not to_host:  # a constant result (a literal): put it on the device too
+            return xp.asarray(value)
+        return value
+
+    @functools.wraps(fn)  # (its name, and inspect.getsource shows the generated code)
+    def call(*args):
+        outs = fn(*[xp.asarray(a) if isinstance(a, host) and not isinstance(a, device) else a for a in args])
+        return result(outs) if n_outputs == 1 else tuple(result(o) for o in outs)
+
+    return call
+
+
 def _to_backend(value, xp):
-    if xp is np or not isinstance(value, np.ndarray):
+    """A captured value as the program reads it: NumPy arrays are copied to xp's device (once, at compile time)."""
+    if xp is np or not isinstance(value, np.ndarray) or isinstance(value, xp.ndarray):
         return value
     return xp.asarray(value)

@@ -1,0 +1,151 @@
+"""The array functions generated code may call through `xp`: each exists in NumPy and in CuPy, so one emitter
+serves both backends. Per `xp.<path>` the registry says which keyword arguments dualtape passes, which
+positional operands must be arrays, and where CuPy differs. The emitter reads it to pass arrays where CuPy
+needs them, compiling for CuPy refuses source that calls anything unlisted, and tests walk every primitive's
+emitted programs against it (checked with CuPy 14's own module and its reference docs).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import NamedTuple
+
+
+class Function(NamedTuple):
+    """What emitted code may pass to one array function, and how CuPy's differs from NumPy's."""
+
+    keywords: tuple[str, ...] = ()  # keyword arguments emitted code passes (all others go by position)
+    arrays: tuple[int, ...] = ()  # positional operands that must be arrays, not Python or NumPy scalars
+    cupy: str = ""  # the difference on CuPy, where there is one
+
+
+_UFUNC = Function()  # CuPy's ufuncs take its arrays and Python / NumPy scalars (never a NumPy array)
+_REDUCTION = Function(("axis", "keepdims"), (0,), "CuPy calls the operand's method (a.sum(...)), so it must be a "
+                      "CuPy array; a full reduction gives a 0-d array where NumPy gives a scalar; no initial= / "
+                      "where= keywords")
+_INDEX_REDUCTION = Function(("axis", "keepdims"), (0,), "keepdims is keyword-only in NumPy; CuPy adds dtype=")
+
+FUNCTIONS: dict[str, Function] = {
+    **dict.fromkeys((
+        "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "exp2", "expm1", "log",
+        "log2", "log10", "log1p", "sqrt", "logaddexp", "abs", "sign", "floor", "ceil", "isfinite", "logical_not",
+        "logical_and", "logical_or", "logical_xor", "maximum", "minimum", "arctan2",
+    ), _UFUNC),
+    "round": Function(cupy="not a ufunc in CuPy: converts its operand with cupy.array, then calls a.round()"),
+    "where": Function((), (0,), "the condition must be an array (CuPy calls condition.astype); the two values "
+                      "may be scalars"),
+    "sum": _REDUCTION,
+    "prod": _REDUCTION,
+    "max": _REDUCTION,
+    "min": _REDUCTION,
+    "argmax": _INDEX_REDUCTION,
+    "argmin": _INDEX_REDUCTION,
+    "reshape": Function((), (0,), "the shape goes by position: NumPy 2.1 names it `shape`, CuPy `newshape`"),
+    "broadcast_to": Function((), (0,), "CuPy's takes only a cupy.ndarray (a typed Cython argument)"),
+    "squeeze": Function(("axis",), (0,), "CuPy calls a.squeeze(axis)"),
+    "expand_dims": Function((), (0,), "a tuple of axes works in both (CuPy >= 7)"),
+    "concatenate": Function(("axis",), (0,), "every operand must be a CuPy array; NumPy names the first "
+                            "parameter `arrays`, CuPy `tup`, so it goes by position"),
+    "einsum": Function(cupy="operands pass through cupy.asanyarray; explicit subscripts only (dualtape never "
+                       "emits '...')"),
+    "asarray": Function(("dtype",), (), "moves host data to the device (NumPy input) or converts in place; "
+                        "no device= / like= keywords"),
+    "full": Function(("dtype",), (), "fill_value may be a scalar or a 0-d CuPy array"),
+    "empty": Function(("dtype",)),
+    "zeros": Function(("dtype",)),
+    "add.at": Function((), (0,), "CuPy scatters with CUDA atomicAdd when the index holds an integer array: only "
+                       "float16/32/64, int32, uint32 and uint64 (no int64, bool or complex); out-of-bounds "
+                       "indices wrap around instead of raising"),
+}
+
+# `xp.float32(2.0)` literals and `dtype=xp.float32` arguments: CuPy re-exports NumPy's scalar types (cupy.float32
+# is numpy.float32); it has no float128 / longdouble, object, string or datetime dtypes.
+DTYPES = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+          "float64", "complex64", "complex128")
+CONSTANTS = ("nan", "inf")  # floats in both modules
+
+# Attributes that emitted code (and the runtime helpers) read from values other than `xp`: those of arrays in
+# both libraries, and the tape (a Python list) of a reverse-mode while loop.
+ATTRIBUTES = {"T": "array", "transpose": "array method", "dtype": "array", "append": "list (a while loop's tape)"}
+
+NAMES = frozenset(FUNCTIONS) | frozenset(DTYPES) | frozenset(CONSTANTS)
+
+# Differences that are not about one function: indexing with an out-of-bounds integer array wraps around on
+# CuPy instead of raising IndexError; `if` / `while` on a traced condition (cond, while_loop) calls bool() on a
+# 0-d CuPy array, a device-to-host sync per test; CuPy >= 14 promotes Python scalars weakly and 0-d arrays
+# strongly (NEP 50) as NumPy 2 does, while CuPy 13 still promotes 0-d arrays by value.
+
+
+class Use(NamedTuple):
+    """One `xp.<path>` in generated source: its path and, when it is called, the call's arguments."""
+
+    path: str
+    keywords: tuple[str, ...]
+    args: tuple[ast.expr, ...]
+    lineno: int
+
+
+def _path(node) -> str | None:
+    """'add.at' for the expression xp.add.at; None when node is not an attribute chain rooted at `xp`."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id == "xp" and parts:
+        return ".".join(reversed(parts))
+    return None
+
+
+class _Collector(ast.NodeVisitor):
+    def __init__(self):
+        self.uses: list[Use] = []
+
+    def visit_Call(self, node):
+        path = _path(node.func)
+        if path is None:
+            return self.generic_visit(node)
+        self.uses.append(Use(path, tuple(k.arg for k in node.keywords), tuple(node.args), node.lineno))
+        for child in (*node.args, *(k.value for k in node.keywords)):
+            self.visit(child)
+
+    def visit_Attribute(self, node):
+        path = _path(node)
+        if path is None:
+            return self.generic_visit(node)
+        self.uses.append(Use(path, (), (), node.lineno))
+
+
+def xp_uses(tree: ast.AST) -> list[Use]:
+    """Every `xp.<path>` in a parsed module or expression, with its call's arguments when it is called."""
+    collector = _Collector()
+    collector.visit(tree)
+    return collector.uses
+
+
+def problems(source: str) -> list[str]:
+    """Why source would not run on CuPy: the xp functions it calls that are not listed (or with keywords that
+    are not), one line each; empty when it is portable."""
+    found = []
+    for use in xp_uses(ast.parse(source)):
+        spec = FUNCTIONS.get(use.path)
+        if use.path not in NAMES:
+            found.append(f"line {use.lineno}: xp.{use.path} is not among the functions known to exist in CuPy")
+        elif spec is not None and set(use.keywords) - set(spec.keywords):
+            extra = ", ".join(sorted(set(use.keywords) - set(spec.keywords)))
+            found.append(f"line {use.lineno}: xp.{use.path} is called with keyword(s) {extra}")
+    return found
+
+
+def arrays_where_needed(expr: ast.expr, scalars: set[int]) -> ast.expr:
+    """expr with each operand node whose id is in scalars (a literal or a Python-scalar input) wrapped in
+    xp.asarray where its function needs an array: CuPy calls methods of such operands (a.sum(), a.reshape())
+    that Python numbers lack. NumPy converts them the same way itself, so the values do not change."""
+    for node in ast.walk(expr):
+        spec = FUNCTIONS.get(_path(node.func)) if isinstance(node, ast.Call) else None
+        if spec is None:
+            continue
+        for i in spec.arrays:
+            if i < len(node.args) and id(node.args[i]) in scalars:
+                node.args[i] = ast.Call(func=ast.Attribute(value=ast.Name("xp", ast.Load()), attr="asarray",
+                                                           ctx=ast.Load()), args=[node.args[i]], keywords=[])
+    return expr
