@@ -35,6 +35,7 @@ from .api import (
     vmap,
     while_loop,
 )
+from .compile import compile  # noqa: A004 - dt.compile (SPEC §2)
 from .config import config
 from .core.ir import Program
 from .eager import (
@@ -101,13 +102,12 @@ from .errors import BackendError, ConcretizationError, EscapedTracerError, Shape
 __version__ = "0.1.0"
 
 __all__ = [
-    "abs", "arange", "autograd", "autograph_source", "BackendError", "cat", "checkpoint", "clamp",
+    "abs", "arange", "autograd", "autograph_source", "BackendError", "cat", "checkpoint", "clamp", "compile",
     "ConcretizationError", "cond", "config", "cos", "custom_jvp", "custom_vjp", "dot", "einsum", "enable_grad",
     "EscapedTracerError", "exp", "expm1", "eye", "fori_loop", "full", "Function", "grad", "hessian", "hvp",
-    "inference_mode", "is_grad_enabled", "jacfwd", "jacrev", "jit", "Jitted", "jvp", "linearize", "linspace",
-    "log", "log1p", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean", "minimum", "mm",
-    "neg", "nn", "no_grad", "norm", "numpy", "ones", "ones_like", "optim", "outer", "pow", "prod", "Program", "rand",
-    "randn",
+    "inference_mode", "is_grad_enabled", "jacfwd", "jacrev", "jit", "Jitted", "jvp", "linearize", "linspace", "log",
+    "log1p", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean", "minimum", "mm", "neg", "nn",
+    "no_grad", "norm", "numpy", "ones", "ones_like", "optim", "outer", "pow", "prod", "Program", "rand", "randn",
     "relu", "reshape", "scan", "set_grad_enabled", "ShapeError", "sigmoid", "sign", "sin", "softmax", "source",
     "sqrt", "square", "stack", "stop_gradient", "sum", "tan", "tanh", "tensor", "Tensor", "trace", "transpose",
     "value_and_grad", "viz", "vjp", "vmap", "where", "while_loop", "zeros", "zeros_like",

@@ -31,3 +31,10 @@ def test_progress_is_printed(capsys):
     assert [line.split()[1] for line in lines[:3]] == ["1", "10", "20"]
     assert all("loss" in line and "accuracy" in line for line in lines)
     assert lines[-1].startswith("final: loss") and f"{result.accuracy:.3f}" in lines[-1]
+
+
+def test_compiled_training_gives_the_eager_numbers():
+    eager = spirals.main(steps=40, quiet=True)
+    compiled = spirals.main(steps=40, quiet=True, compiled=True)
+    np.testing.assert_allclose(compiled.loss, eager.loss, rtol=1e-5)
+    assert compiled.accuracy == eager.accuracy and compiled.test_accuracy == eager.test_accuracy

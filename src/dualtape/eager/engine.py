@@ -12,6 +12,7 @@ import numpy as np
 from ..ops.rules import add_any
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, edge_of
+from .lifting import lift
 from .tensor import Tensor
 
 
@@ -172,14 +173,23 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
         if not (t.is_leaf or t._retains_grad or capture is not None):
             continue
         g = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        if t.grad is not None:
+            lift(t.grad)
         if t.grad is None:
-            t.grad = g if create_graph else Tensor._wrap(np.array(g.data, dtype=t.dtype, copy=True))
+            t.grad = g if create_graph else Tensor._wrap(_owned(g.data, t.dtype))
         elif create_graph:
             t.grad = t.grad + g
-        elif isinstance(t.grad.data, np.ndarray) and t.grad.data.flags.writeable:
+        elif type(t.grad.data) is np.ndarray and t.grad.data.flags.writeable and type(g.data) is np.ndarray:
             t.grad.data[...] += np.asarray(g.data, dtype=t.grad.dtype)  # in place, as PyTorch accumulates
         else:
             t.grad.data = t.grad.data + g.data
+
+
+def _owned(data, dtype):
+    """A gradient array .grad may own (a copy of an array; a traced value as it is), in the tensor's dtype."""
+    if type(data) is np.ndarray or getattr(data, "_dt_trace", None) is None:
+        return np.array(data, dtype=dtype, copy=True)
+    return data if data.dtype == dtype else data.astype(dtype)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

@@ -21,6 +21,7 @@ from ..numpy import shapes as _sh
 from ..numpy import where as _where
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, _Handle, before_inplace
+from .lifting import LIFTERS, lift, lift_all
 
 _values_indices = namedtuple("return_types_max", ["values", "indices"])
 
@@ -32,6 +33,8 @@ class EagerTrace:
     active = True
 
     def process(self, prim, args, params):
+        if LIFTERS:  # (dt.compile is tracing: tensors holding arrays become program inputs)
+            lift_all(args)
         raw, edges, versions, record, traced = [], [], [], False, False
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
             if type(a) is Tensor or isinstance(a, Tensor):
@@ -69,7 +72,7 @@ EAGER = EagerTrace()
 class Tensor:
     """An n-dimensional array that can record how it was computed, for .backward()."""
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_retains_grad", "_hooks",
+    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_version", "_retains_grad", "_hooks",
                  "_accumulator", "__weakref__")
     _dt_trace = EAGER
     _dt_eager = True
@@ -78,21 +81,38 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False):
         self.data = data
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._version = [0]
         self._retains_grad = False
         self._hooks = None
         self._accumulator = None
+        if LIFTERS:
+            LIFTERS[-1].track(self)
 
     @classmethod
     def _wrap(cls, data) -> "Tensor":
         t = cls.__new__(cls)
-        t.data, t.requires_grad, t.grad, t.grad_fn = data, False, None, None
+        t.data, t.requires_grad, t._grad, t.grad_fn = data, False, None, None
         t._version, t._retains_grad, t._hooks, t._accumulator = [0], False, None, None
+        if LIFTERS:  # (dt.compile is tracing: a tensor made now may become state the program writes)
+            LIFTERS[-1].track(t)
         return t
 
     # ---- attributes -------------------------------------------------------------------------------------
+    @property
+    def grad(self):
+        """The gradient accumulated by backward (a Tensor), or None."""
+        if LIFTERS:
+            LIFTERS[-1].saw_grad(self, reading=True)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if LIFTERS:
+            LIFTERS[-1].saw_grad(self, reading=False)
+        self._grad = value
+
     @property
     def aval(self) -> ShapedArray:
         return ShapedArray(np.shape(self.data), self.dtype)
@@ -238,12 +258,15 @@ class Tensor:
         if self.is_leaf and self.requires_grad and grad_mode.STATE.enabled:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
                                f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or use {op[:-1]}")
+        lift(self)
         before_inplace(self, result.grad_fn if op != "copy_" else None)
-        new = np.asarray(result.data)
-        if isinstance(self.data, np.ndarray) and self.data.shape == new.shape:
+        new = result.data
+        if type(new) is not np.ndarray and getattr(new, "_dt_trace", None) is None:
+            new = np.asarray(new)
+        if type(self.data) is np.ndarray and type(new) is np.ndarray and self.data.shape == new.shape:
             self.data[...] = new
-        else:
-            self.data = new.astype(self.dtype, copy=False) if hasattr(self.data, "dtype") else new
+        else:  # (a traced value, or another shape: the tensor takes the new array)
+            self.data = new if new.dtype == self.dtype else new.astype(self.dtype)
         self._version[0] += 1
         if result.grad_fn is not None:
             self.grad_fn, self.requires_grad = result.grad_fn, True
@@ -328,7 +351,10 @@ def _composite(name, fn, tensor, *static):
 
 def _clone(t: Tensor) -> Tensor:
     """A copy; recorded (as a multiplication by one) when t requires grad, so gradients flow through it."""
-    return t * 1 if t.requires_grad else Tensor._wrap(np.array(t.data, copy=True))
+    if t.requires_grad:
+        return t * 1
+    traced = getattr(t.data, "_dt_trace", None) is not None  # (a traced value is immutable: no copy needed)
+    return Tensor._wrap(t.data if traced else np.array(t.data, copy=True))
 
 
 def _inplace_method(name: str, op):

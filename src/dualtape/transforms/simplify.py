@@ -7,8 +7,11 @@ makes that the same.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
+from ..avals import ShapedArray
 from ..core.ir import Eqn, Lit, Program, Var, sub_programs
 from ..core.primitive import REGISTRY
 
@@ -37,6 +40,8 @@ class _Rewriter:
         self.captures = list(program.captures)
         self.subst: dict[int, object] = {}
         self.producer: dict[int, Eqn] = {}
+        self.uses = Counter(a.id for e in program.eqns for a in e.inputs if type(a) is Var)
+        self.uses.update(a.id for a in program.outputs if type(a) is Var)
 
     def atom(self, a):
         return self.subst.get(a.id, a) if type(a) is Var else a
@@ -46,7 +51,7 @@ class _Rewriter:
         for eqn in self.program.eqns:
             eqn = Eqn(eqn.prim, [self.atom(a) for a in eqn.inputs], eqn.params, eqn.outs, eqn.where)
             if not eqn.prim.multiple_results and not _has_subprogram(eqn):
-                eqn = self.absorb_negation(self.scalarise(eqn))
+                eqn = self.transposed_product(self.absorb_negation(self.scalarise(eqn)), eqns)
                 replacement = self.fold(eqn) or self.identity(eqn)
                 if replacement is not None:
                     self.subst[eqn.outs[0].id] = replacement
@@ -122,6 +127,30 @@ class _Rewriter:
         if name == "add" and self.negated(x) is not None:
             return Eqn(REGISTRY["sub"], [y, self.negated(x)], eqn.params, eqn.outs, eqn.where)
         return eqn
+
+    def transposed_product(self, eqn, eqns):
+        """(a @ b).T -> b.T @ a.T for matrices, the transposes of transposes cancelling: `(x.T @ g).T`, the
+        weight cotangent of `x @ W.T`, becomes `g.T @ x`, one product written in row order, so what reads it
+        next (an optimiser's update) runs over contiguous memory."""
+        name, ins = eqn.prim.name, eqn.inputs
+        if name != "transpose" or tuple(eqn.params["perm"]) != (1, 0) or type(ins[0]) is not Var:
+            return eqn
+        inner = self.producer.get(ins[0].id)
+        if inner is None or inner.prim.name != "matmul" or self.uses[ins[0].id] != 1 or any(
+                type(a) is not Var or a.aval.ndim != 2 for a in inner.inputs):
+            return eqn
+        a, b = inner.inputs
+        return Eqn(inner.prim, [self.transpose_of(b, eqns), self.transpose_of(a, eqns)], {}, eqn.outs, eqn.where)
+
+    def transpose_of(self, a, eqns):
+        """An atom for a.T: the operand of a's own transpose, or a new transpose equation."""
+        made = self.producer.get(a.id)
+        if made is not None and made.prim.name == "transpose" and tuple(made.params["perm"]) == (1, 0):
+            return made.inputs[0]
+        t = Var(ShapedArray(a.aval.shape[::-1], a.aval.dtype))
+        eqns.append(Eqn(REGISTRY["transpose"], [a], {"perm": (1, 0)}, [t]))
+        self.producer[t.id] = eqns[-1]
+        return t
 
     def scalarise(self, eqn):
         """A constant operand whose elements are all equal becomes a scalar literal if that changes nothing."""

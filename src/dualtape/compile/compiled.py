@@ -1,0 +1,192 @@
+"""`dt.compile(fn_or_module)`: eager Tensor code traced once per signature into one program and run compiled.
+
+The function runs once with its tensors' arrays swapped for tracers (compile.state), so every eager
+operation, including a `loss.backward()` and an optimiser's in-place updates, is recorded into the program.
+Each later call with the same signature runs the emitted program and writes the new parameter, gradient and
+optimiser-state arrays back into their tensors. A cached program is used only while its guards hold: the
+same tensors (alive, same shapes, dtypes, requires_grad, and .grad present or not) as when it was traced.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+
+import numpy as np
+
+from .. import tree
+from ..codegen.emit import emit_program
+from ..codegen.runtime import Compiled
+from ..config import config
+from ..core.primitive import INNERMOST
+from ..core.trace import input_hints, make_program
+from ..eager import grad_mode
+from ..eager.lifting import LIFTERS
+from ..eager.tensor import Tensor
+from ..transforms.passes import optimize
+from .names import TensorNames
+from .node import attach_backward
+from .state import SIGNATURES, Lifting, grad_signature, tensor_signature
+
+logger = logging.getLogger("dualtape")
+
+
+class _Entry:
+    """One traced program, its guards, and how its inputs and outputs map onto tensors."""
+
+    def __init__(self, program, out_tree, tensor_outputs, effects, lifted, guards, backend):
+        self.program, self.out_tree, self.tensor_outputs = program, out_tree, tensor_outputs
+        self.effects, self.guards = effects, guards
+        self.lifted = lifted  # per lifted input: (weak ref, None) for a live tensor, (None, array) for a constant
+        self.compiled = Compiled(program, backend)
+        self.n_results = len(tensor_outputs)
+        self.differentiable = None  # set by node.plan_backward when a result needs a grad_fn
+
+    def guards_hold(self) -> bool:
+        for ref, what, expected in self.guards:
+            t = ref()
+            if t is None or SIGNATURES[what](t) != expected:
+                return False
+        return True
+
+    def run(self, leaves, dynamic):
+        inputs = dynamic + [const if ref is None else ref().data for ref, const in self.lifted]
+        outs = self.compiled.fn(*inputs)
+        outs = (outs,) if self.compiled.n_outputs == 1 else outs
+        for effect in self.effects:
+            effect.apply(outs, leaves)
+        results = [Tensor._wrap(np.asarray(o)) if is_tensor else o
+                   for o, is_tensor in zip(outs[:self.n_results], self.tensor_outputs)]
+        if self.differentiable is not None and grad_mode.STATE.enabled:
+            attach_backward(self, inputs, leaves, results)
+        return tree.unflatten(self.out_tree, results)
+
+
+class CompiledFunction:
+    """A function of eager tensors, traced once per input signature and run as one compiled program."""
+
+    def __init__(self, fn, backend: str = "numpy"):
+        functools.update_wrapper(self, fn)
+        if not hasattr(self, "__name__"):
+            self.__name__ = self.__qualname__ = type(fn).__name__
+        self.fn, self.backend = fn, backend
+        self._entries: dict = {}
+        self.trace_count = 0
+
+    def __call__(self, *args, **kwargs):
+        leaves, treedef = tree.flatten((args, kwargs))
+        key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled)
+        dynamic = [x.data if isinstance(x, Tensor) else x for x in leaves if _is_dynamic(x)]
+        for entry in self._entries.get(key, ()):
+            if entry.guards_hold():
+                return entry.run(leaves, dynamic)
+        entry = self._trace(leaves, treedef, args)
+        if not entry.once:  # (a program that made new state, e.g. momentum buffers, runs once)
+            self._entries.setdefault(key, []).append(entry)
+        return entry.run(leaves, dynamic)
+
+    def _trace(self, leaves, treedef, args) -> _Entry:
+        self.trace_count += 1
+        if config.log_compiles:
+            logger.warning("dualtape.compile: tracing %s (trace %d)", self.__name__, self.trace_count)
+        positions = [i for i, x in enumerate(leaves) if _is_dynamic(x)]
+        examples = tuple(leaves[i].data if isinstance(leaves[i], Tensor) else leaves[i] for i in positions)
+        hints = [h for i, h in enumerate(_hints(self.fn, args, len(leaves))) if i in set(positions)]
+        found: dict = {}
+
+        def traced(*tracers):
+            arguments = {id(leaves[i]): i for i in positions if isinstance(leaves[i], Tensor)}
+            lifting = found["lifting"] = Lifting(INNERMOST[-1], arguments, TensorNames(self.fn))
+            call = list(leaves)
+            for i, tracer in zip(positions, tracers):
+                if isinstance(leaves[i], Tensor):
+                    lifting.argument(leaves[i], tracer, i)
+                else:
+                    call[i] = tracer
+            call_args, call_kwargs = tree.unflatten(treedef, call)
+            LIFTERS.append(lifting)
+            try:
+                out = self.fn(*call_args, **call_kwargs)
+            finally:
+                LIFTERS.remove(lifting)
+            out_leaves, found["out_tree"] = tree.flatten(out)
+            found["tensor_outputs"] = [isinstance(o, Tensor) for o in out_leaves]
+            found["needs_grad"] = [  # (a result whose graph a backward() inside has used up is a plain value)
+                isinstance(o, Tensor) and o.grad_fn is not None and not getattr(o.grad_fn, "freed", False)
+                for o in out_leaves]
+            values = [o.data if isinstance(o, Tensor) else o for o in out_leaves]
+            found["effects"], effect_values = lifting.effects(len(values), out_leaves)
+            return values + effect_values
+
+        try:
+            program = make_program(traced, examples, name=self.__name__, arg_names=hints)[0]
+        finally:
+            if "lifting" in found:
+                found["lifting"].restore()
+        lifting = found.pop("lifting")
+        slots = [s for s in lifting.slots if s.arg is None]
+        del traced
+        gc.collect()  # (tensors made and dropped by the function, e.g. a constant, must be gone now)
+        lifted = [(s.ref, None) if s.ref() is not None else (None, s.original) for s in slots]
+        if config.optimize:
+            program = optimize(program)
+        entry = _Entry(program, found["out_tree"], found["tensor_outputs"], found["effects"], lifted,
+                       lifting.guards(), self.backend)
+        entry.once = lifting.made_state()
+        if any(found["needs_grad"]):
+            from .node import plan_backward
+
+            plan_backward(entry, found["needs_grad"], leaves, positions, slots)
+        return entry
+
+    def source(self, *args, **kwargs) -> str:
+        """The emitted source of the program this call would run (traced now if it is not cached)."""
+        leaves, treedef = tree.flatten((args, kwargs))
+        key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled)
+        for entry in self._entries.get(key, ()):
+            if entry.guards_hold():
+                return entry.compiled.source
+        return emit_program(self._trace(leaves, treedef, args).program).source
+
+    @property
+    def cache_size(self) -> int:
+        return sum(len(entries) for entries in self._entries.values())
+
+    def __repr__(self):
+        return f"<dualtape.compile of {self.__name__}: {self.cache_size} compiled program(s)>"
+
+
+def compile(fn_or_module=None, *, backend: str = "numpy"):  # noqa: A001 - the public name (SPEC §2)
+    """Compile eager Tensor code (a function, or a Module's forward) into one program per input signature:
+    a forward pass, or a whole training step with backward() and optimizer.step(), parameters and optimiser
+    state written back after each call. Usable as a decorator."""
+    if fn_or_module is None:
+        return functools.partial(compile, backend=backend)
+    return CompiledFunction(fn_or_module, backend)
+
+
+def _is_dynamic(x) -> bool:
+    return isinstance(x, (Tensor, np.ndarray))
+
+
+def _leaf_key(x):
+    if isinstance(x, Tensor):
+        return ("tensor",) + tensor_signature(x) + (grad_signature(x),)
+    if isinstance(x, np.ndarray):
+        return ("array", x.shape, str(x.dtype))
+    try:
+        hash(x)
+    except TypeError:
+        raise TypeError(f"dt.compile: an argument of type {type(x).__name__} is neither a tensor, an array nor a "
+                        "hashable value (those are compiled in as constants)") from None
+    return ("static", type(x), x)
+
+
+def _hints(fn, args, n_leaves: int) -> list:
+    """Readable names for the leaves (the function's parameter names), padded to n_leaves."""
+    try:
+        hints = input_hints(fn, args)
+    except (TypeError, ValueError):
+        hints = []
+    return (hints + [None] * n_leaves)[:n_leaves]

@@ -1,0 +1,174 @@
+"""What a compiled eager function reads and writes besides its arguments' values.
+
+While tracing, each tensor the function touches that holds a concrete array (a parameter, optimiser state,
+a .grad) is *lifted*: its array is swapped for a tracer, an input of the program. Every `.grad` the function
+reads or assigns is noted with its value at entry. When the function returns, each tensor whose array or
+.grad now differs has an *effect*: its new value is a program output (or a constant), written back after
+each call. Afterwards the swapped arrays and .grads are put back, whatever happened.
+
+Guards: a cached program assumes the same lifted tensors, alive, with the same shapes, dtypes and
+requires_grad, and, for each .grad it read before assigning, the same presence, shape and dtype.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..avals import ShapedArray
+from ..eager.tensor import Tensor
+
+
+class Slot:
+    """A tensor whose array is a program input: an argument (`arg`: its leaf position in the call), or a
+    tensor the function read (`arg` None)."""
+
+    __slots__ = ("tensor", "ref", "original", "tracer", "arg")
+
+    def __init__(self, tensor: Tensor, tracer, arg: int | None):
+        self.tensor, self.ref, self.tracer, self.arg = tensor, weakref.ref(tensor), tracer, arg
+        self.original = tensor.data
+
+
+class GradSeen:
+    """A tensor whose .grad the function read or assigned: its .grad at entry, and whether it was read first."""
+
+    __slots__ = ("tensor", "ref", "arg", "before", "read_first")
+
+    def __init__(self, tensor: Tensor, arg: int | None, read_first: bool):
+        self.tensor, self.ref, self.arg = tensor, weakref.ref(tensor), arg
+        self.before, self.read_first = tensor._grad, read_first
+
+
+class Made:
+    """A tensor made while tracing (its weak reference): if it outlives the trace holding a traced array, it
+    is new state (an optimiser's buffer), and its array an output."""
+
+    __slots__ = ("ref", "arg")
+
+    def __init__(self, tensor: Tensor):
+        self.ref, self.arg = weakref.ref(tensor), None
+
+
+class Effect:
+    """After each call: `.data` or `.grad` (`what`) of a tensor becomes output `index` of the program, a
+    constant array (`value`), or for a grad None. The tensor is a call's argument (`arg`, a leaf position)
+    or a tensor the function reads (`ref`, a weak reference)."""
+
+    __slots__ = ("ref", "arg", "what", "index", "value")
+
+    def __init__(self, seen, what: str, index=None, value=None):
+        self.ref, self.arg = (None, seen.arg) if seen.arg is not None else (seen.ref, None)
+        self.what, self.index, self.value = what, index, value
+
+    def apply(self, outs, leaves) -> None:
+        t = leaves[self.arg] if self.arg is not None else self.ref()
+        if t is None:
+            return
+        new = outs[self.index] if self.index is not None else (
+            None if self.value is None else self.value.copy())
+        if self.what == "data":
+            t.data = new
+            t._version[0] += 1
+        else:
+            t._grad = None if new is None else Tensor._wrap(new)
+
+
+class Lifting:
+    """The tensors lifted into one trace, the .grads it saw, and how to undo both."""
+
+    def __init__(self, trace, arguments: dict, names=None):
+        self.trace, self.names = trace, names  # names: tensor -> a readable hint for its input, or None
+        self.arguments = arguments  # id(tensor) -> leaf position, for the call's tensor arguments
+        self.slots: list[Slot] = []
+        self.grads: dict[int, GradSeen] = {}
+        self.made: list[Made] = []
+
+    def track(self, t: Tensor) -> None:
+        self.made.append(Made(t))
+
+    def argument(self, t: Tensor, tracer, position: int) -> None:
+        if any(slot.tensor is t for slot in self.slots):
+            return  # (the same tensor passed twice: its first input stands for it)
+        self.slots.append(Slot(t, tracer, position))
+        t.data = tracer
+
+    def __call__(self, t: Tensor) -> None:
+        """The lifter (eager.lifting): t's array becomes a new input of the program."""
+        data = np.asarray(t.data)
+        if data.dtype == object:
+            raise TypeError("dt.compile: a tensor of Python objects cannot be compiled")
+        hint = self.names(t) if self.names is not None else None
+        tracer = self.trace.new_input(ShapedArray(data.shape, data.dtype), hint)
+        self.slots.append(Slot(t, tracer, None))
+        t.data = tracer
+
+    def saw_grad(self, t: Tensor, reading: bool) -> None:
+        """Tensor.grad was read (or assigned): note its value at entry the first time."""
+        if id(t) not in self.grads:
+            self.grads[id(t)] = GradSeen(t, self.arguments.get(id(t)), reading)
+
+    def effects(self, n_outputs: int, results) -> tuple[list[Effect], list]:
+        """The effects of the function on the tensors it touched or made (but its results), and the traced
+        values they output (numbered from n_outputs, after the function's own results)."""
+        effects, values = [], []
+
+        def output(seen, what, value):
+            if getattr(value, "_dt_trace", None) is None:  # a concrete array: the same each call
+                effects.append(Effect(seen, what, value=np.array(value, copy=True)))
+            else:
+                effects.append(Effect(seen, what, index=n_outputs + len(values)))
+                values.append(value)
+
+        for slot in self.slots:
+            if slot.tensor.data is not slot.tracer:
+                output(slot, "data", slot.tensor.data)
+        for seen in self.grads.values():
+            now = seen.tensor._grad
+            if now is seen.before:
+                continue
+            if now is None:
+                effects.append(Effect(seen, "grad"))
+            else:
+                output(seen, "grad", now.data)
+        skip = {id(r) for r in results} | {id(slot.tensor) for slot in self.slots}
+        for made in self.made:
+            t = made.ref()
+            if t is not None and id(t) not in skip and getattr(t.data, "_dt_trace", None) is self.trace:
+                output(made, "data", t.data)
+        return effects, values
+
+    def restore(self) -> None:
+        """Put back every array and .grad the trace replaced (the program has not run yet)."""
+        for slot in reversed(self.slots):
+            slot.tensor.data = slot.original
+            slot.tensor = None  # (only weak references outlive the trace)
+        for seen in self.grads.values():
+            seen.tensor._grad = seen.before
+            seen.tensor = None
+
+    def made_state(self) -> bool:
+        """Whether a tensor made while tracing outlives it (call after restore(), once garbage is collected):
+        then the program made state that a later call finds existing, so it must be traced again."""
+        return any(m.ref() is not None and getattr(m.ref().data, "_dt_trace", None) is self.trace
+                   for m in self.made)
+
+    def guards(self) -> list:
+        """(weak reference, what, expected) for the tensors the program assumes; call after restore()."""
+        found = [(s.ref, "tensor", tensor_signature(s.ref())) for s in self.slots
+                 if s.arg is None and s.ref() is not None]
+        found += [(g.ref, "grad", grad_signature(g.ref())) for g in self.grads.values()
+                  if g.read_first and g.arg is None and g.ref() is not None]
+        return found
+
+
+def tensor_signature(t: Tensor) -> tuple:
+    return t.shape, str(t.dtype), t.requires_grad
+
+
+def grad_signature(t: Tensor):
+    return None if t._grad is None else (t._grad.shape, str(t._grad.dtype))
+
+
+SIGNATURES = {"tensor": tensor_signature, "grad": grad_signature}

@@ -1,0 +1,162 @@
+"""dt.compile: a whole training step (forward, backward, gradient clipping, optimiser step) and a forward pass
+compiled into one program, equal to eager to 1e-12 in float64, cached per signature, with state written back
+and the guards, errors and state-restoring of a trace."""
+
+import numpy as np
+import pytest
+
+import dualtape as dt
+from dualtape.errors import ConcretizationError
+
+RNG = np.random.default_rng(3)
+X = dt.tensor(RNG.normal(size=(12, 5)))
+Y = dt.tensor(RNG.integers(0, 3, 12))
+
+
+def model_and_step(optimizer: str, clip: bool = True, seed: int = 0):
+    """A float64 MLP, its optimiser, and the step function closing over them."""
+    dt.manual_seed(seed)
+    model = dt.nn.Sequential(dt.nn.Linear(5, 7, dtype=np.float64), dt.nn.Tanh(),
+                             dt.nn.Linear(7, 3, dtype=np.float64))
+    if optimizer == "adam":
+        opt = dt.optim.Adam(model.parameters(), lr=0.05, weight_decay=0.01)
+    else:
+        opt = dt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)
+    loss_fn = dt.nn.CrossEntropyLoss()
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        if clip:
+            dt.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        opt.step()
+        return loss
+
+    return model, opt, step
+
+
+def values(model):
+    return [p.detach().numpy().copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_compiled_training_steps_equal_eager_ones(optimizer):
+    model, opt, step = model_and_step(optimizer)
+    twin, twin_opt, twin_step = model_and_step(optimizer)
+    compiled = dt.compile(step)
+    for _ in range(6):
+        loss, twin_loss = compiled(X, Y), twin_step(X, Y)
+        assert abs(loss.item() - twin_loss.item()) <= 1e-12
+        for a, b in zip(values(model), values(twin)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        for p, q in zip(model.parameters(), twin.parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12, atol=1e-12)
+    for p, q in zip(model.parameters(), twin.parameters()):  # the optimiser state was written back too
+        for key, value in twin_opt.state[q].items():
+            np.testing.assert_allclose(opt.state[p][key].numpy(), value.numpy(), rtol=1e-12, atol=1e-12)
+    traced = compiled.trace_count
+    assert traced <= 3  # the first step (no grads yet; optimiser state made), then the steady state
+    compiled(X, Y), compiled(X, Y)
+    assert compiled.trace_count == traced
+
+
+def test_the_cached_program_is_reused_and_a_new_shape_traces_again():
+    _, _, step = model_and_step("sgd", clip=False)
+    compiled = dt.compile(step)
+    for _ in range(3):
+        compiled(X, Y)
+    traced = compiled.trace_count
+    for _ in range(4):
+        compiled(X, Y)
+    assert compiled.trace_count == traced
+    compiled(X[:4], Y[:4])
+    assert compiled.trace_count == traced + 1
+
+
+def test_changes_made_outside_are_seen_by_the_compiled_step():
+    model, _, step = model_and_step("sgd", clip=False)
+    twin, _, twin_step = model_and_step("sgd", clip=False)
+    compiled = dt.compile(step)
+    for _ in range(3):
+        compiled(X, Y), twin_step(X, Y)
+    state = {k: v * 0.5 for k, v in twin.state_dict().items()}  # e.g. a checkpoint loaded between steps
+    model.load_state_dict(state)
+    twin.load_state_dict(state)
+    np.testing.assert_allclose(compiled(X, Y).item(), twin_step(X, Y).item(), rtol=1e-12)
+    for a, b in zip(values(model), values(twin)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_compiled_forward_pass_is_differentiable_with_eager_backward():
+    dt.manual_seed(1)
+    model = dt.nn.Sequential(dt.nn.Linear(5, 4, dtype=np.float64), dt.nn.ReLU(), dt.nn.Linear(4, 2, dtype=np.float64))
+    forward = dt.compile(model)
+    out = forward(X)
+    assert out.grad_fn.name() == "CompiledFunctionBackward" and out.shape == (12, 2)
+    (out * out).sum().backward()
+    compiled_grads = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    (model(X) ** 2).sum().backward()
+    for a, p in zip(compiled_grads, model.parameters()):
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-12, atol=1e-12)
+    with dt.no_grad():
+        assert forward(X).grad_fn is None
+    x = dt.tensor(X.numpy(), requires_grad=True)  # gradients reach a tensor argument too
+    forward(x).sum().backward()
+    x_eager = dt.tensor(X.numpy(), requires_grad=True)
+    model(x_eager).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), x_eager.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_reading_a_value_into_python_while_compiling_names_the_line():
+    model, opt, _ = model_and_step("sgd", clip=False)
+
+    def step(x):
+        loss = model(x).sum()
+        if loss.item() > 0:  # a Python decision on a traced value
+            loss = loss * 2
+        return loss
+
+    with pytest.raises(ConcretizationError, match="loss.item"):
+        dt.compile(step)(X)
+
+
+def test_a_failed_trace_leaves_parameters_and_grads_as_they_were():
+    model, _, step = model_and_step("adam", clip=False)
+    step(X, Y)  # eager: grads and state exist
+    before = values(model)
+    grads = [p.grad for p in model.parameters()]
+
+    def broken(x, y):
+        step(x, y)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        dt.compile(broken)(X, Y)
+    for a, b in zip(values(model), before):
+        np.testing.assert_array_equal(a, b)
+    assert all(p.grad is g for p, g in zip(model.parameters(), grads))
+    assert all(isinstance(p.data, np.ndarray) for p in model.parameters())
+
+
+def test_replacing_a_parameter_with_another_shape_traces_again():
+    dt.manual_seed(2)
+    layer = dt.nn.Linear(5, 3, dtype=np.float64)
+    forward = dt.compile(lambda x: layer(x).sum())
+    with dt.no_grad():
+        forward(X)
+        layer.weight = dt.nn.Parameter(dt.tensor(np.ones((3, 5))))
+        np.testing.assert_allclose(forward(X).item(), layer(X).sum().item(), rtol=1e-12)
+    assert forward.trace_count == 2
+
+
+def test_the_compiled_step_is_readable_source():
+    _, _, step = model_and_step("sgd", clip=False)
+    compiled = dt.compile(step)
+    compiled(X, Y), compiled(X, Y)
+    source = compiled.source(X, Y)
+    assert source.startswith("def step(x, y, model_0_weight, model_0_bias, model_2_weight, model_2_bias, ")
+    assert "model_0_weight_momentum_buffer * 0.9" in source  # inputs named after the step's own variables
+    assert "loss.backward()" in source and "opt.step()" in source  # the user's lines, as comments
+    assert "@ x\n" in source and "x.T" not in source  # the first weight's gradient: g.T @ x, in row order
