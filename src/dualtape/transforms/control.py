@@ -29,7 +29,7 @@ from .evaluate import eval_program
 from .jvp import ShapedArrayExample, jvp_call
 from .partial_eval import depends_on, external_reads, split_by_dependence
 from .passes import dce
-from .vjp import Pullback
+from .vjp import Pullback, masked
 
 TAPE = ShapedArray((), np.dtype(object))  # the aval of a while loop's tape: a Python list of states
 
@@ -60,10 +60,6 @@ def trace_together(fns, avals, names=None, hints=None):
 
 def _zeros_for(values, tangents):
     return [zeros(aval_of(v)) if t is None else t for v, t in zip(values, tangents)]
-
-
-def _masked(bars, needed):
-    return tuple(None if needed is not None and not n else b for b, n in zip(bars, needed or [True] * len(bars)))
 
 
 def _avals(values):
@@ -140,7 +136,7 @@ def _cond_vjp(gs, pred, *ops, out, needed=None, branches):
     gs = _zeros_for(out, gs)
     programs, consts = trace_together([_pullback_fn(b) for b in branches], _avals(ops) + _avals(gs))
     bars = cond_p(pred, *consts, *ops, *gs, branches=tuple(programs))
-    return _masked([None] + list(bars), needed)
+    return masked([None] + list(bars), needed)
 
 
 def _cond_expand(pred, *ops, branches):
@@ -258,7 +254,7 @@ def _while_vjp_bwd(gs, residuals, needed=None, *, cond, body, n_consts):
     (adjoint,), extra = trace_together([step], _avals(consts) * 2 + state_avals * 2)
     c_bars = [zeros(aval_of(c)) for c in consts]
     bars = while_adjoint_p(*extra, *consts, tape, *c_bars, *gs, step=adjoint, n_consts=len(extra) + nc)
-    return _masked(bars, needed)
+    return masked(bars, needed)
 
 
 def _while_tape_shape(*args, cond, body, n_consts):
@@ -508,7 +504,7 @@ def _scan_vjp_bwd(gs, residuals, needed=None, *, body, n_consts, n_carry, length
     outs = scan_p(*extra, *fixed_values, *c_bars0, *g_carry, *stacked, *xs, *g_ys, body=adjoint,
                   n_consts=len(extra) + n_fixed, n_carry=nc + ns, length=length, reverse=not reverse)
     del ny
-    return _masked(list(outs), needed)
+    return masked(list(outs), needed)
 
 
 def _scan_out_avals(body, n_carry, length):

@@ -21,7 +21,7 @@ from ..errors import EscapedTracerError
 from ..ops.rules import fit_dtype, zeros
 from .evaluate import eval_program
 from .jvp import jvp_call
-from .vjp import Pullback
+from .vjp import Pullback, masked
 
 
 def _out_avals(*avals, program: Program, **_):
@@ -93,8 +93,7 @@ def _user_args(primals, in_tree):
 
 def _padded(bars, primals, needed):
     """One cotangent per operand: the user's arguments' leaves, then None for captured values."""
-    bars = list(bars) + [None] * (len(primals) - len(bars))
-    return tuple(None if needed is not None and not n else b for b, n in zip(bars, needed or [True] * len(bars)))
+    return masked(list(bars) + [None] * (len(primals) - len(bars)), needed)
 
 
 def _no_closed_over_derivative(kind: str, program: Program, in_tree, differentiated) -> None:

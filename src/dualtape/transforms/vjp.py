@@ -101,6 +101,11 @@ class Pullback:
                 for v, bar in zip(self.program.inputs, self(out_bars))]
 
 
+def masked(bars, needed) -> tuple:
+    """The cotangents, None where the caller does not need one (`needed[i]` falsy; None: all needed)."""
+    return tuple(None if needed is not None and not n else b for b, n in zip(bars, needed or [True] * len(bars)))
+
+
 def check_cotangent(out, ct, where: str = "vjp"):
     o, c = aval_of(out), aval_of(ct)
     if o.shape != c.shape:
