@@ -24,7 +24,7 @@ LAYERS = [
     ("api",),
     ("eager",),
     ("autograd", "nn", "optim", "compile", "viz"),
-    ("examples",),
+    ("examples", "bench"),
     ("cli", "__main__", "__init__"),
 ]
 

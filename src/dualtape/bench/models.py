@@ -1,5 +1,5 @@
-"""The workloads the benchmarks share, each written with dualtape.numpy and, for reference, by hand in
-NumPy (forward, and the gradient a person would write)."""
+"""The models the workloads share, each written with dualtape.numpy and, for reference, by hand in NumPy
+(forward, and the gradient a person would write)."""
 
 from __future__ import annotations
 
@@ -49,18 +49,29 @@ def mlp_grad_numpy(params, x, y):
     return x.T @ da, da.sum(axis=0), h.T @ dz, dz.sum(axis=0)
 
 
-def mlp_forward(params, x):
+def mlp_loss_peer(params, x, y, xp):
+    """mlp_loss in a peer's NumPy-like namespace (jax.numpy, autograd.numpy)."""
+    W1, b1, W2, b2 = params
+    h = xp.tanh(x @ W1 + b1)
+    z = h @ W2 + b2
+    m = xp.max(z, axis=1, keepdims=True)
+    logp = z - m - xp.log(xp.sum(xp.exp(z - m), axis=1, keepdims=True))
+    return -xp.sum(y * logp) / x.shape[0]
+
+
+def mlp_forward(params, x, xp=dnp):
     """The MLP's outputs (for forward-mode benchmarks: a vector function of x)."""
     W1, b1, W2, b2 = params
-    return dnp.tanh(x @ W1 + b1) @ W2 + b2
+    return xp.tanh(x @ W1 + b1) @ W2 + b2
 
 
-def tanh_layer(W, x):
-    return dnp.tanh(W @ x)
+def tanh_layer(W, x, xp=dnp):
+    return xp.tanh(W @ x)
 
 
-def tiny(x):
-    return dnp.sum(dnp.sin(x) * dnp.cos(x) + x ** 2 * dnp.exp(-x))
+def tiny(x, xp=dnp):
+    """sum(sin x cos x + x^2 e^-x); xp is the array namespace (dnp, or a peer's for comparison)."""
+    return xp.sum(xp.sin(x) * xp.cos(x) + x ** 2 * xp.exp(-x))
 
 
 def tiny_numpy(x):
@@ -71,3 +82,19 @@ def tiny_grad_numpy(x):
     """d/dx [sin x cos x + x^2 e^-x] = cos 2x + (2x - x^2) e^-x, written by hand."""
     s, c, e = np.sin(x), np.cos(x), np.exp(-x)
     return c * c - s * s + (2 * x - x * x) * e
+
+
+def logistic_loss(w, X, y, xp=dnp):
+    """Negative log-likelihood of logistic regression, labels y in {0, 1}."""
+    z = X @ w
+    return xp.sum(xp.log1p(xp.exp(z)) - y * z)
+
+
+def logistic_grad_numpy(w, X, y):
+    return X.T @ (1 / (1 + np.exp(-(X @ w))) - y)
+
+
+def logistic_hvp_numpy(w, v, X, y):
+    """The Hessian-vector product by hand: X^T diag(s (1 - s)) X v, s = sigmoid(X w)."""
+    s = 1 / (1 + np.exp(-(X @ w)))
+    return X.T @ (s * (1 - s) * (X @ v))
