@@ -8,10 +8,12 @@ from ..avals import aval_of
 from ..ops import elementwise as ew
 from ._base import arr, bind, dtype
 
+_SEQUENCES = (list, tuple)  # (what arr() converts; tested here inline, since these run once per eager op)
+
 
 def _unary(prim, doc):
     def fn(x):
-        return bind(prim, arr(x))
+        return bind(prim, np.asarray(x) if type(x) in _SEQUENCES else x)
 
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = doc
@@ -20,7 +22,7 @@ def _unary(prim, doc):
 
 def _binary(prim, name):
     def fn(x, y):
-        return bind(prim, arr(x), arr(y))
+        return bind(prim, np.asarray(x) if type(x) in _SEQUENCES else x, np.asarray(y) if type(y) in _SEQUENCES else y)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise {name} with NumPy broadcasting."
