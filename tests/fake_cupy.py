@@ -2,7 +2,9 @@
 runs dualtape's CuPy path for real: NumPy computes underneath, but "device" arrays (DeviceArray) are kept
 apart from host ones as CuPy keeps them. Its functions and ufuncs refuse NumPy arrays, return device arrays
 (0-d ones where NumPy gives scalars), refuse scalars where CuPy calls methods of the operand, count the
-copies between host and device, and record every `cupy.<path>` that code reads.
+copies between host and device, and record every `cupy.<path>` that code reads. NumPy's functions called on a
+device array run the fake's (CuPy's __array_function__); np.asarray and np.array of one raise TypeError as
+with CuPy (NumPy does not ask an ndarray subclass, so `install` wraps them for the test's duration).
 
 `install(monkeypatch, devices=1)` puts a fresh one in sys.modules; `devices` may instead be the exception
 that `cuda.runtime.getDeviceCount` raises (no driver).
@@ -32,6 +34,14 @@ class DeviceArray(np.ndarray):
             kwargs["out"] = tuple(_plain(o) for o in kwargs["out"])
         result = getattr(ufunc, method)(*[_plain(x) for x in inputs], **kwargs)
         return None if method == "at" else _device(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """np.<func>(device array) runs cupy.<func>, as CuPy's own __array_function__ does."""
+        path = ".".join(func.__module__.split(".")[1:] + [func.__name__])
+        module = sys.modules.get("cupy")
+        if isinstance(getattr(module, "used", None), set):
+            module.used.add(path)
+        return _Function(module, path, func)(*args, **kwargs)
 
     def __getitem__(self, index):
         return _device(np.ndarray.__getitem__(_plain(self), _plain_index(index)))
@@ -96,7 +106,7 @@ class _Function:
             if not all(isinstance(v, DeviceArray) for v in items):
                 raise AttributeError(f"fake cupy.{self.path}: operand {position} must be a cupy.ndarray, got "
                                      f"{type(operand).__name__} (CuPy calls its methods)")
-        plain = [[_plain(v) for v in a] if isinstance(a, list) else _plain(a) for a in args]
+        plain = [type(a)(_plain(v) for v in a) if isinstance(a, (list, tuple)) else _plain(a) for a in args]
         if name == "at":
             plain[1] = _plain_index(plain[1])
         result = self.target(*plain, **{k: _plain(v) for k, v in kwargs.items()})
@@ -141,9 +151,28 @@ def make(devices=1) -> types.ModuleType:
     return module
 
 
+def _holds_device(value) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_holds_device(v) for v in value)
+    return isinstance(value, DeviceArray)
+
+
+def _refusing(name, convert):
+    def strict(a, *args, **kwargs):
+        if _holds_device(a):
+            raise TypeError(f"fake cupy: np.{name} of a device array: Implicit conversion to a NumPy array is not "
+                            "allowed. Please use `.get()` to construct a NumPy array explicitly.")
+        return convert(a, *args, **kwargs)
+
+    return strict
+
+
 def install(monkeypatch, devices=1) -> types.ModuleType:
-    """Make `import cupy` give a fresh fake for this test, with its copy counts at zero."""
+    """Make `import cupy` give a fresh fake for this test, with its copy counts at zero; for the test, NumPy's
+    conversions (np.asarray, np.array, ...) refuse device arrays as they refuse CuPy's."""
     module = make(devices)
     monkeypatch.setitem(sys.modules, "cupy", module)
+    for name in ("asarray", "array", "asanyarray", "ascontiguousarray"):
+        monkeypatch.setattr(np, name, _refusing(name, getattr(np, name)))
     COPIES.clear()
     return module

@@ -42,6 +42,7 @@ from .eager import (
     Function,
     Tensor,
     arange,
+    device,
     enable_grad,
     eye,
     full,
@@ -103,8 +104,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "abs", "arange", "autograd", "autograph_source", "BackendError", "cat", "checkpoint", "clamp", "compile",
-    "ConcretizationError", "cond", "config", "cos", "custom_jvp", "custom_vjp", "dot", "einsum", "enable_grad",
-    "EscapedTracerError", "exp", "expm1", "eye", "fori_loop", "full", "Function", "grad", "hessian", "hvp",
+    "ConcretizationError", "cond", "config", "cos", "custom_jvp", "custom_vjp", "device", "dot", "einsum",
+    "enable_grad", "EscapedTracerError", "exp", "expm1", "eye", "fori_loop", "full", "Function", "grad", "hessian",
+    "hvp",
     "inference_mode", "is_grad_enabled", "jacfwd", "jacrev", "jit", "Jitted", "jvp", "linearize", "linspace", "log",
     "log1p", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean", "minimum", "mm", "neg", "nn",
     "no_grad", "norm", "numpy", "ones", "ones_like", "optim", "outer", "pow", "prod", "Program", "rand", "randn",

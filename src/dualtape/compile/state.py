@@ -17,7 +17,16 @@ import weakref
 import numpy as np
 
 from ..avals import ShapedArray
+from ..eager.devices import is_device_array
 from ..eager.tensor import Tensor
+
+
+def _on_host(t: Tensor) -> None:
+    """dt.compile emits NumPy programs: a tensor on the GPU gets this error, not a failed conversion."""
+    if is_device_array(t.data):
+        raise NotImplementedError("dt.compile traces CPU tensors only (so far), and a tensor it reads is on cuda:0: "
+                                  "call the function without dt.compile to run it eagerly on the GPU, or move "
+                                  "its tensors (and modules) with .cpu()")
 
 
 class Slot:
@@ -91,11 +100,13 @@ class Lifting:
     def argument(self, t: Tensor, tracer, position: int) -> None:
         if any(slot.tensor is t for slot in self.slots):
             return  # (the same tensor passed twice: its first input stands for it)
+        _on_host(t)
         self.slots.append(Slot(t, tracer, position))
         t.data = tracer
 
     def __call__(self, t: Tensor) -> None:
         """The lifter (eager.lifting): t's array becomes a new input of the program."""
+        _on_host(t)
         data = np.asarray(t.data)
         if data.dtype == object:
             raise TypeError("dt.compile: a tensor of Python objects cannot be compiled")

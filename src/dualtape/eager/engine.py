@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from ..ops.rules import add_any
+from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, edge_of
 from .lifting import lift
@@ -139,9 +140,12 @@ def _apply_hooks(hooks, g):
 
 
 def _as_grad(g, like):
+    """A given gradient as a tensor on the output's device (a Tensor on another device is an error)."""
     if isinstance(g, Tensor):
+        if g.device != like.device:
+            raise RuntimeError(f"invalid gradient at index 0 - expected device {like.device} but got {g.device}")
         return g
-    return Tensor._wrap(np.asarray(g, dtype=like.dtype))
+    return Tensor._wrap(_device.cast(_device.move(g, like.device), like.dtype))
 
 
 def _seed(t: Tensor, gradient):
@@ -149,7 +153,7 @@ def _seed(t: Tensor, gradient):
         if t.numel() != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs; pass `gradient=` "
                                f"(e.g. dt.ones_like(y)) for an output of shape {t.shape}")
-        return Tensor._wrap(np.ones(t.shape, dtype=t.dtype))
+        return Tensor._wrap(_device.module_of(t.data).ones(t.shape, dtype=t.dtype))
     g = _as_grad(gradient, t)
     if g.shape != t.shape:
         raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a "
@@ -186,9 +190,10 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
 
 
 def _owned(data, dtype):
-    """A gradient array .grad may own (a copy of an array; a traced value as it is), in the tensor's dtype."""
+    """A gradient array .grad may own (a copy of an array, on its device; a traced value as it is), in the
+    tensor's dtype."""
     if type(data) is np.ndarray or getattr(data, "_dt_trace", None) is None:
-        return np.array(data, dtype=dtype, copy=True)
+        return _device.copy(data, dtype)
     return data if data.dtype == dtype else data.astype(dtype)
 
 
@@ -215,5 +220,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(None)
             continue
         g = found[id(x)][1]
-        result.append(g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g, dtype=x.dtype)))
+        result.append(g if isinstance(g, Tensor) else Tensor._wrap(_device.cast(g, x.dtype)))
     return tuple(result)

@@ -1,10 +1,11 @@
 """Tensor factories with PyTorch's dtype rules: Python floats become float32 (the default dtype), NumPy
-arrays keep their dtype, Python ints become int64."""
+arrays keep their dtype, Python ints become int64. `device="cuda"` puts the tensor on the GPU (CuPy)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import devices as _device
 from .tensor import Tensor
 
 _rng = np.random.default_rng()
@@ -19,7 +20,7 @@ def manual_seed(seed: int) -> None:
 def _dtype_of(data, dtype):
     if dtype is not None:
         return np.dtype(dtype)
-    if isinstance(data, (np.ndarray, np.generic)):
+    if isinstance(data, (np.ndarray, np.generic)) or _device.is_device_array(data):
         return data.dtype
     arr = np.asarray(data)
     if arr.dtype == np.float64:
@@ -28,63 +29,84 @@ def _dtype_of(data, dtype):
 
 
 def tensor(data, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """A new leaf tensor holding a copy of data."""
+    """A new leaf tensor holding a copy of data, on `device` (by default where data is: a CuPy array or a
+    cuda tensor stays on the GPU)."""
     if isinstance(data, Tensor):
-        data = data.detach().numpy()
-    arr = np.array(data, dtype=_dtype_of(data, dtype), copy=True)
+        data = data.detach().data
+    dev = _device.device_of(data) if device is None else _device.parse(device)
+    if _device.is_device_array(data):
+        arr = _device.move(data.astype(_dtype_of(data, dtype), copy=True), dev)
+    else:
+        arr = _device.move(np.array(data, dtype=_dtype_of(data, dtype), copy=True), dev)
     if requires_grad and not np.issubdtype(arr.dtype, np.inexact):
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
     return Tensor(arr, requires_grad)
 
 
-def _make(array, dtype, requires_grad) -> Tensor:
-    return Tensor(np.asarray(array, dtype=dtype or DEFAULT_DTYPE), requires_grad)
+def _module(device):
+    """The array module a factory builds with: NumPy, or CuPy (imported now) for device="cuda"."""
+    return np if device is None else _device.module_for(_device.parse(device))
+
+
+def _make(array, dtype, requires_grad, device=None) -> Tensor:
+    """A tensor of array's values in dtype (default float32), moved to device."""
+    array = array.astype(dtype or DEFAULT_DTYPE, copy=False)
+    return Tensor(array if device is None else _device.move(array, _device.parse(device)), requires_grad)
 
 
 def _shape(size):
     return tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
 
 
-def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
-    return _make(np.zeros(_shape(size)), dtype, requires_grad)
+def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(_module(device).zeros(_shape(size), dtype=dtype or DEFAULT_DTYPE), dtype, requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False) -> Tensor:
-    return _make(np.ones(_shape(size)), dtype, requires_grad)
+def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(_module(device).ones(_shape(size), dtype=dtype or DEFAULT_DTYPE), dtype, requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
-    return _make(np.full(_shape((size,)), fill_value), dtype, requires_grad)
+def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(_module(device).full(_shape((size,)), fill_value), dtype, requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
-    return _make(np.eye(n, m), dtype, requires_grad)
+def eye(n, m=None, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(_module(device).eye(n, m, dtype=dtype or DEFAULT_DTYPE), dtype, requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None) -> Tensor:
     values = np.arange(start, end, step) if end is not None else np.arange(start)
     if dtype is None and np.issubdtype(values.dtype, np.floating):
         dtype = DEFAULT_DTYPE
-    return Tensor(values.astype(dtype or values.dtype), requires_grad)
+    return _make(values, dtype or values.dtype, requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
-    return _make(np.linspace(start, end, steps), dtype, requires_grad)
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(np.linspace(start, end, steps), dtype, requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False) -> Tensor:
-    return _make(_rng.standard_normal(_shape(size)), dtype, requires_grad)
+def randn(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Standard normal values from the generator dt.manual_seed seeds (drawn on the host for every device)."""
+    return _make(_rng.standard_normal(_shape(size)), dtype, requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False) -> Tensor:
-    return _make(_rng.random(_shape(size)), dtype, requires_grad)
+def rand(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(_rng.random(_shape(size)), dtype, requires_grad, device)
 
 
-def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.zeros(np.shape(getattr(t, "data", t)), dtype=dtype or getattr(t, "dtype", DEFAULT_DTYPE)),
-                  requires_grad)
+def _like(t, dtype, requires_grad, device, make):
+    """make(xp, shape, dtype) on t's device (or on device), with t's dtype unless dtype is given."""
+    data = getattr(t, "data", t)
+    dev = _device.device_of(data) if device is None else _device.parse(device)
+    shape = data.shape if _device.is_device_array(data) else np.shape(data)
+    xp = np if dev.type == "cpu" else _device.module_for(dev)
+    return Tensor(make(xp, shape, dtype or getattr(t, "dtype", DEFAULT_DTYPE)), requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.ones(np.shape(getattr(t, "data", t)), dtype=dtype or getattr(t, "dtype", DEFAULT_DTYPE)),
-                  requires_grad)
+def zeros_like(t, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Zeros of t's shape and dtype, on t's device unless device is given."""
+    return _like(t, dtype, requires_grad, device, lambda xp, shape, dt: xp.zeros(shape, dtype=dt))
+
+
+def ones_like(t, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _like(t, dtype, requires_grad, device, lambda xp, shape, dt: xp.ones(shape, dtype=dt))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from . import devices as _device
 from . import grad_mode
 from .graph import Node
 from .tensor import Tensor
@@ -81,7 +80,7 @@ class Function:
         if isinstance(out, (tuple, list)):
             raise NotImplementedError(f"{cls.__name__}.forward returned {len(out)} outputs; dualtape's "
                                       "autograd.Function supports one output tensor so far")
-        out = out if isinstance(out, Tensor) else Tensor._wrap(np.asarray(out))
+        out = out if isinstance(out, Tensor) else Tensor._wrap(_device.as_array(out))
         if grad_mode.STATE.enabled and any(needs):
             result = Tensor._wrap(out.data)
             result.grad_fn = FunctionNode(cls, ctx, args, out.data, result)

@@ -19,6 +19,7 @@ from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from ..numpy import where as _where
+from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, _Handle, before_inplace
 from .lifting import LIFTERS, lift, lift_all
@@ -35,7 +36,7 @@ class EagerTrace:
     def process(self, prim, args, params):
         if LIFTERS:  # (dt.compile is tracing: tensors holding arrays become program inputs)
             lift_all(args)
-        raw, edges, versions, record, traced = [], [], [], False, False
+        raw, edges, versions, record, traced, foreign = [], [], [], False, False, False
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
             if type(a) is Tensor or isinstance(a, Tensor):
                 a_data = a.data
@@ -50,8 +51,13 @@ class EagerTrace:
                 edges.append(None)
                 versions.append(None)
             raw.append(a_data)
-            if type(a_data) not in PLAIN_TYPES and getattr(a_data, "_dt_trace", None) is not None:
-                traced = True
+            if type(a_data) not in PLAIN_TYPES:
+                if getattr(a_data, "_dt_trace", None) is not None:
+                    traced = True
+                else:  # (a GPU array, or a NumPy scalar)
+                    foreign = True
+        if foreign and not traced:
+            _device.on_one_device(prim, raw)
         out = bind(prim, *raw, **params) if traced else prim.impl(*raw, **params)
         if not (record and grad_mode.STATE.enabled and prim.differentiable):
             return [Tensor._wrap(o) for o in out] if prim.multiple_results else Tensor._wrap(out)
@@ -143,28 +149,40 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def device(self) -> str:
-        return "cpu" if isinstance(self.data, (np.ndarray, np.generic)) else "cuda"
+    def device(self) -> _device.device:
+        """Where the data lives: device(type='cpu'), or device(type='cuda', index=0) for a CuPy array."""
+        return _device.device_of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return _device.is_device_array(self.data)
 
     def item(self):
-        return np.asarray(self.data).item()
+        return np.asarray(_device.host(self.data)).item()
 
     def tolist(self):
-        return np.asarray(self.data).tolist()
+        return np.asarray(_device.host(self.data)).tolist()
+
+    def _check_host(self) -> None:
+        if _device.is_device_array(self.data):
+            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                            "to host memory first.")
 
     def numpy(self) -> np.ndarray:
+        self._check_host()
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return np.asarray(self.data)
 
     def __array__(self, dtype=None, copy=None):
+        self._check_host()
         if self.requires_grad:
             raise RuntimeError("Can't convert a Tensor that requires grad to a NumPy array. "
                                "Use tensor.detach().numpy() instead.")
         return np.asarray(self.data, dtype=dtype)
 
     def __repr__(self):
-        body = np.array2string(np.asarray(self.data), separator=", ", prefix="tensor(")
+        body = np.array2string(np.asarray(_device.host(self.data)), separator=", ", prefix="tensor(")
         extra = ""
         if self.grad_fn is not None:
             extra = f", grad_fn={self.grad_fn!r}"
@@ -172,6 +190,8 @@ class Tensor:
             extra = ", requires_grad=True"
         if self.dtype not in (np.float32, np.int64, np.bool_):
             extra = f", dtype=dualtape.{self.dtype}" + extra
+        if _device.is_device_array(self.data):
+            extra = ", device='cuda:0'" + extra
         return f"tensor({body}{extra})"
 
     def __bool__(self):
@@ -261,9 +281,10 @@ class Tensor:
         lift(self)
         before_inplace(self, result.grad_fn if op != "copy_" else None)
         new = result.data
-        if type(new) is not np.ndarray and getattr(new, "_dt_trace", None) is None:
-            new = np.asarray(new)
-        if type(self.data) is np.ndarray and type(new) is np.ndarray and self.data.shape == new.shape:
+        if type(new) is not np.ndarray or type(self.data) is not np.ndarray:
+            new = _device.like(new, self.data)  # (a scalar becomes an array; copy_ may cross devices)
+        if type(new) is type(self.data) and self.data.shape == new.shape and (
+                type(new) is np.ndarray or _device.is_device_array(new)):
             self.data[...] = new
         else:  # (a traced value, or another shape: the tensor takes the new array)
             self.data = new if new.dtype == self.dtype else new.astype(self.dtype)
@@ -281,7 +302,7 @@ class Tensor:
             return self._inplace(Tensor._wrap(np.full_like(self.data, value)), "fill_")
 
     def copy_(self, src) -> "Tensor":
-        return self._inplace(src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src)), "copy_")
+        return self._inplace(src if isinstance(src, Tensor) else Tensor._wrap(_device.as_array(src)), "copy_")
 
     # ---- PyTorch spellings that differ from NumPy's ---------------------------------------------------------
     def transpose(self, dim0, dim1) -> "Tensor":
@@ -326,16 +347,27 @@ class Tensor:
     def double(self) -> "Tensor":
         return self.to(np.float64)
 
-    def to(self, target) -> "Tensor":
-        """A dtype conversion (recorded), or a device move (`to("cuda")` needs the CuPy backend)."""
-        if isinstance(target, str) and target in ("cpu", "cuda"):
-            if target == "cpu" and self.device == "cpu":
-                return self
-            raise NotImplementedError(f"moving tensors to {target!r} needs the CuPy backend, which is not built yet")
-        return self.astype(target)
+    def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False) -> "Tensor":
+        """PyTorch's to(dtype), to(device, dtype=None), to(other) and to(device=, dtype=): self where nothing
+        changes (unless copy=True), else a new tensor; moves and conversions are recorded in the graph."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (_device.device, int)) and not isinstance(arg, bool) or (
+                    isinstance(arg, str) and arg.partition(":")[0] in ("cpu", "cuda")):
+                device = arg
+            else:
+                dtype = arg
+        out = self if device is None else _moved(self, _device.parse(device))
+        out = out if dtype is None else out.astype(dtype)
+        return _clone(out) if copy and out is self else out
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        """A copy on the GPU (self if it is there already); needs CuPy and a GPU."""
+        return self.to("cuda" if device is None else _device.parse(device))
 
 
 def _relu(x):
@@ -353,8 +385,20 @@ def _clone(t: Tensor) -> Tensor:
     """A copy; recorded (as a multiplication by one) when t requires grad, so gradients flow through it."""
     if t.requires_grad:
         return t * 1
-    traced = getattr(t.data, "_dt_trace", None) is not None  # (a traced value is immutable: no copy needed)
-    return Tensor._wrap(t.data if traced else np.array(t.data, copy=True))
+    if getattr(t.data, "_dt_trace", None) is not None:  # (a traced value is immutable: no copy needed)
+        return Tensor._wrap(t.data)
+    return Tensor._wrap(t.data.copy() if _device.is_device_array(t.data) else np.array(t.data, copy=True))
+
+
+def _moved(t: Tensor, dev) -> Tensor:
+    """t on device dev: t itself if it is there, else a copy recorded as ToCopyBackward0."""
+    source = t.device
+    if source == dev:
+        return t
+    out = Tensor._wrap(_device.move(t.data, dev))
+    if t.requires_grad and grad_mode.STATE.enabled:
+        out.grad_fn, out.requires_grad = _device.ToCopyNode(t, source), True
+    return out
 
 
 def _inplace_method(name: str, op):

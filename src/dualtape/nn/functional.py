@@ -110,6 +110,6 @@ def cross_entropy(input, target, reduction: str = "mean"):
                          fix="give one class index per sample (drop a trailing dimension of size 1, or use argmax "
                          "of one-hot targets)")
     _check_class_range(target, classes)
-    class_ids = arange(classes).reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
+    class_ids = arange(classes, device=input.device).reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
     picked = fn.where(target.unsqueeze(class_dim) == class_ids, log_probs, 0.0).sum(class_dim)
     return _reduce(-picked, reduction)

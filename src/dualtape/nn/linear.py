@@ -18,7 +18,7 @@ from .parameter import Parameter
 class Linear(Module):
     """A fully connected layer: (*, in_features) -> (*, out_features)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
         for name, size in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
@@ -31,6 +31,8 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:  # (initialised on the host, as on CPU, from dt.manual_seed's generator)
+            self.to(device)
 
     def reset_parameters(self) -> None:
         """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight, U(-k, k) for the bias."""

@@ -8,6 +8,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..eager import devices as _device
 from ..eager.grad_mode import no_grad
 from ..eager.tensor import Tensor
 from .parameter import Parameter
@@ -216,18 +217,36 @@ class Module:
                     p.grad.requires_grad_(False)
                 p.grad.zero_()
 
-    def to(self, dtype) -> "Module":
-        """Convert floating-point parameters (and their grads) and buffers to dtype, in place."""
+    def to(self, *args, device=None, dtype=None) -> "Module":
+        """Move parameters (and their grads) and buffers to a device and/or convert the floating-point ones to
+        dtype, in place (the Parameter objects stay, so optimizers keep working): to(dtype), to(device),
+        to(device, dtype), to(device=, dtype=)."""
+        for arg in args:
+            if isinstance(arg, _device.device) or isinstance(arg, str) and arg.partition(":")[0] in ("cpu", "cuda"):
+                device = arg
+            else:
+                dtype = arg
+
+        def convert(t):
+            t = t if device is None else t.to(device)
+            return t.to(dtype) if dtype is not None and np.issubdtype(t.dtype, np.floating) else t
+
         for p in self.parameters():
-            if np.issubdtype(p.dtype, np.floating):
-                p.data = p.detach().to(dtype).data
-                if p.grad is not None:
-                    p.grad = p.grad.detach().to(dtype)
+            p.data = convert(p.detach()).data
+            if p.grad is not None:
+                p.grad = convert(p.grad.detach())
         for module in self.modules():
             for name, b in module._buffers.items():
-                if b is not None and np.issubdtype(b.dtype, np.floating):
-                    module._buffers[name] = b.to(dtype)
+                if b is not None:
+                    module._buffers[name] = convert(b)
         return self
+
+    def cuda(self, device=None) -> "Module":
+        """Parameters and buffers moved to the GPU (needs CuPy)."""
+        return self.to(_device.parse("cuda" if device is None else device))
+
+    def cpu(self) -> "Module":
+        return self.to("cpu")
 
     def double(self) -> "Module":
         return self.to(np.float64)

@@ -166,8 +166,8 @@ def _is_bool_array(e) -> bool:
 
 def _index_arrays(e) -> list:
     """An index array (or a concrete boolean mask turned into its index arrays)."""
-    if getattr(e, "_dt_trace", None) is None:
-        e = np.asarray(e)
+    if getattr(e, "_dt_trace", None) is None and not hasattr(e, "__array_function__"):
+        e = np.asarray(e)  # (lists; arrays, NumPy's or a GPU's, stay as they are)
     dt = aval_of(e).dtype
     if dt == np.bool_:
         if getattr(e, "_dt_trace", None) is not None:

@@ -92,12 +92,20 @@ where_p = Primitive(
 )
 
 # ---- dtype conversion and constants ------------------------------------------------------------------
+def _convert_impl(x, *, dtype):
+    """np.asarray(x, dtype); a GPU (CuPy) array converts itself, where np.asarray would refuse it."""
+    if type(x) is np.ndarray or isinstance(x, np.generic) or not hasattr(x, "astype"):
+        return np.asarray(x, dtype=dtype)
+    return x.astype(dtype, copy=False)
+
+
 convert_element_type_p = Primitive(
     "convert_element_type",
     ("x",),
     "xp.asarray(x, dtype=dtype)",  # not x.astype: x may be a Python scalar (a weakly typed input)
     lambda x, dtype: x.shape,
     dtype_rule=lambda x, dtype: np.dtype(dtype),
+    impl=_convert_impl,
 )
 
 full_p = Primitive(
@@ -152,7 +160,7 @@ def _tie_weight(x, y, ans):
 def _pow_base(x, y):
     """x, but 1 where x == y == 0: d(x ** y)/dx = y x^(y-1) is 0 * inf there, and its limit is 0. No work when
     y is a known non-zero constant (x ** 2.5)."""
-    if getattr(y, "_dt_trace", None) is None and np.all(np.asarray(y) != 0):
+    if getattr(y, "_dt_trace", None) is None and np.all(y != 0):  # (y != 0: a GPU array stays there)
         return x
     return where_p(logical_and_p(x == 0, y == 0), 1, x)
 

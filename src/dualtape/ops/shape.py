@@ -195,21 +195,27 @@ getitem_p = Primitive(
 
 
 # ---- scatter-add: the transpose of getitem -----------------------------------------------------------
+def _scatter_add(xp, out, index, g):
+    """out with g added at index (zeros there before); repeated integer indices accumulate."""
+    if any(not isinstance(e, (int, slice, type(None), type(Ellipsis))) for e in index):
+        xp.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
 def _index_add_helper(xp):
     def index_add(g, shape, index):
         """zeros(shape) with g added at index; repeated integer indices accumulate."""
-        out = xp.zeros(shape, dtype=getattr(g, "dtype", None) or xp.asarray(g).dtype)
-        if any(not isinstance(e, (int, slice, type(None), type(Ellipsis))) for e in index):
-            xp.add.at(out, index, g)
-        else:
-            out[index] = g
-        return out
+        return _scatter_add(xp, xp.zeros(shape, dtype=getattr(g, "dtype", None) or xp.asarray(g).dtype), index, g)
 
     return index_add
 
 
 def _index_add_impl(g, *arrays, index, shape):
-    return _index_add_helper(np)(g, shape, _concrete_index(index, arrays))
+    """The zeros are made like g (np.zeros_like dispatches: a GPU cotangent gets GPU zeros)."""
+    out = np.zeros_like(g, shape=shape) if hasattr(g, "shape") else np.zeros(shape, np.asarray(g).dtype)
+    return _scatter_add(np, out, _concrete_index(index, arrays), g)
 
 
 def _index_add_emit(operands, params):

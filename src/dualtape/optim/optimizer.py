@@ -133,6 +133,7 @@ def _state_copy(p, name: str, value):
     copy = value.detach().clone()
     if name == "step":
         return copy
+    copy = copy.to(p.device)  # (as PyTorch: state follows its parameter to the GPU)
     if copy.ndim and copy.shape != p.shape:
         raise ValueError(f"loaded optimizer state {name!r} has shape {copy.shape}, but its parameter has shape "
                          f"{p.shape}")
