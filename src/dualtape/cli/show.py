@@ -1,6 +1,4 @@
-"""The `dualtape` command line: `demo` (a first tour of the pipeline), `show` (any function's IR,
-derivative source, gradient and gradient check) and `bench` (the benchmark suite). Each subcommand is one row
-of COMMANDS."""
+"""`dualtape show FILE.py:FUNC --at ARGS`: any function's IR, derivative source, gradient and gradient check."""
 
 from __future__ import annotations
 
@@ -10,109 +8,14 @@ import importlib.util
 import inspect
 import pathlib
 import sys
-import time
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-from . import tree
+from .. import tree
+from .demo import banner
+from .errors import CommandError, attempt
 
-
-def _banner(title: str) -> None:
-    print(f"\n== {title} " + "=" * max(0, 72 - len(title)))
-
-
-def _median_time(fn, *args, repeat: int = 7, number: int = 200) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn(*args)
-        times.append((time.perf_counter() - start) / number)
-    return float(np.median(times))
-
-
-def demo(args: argparse.Namespace) -> int:
-    """A tour: trace a small model, show its IR and generated source, run it compiled and eagerly."""
-    import dualtape as dt
-    from dualtape.examples.mlp import example_inputs, mlp_loss
-
-    inputs = example_inputs()
-
-    print("dualtape demo: a 4-8-3 MLP with a softmax cross-entropy loss, batch 5, float32.")
-    print("Written once with dualtape.numpy (dnp), it runs eagerly on NumPy arrays, or is traced into an IR")
-    print("program and emitted as plain Python source.")
-    _banner("1. The IR (dt.trace): one equation per line, with shapes and dtypes")
-    print(dt.trace(mlp_loss)(*inputs))
-    _banner("2. The generated source (dt.source): what dt.jit compiles and runs")
-    print(dt.source(mlp_loss, *inputs))
-    _banner("3. Running it")
-    fast = dt.jit(mlp_loss)
-    compiled, eager = fast(*inputs), mlp_loss(*inputs)
-    print(f"compiled loss = {compiled!r} ({np.asarray(compiled).dtype})")
-    print(f"eager loss    = {eager!r} (same maths, op by op)")
-    print(f"equal: {bool(np.allclose(compiled, eager, rtol=1e-6))}")
-    t_fast, t_eager = _median_time(fast, *inputs), _median_time(mlp_loss, *inputs)
-    print(f"time per call: compiled {t_fast * 1e6:.1f} us, eager {t_eager * 1e6:.1f} us "
-          f"({t_eager / t_fast:.1f}x)")
-    fast(*(a.astype(np.float64) for a in inputs))
-    print(f"jit cache: {fast.cache_size} signatures (float32 and float64), traced {fast.trace_count} times")
-
-    _banner("4. Reverse mode (dt.grad): the adjoint program, gradients named after their primals")
-    print(dt.source(dt.grad(mlp_loss, argnums=(0, 1, 2)), *inputs))
-    _gradient_check(dt, mlp_loss, inputs)
-    _banner("5. Forward vs reverse mode: Jacobian of tanh(W @ x) by jacfwd and by jacrev")
-    _jacobian_timings(dt)
-    return 0
-
-
-def _gradient_check(dt, fn, inputs) -> None:
-    """dt.grad against central finite differences in float64, the largest difference printed."""
-    wide = tuple(a.astype(np.float64) for a in inputs)
-    grads = dt.grad(fn, argnums=(0, 1, 2))(*wide)
-    worst, eps = 0.0, 1e-6
-    for k, g in enumerate(grads):
-        for index in list(np.ndindex(g.shape))[:6]:
-            up, down = [list(wide), list(wide)]
-            for sign, args in ((1, up), (-1, down)):
-                args[k] = args[k].copy()
-                args[k][index] += sign * eps
-            numeric = (fn(*up) - fn(*down)) / (2 * eps)
-            worst = max(worst, abs(numeric - g[index]))
-    print(f"gradient check against central finite differences (float64, 18 entries): "
-          f"max |difference| = {worst:.1e} -> {'ok' if worst < 1e-6 else 'FAILED'}")
-
-
-def _jacobian_timings(dt) -> None:
-    from dualtape.examples.mlp import tanh_layer
-
-    rng = np.random.default_rng(0)
-    print("  n_in  n_out   jacfwd (us)   jacrev (us)   faster")
-    for n_in, n_out in ((4, 256), (64, 64), (256, 4)):
-        W, x = rng.standard_normal((n_out, n_in)), rng.standard_normal(n_in)
-        fwd, rev = dt.jit(dt.jacfwd(tanh_layer, argnums=1)), dt.jit(dt.jacrev(tanh_layer, argnums=1))
-        t_fwd, t_rev = _median_time(fwd, W, x, number=50), _median_time(rev, W, x, number=50)
-        faster = "forward" if t_fwd < t_rev else "reverse"
-        print(f"  {n_in:4d}  {n_out:5d}   {t_fwd * 1e6:11.1f}   {t_rev * 1e6:11.1f}   {faster}")
-    print("  (forward mode pushes one tangent per input, reverse mode pulls one cotangent per output)")
-
-
-
-class CommandError(Exception):
-    """A command cannot do what was asked: printed as `dualtape COMMAND: error: ...`, exit status 2."""
-
-
-def _attempt(what: str, fn, *args):
-    """fn(*args), with any error it raises turned into a CommandError that says what was being done."""
-    try:
-        return fn(*args)
-    except CommandError:
-        raise
-    except Exception as e:  # the user's function or dualtape failed: report it, no traceback
-        raise CommandError(f"{what} failed:\n  {type(e).__name__}: {e}") from None
-
-
-# ---- show ---------------------------------------------------------------------------------------------------
 GRADCHECK_EPS, GRADCHECK_ATOL, GRADCHECK_RTOL = 1e-6, 1e-5, 1e-3
 MODES = {"fwd": "forward", "rev": "reverse"}
 
@@ -145,19 +48,19 @@ def show(args: argparse.Namespace) -> int:
     """Print a function's IR, derivative source, gradient or Jacobian at the arguments, and a gradient check."""
     import dualtape as dt
 
-    from .api.staging import trace_program
+    from ..api.staging import trace_program
 
     fn, path = load_function(args.target)
     values = parse_arguments(args.at, fn)
     name, names = getattr(fn, "__name__", "f"), _argument_names(fn, values)
-    program, out_tree = _attempt(f"tracing {name} at these arguments", trace_program, fn, tuple(values))
+    program, out_tree = attempt(f"tracing {name} at these arguments", trace_program, fn, tuple(values))
     print(f"{name} from {path}, at " + ", ".join(f"{n}={np.asarray(v).tolist()}" for n, v in zip(names, values)))
     if args.dot:
-        written = _attempt(f"drawing the program to {args.dot}", dt.viz.to_dot(program).render, args.dot)
+        written = attempt(f"drawing the program to {args.dot}", dt.viz.to_dot(program).render, args.dot)
         print(f"wrote the picture of the program to {written}")
     everything = not (args.ir or args.source)
     if everything or args.ir:
-        _banner(f"IR: dt.trace({name})")
+        banner(f"IR: dt.trace({name})")
         print(program)
     if not program.outputs:
         raise CommandError(f"{name} returns no arrays, so there is nothing to differentiate")
@@ -167,17 +70,17 @@ def show(args: argparse.Namespace) -> int:
     for mode in ("fwd", "rev") if args.mode == "both" else (args.mode,):
         d = _derivative(dt, fn, values, names, mode, program, out_tree)
         if everything or args.source:
-            _banner(d.title)
-            print(_attempt(f"generating the {MODES[mode]} mode source", dt.source, d.function, *values, *d.extra)
+            banner(d.title)
+            print(attempt(f"generating the {MODES[mode]} mode source", dt.source, d.function, *values, *d.extra)
                   .rstrip())
         if everything:
-            found = _blocks(_attempt(f"computing the {d.what}", d.jacobian, *values))
-            _banner(f"{d.what} at these arguments")
+            found = _blocks(attempt(f"computing the {d.what}", d.jacobian, *values))
+            banner(f"{d.what} at these arguments")
             for label, block in zip(labels, found):
                 text = _text(block)
                 print(f"{label} =\n{text}" if "\n" in text else f"{label} = {text}")
             if numeric is None:
-                numeric = _attempt(f"evaluating {name} for finite differences", finite_differences, fn, values)
+                numeric = attempt(f"evaluating {name} for finite differences", finite_differences, fn, values)
             passed = _gradcheck(found, numeric, labels, mode) and passed
     return 0 if passed else 1
 
@@ -198,7 +101,7 @@ def load_function(target: str):
     folder = str(path.resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    _attempt(f"importing {path}", spec.loader.exec_module, module)
+    attempt(f"importing {path}", spec.loader.exec_module, module)
     fn = module
     for part in name.split("."):
         fn = getattr(fn, part, None)
@@ -255,7 +158,7 @@ def _as_float64(literal):
 
 
 def _argument_names(fn, values) -> list[str]:
-    from .core.trace import input_hints
+    from ..core.trace import input_hints
 
     return [hint or f"arg{i}" for i, hint in enumerate(input_hints(fn, tuple(values)))]
 
@@ -346,57 +249,3 @@ def _gradcheck(found, numeric, labels, mode: str) -> bool:
     return ok
 
 
-# ---- bench --------------------------------------------------------------------------------------------------
-def bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="few rounds: the whole suite in well under a minute")
-    parser.add_argument("--out", metavar="DIR", help="where to write the results (default: benchmarks/results/ "
-                        "at the root of a dualtape checkout, else ./dualtape-bench-results)")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these workloads")
-
-
-def bench(args: argparse.Namespace) -> int:
-    """Run the benchmark suite (dualtape.bench, imported only when asked for)."""
-    from .bench import main as run_bench
-
-    return run_bench(quick=args.quick, out=args.out, only=args.only)
-
-
-# ---- the parser ---------------------------------------------------------------------------------------------
-# One row per subcommand: (name, help, add_arguments(parser) or None, handler(args) -> exit status).
-COMMANDS = [
-    ("demo", "a tour: trace a small model, print its IR and generated source, run it", None, demo),
-    ("show", "a function's IR, derivative source, gradient and gradient check at given arguments",
-     show_arguments, show),
-    ("bench", "the benchmark suite: tables on stdout, JSON, Markdown and plots in --out", bench_arguments, bench),
-]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="dualtape", description="dualtape: automatic differentiation you can read."
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, help_text, add_arguments, handler in COMMANDS:
-        command = sub.add_parser(name, help=help_text, description=help_text,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-        if add_arguments is not None:
-            add_arguments(command)
-        command.set_defaults(handler=handler)
-    return parser
-
-
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "handler", None) is None:
-        parser.print_help()
-        return 2
-    try:
-        return args.handler(args)
-    except CommandError as e:
-        print(f"dualtape {args.command}: error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
