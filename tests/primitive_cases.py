@@ -389,6 +389,7 @@ CASES: dict[str, Case] = {
     "sqrt": unary(dnp.sqrt, np.sqrt, POSITIVE),
     "sigmoid": unary(dnp.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
     "abs": unary(abs, np.abs, NONZERO),
+    "relu": unary(dnp.relu, lambda x: np.maximum(x, 0), NONZERO),
     "integer_pow": Case(lambda x, k: x ** k, _pow_np, _integer_pow(), (NONZERO,)),
     "add": binary(lambda x, y: x + y, np.add),
     "sub": binary(dnp.subtract, np.subtract),

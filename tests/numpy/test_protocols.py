@@ -106,7 +106,7 @@ METHOD_CASES = {  # name: (method call on a traced value, NumPy equivalent, prim
     ".pow(2.5)": (lambda x: x.abs().pow(2.5), lambda x: np.abs(x) ** 2.5, ["pow"]),
     ".tanh()": (lambda x: x.tanh(), np.tanh, ["tanh"]),
     ".sigmoid()": (lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x)), ["sigmoid"]),
-    ".relu()": (lambda x: x.relu(), lambda x: np.maximum(x, 0), ["maximum"]),
+    ".relu()": (lambda x: x.relu(), lambda x: np.maximum(x, 0), ["relu"]),
     ".softmax(dim=1)": (lambda x: x.softmax(dim=1), lambda x: _softmax(x, 1), ["exp", "reduce_sum", "div"]),
     ".softmax(0)": (lambda x: x.softmax(0), lambda x: _softmax(x, 0), ["exp"]),
     ".log_softmax(-1)": (lambda x: x.log_softmax(-1), lambda x: np.log(_softmax(x, -1)), ["log"]),

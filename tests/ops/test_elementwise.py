@@ -56,6 +56,7 @@ UNARY = {  # primitive: (dnp function, NumPy reference, value domain, dtypes)
     "sqrt": (dnp.sqrt, np.sqrt, NONNEGATIVE, ALL),
     "sigmoid": (dnp.sigmoid, lambda x: 1 / (1 + np.exp(-x)), WIDE, NUMERIC),
     "abs": (dnp.abs, np.abs, ANY, ALL),
+    "relu": (dnp.relu, lambda x: np.maximum(x, 0), ANY, NUMERIC),
     "sign": (dnp.sign, np.sign, ANY, NO_BOOL_SIGN),
     "floor": (dnp.floor, np.floor, ANY, ALL),
     "ceil": (dnp.ceil, np.ceil, ANY, ALL),
@@ -304,3 +305,16 @@ def test_numpy_function_of_a_python_scalar_is_strongly_typed(fn, reference):
     Python-float argument of dt.jit, the traced avals must say the same as the values computed."""
     x = np.array([1.0, 2.0], np.float32)
     check_op(lambda s, x: reference(s) * x, lambda s, x: fn(s) * x, (1.5, x))
+
+
+def test_relu_keeps_nan_and_has_derivative_zero_at_zero_in_every_mode():
+    x = np.array([-1.0, 0.0, 2.0, np.nan])
+    np.testing.assert_array_equal(dnp.relu(x)[:3], [0.0, 0.0, 2.0])
+    assert np.isnan(dnp.relu(x)[3]) and np.isnan(dt.jit(dnp.relu)(x)[3])  # as PyTorch: relu(nan) is nan
+    finite = x[:3]
+    np.testing.assert_array_equal(dt.grad(lambda v: dnp.sum(dnp.relu(v)))(finite), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(dt.jvp(dnp.relu, (finite,), (np.ones(3),))[1], [0.0, 0.0, 1.0])
+    t = dt.tensor(finite, requires_grad=True)
+    y = t.relu()
+    y.sum().backward()
+    assert y.grad_fn.name() == "ReluBackward0" and t.grad.tolist() == [0.0, 0.0, 1.0]

@@ -24,7 +24,7 @@ _TORCH_NAMES = {
     "expm1": "Expm1Backward0", "exp2": "Exp2Backward0", "log2": "Log2Backward0", "log10": "Log10Backward0",
     "arcsin": "AsinBackward0", "arccos": "AcosBackward0", "arctan": "AtanBackward0", "sinh": "SinhBackward0",
     "cosh": "CoshBackward0", "arctan2": "Atan2Backward0", "mod": "RemainderBackward0",
-    "index_add": "IndexAddBackward0", "checkpoint": "CheckpointBackward0",
+    "index_add": "IndexAddBackward0", "relu": "ReluBackward0", "checkpoint": "CheckpointBackward0",
 }
 
 

@@ -18,7 +18,6 @@ from ..core.primitive import PLAIN_TYPES, bind
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
-from ..numpy import where as _where
 from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, _Handle, before_inplace
@@ -335,9 +334,6 @@ class Tensor:
     def log_softmax(self, dim=-1):
         return _composite("LogSoftmaxBackward0", _red.log_softmax, self, dim)
 
-    def relu(self):
-        return _composite("ReluBackward0", _relu, self)
-
     def norm(self, p="fro", dim=None, keepdim=False):
         return _composite("LinalgVectorNormBackward0", _methods.ARRAY_METHODS["norm"], self, p, dim, keepdim)
 
@@ -368,11 +364,6 @@ class Tensor:
     def cuda(self, device=None) -> "Tensor":
         """A copy on the GPU (self if it is there already); needs CuPy and a GPU."""
         return self.to("cuda" if device is None else _device.parse(device))
-
-
-def _relu(x):
-    """max(x, 0) with derivative 0 at 0, as PyTorch (maximum's rule would split the tie)."""
-    return _where(x > 0, x, 0)
 
 
 def _composite(name, fn, tensor, *static):
@@ -409,7 +400,7 @@ def _inplace_method(name: str, op):
     return method
 
 
-_own = {name: Tensor.__dict__[name] for name in ("mean", "softmax", "log_softmax", "relu", "norm", "max", "min",
+_own = {name: Tensor.__dict__[name] for name in ("mean", "softmax", "log_softmax", "norm", "max", "min",
                                                  "transpose", "item")}
 _methods.install_array_methods(Tensor)
 for _name, _method in _own.items():  # PyTorch's versions win over the shared method set

@@ -50,6 +50,7 @@ log1p_p = unary("log1p", "xp.log1p(x)")
 sqrt_p = unary("sqrt", "xp.sqrt(x)")
 sigmoid_p = unary("sigmoid", "xp.exp(-xp.logaddexp(0, -x))")  # 1/(1+e^-x) without overflow
 abs_p = unary("abs", "xp.abs(x)")
+relu_p = unary("relu", "xp.maximum(x, 0)")  # (NaN stays NaN, as PyTorch's relu)
 sign_p = unary("sign", "xp.sign(x)", differentiable=False)
 floor_p = unary("floor", "xp.floor(x)", differentiable=False)
 ceil_p = unary("ceil", "xp.ceil(x)", differentiable=False)
@@ -141,6 +142,7 @@ defelementwise(log1p_p, lambda g, ans, x: g / (1 + x))
 defelementwise(sqrt_p, lambda g, ans, x: g / (2 * ans))
 defelementwise(sigmoid_p, lambda g, ans, x: g * (ans * (1 - ans)))
 defelementwise(abs_p, lambda g, ans, x: g * sign_p(x))
+defelementwise(relu_p, lambda g, ans, x: where_p(gt_p(x, 0), g, 0))  # derivative 0 at 0, as PyTorch and JAX
 
 
 def _integer_pow_rule(g, ans, x, y):
