@@ -102,6 +102,49 @@ def test_in_place_on_a_value_the_rule_does_not_read_is_fine():
     assert x.grad.tolist() == [3.0, 3.0]
 
 
+def test_a_saved_output_changed_through_a_detached_alias_is_caught():
+    """exp's derivative reads its result: zeroing it through y.detach() (same storage, same version counter)
+    would give a silently wrong gradient, so backward raises, naming the node (as PyTorch)."""
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    s = y.sum() + (y * 1).sum()
+    y.detach().zero_()
+    with pytest.raises(RuntimeError, match=r"output 0 of ExpBackward0 .* version 1; expected version 0"):
+        s.backward()
+    assert x.grad is None
+
+
+def test_an_operand_only_other_rules_read_may_change():
+    """x * 3 reads only the 3 for x's derivative: changing x in place afterwards is harmless (as PyTorch);
+    sin reads x, so there it is caught."""
+    x = leaf([1.0, 2.0])
+    y = (x * 3).sum()
+    z = x.sin().sum()
+    with dt.no_grad():
+        x.add_(1)
+    y.backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(RuntimeError, match="SinBackward0"):
+        z.backward()
+
+
+def test_version_rules_match_torch():
+    torch = torch_or_skip()
+    for lib in (dt, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x.exp()
+        total = y.sum()
+        y.detach().zero_()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            total.backward()
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        product = (w * 3).sum()
+        with lib.no_grad():
+            w.add_(1)
+        product.backward()
+        assert w.grad.tolist() == [3.0, 3.0]
+
+
 def test_in_place_on_a_leaf_requiring_grad():
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="leaf") as err:

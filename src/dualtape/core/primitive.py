@@ -77,6 +77,8 @@ class Primitive:
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
         self.differentiable = differentiable
         self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
+        self.vjp_reads_out = True  # its VJP reads the result (set by defvjp from the rules themselves)
+        self.vjp_reads_operands: tuple | None = None  # which operands its VJP reads (None: all)
         self.jvp: Callable | None = None  # (primals, tangents, **params) -> (out, out_dot)
         self.vjp: Callable | None = None  # (g, *primals, out, needed=None, **params) -> in_bars
         self.batch: Callable | None = None  # (values, batched, size, **params) -> out with batch axis 0

@@ -35,15 +35,23 @@ def _topological(roots) -> list:
 _seq = operator.attrgetter("seq")
 
 
-def _check_versions(node) -> None:
-    for x, saved in zip(node.inputs, node.versions):
-        if saved is not None and x._version[0] != saved:
-            made_by = "a leaf" if x.grad_fn is None else f"output 0 of {x.grad_fn.name()}"
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [{x.dtype}{list(x.shape)}], which is {made_by} and is saved by {node.name()}, "
-                f"is at version {x._version[0]}; expected version {saved} instead. Hint: do the in-place "
-                "operation on a clone, or after backward")
+def _check_versions(node, reads=None) -> None:
+    """Raise, as PyTorch does, if a saved operand that a rule about to run reads was changed in place since it
+    was recorded (`reads`: per operand's rule, the operand positions it reads; None: all of them)."""
+    for i, (x, saved) in enumerate(zip(node.inputs, node.versions)):
+        if saved is None or x._version[0] == saved:
+            continue
+        if reads is not None and not any(edge is not None and k < len(reads) and i < len(reads[k]) and reads[k][i]
+                                         for k, edge in enumerate(node.edges)):
+            continue  # (no rule that runs reads it)
+        made_by = "a leaf" if x.grad_fn is None else f"output 0 of {x.grad_fn.name()}"
+        raise _modified(f"[{x.dtype}{list(x.shape)}], which is {made_by} and is saved by {node.name()}, is "
+                        f"at version {x._version[0]}; expected version {saved} instead")
+
+
+def _modified(what: str) -> RuntimeError:
+    return RuntimeError(f"one of the variables needed for gradient computation has been modified by an inplace "
+                        f"operation: {what}. Hint: do the in-place operation on a clone, or after backward")
 
 
 def _node_vjp(node, g, create_graph: bool):
@@ -58,7 +66,10 @@ def _node_vjp(node, g, create_graph: bool):
         return node.backward(g, create_graph)
     prim = node.prim
     if not prim.linear_vjp:  # (a rule reading only shapes is not invalidated by an in-place change)
-        _check_versions(node)
+        _check_versions(node, prim.vjp_reads_operands)
+        if node.out_version is not None and node.out_version[0] != 0:
+            raise _modified(f"output 0 of {node.name()} (through a tensor sharing its storage, e.g. a detach()) "
+                            f"is at version {node.out_version[0]}; expected version 0 instead")
     if create_graph:
         operands = list(node.inputs)
         out = node.out_ref() if node.out_ref is not None else None

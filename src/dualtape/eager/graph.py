@@ -103,13 +103,15 @@ class Node:
 class PrimitiveNode(Node):
     """The node of a registry primitive; its backward is the primitive's VJP rule."""
 
-    __slots__ = ("prim", "params")
+    __slots__ = ("prim", "params", "out_version")
 
-    def __init__(self, prim, params, inputs, raw, edges, versions, out_data):
+    def __init__(self, prim, params, inputs, raw, edges, versions, out_data, out_version):
         # (the eager trace has already walked the operands: no second pass here, this is the hot path)
         self._name, self.seq, self.inputs, self.raw, self.edges = None, next(_sequence), inputs, raw, edges
         self.versions, self.out_data, self.out_ref, self.freed, self.hooks = versions, out_data, None, False, None
         self.prim, self.params = prim, params
+        # the output's version counter (shared with its aliases), when the rule reads the output
+        self.out_version = out_version if prim.vjp_reads_out else None
 
     def name(self) -> str:
         if self._name is None:  # named on first use (most nodes are never asked)
@@ -191,6 +193,8 @@ def before_inplace(t, node) -> None:
         old.grad_fn, old.requires_grad = producer, t.requires_grad
         if aliased:
             producer.out_data = old.data
+            if getattr(producer, "out_version", None) is not None:
+                producer.out_version = None  # (it saved a copy of its own, which nothing else changes)
         if reads_t:
             node.inputs = [old if x is t else x for x in node.inputs]
             node.versions = [old._version[0] if x is old else v for x, v in zip(node.inputs, node.versions)]

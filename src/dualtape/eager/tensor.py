@@ -63,7 +63,7 @@ class EagerTrace:
         if prim.multiple_results:
             return self._record_many(prim, params, args, out)
         result = Tensor._wrap(out)
-        result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, out)
+        result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, out, result._version)
         result.requires_grad = True
         return result
 

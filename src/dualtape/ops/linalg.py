@@ -192,4 +192,5 @@ def _einsum_batch(values, batched, size, spec):
 
 einsum_p.jvp = _einsum_jvp
 einsum_p.vjp = _einsum_vjp
+einsum_p.vjp_reads_out = False  # (its rule contracts g with the other operands, never the result)
 einsum_p.batch = _einsum_batch

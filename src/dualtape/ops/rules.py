@@ -9,6 +9,9 @@ undone once, here (`unbroadcast`), not in every rule. For an elementwise primiti
 
 from __future__ import annotations
 
+import dis
+import inspect
+
 from ..avals import ShapedArray, aval_of, is_float
 from ..core.primitive import REGISTRY, Primitive
 
@@ -114,6 +117,9 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
     """in_bar_i = rule_i(g, ans, *operands), skipped where `needed[i]` is falsy (False, or None: eager passes
     its graph edges); with `broadcasting`, each result is summed back to its operand's shape."""
 
+    prim.vjp_reads_out = any(_reads(rule, 1) for rule in rules if rule is not None)
+    prim.vjp_reads_operands = _operands_read(rules)
+
     def vjp(g, *primals, out, needed=None, **params):
         if len(primals) == 1 and rules[0] is not None and (needed is None or needed[0]):  # (unary: no loop)
             bar = rules[0](g, out, primals[0], **params)
@@ -134,6 +140,29 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
         return tuple(bars)
 
     prim.vjp = vjp
+
+
+def _reads(rule, position: int) -> bool:
+    """Whether rule reads its positional parameter `position` (from its bytecode; True when unsure)."""
+    code = getattr(rule, "__code__", None)
+    if code is None or position >= code.co_argcount or code.co_flags & inspect.CO_VARARGS:
+        return True
+    name = code.co_varnames[position]
+    if name in code.co_cellvars:  # (read by a nested function)
+        return True
+    return any(i.argval == name for i in dis.get_instructions(code) if i.opname.startswith("LOAD_"))
+
+
+def _operands_read(rules) -> tuple | None:
+    """For the rule of each operand (None: no rule), which operand positions it reads; None if not known."""
+    masks = []
+    for rule in rules:
+        code = getattr(rule, "__code__", None) if rule is not None else None
+        if rule is not None and (code is None or code.co_flags & inspect.CO_VARARGS):
+            return None
+        n = code.co_argcount - 2 if code is not None else 0
+        masks.append(tuple(_reads(rule, 2 + i) for i in range(n)))
+    return tuple(masks)
 
 
 def defelementwise(prim: Primitive, *rules) -> None:
