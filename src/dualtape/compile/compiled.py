@@ -19,6 +19,7 @@ from .. import tree
 from ..codegen.emit import emit_program
 from ..codegen.runtime import Compiled
 from ..config import config
+from ..core.ir import Program
 from ..core.primitive import INNERMOST
 from ..core.trace import input_hints, make_program
 from ..eager import grad_mode
@@ -38,7 +39,7 @@ class _Entry:
     def __init__(self, program, out_tree, tensor_outputs, effects, lifted, guards, backend):
         self.program, self.out_tree, self.tensor_outputs = program, out_tree, tensor_outputs
         self.effects, self.guards = effects, guards
-        self.lifted = lifted  # per lifted input: (weak ref, None) for a live tensor, (None, array) for a constant
+        self.lifted = lifted  # weak references to the tensors read as the program's trailing inputs
         self.compiled = Compiled(program, backend)
         self.n_results = len(tensor_outputs)
         self.differentiable = None  # set by node.plan_backward when a result needs a grad_fn
@@ -51,7 +52,7 @@ class _Entry:
         return True
 
     def run(self, leaves, dynamic):
-        inputs = dynamic + [const if ref is None else ref().data for ref, const in self.lifted]
+        inputs = dynamic + [ref().data for ref in self.lifted]
         outs = self.compiled.fn(*inputs)
         outs = (outs,) if self.compiled.n_outputs == 1 else outs
         for effect in self.effects:
@@ -128,7 +129,8 @@ class CompiledFunction:
         slots = [s for s in lifting.slots if s.arg is None]
         del traced
         gc.collect()  # (tensors made and dropped by the function, e.g. a constant, must be gone now)
-        lifted = [(s.ref, None) if s.ref() is not None else (None, s.original) for s in slots]
+        program, slots = _constants_inlined(program, len(positions), slots)
+        lifted = [s.ref for s in slots]
         if config.optimize:
             program = optimize(program)
         entry = _Entry(program, found["out_tree"], found["tensor_outputs"], found["effects"], lifted,
@@ -164,6 +166,19 @@ def compile(fn_or_module=None, *, backend: str = "numpy"):  # noqa: A001 - the p
     if fn_or_module is None:
         return functools.partial(compile, backend=backend)
     return CompiledFunction(fn_or_module, backend)
+
+
+def _constants_inlined(program: Program, n_args: int, slots):
+    """The program with the lifted tensors that did not outlive the trace (made and dropped by the function,
+    e.g. a constant a loss builds) as captured constants instead of inputs, and the slots that remain."""
+    dead = {id(s) for s in slots if s.ref() is None}
+    if not dead:
+        return program, slots
+    lifted_vars = program.inputs[n_args:]
+    captures = [(v, s.original) for v, s in zip(lifted_vars, slots) if id(s) in dead]
+    inputs = program.inputs[:n_args] + [v for v, s in zip(lifted_vars, slots) if id(s) not in dead]
+    kept = [s for s in slots if id(s) not in dead]
+    return Program(inputs, program.eqns, program.outputs, program.captures + captures, program.name), kept
 
 
 def _is_dynamic(x) -> bool:

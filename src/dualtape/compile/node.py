@@ -59,7 +59,7 @@ def attach_backward(entry, values, leaves, results) -> None:
     """Give this call's differentiated result a CompiledNode over the tensors it read."""
     plan = entry.differentiable
     dynamic = [x for x in leaves if isinstance(x, Tensor) or hasattr(x, "shape")]
-    state = [ref() if ref is not None else None for ref, _ in entry.lifted]
+    state = [ref() for ref in entry.lifted]
     tensors = [x if isinstance(x, Tensor) else None for x in dynamic] + state
     read = [tensors[i] for i in plan["inputs"]]
     if not any(t is not None and t.requires_grad for t in read):
