@@ -570,10 +570,31 @@ def test_gradient_source_shows_the_tape_and_the_reversed_loops():
     assert re.search(r"^\s+tape\w* = \[\]$", src, re.M)
     forward, adjoint = src.index(".append(("), src.index("in reversed(tape")
     assert forward < adjoint
-    assert re.search(r"^\s+while \w+:\n\s+tape\w*\.append\(\(", src, re.M)  # pushed in the forward loop
-    assert re.search(r"^\s+for \(.*\) in reversed\(tape\w*\):", src, re.M)  # popped by the adjoint loop
+    assert re.search(r"^(\s+)while \w+:\n(?:\1\s+.*\n)*?\1\s+tape\w*\.append\(\(", src, re.M)  # in the loop
+    assert re.search(r"^\s+for (\(.*\)|_) in reversed\(tape\w*\):", src, re.M)  # popped by the adjoint loop
     assert "in reversed(range(3)):" in src  # scan and fori_loop run backwards over their saved values
     assert_close(dt.jit(dt.grad(all_forms))(X, 3), numerical_grad(lambda x: all_forms(x, 3), (X,)), "grad")
+
+
+def test_a_while_tape_holds_what_the_adjoint_reads_not_the_state():
+    """The body's forward and backward parts are split as for scan: tanh's derivative reads 1 - tanh(v)**2,
+    computed in the forward loop and pushed; a linear body pushes nothing and the tape only counts steps."""
+    def f(x):
+        return dnp.sum(dt.while_loop(lambda v: dnp.sum(v * v) < 50.0, lambda v: dnp.tanh(v) + 1.5 * v, x))
+
+    src = dt.source(dt.grad(f), X)
+    (pushed,) = re.findall(r"tape\w*\.append\(\((\w+),\)\)", src)
+    before_push = src[:src.index(".append(")].splitlines()[-2].strip()
+    assert before_push == f"{pushed} = 1 - {pushed}"  # 1 - tanh(v)**2, computed forward
+    assert "xp.tanh" not in src[src.index("reversed(tape"):]  # the adjoint loop does not recompute the body
+    assert_close(dt.grad(f)(X), numerical_grad(f, (X,)), "while with a residual tape")
+
+    def linear(x):
+        return dnp.sum(dt.while_loop(lambda v: dnp.sum(v * v) < 50.0, lambda v: 1.5 * v, x))
+
+    src = dt.source(dt.grad(linear), X)
+    assert "tape.append(())" in src and "for _ in reversed(tape):" in src
+    assert_close(dt.grad(linear)(X), numerical_grad(linear, (X,)), "while counting steps")
 
 
 def test_source_comments_name_the_users_lines():

@@ -161,10 +161,13 @@ def _state_dtype(*args, cond, body, n_consts, **_):
 
 
 def _run_while(consts, state, cond, body, on_step=None):
+    """Run the loop; the body may return more than the state (residuals), which go to on_step."""
+    n = len(state)
     while bool(eval_program(cond, consts + state)[0]):
+        outs = eval_program(body, consts + state)
+        state = outs[:n]
         if on_step is not None:
-            on_step(state)
-        state = eval_program(body, consts + state)
+            on_step(outs[n:])
     return state
 
 
@@ -201,10 +204,11 @@ def _emit_while(emitter, eqn, indent, tape=None):
     (test,) = emitter.run_block(params["cond"], consts + state, indent)
     emitter.lines.append(f"{indent}while {ast.unparse(emitter.atom(test))}:")
     inner = indent + "    "
-    if tape is not None:
-        saved = ", ".join(emitter.namer(v) for v in state)
-        emitter.lines.append(f"{inner}{emitter.namer(tape)}.append(({saved},))")
-    emitter.assign_all(state, emitter.run_block(params["body"], consts + state, inner), inner)
+    outs = emitter.run_block(params["body"], consts + state, inner)
+    if tape is not None:  # what the adjoint loop reads (nothing, for a linear body: then the tape counts steps)
+        saved = "".join(ast.unparse(emitter.atom(a)) + ", " for a in outs[len(state):])
+        emitter.lines.append(f"{inner}{emitter.namer(tape)}.append(({saved.rstrip()}))")
+    emitter.assign_all(state, outs[:len(state)], inner)
     emitter.run_block(params["cond"], consts + state, inner)
 
 
@@ -231,29 +235,47 @@ def _while_jvp(primals, tangents, cond, body, n_consts):
 
 
 def _while_vjp_fwd(*args, cond, body, n_consts):
-    """The forward sweep: the same loop, pushing each state on a tape."""
-    *outs, tape = while_tape_p(*args, cond=cond, body=body, n_consts=n_consts)
+    """The forward sweep: the body's forward part in the same loop, pushing what the adjoint reads on a tape."""
+    consts, init = list(args[:n_consts]), list(args[n_consts:])
+    plan = _AdjointPlan(body, n_consts, len(init), has_index=False)
+    invariant = eval_program(plan.invariant, consts + plan.captured)
+    cond_ext = _with_inputs(cond, n_consts, _avals(plan.captured))  # (the forward body reads captures too)
+    *outs, tape = while_tape_p(*consts, *plan.captured, *init, cond=cond_ext, body=plan.forward,
+                               n_consts=n_consts + len(plan.captured))
     suggest_name(tape, "tape")
-    return outs, (list(args[:n_consts]), tape)
+    return outs, (plan, consts, invariant, tape)
+
+
+def _with_inputs(program: Program, position: int, avals) -> Program:
+    """program, taking more (unused) inputs of these avals at position."""
+    extra = [Var(a) for a in avals]
+    return Program(program.inputs[:position] + extra + program.inputs[position:], program.eqns, program.outputs,
+                   program.captures, program.name)
 
 
 def _while_vjp_bwd(gs, residuals, needed=None, *, cond, body, n_consts):
-    """The adjoint loop: pop each state from the tape, pull the state's cotangent back through the body and
-    accumulate the consts' cotangents."""
-    consts, tape = residuals
+    """The adjoint loop: pop each step's residuals from the tape, pull the state's cotangent back through the
+    body's backward part and accumulate the consts' cotangents."""
+    plan, consts, invariant, tape = residuals
     nc = len(consts)
     state_avals = [v.aval for v in body.inputs[nc:]]
-    ns = len(state_avals)
+    ns, n_saved = len(state_avals), len(plan.stacked)
     gs = [zeros(a) if g is None else g for a, g in zip(state_avals, gs)]
+    fixed_values = list(consts) + list(plan.captured) + list(invariant)
+    n_fixed = len(fixed_values)
 
-    def step(*args):  # (consts, const_bars, state, state_bars) -> (const_bars, state_bars)
-        cs, c_bars, state, g = args[:nc], args[nc:2 * nc], args[2 * nc:2 * nc + ns], args[2 * nc + ns:]
-        bars = Pullback(body, list(cs) + list(state)).input_cotangents(list(g))
-        return [add_any(a, b) for a, b in zip(c_bars, bars[:nc])] + list(bars[nc:])
+    def step(*args):  # (fixed, const_bars, saved, state_bars) -> (const_bars, state_bars)
+        fixed, c_bars = args[:n_fixed], args[n_fixed:n_fixed + nc]
+        saved, g = args[n_fixed + nc:n_fixed + nc + n_saved], args[n_fixed + nc + n_saved:]
+        bars = eval_program(plan.backward, list(fixed) + list(g) + list(saved))
+        return [add_any(a, b) for a, b in zip(c_bars, bars[:nc])] + [
+            zeros(a) if b is None else b for a, b in zip(state_avals, bars[nc:nc + ns])]
 
-    (adjoint,), extra = trace_together([step], _avals(consts) * 2 + state_avals * 2)
+    avals = _avals(fixed_values) + _avals(consts) + [v.aval for v in plan.stacked] + state_avals
+    (adjoint,), extra = trace_together([step], avals)
     c_bars = [zeros(aval_of(c)) for c in consts]
-    bars = while_adjoint_p(*extra, *consts, tape, *c_bars, *gs, step=adjoint, n_consts=len(extra) + nc)
+    bars = while_adjoint_p(*extra, *fixed_values, tape, *c_bars, *gs, step=adjoint, n_consts=len(extra) + n_fixed,
+                           n_bars=nc)
     return masked(bars, needed)
 
 
@@ -267,7 +289,8 @@ def _while_tape_dtype(*args, cond, body, n_consts):
 
 def _while_tape_impl(*args, cond, body, n_consts):
     tape = []
-    state = _run_while(list(args[:n_consts]), list(args[n_consts:]), cond, body, lambda s: tape.append(tuple(s)))
+    state = _run_while(list(args[:n_consts]), list(args[n_consts:]), cond, body, lambda saved: tape.append(
+        tuple(saved)))
     return state + [tape]
 
 
@@ -290,38 +313,35 @@ def _while_tape_batch(values, batched, size, cond, body, n_consts):
     return [stack([run[k] for run in runs]) for k in range(len(runs[0]) - 1)] + [tapes]
 
 
-def _adjoint_shape(*args, step, n_consts):
+def _adjoint_shape(*args, step, n_consts, n_bars):
     return [a.shape for a in args[n_consts + 1:]]
 
 
-def _adjoint_dtype(*args, step, n_consts):
+def _adjoint_dtype(*args, step, n_consts, n_bars):
     return [a.dtype for a in args[n_consts + 1:]]
 
 
-def _while_adjoint_impl(*args, step, n_consts):
-    """Walk the tape backwards, last state first (without emptying it, so a pullback can run twice)."""
+def _while_adjoint_impl(*args, step, n_consts, n_bars):
+    """Walk the tape backwards, last step first (without emptying it, so a pullback can run twice). The carry
+    is the n_bars consts' cotangents, then the state's."""
     consts, tape, carry = list(args[:n_consts]), args[n_consts], list(args[n_consts + 1:])
-    n_bars = len(carry) - len(tape[0]) if tape else 0
-    for state in reversed(tape):
-        cbars_and_g = carry
-        carry = eval_program(step, consts + cbars_and_g[:n_bars] + list(state) + cbars_and_g[n_bars:])
+    for saved in reversed(tape):
+        carry = eval_program(step, consts + carry[:n_bars] + list(saved) + carry[n_bars:])
     return carry
 
 
 def _emit_while_adjoint(emitter, eqn, indent):
-    n_consts = eqn.params["n_consts"]
-    step = eqn.params["step"]
+    n_consts, n_bars, step = eqn.params["n_consts"], eqn.params["n_bars"], eqn.params["step"]
     consts, tape, init = eqn.inputs[:n_consts], eqn.inputs[n_consts], eqn.inputs[n_consts + 1:]
     carry = eqn.outs
     _own_names(emitter, eqn, n_consts + 1)
     emitter.assign_all(carry, init, indent)
-    n_state = (len(step.inputs) - n_consts - len(carry))
-    n_bars = len(carry) - n_state
-    state_vars = step.inputs[n_consts + n_bars: n_consts + n_bars + n_state]
-    names = ", ".join(emitter.namer(v) for v in state_vars)
-    emitter.lines.append(f"{indent}for ({names},) in reversed({emitter.namer(tape)}):  # pop the tape")
+    n_saved = len(step.inputs) - n_consts - len(carry)
+    saved = step.inputs[n_consts + n_bars: n_consts + n_bars + n_saved]
+    target = f"({', '.join(emitter.namer(v) for v in saved)},)" if saved else "_"
+    emitter.lines.append(f"{indent}for {target} in reversed({emitter.namer(tape)}):  # pop the tape")
     inner = indent + "    "
-    operands = list(consts) + list(carry[:n_bars]) + list(state_vars) + list(carry[n_bars:])
+    operands = list(consts) + list(carry[:n_bars]) + list(saved) + list(carry[n_bars:])
     emitter.assign_all(carry, emitter.run_block(step, operands, inner), inner)
 
 
@@ -429,15 +449,16 @@ def _scan_jvp(primals, tangents, body, n_consts, n_carry, length, reverse):
 
 
 class _AdjointPlan:
-    """How to differentiate a scan body in reverse: the body's forward sweep and pullback traced as one joint
+    """How to differentiate a loop body in reverse: the body's forward sweep and pullback traced as one joint
     program and split (partial evaluation) into
-      forward:   (consts, i, carry, x) -> (carry, y, per-step residuals), run by the forward scan;
+      forward:   (consts, i, carry, x) -> (carry, y, per-step residuals), run by the forward loop;
       invariant: consts -> residuals that do not change from step to step, computed once;
       backward:  (consts, invariant, i, carry/y cotangents, per-step residuals, x) -> cotangents, run by the
-                 reverse scan.
-    So the adjoint loop reads what the forward loop saved instead of recomputing the body."""
+                 adjoint loop.
+    So the adjoint loop reads what the forward loop saved instead of recomputing the body. A while loop's
+    body has no index i and no x (`has_index=False`)."""
 
-    def __init__(self, body: Program, n_consts: int, n_carry: int):
+    def __init__(self, body: Program, n_consts: int, n_carry: int, has_index: bool = True):
         n_known, g_avals = len(body.inputs), body.out_avals
 
         def joint(*a):
@@ -449,19 +470,21 @@ class _AdjointPlan:
         known, unknown = program.inputs[:n_known], program.inputs[n_known:n_known + len(g_avals)]
         self.captured = captured
         consts = known[:n_consts] + program.inputs[n_known + len(g_avals):]
-        index, carry, x = known[n_consts], known[n_consts + 1:n_consts + 1 + n_carry], known[n_consts + 1 + n_carry:]
+        k = 1 if has_index else 0
+        index, carry, x = known[n_consts:n_consts + k], known[n_consts + k:n_consts + k + n_carry], known[
+            n_consts + k + n_carry:]
         n_out = len(body.outputs)
         forward_eqns, backward_eqns = split_by_dependence(program.eqns, {v.id for v in unknown})
-        varying = depends_on(forward_eqns, {v.id for v in [index] + carry + x})
-        given = {v.id for v in consts + [index] + x + unknown}
+        varying = depends_on(forward_eqns, {v.id for v in index + carry + x})
+        given = {v.id for v in consts + index + x + unknown}
         reads = external_reads(backward_eqns, program.outputs[n_out:], exclude_ids=given)
         self.stacked = [v for v in reads if v.id in varying]
         invariant = [v for v in reads if v.id not in varying]
         self.invariant = dce(Program(consts, [e for e in forward_eqns if not varying & {v.id for v in e.outs}],
                                      invariant, (), "invariant"))
-        self.forward = dce(Program(consts + [index] + carry + x, forward_eqns,
+        self.forward = dce(Program(consts + index + carry + x, forward_eqns,
                                    program.outputs[:n_out] + self.stacked, (), "forward"))
-        self.backward = dce(Program(consts + invariant + [index] + unknown + self.stacked + x, backward_eqns,
+        self.backward = dce(Program(consts + invariant + index + unknown + self.stacked + x, backward_eqns,
                                     program.outputs[n_out:], (), "backward"))
         self.n_invariant = len(invariant)
 
@@ -592,17 +615,17 @@ def _while_batch(values, batched, size, cond, body, n_consts):
                    n_consts=len(extra) + ncc + len(body_consts) + nc)
 
 
-def _while_adjoint_batch(values, batched, size, step, n_consts):
+def _while_adjoint_batch(values, batched, size, step, n_consts, n_bars):
     """Cotangents batched (jacrev through a while loop): the adjoint loop walks the one tape for all of them."""
     if batched[n_consts]:
         return NotImplemented  # a batch of tapes (vmap of the forward loop): per example
     consts, tape, carry = list(values[:n_consts]), values[n_consts], list(values[n_consts + 1:])
     carry = _materialised(carry, batched[n_consts + 1:], size)
-    n_state = len(step.inputs) - n_consts - len(carry)
-    n_bars = len(carry) - n_state
-    flags = list(batched[:n_consts]) + [True] * n_bars + [False] * n_state + [True] * n_state
+    n_saved = len(step.inputs) - n_consts - len(carry)
+    flags = list(batched[:n_consts]) + [True] * n_bars + [False] * n_saved + [True] * (len(carry) - n_bars)
     program, extra = batch_program(step, flags, size)
-    return while_adjoint_p(*extra, *consts, tape, *carry, step=program, n_consts=len(extra) + n_consts)
+    return while_adjoint_p(*extra, *consts, tape, *carry, step=program, n_consts=len(extra) + n_consts,
+                           n_bars=n_bars)
 
 
 scan_p.batch = _scan_batch
