@@ -12,6 +12,7 @@ from ..eager import devices as _device
 from ..eager.grad_mode import no_grad
 from ..eager.tensor import Tensor
 from .parameter import Parameter
+from .utils import zero_grads
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -205,17 +206,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (the default), or to zeros in place."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                if p.grad.grad_fn is not None:
-                    p.grad.detach_()
-                else:
-                    p.grad.requires_grad_(False)
-                p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def to(self, *args, device=None, dtype=None) -> "Module":
         """Move parameters (and their grads) and buffers to a device and/or convert the floating-point ones to

@@ -1,5 +1,6 @@
-"""`nn.utils.clip_grad_norm_`: rescale gradients so their joint norm is at most max_norm. Written with tensor
-operations only (no Python test on a tensor value), so a traced training step can include it."""
+"""`nn.utils`: `clip_grad_norm_` rescales gradients so their joint norm is at most max_norm, written with
+tensor operations only (no Python test on a tensor value), so a traced training step can include it; and
+`zero_grads`, what Module.zero_grad and Optimizer.zero_grad both do."""
 
 from __future__ import annotations
 
@@ -28,3 +29,18 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         for g in grads:
             g.mul_(clip_coef_clamped if clip_coef_clamped.dtype == g.dtype else clip_coef_clamped.to(g.dtype))
     return total_norm
+
+
+def zero_grads(parameters, set_to_none: bool = True) -> None:
+    """Reset each parameter's .grad: to None, or to zeros in place (detached from any graph first)."""
+    for p in parameters:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+            continue
+        if p.grad.grad_fn is not None:
+            p.grad.detach_()
+        else:
+            p.grad.requires_grad_(False)
+        p.grad.zero_()

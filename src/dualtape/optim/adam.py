@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..eager.factories import tensor, zeros_like
-from ..eager.grad_mode import no_grad
 from .optimizer import Optimizer
 
 
@@ -42,16 +41,6 @@ class Adam(Optimizer):
             state["exp_avg"] = zeros_like(p)
             state["exp_avg_sq"] = zeros_like(p)
         return state
-
-    def step(self, closure=None):
-        """One update of every parameter that has a .grad; returns the closure's loss (if given)."""
-        loss = self._loss_of(closure)
-        with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p, group)
-        return loss
 
     def _update(self, p, group: dict) -> None:
         beta1, beta2 = group["betas"]

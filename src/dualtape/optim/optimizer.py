@@ -8,8 +8,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..eager.grad_mode import enable_grad
+from ..eager.grad_mode import enable_grad, no_grad
 from ..eager.tensor import Tensor
+from ..nn.utils import zero_grads
 
 
 class Optimizer:
@@ -59,29 +60,24 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's .grad: to None (the default), or to zeros in place."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    else:
-                        p.grad.requires_grad_(False)
-                    p.grad.zero_()
+        zero_grads(self._all_params(), set_to_none)
 
     def step(self, closure=None):
-        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+        """One update of every parameter that has a .grad; returns the closure's loss (if given)."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._update(p, group)
+        return loss
 
-    @staticmethod
-    def _loss_of(closure):
-        """The closure's loss (computed with grad enabled), or None without one."""
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
+    def _update(self, p, group: dict) -> None:
+        """The update of one parameter p (with its .grad) under its group's hyperparameters."""
+        raise NotImplementedError(f"{type(self).__name__} must define _update(p, group), the rule step() applies")
 
     # ---- state_dict ---------------------------------------------------------------------------------------
     def _all_params(self) -> list:

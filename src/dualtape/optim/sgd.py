@@ -9,7 +9,6 @@ decay, with PyTorch's update:
 
 from __future__ import annotations
 
-from ..eager.grad_mode import no_grad
 from .optimizer import Optimizer
 
 
@@ -29,16 +28,6 @@ class SGD(Optimizer):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
-
-    def step(self, closure=None):
-        """One update of every parameter that has a .grad; returns the closure's loss (if given)."""
-        loss = self._loss_of(closure)
-        with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p, group)
-        return loss
 
     def _update(self, p, group: dict) -> None:
         g = -p.grad if group["maximize"] else p.grad
