@@ -7,17 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from quadratic import P0, A, B, quadratic_loss, run_dualtape
 
 import dualtape as dt
 from dualtape import nn, optim
-
-A = np.array([[1.0, 0.5, 2.0], [0.2, 3.0, 1.0]])  # loss(p) = sum(A * p**2 / 2 + B * p): grad = A * p + B
-B = np.array([[0.3, -1.0, 0.5], [2.0, 0.1, -0.4]])
-P0 = np.array([[1.0, -2.0, 0.5], [0.0, 1.5, -1.0]])
-
-
-def quadratic_loss(p):
-    return (dt.tensor(A) * p * p / 2 + dt.tensor(B) * p).sum()
 
 
 def numpy_sgd(p, steps, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
@@ -33,18 +26,6 @@ def numpy_sgd(p, steps, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, neste
         p = p - lr * g
         history.append(p.copy())
     return history
-
-
-def run_dualtape(optimizer_factory, steps):
-    p = nn.Parameter(dt.tensor(P0))
-    optimizer = optimizer_factory([p])
-    history = []
-    for _ in range(steps):
-        optimizer.zero_grad()
-        quadratic_loss(p).backward()
-        optimizer.step()
-        history.append(p.detach().numpy().copy())
-    return history, optimizer, p
 
 
 @settings(max_examples=25, deadline=None)
