@@ -252,8 +252,8 @@ def test_source_of_a_jitted_function_and_of_jitted_calls_inside():
     assert dt.source(lambda x: f(x) * 2, X, comments=False) == """\
 def f(x):
     a = xp.tanh(x)
-    a = a + 1.0
-    a = a * 2
+    a += 1.0
+    a *= 2
     return a
 """
 
@@ -280,9 +280,9 @@ def test_inlined_jitted_code_keeps_the_source_lines_it_was_written_at():
 def calls_jitted(x):
     # {line(affine, 1)}: return dnp.tanh(x) * scale + 1.0
     a = xp.tanh(x)
-    a = a + 1.0
+    a += 1.0
     # {line(calls_jitted, 1)}: return JITTED_AFFINE(x) * 2
-    a = a * 2
+    a *= 2
     return a
 """
 

@@ -3,6 +3,7 @@
 import ast
 import inspect
 import os
+import re
 
 import numpy as np
 import pytest
@@ -39,12 +40,12 @@ def test_source_without_comments():
     assert dt.source(mlp, *MLP_ARGS, comments=False) == """\
 def mlp(W1, b1, W2, x):
     a = x @ W1
-    a = a + b1
+    a += b1
     hidden = xp.tanh(a)
     logits = hidden @ W2
     b = logits * logits
     b = xp.sum(b, axis=(0, 1))
-    b = b / 2.0
+    b /= 2.0
     return b
 """
 
@@ -56,14 +57,14 @@ def test_source_with_comments_shows_the_users_lines():
 def mlp(W1, b1, W2, x):
     # {where}:{first + 1}: hidden = dnp.tanh(x @ W1 + b1)
     a = x @ W1
-    a = a + b1
+    a += b1
     hidden = xp.tanh(a)
     # {where}:{first + 2}: logits = hidden @ W2
     logits = hidden @ W2
     # {where}:{first + 3}: return dnp.sum(logits * logits) / 2.0
     b = logits * logits
     b = xp.sum(b, axis=(0, 1))
-    b = b / 2.0
+    b /= 2.0
     return b
 """
 
@@ -190,8 +191,8 @@ def test_captured_constants_are_named_and_passed_as_globals():
     assert emitted.source == """\
 def shifted(x):
     a = x * TABLE
-    a = a + ones
-    a = a + const2
+    a += ones
+    a += const2
     return a
 """
     assert set(emitted.globals) == {"TABLE", "ones", "const2"}
@@ -232,3 +233,28 @@ def test_multiple_results_unpack_into_a_tuple(divmod_p):
     expected = np.floor_divide(x, y) * 10 + np.mod(x, y)
     np.testing.assert_array_equal(dt.jit(f)(x, y), expected)
     np.testing.assert_array_equal(run(source, x, y), expected)
+
+
+def test_dying_temporaries_are_updated_in_place_and_nothing_else_is():
+    """`a += b` only where `a` is a temporary of this block that nothing else reads or views, with the result's
+    shape and dtype; inputs, loop carries, views, broadcast targets and promoted dtypes are left alone."""
+    def f(x, y, s):
+        a = dnp.sin(x) * 2.0
+        b = dnp.cos(x)
+        view = b.T                               # b is viewed: not updated in place
+        c = b + 1.0
+        wide = dnp.exp(s) + y                    # (3, 1) + (3, 4): the temporary cannot hold the result
+        narrow = dnp.sin(x).astype(np.float32) + x   # float32 + float64: promoted, not in place
+        carry = dt.fori_loop(0, 2, lambda i, v: v * 1.5 + 1.0, x)  # the loop's state is never updated in place
+        return a + view.T + c + wide.sum() + narrow + carry + (x + 1.0)  # the running sum: updated in place
+
+    x, y, s = np.linspace(0.1, 1.0, 12).reshape(3, 4), np.ones((3, 4)), np.ones((3, 1))
+    source = dt.source(f, x, y, s, comments=False)
+    updated = [re.match(r"\s+(\w+) [-+*/]= ", line) for line in source.splitlines()]
+    updated = {m.group(1) for m in updated if m}
+    assert len(updated) >= 2, source  # the temporary of the loop body, the running sum
+    assert not updated & {"x", "y", "s", "a", "a_1", "b", "c", "view", "wide", "narrow", "carry"}, source
+    kept = [v.copy() for v in (x, y, s)]
+    np.testing.assert_allclose(dt.jit(f)(x, y, s), f(x, y, s), rtol=1e-12)
+    for before, after in zip(kept, (x, y, s)):
+        np.testing.assert_array_equal(before, after)  # the caller's arrays are untouched

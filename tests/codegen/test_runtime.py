@@ -39,7 +39,7 @@ def test_generated_source_is_registered_with_linecache():
 def gather(x, i):
     picked = x[i]
     a = xp.exp(picked)
-    a = a * 2.0
+    a *= 2.0
     return a
 """
 

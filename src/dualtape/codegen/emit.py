@@ -101,6 +101,43 @@ def _reuse_dying_name(eqn, i: int, last_use: dict[int, int], local: set[int], na
             return
 
 
+_AUGMENTED = {ast.Add: True, ast.Mult: True, ast.Sub: False, ast.Div: False}  # op -> commutative
+# results that are always a new array (never a view of an operand, nor an operand itself)
+_NEW_ARRAY = {"matmul", "reduce_sum", "reduce_max", "reduce_min", "reduce_prod"}
+
+
+def _owned_temporaries(program: Program) -> set[int]:
+    """The Vars of this block whose array nothing else can see: made here by an operation that allocates a
+    new array, read by exactly one equation, and not an output (so no view or name shares its memory)."""
+    uses: dict[int, int] = {}
+    for e in program.eqns:
+        for a in e.inputs:
+            if type(a) is Var:
+                uses[a.id] = uses.get(a.id, 0) + 1
+    outputs = {a.id for a in program.outputs if type(a) is Var}
+    return {v.id for e in program.eqns if (e.prim.elementwise and e.prim.name not in ("stop_gradient",
+            "convert_element_type")) or e.prim.name in _NEW_ARRAY
+            for v in e.outs if uses.get(v.id) == 1 and v.id not in outputs}
+
+
+def _in_place(eqn, expr, namer: Namer, owned: set[int]):
+    """`a = a + b` as `a += b` when a is an owned temporary of the result's shape and dtype (NumPy writes into
+    a's memory instead of allocating); for + and * the temporary may be the right operand. Else None."""
+    if not isinstance(expr, ast.BinOp) or type(expr.op) not in _AUGMENTED or len(eqn.outs) != 1:
+        return None
+    out = eqn.outs[0]
+    target = namer.names.get(out.id)
+    candidates = [(expr.left, expr.right)] + ([(expr.right, expr.left)] if _AUGMENTED[type(expr.op)] else [])
+    for mine, other in candidates:
+        if not (isinstance(mine, ast.Name) and mine.id == target):
+            continue
+        var = next((a for a in eqn.inputs if type(a) is Var and namer.names.get(a.id) == target), None)
+        if var is not None and var.id in owned and var.aval.shape == out.aval.shape and (
+                var.aval.dtype == out.aval.dtype):
+            return ast.AugAssign(target=ast.Name(target, ast.Store()), op=expr.op, value=other)
+    return None
+
+
 class _Emitter:
     """Writes the statements of a program (and of sub-programs inlined into it) as source lines."""
 
@@ -130,6 +167,7 @@ class _Emitter:
         self.capture(program)
         last_use = _last_uses(program)
         local = {v.id for e in program.eqns for v in e.outs}
+        owned = _owned_temporaries(program)
         for i, eqn in enumerate(program.eqns):
             self.comment(eqn.where, indent)
             source = eqn.inputs[0] if eqn.inputs else None
@@ -156,6 +194,10 @@ class _Emitter:
             expr = eqn.prim.emit(operands, eqn.params, param_ast)
             if scalars:
                 expr = arrays_where_needed(expr, scalars)
+            updated = _in_place(eqn, expr, self.namer, owned)
+            if updated is not None:  # `a += b`: the dying temporary's own memory takes the result
+                self.lines.append(indent + ast.unparse(updated))
+                continue
             self.assign(eqn.outs, expr, eqn.prim.multiple_results, indent)
 
     def run_block(self, sub: Program, operands, indent: str) -> list:
