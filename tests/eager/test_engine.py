@@ -495,3 +495,15 @@ def test_errors_as_torch():
             lib.tensor(1.0).backward()
         with pytest.raises(RuntimeError, match=r"Use tensor\.detach\(\)\.numpy\(\) instead"):
             x.numpy()
+
+
+def test_a_grad_is_laid_out_like_its_tensor():
+    """The weight gradient of x @ W.T arrives as a transposed view; .grad is stored in W's own (C) layout, as
+    PyTorch does, so an optimiser's elementwise updates run over contiguous memory."""
+    w = dt.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x = dt.tensor(np.ones((4, 3)))
+    (x @ w.T).sum().backward()
+    assert w.grad.numpy().flags.c_contiguous and w.grad.tolist() == [[4.0] * 3] * 2
+    f = dt.tensor(np.asfortranarray(np.arange(6.0).reshape(2, 3)), requires_grad=True)
+    (f * 2).sum().backward()
+    assert f.grad.numpy().flags.f_contiguous  # a Fortran-ordered tensor gets a Fortran-ordered .grad

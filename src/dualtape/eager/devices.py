@@ -119,9 +119,11 @@ def cast(data, dtype):
     return data.astype(dtype, copy=False) if is_device_array(data) else np.asarray(data, dtype=dtype)
 
 
-def copy(data, dtype):
-    """A new array holding data's values in dtype, on data's device."""
-    return data.astype(dtype, copy=True) if is_device_array(data) else np.array(data, dtype=dtype, copy=True)
+def copy(data, dtype, order="K"):
+    """A new array holding data's values in dtype, on data's device (in memory order `order`)."""
+    if is_device_array(data):
+        return data.astype(dtype, order=order, copy=True)
+    return np.array(data, dtype=dtype, copy=True, order=order)
 
 
 def like(new, old):

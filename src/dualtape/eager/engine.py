@@ -191,7 +191,7 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
         if t.grad is not None:
             lift(t.grad)
         if t.grad is None:
-            t.grad = g if create_graph else Tensor._wrap(_owned(g.data, t.dtype))
+            t.grad = g if create_graph else Tensor._wrap(_owned(g.data, t))
         elif create_graph:
             t.grad = t.grad + g
         elif type(t.grad.data) is np.ndarray and t.grad.data.flags.writeable and type(g.data) is np.ndarray:
@@ -200,11 +200,15 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
             t.grad.data = t.grad.data + g.data
 
 
-def _owned(data, dtype):
-    """A gradient array .grad may own (a copy of an array, on its device; a traced value as it is), in the
-    tensor's dtype."""
+def _owned(data, t):
+    """A gradient array t.grad may own: a copy of an array, on its device, in t's dtype and t's memory layout
+    (as PyTorch lays a .grad out like its tensor, so an optimiser's updates run over matching contiguous
+    memory, whatever view the last rule produced); a traced value as it is."""
+    dtype = t.dtype
     if type(data) is np.ndarray or getattr(data, "_dt_trace", None) is None:
-        return _device.copy(data, dtype)
+        flags = getattr(t.data, "flags", None)
+        order = "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous else "C"
+        return _device.copy(data, dtype, order)
     return data if data.dtype == dtype else data.astype(dtype)
 
 
