@@ -66,7 +66,10 @@ def _node_vjp(node, g, create_graph: bool):
         return node.backward(g, create_graph)
     prim = node.prim
     if not prim.linear_vjp:  # (a rule reading only shapes is not invalidated by an in-place change)
-        _check_versions(node, prim.vjp_reads_operands)
+        for x, saved in zip(node.inputs, node.versions):
+            if saved is not None and x._version[0] != saved:  # (then see whether a rule that runs reads it)
+                _check_versions(node, prim.vjp_reads_operands)
+                break
         if node.out_version is not None and node.out_version[0] != 0:
             raise _modified(f"output 0 of {node.name()} (through a tensor sharing its storage, e.g. a detach()) "
                             f"is at version {node.out_version[0]}; expected version 0 instead")

@@ -120,13 +120,21 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
     prim.vjp_reads_out = any(_reads(rule, 1) for rule in rules if rule is not None)
     prim.vjp_reads_operands = _operands_read(rules)
 
-    def vjp(g, *primals, out, needed=None, **params):
-        if len(primals) == 1 and rules[0] is not None and (needed is None or needed[0]):  # (unary: no loop)
-            bar = rules[0](g, out, primals[0], **params)
-            x = primals[0]
+    if len(rules) == 1 and rules[0] is not None and len(prim.operands) == 1 and not prim.variadic:
+        rule = rules[0]
+
+        def unary_vjp(g, x, *, out, needed=None, **params):  # (one operand: no loop, eager's common case)
+            if needed is not None and not needed[0]:
+                return (None,)
+            bar = rule(g, out, x, **params)
             if not _matches(bar, x):
                 bar = unbroadcast(bar, aval_of(x)) if broadcasting else fit_dtype(bar, aval_of(x))
             return (bar,)
+
+        prim.vjp = unary_vjp
+        return
+
+    def vjp(g, *primals, out, needed=None, **params):
         bars = []
         for i, x in enumerate(primals):
             rule = rules[i] if i < len(rules) else None
