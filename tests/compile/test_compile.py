@@ -160,3 +160,23 @@ def test_the_compiled_step_is_readable_source():
     assert "model_0_weight_momentum_buffer * 0.9" in source  # inputs named after the step's own variables
     assert "loss.backward()" in source and "opt.step()" in source  # the user's lines, as comments
     assert "@ x\n" in source and "x.T" not in source  # the first weight's gradient: g.T @ x, in row order
+
+
+def test_a_changed_learning_rate_is_used_not_the_one_traced():
+    """Hyperparameters are constants of the program, so the compiled step checks them at each call: a
+    scheduler's new learning rate traces the step again, and the numbers stay equal to eager."""
+    model, opt, step = model_and_step("sgd", clip=False)
+    twin, twin_opt, twin_step = model_and_step("sgd", clip=False)
+    compiled = dt.compile(step)
+    for lr in (0.1, 0.1, 0.1, 0.02, 0.02, 0.005):
+        for group in opt.param_groups + twin_opt.param_groups:
+            group["lr"] = lr
+        np.testing.assert_allclose(compiled(X, Y).item(), twin_step(X, Y).item(), rtol=1e-12)
+    for a, b in zip(values(model), values(twin)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    traced = compiled.trace_count
+    compiled(X, Y)
+    assert compiled.trace_count == traced  # and a setting that stays put needs no new trace
+    model.eval()
+    compiled(X, Y)
+    assert compiled.trace_count == traced + 1  # train/eval is a setting too

@@ -28,6 +28,7 @@ from ..eager.tensor import Tensor
 from ..transforms.passes import optimize
 from .names import TensorNames
 from .node import attach_backward
+from .settings import referenced, settings_key
 from .state import SIGNATURES, Lifting, grad_signature, tensor_signature
 
 logger = logging.getLogger("dualtape")
@@ -36,15 +37,19 @@ logger = logging.getLogger("dualtape")
 class _Entry:
     """One traced program, its guards, and how its inputs and outputs map onto tensors."""
 
-    def __init__(self, program, out_tree, tensor_outputs, effects, lifted, guards, backend):
+    def __init__(self, program, out_tree, tensor_outputs, effects, lifted, guards, settings, backend):
         self.program, self.out_tree, self.tensor_outputs = program, out_tree, tensor_outputs
         self.effects, self.guards = effects, guards
+        self.settings = settings  # (the modules and optimisers whose settings it baked in, their key then)
         self.lifted = lifted  # weak references to the tensors read as the program's trailing inputs
         self.compiled = Compiled(program, backend)
         self.n_results = len(tensor_outputs)
         self.differentiable = None  # set by node.plan_backward when a result needs a grad_fn
 
     def guards_hold(self) -> bool:
+        objects, key = self.settings
+        if objects and settings_key(objects) != key:
+            return False
         for ref, what, expected in self.guards:
             t = ref()
             if t is None or SIGNATURES[what](t) != expected:
@@ -133,8 +138,9 @@ class CompiledFunction:
         lifted = [s.ref for s in slots]
         if config.optimize:
             program = optimize(program)
+        objects = [obj for _, obj in referenced(self.fn)]
         entry = _Entry(program, found["out_tree"], found["tensor_outputs"], found["effects"], lifted,
-                       lifting.guards(), self.backend)
+                       lifting.guards(), (objects, settings_key(objects)), self.backend)
         entry.once = lifting.made_state()
         if any(found["needs_grad"]):
             from .node import plan_backward

@@ -10,6 +10,7 @@ import re
 from ..eager.tensor import Tensor
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
+from .settings import referenced
 
 
 class TensorNames:
@@ -17,7 +18,7 @@ class TensorNames:
     made during the trace)."""
 
     def __init__(self, fn):
-        self.roots = _referenced(fn)
+        self.roots = referenced(fn)
         self.names: dict[int, str] = {}
         self.refresh()
 
@@ -44,29 +45,6 @@ class TensorNames:
         if id(t) not in self.names:
             self.refresh()
         return self.names.get(id(t))
-
-
-def _referenced(fn) -> list[tuple[str, object]]:
-    """(variable name, object) for fn itself if a module, the object of a bound method, and what fn's code
-    reads from its closure and globals."""
-    found = [("", fn)] if isinstance(fn, Module) else []
-    owner = getattr(fn, "__self__", None)
-    if owner is not None:
-        found += [(k, v) for k, v in vars(owner).items() if isinstance(v, (Module, Optimizer))] if hasattr(
-            owner, "__dict__") else []
-    code = getattr(fn, "__code__", None)
-    if code is not None:
-        cells = zip(code.co_freevars, fn.__closure__ or ())
-        found += [(name, _cell(c)) for name, c in cells]
-        found += [(name, fn.__globals__[name]) for name in code.co_names if name in fn.__globals__]
-    return [(var, obj) for var, obj in found if isinstance(obj, (Module, Optimizer))]
-
-
-def _cell(cell):
-    try:
-        return cell.cell_contents
-    except ValueError:  # (an empty cell)
-        return None
 
 
 def _identifier(name: str) -> str:
