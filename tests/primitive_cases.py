@@ -55,6 +55,17 @@ def draw_args(draw, case: Case, shape_list, dtypes=None) -> tuple:
     return tuple(draw(operand(case, i, s, (dtypes or [F64] * len(shape_list))[i])) for i, s in enumerate(shape_list))
 
 
+def draw_case(data, name: str):
+    """(case, shapes, params, dtypes, args) drawn for one primitive's case (hypothesis `data`). custom_vjp_call's
+    rule returns (g, g), so its two operands get one shape."""
+    case = CASES[name]
+    shape_list, params, dtypes = data.draw(case.layout, label="layout")
+    args = draw_args(data.draw, case, shape_list, dtypes)
+    if name == "custom_vjp_call":
+        args = (args[0], np.full_like(args[0], 0.5))
+    return case, shape_list, params, dtypes, args
+
+
 # ---- value maps: keep the drawn point clear of kinks and ties -----------------------------------------
 def below_half(x):
     """floor(x) + 1/4: with `above_half` on the other operand, |x - y| >= 1/2 (no ties for max / min)."""

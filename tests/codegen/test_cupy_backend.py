@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from test_device_backend import control
 from test_portable import VALUES
 
 import dualtape as dt
 import dualtape.numpy as dnp
 from corpus import CORPUS
-from primitive_cases import CASES, draw_args
+from primitive_cases import CASES, draw_case
 
 try:
     import cupy
@@ -58,11 +59,7 @@ def on_both(fn, *args):
 @BOUNDED
 @given(data=st.data())
 def test_value_jvp_and_vjp_match_the_cpu(name, data):
-    case = CASES[name]
-    shape_list, params, dtypes = data.draw(case.layout, label="layout")
-    args = draw_args(data.draw, case, shape_list, dtypes)
-    if name == "custom_vjp_call":  # its backward returns (g, g): operands of one shape only
-        args = (args[0], np.full_like(args[0], 0.5))
+    case, shape_list, params, dtypes, args = draw_case(data, name)
     if dtypes is None:
         args = tuple(a.astype(np.float32) for a in args)
     note(f"shapes={shape_list} params={params}")
@@ -125,15 +122,6 @@ def test_corpus_values_and_gradients_match_the_cpu(case):
 
 
 # ---- control flow and the scatter helper ------------------------------------------------------------------
-def control(x):
-    """`if` and `while` on 0-d CuPy arrays (their bool() syncs), a fori_loop and a scan writing into xp.empty."""
-    y = dt.cond(dnp.sum(x) > 0, lambda v: v * 2.0, lambda v: -v, x)
-    _, y = dt.while_loop(lambda s: s[0] < 3, lambda s: (s[0] + 1, dnp.sin(s[1]) + 0.5 * s[1]), (0, y))
-    y = dt.fori_loop(0, 3, lambda i, v: v * 0.9 + i, y)
-    carry, ys = dt.scan(lambda c, a: (c * dnp.cos(a) + a, c * a), y, dnp.stack([x, y]))
-    return dnp.sum(carry) + dnp.sum(ys)
-
-
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_control_flow_and_its_gradient_run_on_the_device(sign):
     x = sign * np.array([0.1, 0.2, 0.3], np.float32)

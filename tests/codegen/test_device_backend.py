@@ -135,7 +135,7 @@ def test_corpus_values_and_gradients_match_numpy(cupy, case):
             np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
 
 
-def _control(x):
+def control(x):
     """cond, while_loop, fori_loop and scan on traced values: `if` / `while` on 0-d device arrays."""
     y = dt.cond(dnp.sum(x) > 0, lambda v: v * 2.0, lambda v: -v, x)
     _, y = dt.while_loop(lambda s: s[0] < 3, lambda s: (s[0] + 1, dnp.sin(s[1]) + 0.5 * s[1]), (0, y))
@@ -144,13 +144,13 @@ def _control(x):
     return dnp.sum(carry) + dnp.sum(ys)
 
 
-def test_control_flow_and_its_gradient_run_on_the_device(cupy):
+def testcontrol_flow_and_its_gradient_run_on_the_device(cupy):
     for x in (X, -X):
-        value = dt.jit(_control, backend="cupy")(x)
-        grad = dt.grad(_control, backend="cupy")(x)
+        value = dt.jit(control, backend="cupy")(x)
+        grad = dt.grad(control, backend="cupy")(x)
         assert isinstance(value, DeviceArray) and isinstance(grad, DeviceArray)
-        np.testing.assert_allclose(_host(value), dt.jit(_control)(x), rtol=1e-12)
-        np.testing.assert_allclose(_host(grad), dt.grad(_control)(x), rtol=1e-12)
+        np.testing.assert_allclose(_host(value), dt.jit(control)(x), rtol=1e-12)
+        np.testing.assert_allclose(_host(grad), dt.grad(control)(x), rtol=1e-12)
 
 
 def test_index_add_scatters_on_the_device(cupy):

@@ -20,7 +20,7 @@ from dualtape.codegen.emit import emit_program
 from dualtape.core.ir import Eqn, Program, Var, sub_programs
 from dualtape.core.primitive import REGISTRY
 from dualtape.ops import elementwise as ew
-from primitive_cases import CASES, draw_args
+from primitive_cases import CASES, draw_case
 
 F32, F64, I32, I64, B = np.float32, np.float64, np.int32, np.int64, np.bool_
 REACHED_BY_VJP = {"while_loop_tape": "while_loop", "while_loop_adjoint": "while_loop"}  # adjoint-only primitives
@@ -137,11 +137,7 @@ def test_value_programs_are_portable(name):
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_value_jvp_and_vjp_programs_are_portable(name, data):
-    case = CASES[name]
-    shape_list, params, dtypes = data.draw(case.layout, label="layout")
-    args = draw_args(data.draw, case, shape_list, dtypes)
-    if name == "custom_vjp_call":  # its backward returns (g, g): operands of one shape only
-        args = (args[0], np.full_like(args[0], 0.5))
+    case, shape_list, params, dtypes, args = draw_case(data, name)
     if dtypes is None and data.draw(st.booleans(), label="float32"):
         args = tuple(a.astype(F32) for a in args)
     note(f"shapes={shape_list} params={params} dtypes={[a.dtype for a in args]}")

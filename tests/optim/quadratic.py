@@ -14,14 +14,19 @@ def quadratic_loss(p):
     return (dt.tensor(A) * p * p / 2 + dt.tensor(B) * p).sum()
 
 
-def run_dualtape(optimizer_factory, steps, p0=P0):
-    """The parameter after each of `steps` steps from p0 (and the optimiser and parameter)."""
-    p = nn.Parameter(dt.tensor(p0))
-    optimizer = optimizer_factory([p])
+def take_steps(optimizer, p, steps: int) -> list:
+    """`steps` optimiser steps on the quadratic loss of p; p's values after each."""
     history = []
     for _ in range(steps):
         optimizer.zero_grad()
         quadratic_loss(p).backward()
         optimizer.step()
         history.append(p.detach().numpy().copy())
-    return history, optimizer, p
+    return history
+
+
+def run_dualtape(optimizer_factory, steps, p0=P0):
+    """The parameter after each of `steps` steps from p0 (and the optimiser and parameter)."""
+    p = nn.Parameter(dt.tensor(p0))
+    optimizer = optimizer_factory([p])
+    return take_steps(optimizer, p, steps), optimizer, p

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from quadratic import P0, A, B, quadratic_loss, run_dualtape
+from quadratic import P0, A, B, quadratic_loss, run_dualtape, take_steps
 
 import dualtape as dt
 from dualtape import nn, optim
@@ -119,10 +119,7 @@ def test_state_dict_round_trip_continues_identically():
     assert restored.state[fresh]["step"] is not saved["state"][0]["step"]  # copies, not the saved tensors
     assert restored.state[fresh]["step"].dtype == np.float64
     for opt, param in ((optimizer, p), (restored, fresh)):
-        for _ in range(2):
-            opt.zero_grad()
-            quadratic_loss(param).backward()
-            opt.step()
+        take_steps(opt, param, 2)
     np.testing.assert_array_equal(fresh.detach().numpy(), p.detach().numpy())
     with pytest.raises(ValueError, match="doesn't match the size"):
         optim.Adam([fresh, nn.Parameter(dt.ones(1))]).load_state_dict(saved)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from quadratic import P0, A, B, quadratic_loss, run_dualtape
+from quadratic import P0, A, B, quadratic_loss, run_dualtape, take_steps
 
 import dualtape as dt
 from dualtape import nn, optim
@@ -149,10 +149,7 @@ def test_state_dict_round_trip_continues_identically():
     assert restored.param_groups[0]["lr"] == 0.05 and restored.param_groups[0]["momentum"] == 0.9
     assert restored.state[fresh]["momentum_buffer"] is not optimizer.state[p]["momentum_buffer"]  # a copy
     for opt, param in ((optimizer, p), (restored, fresh)):
-        for _ in range(2):
-            opt.zero_grad()
-            quadratic_loss(param).backward()
-            opt.step()
+        take_steps(opt, param, 2)
     np.testing.assert_array_equal(fresh.detach().numpy(), p.detach().numpy())
     with pytest.raises(ValueError, match="different number of parameter groups"):
         restored.load_state_dict({"state": {}, "param_groups": []})
