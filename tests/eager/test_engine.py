@@ -353,6 +353,49 @@ def test_create_graph_keeps_nothing_alive_in_a_cycle():
         gc.enable()
 
 
+def test_a_graph_keeps_only_what_its_rules_read():
+    """As PyTorch: `x @ W + b` keeps x and W (matmul's rule reads them) but neither the product nor the sum
+    (add's rule and tanh's, which reads its result, never read them), so those free with their tensors."""
+    rng = np.random.default_rng(0)
+    x = dt.tensor(rng.standard_normal((4, 3)))
+    W, b = leaf(rng.standard_normal((3, 5))), leaf(rng.standard_normal(5))
+    product = x @ W
+    pre = product + b
+    h = pre.tanh()
+    refs = {"product": weakref.ref(product.data), "pre": weakref.ref(pre.data), "h": weakref.ref(h.data),
+            "x": weakref.ref(x.data)}
+    del product, pre, x
+    gc.collect()
+    assert {name for name, ref in refs.items() if ref() is not None} == {"h", "x"}
+    h.sum().backward()
+    expected = 1 - h.detach().numpy() ** 2
+    np.testing.assert_allclose(b.grad.numpy(), expected.sum(axis=0))
+    assert repr(h.grad_fn.next_functions[0][0]) == "<AddBackward0>"  # names and edges stay
+    assert h.grad_fn.next_functions[0][0].next_functions[0][0].name() == "MmBackward0"
+
+
+def test_an_operand_is_kept_only_for_the_gradients_that_are_needed():
+    """x * w with only x requiring grad: x's cotangent reads w, so w stays and x may go (PyTorch the same)."""
+    x, w = leaf([1.0, 2.0]), dt.tensor(np.array([3.0, 4.0]))
+    scaled = x * 1.0
+    ref = weakref.ref(scaled.data)
+    y = (scaled * w).sum()
+    del scaled
+    gc.collect()
+    assert ref() is None
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 4.0])
+
+
+def test_a_dropped_operand_changed_in_place_does_not_stop_backward():
+    x = leaf([1.0, 2.0])
+    a = x * 2.0
+    y = (a + 1.0).tanh()  # reads neither a nor a + 1
+    a.add_(100.0)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (1 - np.tanh(2 * np.array([1.0, 2.0]) + 1) ** 2))
+
+
 def test_function_ctx_saved_tensors_are_freed():
     class Exp(dt.autograd.Function):
         @staticmethod

@@ -79,6 +79,7 @@ class Primitive:
         self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
         self.vjp_reads_out = True  # its VJP reads the result (set by defvjp from the rules themselves)
         self.vjp_reads_operands: tuple | None = None  # which operands its VJP reads (None: all)
+        self._unread: dict = {}  # (see unread)
         self.jvp: Callable | None = None  # (primals, tangents, **params) -> (out, out_dot)
         self.vjp: Callable | None = None  # (g, *primals, out, needed=None, **params) -> in_bars
         self.batch: Callable | None = None  # (values, batched, size, **params) -> out with batch axis 0
@@ -101,6 +102,19 @@ class Primitive:
         return self.name
 
     __call__ = bind  # `sin_p(x)` is `bind(sin_p, x)`: derivative rules are written with primitives called so
+
+    def unread(self, needed: int) -> tuple:
+        """The operand positions no VJP rule reads when the operands whose bits are set in `needed` get
+        cotangents, then whether the result goes unread too (the eager graph drops such values)."""
+        found = self._unread.get(needed)
+        if found is None:
+            reads = self.vjp_reads_operands
+            n = len(self.operands)
+            positions = () if reads is None or self.variadic else tuple(
+                i for i in range(n)
+                if not any(needed >> k & 1 and i < len(mask) and mask[i] for k, mask in enumerate(reads)))
+            found = self._unread[needed] = (positions, not self.vjp_reads_out)
+        return found
 
     def impl_for(self, xp) -> Callable:
         """The evaluator for array module xp, compiled once from the template."""

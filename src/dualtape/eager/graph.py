@@ -8,6 +8,8 @@ from __future__ import annotations
 import itertools
 import weakref
 
+from ..avals import ShapedArray
+
 _sequence = itertools.count()  # creation order: a node is always made after the nodes of its operands
 
 _TORCH_NAMES = {
@@ -98,6 +100,27 @@ class Node:
             self.hooks = []
         self.hooks.append(fn)
         return _Handle(self.hooks, fn)
+
+
+class Unread(ShapedArray):
+    """What a node keeps of a value that no VJP rule it will run reads: its shape and dtype, all that fitting a
+    cotangent to it needs (as PyTorch saves only what backward uses, so the array itself can be freed)."""
+
+    __slots__ = ()
+
+    @property
+    def aval(self):
+        return self
+
+
+def unread(data) -> Unread:
+    """The Unread of an array (of a Python number: itself, which costs nothing to keep)."""
+    shape = getattr(data, "shape", None)
+    if shape is None:
+        return data
+    kept = Unread.__new__(Unread)  # (an array's shape and dtype are already a tuple and a dtype)
+    kept.shape, kept.dtype, kept.weak = shape, data.dtype, False
+    return kept
 
 
 class PrimitiveNode(Node):

@@ -20,7 +20,7 @@ from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from . import devices as _device
 from . import grad_mode
-from .graph import AccumulateGrad, PrimitiveNode, _Handle, before_inplace
+from .graph import AccumulateGrad, PrimitiveNode, _Handle, before_inplace, unread
 from .lifting import LIFTERS, lift, lift_all
 
 _values_indices = namedtuple("return_types_max", ["values", "indices"])
@@ -35,12 +35,13 @@ class EagerTrace:
     def process(self, prim, args, params):
         if LIFTERS:  # (dt.compile is tracing: tensors holding arrays become program inputs)
             lift_all(args)
-        raw, edges, versions, record, traced, foreign = [], [], [], False, False, False
+        raw, edges, versions, record, traced, foreign, needed = [], [], [], False, False, False, 0
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
             if type(a) is Tensor or isinstance(a, Tensor):
                 a_data = a.data
                 if a.requires_grad:
                     record = True
+                    needed |= 1 << len(edges)
                     edges.append(a.grad_fn or a._leaf_node())
                 else:
                     edges.append(None)
@@ -63,7 +64,15 @@ class EagerTrace:
         if prim.multiple_results:
             return self._record_many(prim, params, args, out)
         result = Tensor._wrap(out)
-        result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, out, result._version)
+        positions, out_unread = prim.unread(needed)
+        if positions:  # (keep only what the rules that will run read: the rest is freed with its tensor)
+            args = list(args)
+            for i in positions:
+                if versions[i] is not None:
+                    raw[i] = args[i] = unread(raw[i])
+                    versions[i] = None
+        saved = unread(out) if out_unread else out
+        result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, saved, result._version)
         result.requires_grad = True
         return result
 
