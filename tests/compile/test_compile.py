@@ -180,3 +180,63 @@ def test_a_changed_learning_rate_is_used_not_the_one_traced():
     model.eval()
     compiled(X, Y)
     assert compiled.trace_count == traced + 1  # train/eval is a setting too
+
+
+def test_random_values_are_drawn_on_each_call_as_eager_draws_them():
+    """dt.randn / dt.rand inside a compiled function are program inputs drawn anew per call, from the same
+    generator in the same order: with one seed, compiled calls give eager's numbers, and no retrace."""
+
+    def noisy(x):
+        return x * dt.rand(4) + dt.randn(4, dtype=np.float64) * 0.1
+
+    x = dt.tensor(np.linspace(0.0, 1.0, 4))
+    dt.manual_seed(5)
+    eager = [noisy(x).numpy() for _ in range(3)]
+    compiled = dt.compile(noisy)
+    dt.manual_seed(5)
+    runs = [compiled(x).numpy() for _ in range(3)]
+    assert compiled.trace_count == 1
+    for e, c in zip(eager, runs):
+        np.testing.assert_array_equal(c, e)
+    assert not np.array_equal(runs[0], runs[1])
+    assert "noise" in compiled.source(x)
+
+
+def test_a_training_step_with_noise_injection_equals_eager():
+    def run(compiled: bool):
+        model, opt, _ = model_and_step("sgd", clip=False)
+        loss_fn = dt.nn.CrossEntropyLoss()
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(model(x + 0.05 * dt.randn(*x.shape, dtype=np.float64)), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        step = dt.compile(step) if compiled else step
+        dt.manual_seed(11)
+        losses = [step(X, Y).item() for _ in range(4)]
+        return losses, values(model)
+
+    (eager_losses, eager_params), (losses, params) = run(False), run(True)
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-12)
+    for p, q in zip(params, eager_params):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
+
+
+def test_random_values_kept_by_a_module_are_written_back_each_call():
+    class Jitter(dt.nn.Module):
+        def forward(self, x):
+            self.last = dt.rand(3, dtype=np.float64)
+            return x + self.last
+
+    module = Jitter()
+    compiled = dt.compile(module)
+    x = dt.tensor(np.zeros(3))
+    dt.manual_seed(2)
+    first = compiled(x).numpy()
+    np.testing.assert_array_equal(module.last.numpy(), first)
+    second = compiled(x).numpy()
+    np.testing.assert_array_equal(module.last.numpy(), second)
+    assert not np.array_equal(first, second) and compiled.trace_count == 1

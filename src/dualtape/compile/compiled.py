@@ -37,11 +37,12 @@ logger = logging.getLogger("dualtape")
 class _Entry:
     """One traced program, its guards, and how its inputs and outputs map onto tensors."""
 
-    def __init__(self, program, out_tree, tensor_outputs, effects, lifted, guards, settings, backend):
+    def __init__(self, program, out_tree, tensor_outputs, effects, slots, guards, settings, backend):
         self.program, self.out_tree, self.tensor_outputs = program, out_tree, tensor_outputs
         self.effects, self.guards = effects, guards
         self.settings = settings  # (the modules and optimisers whose settings it baked in, their key then)
-        self.lifted = lifted  # weak references to the tensors read as the program's trailing inputs
+        self.lifted = [s.ref for s in slots]  # weak references to the tensors behind its trailing inputs
+        self.sources = [s.value for s in slots]  # what each trailing input is at a call
         self.compiled = Compiled(program, backend)
         self.n_results = len(tensor_outputs)
         self.differentiable = None  # set by node.plan_backward when a result needs a grad_fn
@@ -57,7 +58,7 @@ class _Entry:
         return True
 
     def run(self, leaves, dynamic):
-        inputs = dynamic + [ref().data for ref in self.lifted]
+        inputs = dynamic + [value() for value in self.sources]
         outs = self.compiled.fn(*inputs)
         outs = (outs,) if self.compiled.n_outputs == 1 else outs
         for effect in self.effects:
@@ -135,11 +136,10 @@ class CompiledFunction:
         del traced
         gc.collect()  # (tensors made and dropped by the function, e.g. a constant, must be gone now)
         program, slots = _constants_inlined(program, len(positions), slots)
-        lifted = [s.ref for s in slots]
         if config.optimize:
             program = optimize(program)
         objects = [obj for _, obj in referenced(self.fn)]
-        entry = _Entry(program, found["out_tree"], found["tensor_outputs"], found["effects"], lifted,
+        entry = _Entry(program, found["out_tree"], found["tensor_outputs"], found["effects"], slots,
                        lifting.guards(), (objects, settings_key(objects)), self.backend)
         entry.once = lifting.made_state()
         if any(found["needs_grad"]):
@@ -177,7 +177,7 @@ def compile(fn_or_module=None, *, backend: str = "numpy"):  # noqa: A001 - the p
 def _constants_inlined(program: Program, n_args: int, slots):
     """The program with the lifted tensors that did not outlive the trace (made and dropped by the function,
     e.g. a constant a loss builds) as captured constants instead of inputs, and the slots that remain."""
-    dead = {id(s) for s in slots if s.ref() is None}
+    dead = {id(s) for s in slots if s.draw is None and s.ref() is None}
     if not dead:
         return program, slots
     lifted_vars = program.inputs[n_args:]

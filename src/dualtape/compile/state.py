@@ -30,14 +30,18 @@ def _on_host(t: Tensor) -> None:
 
 
 class Slot:
-    """A tensor whose array is a program input: an argument (`arg`: its leaf position in the call), or a
-    tensor the function read (`arg` None)."""
+    """A tensor whose array is a program input: an argument (`arg`: its leaf position in the call), a tensor
+    the function read (`arg` None), or random values it drew (`draw`: draws them anew for each call)."""
 
-    __slots__ = ("tensor", "ref", "original", "tracer", "arg")
+    __slots__ = ("tensor", "ref", "original", "tracer", "arg", "draw")
 
-    def __init__(self, tensor: Tensor, tracer, arg: int | None):
+    def __init__(self, tensor: Tensor, tracer, arg: int | None, draw=None):
         self.tensor, self.ref, self.tracer, self.arg = tensor, weakref.ref(tensor), tracer, arg
-        self.original = tensor.data
+        self.original, self.draw = tensor.data, draw
+
+    def value(self):
+        """The input's value for a call: the tensor's array now, or a fresh draw."""
+        return self.draw() if self.draw is not None else self.ref().data
 
 
 class GradSeen:
@@ -115,6 +119,17 @@ class Lifting:
         self.slots.append(Slot(t, tracer, None))
         t.data = tracer
 
+    def random(self, draw, aval: ShapedArray, requires_grad: bool) -> Tensor:
+        """A tensor of random values (dt.randn, dt.rand): an input that each call draws anew with draw(), from
+        the same generator and in the same order as the eager function would."""
+        tracer = self.trace.new_input(aval, "noise")
+        t = Tensor(tracer, requires_grad)  # (made while tracing: if it outlives the call it is state)
+        slot = Slot(t, tracer, None, draw)
+        slot.original = np.zeros(aval.shape, aval.dtype)  # (until a call's effects write its values)
+        slot.tensor = None  # (not kept alive here: whether the function keeps it decides if it is state)
+        self.slots.append(slot)
+        return t
+
     def saw_grad(self, t: Tensor, reading: bool) -> None:
         """Tensor.grad was read (or assigned): note its value at entry the first time."""
         if id(t) not in self.grads:
@@ -133,7 +148,7 @@ class Lifting:
                 values.append(value)
 
         for slot in self.slots:
-            if slot.tensor.data is not slot.tracer:
+            if slot.draw is None and slot.tensor.data is not slot.tracer:
                 output(slot, "data", slot.tensor.data)
         for seen in self.grads.values():
             now = seen.tensor._grad
@@ -143,7 +158,7 @@ class Lifting:
                 effects.append(Effect(seen, "grad"))
             else:
                 output(seen, "grad", now.data)
-        skip = {id(r) for r in results} | {id(slot.tensor) for slot in self.slots}
+        skip = {id(r) for r in results} | {id(slot.tensor) for slot in self.slots if slot.draw is None}
         for made in self.made:
             t = made.ref()
             if t is not None and id(t) not in skip and getattr(t.data, "_dt_trace", None) is self.trace:
@@ -153,7 +168,9 @@ class Lifting:
     def restore(self) -> None:
         """Put back every array and .grad the trace replaced (the program has not run yet)."""
         for slot in reversed(self.slots):
-            slot.tensor.data = slot.original
+            t = slot.tensor if slot.draw is None else slot.ref()
+            if t is not None:
+                t.data = slot.original
             slot.tensor = None  # (only weak references outlive the trace)
         for seen in self.grads.values():
             seen.tensor._grad = seen.before
@@ -168,7 +185,7 @@ class Lifting:
     def guards(self) -> list:
         """(weak reference, what, expected) for the tensors the program assumes; call after restore()."""
         found = [(s.ref, "tensor", tensor_signature(s.ref())) for s in self.slots
-                 if s.arg is None and s.ref() is not None]
+                 if s.arg is None and s.draw is None and s.ref() is not None]
         found += [(g.ref, "grad", grad_signature(g.ref())) for g in self.grads.values()
                   if g.read_first and g.arg is None and g.ref() is not None]
         return found

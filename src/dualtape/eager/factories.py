@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..avals import ShapedArray
 from . import devices as _device
+from .lifting import LIFTERS
 from .tensor import Tensor
 
 _rng = np.random.default_rng()
@@ -87,11 +89,24 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None) ->
 
 def randn(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Standard normal values from the generator dt.manual_seed seeds (drawn on the host for every device)."""
-    return _make(_rng.standard_normal(_shape(size)), dtype, requires_grad, device)
+    return _random("standard_normal", _shape(size), dtype, requires_grad, device)
 
 
 def rand(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
-    return _make(_rng.random(_shape(size)), dtype, requires_grad, device)
+    """Uniform values in [0, 1) from the generator dt.manual_seed seeds."""
+    return _random("random", _shape(size), dtype, requires_grad, device)
+
+
+def _random(method: str, shape: tuple, dtype, requires_grad, device) -> Tensor:
+    """Random values drawn now; while dt.compile traces, an input the compiled program draws on each call."""
+    dtype = np.dtype(dtype or DEFAULT_DTYPE)
+
+    def draw():
+        return getattr(_rng, method)(shape).astype(dtype, copy=False)  # (the generator of the latest seed)
+
+    if LIFTERS and device is None:
+        return LIFTERS[-1].random(draw, ShapedArray(shape, dtype), requires_grad)
+    return _make(draw(), dtype, requires_grad, device)
 
 
 def _like(t, dtype, requires_grad, device, make):
