@@ -396,6 +396,56 @@ def test_a_dropped_operand_changed_in_place_does_not_stop_backward():
     np.testing.assert_allclose(x.grad.numpy(), 2 * (1 - np.tanh(2 * np.array([1.0, 2.0]) + 1) ** 2))
 
 
+def test_a_sum_keeps_only_the_shape_of_what_it_sums():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 2.0
+    ref = weakref.ref(y.data)
+    s = y.sum()
+    del y
+    gc.collect()
+    assert ref() is None
+    s.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_a_graph_that_saved_nothing_may_run_backward_again():
+    """As PyTorch: only a node whose saved values were freed stops a second backward, and it is named."""
+    x = leaf([1.0, 2.0])
+    y = (x + 1.0).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+    z = x.exp().sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="saved values of ExpBackward0 were freed"):
+        z.backward()
+
+
+def test_an_output_that_is_an_input_is_counted_once():
+    x = dt.tensor(3.0, requires_grad=True)
+    assert dt.autograd.grad(x, x)[0].item() == 1.0
+    assert dt.autograd.grad([x, x * 5.0], x)[0].item() == 6.0
+    y = x * 2.0
+    assert dt.autograd.grad([y, y * 1.0], y)[0].item() == 2.0
+    x.backward(inputs=[x])
+    assert x.grad.item() == 1.0
+
+
+def test_backward_inputs_may_be_one_tensor_but_not_empty():
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (x * w).sum().backward(inputs=x)
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 4.0])
+    assert w.grad is None
+    with pytest.raises(RuntimeError, match="cannot be empty"):
+        (x * w).sum().backward(inputs=[])
+
+
+def test_grad_with_respect_to_a_tensor_not_requiring_grad_says_so():
+    x, c = leaf([1.0, 2.0]), dt.tensor(np.array([1.0, 1.0]))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        dt.autograd.grad((x * c).sum(), c)
+
+
 def test_function_ctx_saved_tensors_are_freed():
     class Exp(dt.autograd.Function):
         @staticmethod

@@ -94,9 +94,8 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None):
         node = edge_of(t)
         if node is None:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        grads[node] = add_any(grads.get(node), g)
-        if id(t) in capture:
-            captured[id(t)] = (t, add_any(captured.get(id(t), (t, None))[1], g))
+        grads[node] = add_any(grads.get(node), g)  # (a captured root gets it there: a leaf's AccumulateGrad
+        # or, inside the graph, its node, once, with whatever else flows into it)
     order = _topological([edge_of(t) for t in roots])
     pop, get = grads.pop, grads.get
     with grad_mode.set_grad_enabled(create_graph):
@@ -182,6 +181,13 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     seeds = [_seed(t, g) for t, g in zip(tensors, grad_tensors)]
     retain = create_graph if retain_graph is None else retain_graph
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    elif inputs is not None:
+        inputs = list(inputs)
+        if not inputs:
+            raise RuntimeError("backward(inputs=...) cannot be empty: pass the tensors to accumulate into, or leave "
+                               "inputs out to accumulate into every leaf")
     capture = {id(x): x for x in inputs} if inputs is not None else None
     roots_g = [s if create_graph else s.data for s in seeds]
     found = run(tensors, roots_g, retain, create_graph, capture)
@@ -232,6 +238,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     result = []
     for x in inputs:
         if id(x) not in found:
+            if not x.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad: call "
+                                   ".requires_grad_() on it before computing the outputs")
             if not allow_unused:
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
                                    "Set allow_unused=True if this is the desired behavior.")

@@ -142,10 +142,19 @@ class PrimitiveNode(Node):
         return self._name
 
     def free(self) -> None:
+        """Drop the arrays saved for the rules (keeping their shapes, as Unread); a node that saved none can
+        run again, as in PyTorch, and only one that did is marked freed."""
         if self._name is None and self.prim.name in _NAMED_BY_OPERANDS:
             self.name()  # (named from the operands it is about to drop)
-        self.freed, self.out_data = True, None
-        self.inputs = self.raw = [None] * len(self.edges)
+        held, kept = False, []
+        for x, version in zip(self.raw, self.versions):
+            if version is not None and type(x) is not Unread:  # (a tensor's array, read by a rule)
+                held, x = True, unread(x)
+            kept.append(x)
+        out = self.out_data
+        if type(out) is not Unread and hasattr(out, "shape"):
+            held, out = True, unread(out)
+        self.freed, self.out_data, self.inputs, self.raw = held, out, kept, list(kept)
 
 
 class AccumulateGrad:

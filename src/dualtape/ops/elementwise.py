@@ -208,6 +208,10 @@ def _convert_rule(g, ans, x, dtype):
 
 
 defjvp(convert_element_type_p, _convert_rule)
-defvjp(convert_element_type_p, lambda g, ans, x, dtype: None if _convert_rule(g, ans, x, dtype) is None
-       else convert_element_type_p(g, dtype=aval_of(x).dtype))
+def _convert_vjp(g, ans, x, dtype):
+    source = aval_of(x).dtype  # (only x's dtype: eager nodes need not keep x)
+    return convert_element_type_p(g, dtype=source) if is_float(np.dtype(dtype)) and is_float(source) else None
+
+
+defvjp(convert_element_type_p, _convert_vjp)
 convert_element_type_p.batch = batch_elementwise(convert_element_type_p)

@@ -58,7 +58,8 @@ def kept(v, x, axes, keepdims):
 
 
 def _sum_vjp(g, ans, x, axes, keepdims):
-    return broadcast_to_p(kept(g, x, axes, keepdims), shape=aval_of(x).shape)
+    shape = aval_of(x)  # (only x's shape: eager nodes need not keep x)
+    return broadcast_to_p(kept(g, shape, axes, keepdims), shape=shape.shape)
 
 
 def _argmax_share(ans, x, axes, keepdims):

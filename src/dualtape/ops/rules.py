@@ -150,15 +150,32 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
     prim.vjp = vjp
 
 
+_METADATA = frozenset({"shape", "ndim", "dtype", "size"})  # what an Unread placeholder of a value also has
+
+
 def _reads(rule, position: int) -> bool:
-    """Whether rule reads its positional parameter `position` (from its bytecode; True when unsure)."""
+    """Whether rule reads the value of its positional parameter `position`, not only its shape or dtype
+    (from its bytecode; True when unsure)."""
     code = getattr(rule, "__code__", None)
     if code is None or position >= code.co_argcount or code.co_flags & inspect.CO_VARARGS:
         return True
     name = code.co_varnames[position]
     if name in code.co_cellvars:  # (read by a nested function)
         return True
-    return any(i.argval == name for i in dis.get_instructions(code) if i.opname.startswith("LOAD_"))
+    instructions = [i for i in dis.get_instructions(code) if i.opname not in ("CACHE", "PRECALL")]
+    for i, ins in enumerate(instructions):
+        if ins.argval == name and ins.opname.startswith("LOAD_"):
+            before, after = instructions[i - 1] if i else None, instructions[i + 1:i + 2]
+            after = after[0] if after else None
+            if after is not None and after.opname == "LOAD_ATTR" and after.argval in _METADATA:
+                continue  # x.shape
+            if (before is not None and before.opname == "LOAD_GLOBAL" and before.argval == "aval_of"
+                    and after is not None and after.opname == "CALL" and after.arg == 1):
+                continue  # aval_of(x)
+            return True
+        elif isinstance(ins.argval, tuple) and name in ins.argval and "LOAD" in ins.opname:
+            return True  # (a superinstruction loading two locals at once, Python >= 3.13)
+    return False
 
 
 def _operands_read(rules) -> tuple | None:
