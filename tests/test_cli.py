@@ -1,5 +1,6 @@
 """The command line, end to end in a subprocess, as a user runs it."""
 
+import re
 import subprocess
 import sys
 
@@ -24,6 +25,39 @@ def test_demo_runs_and_shows_the_pipeline():
     assert "def grad_mlp_loss(W1, b1, W2, x, labels):" in out and "W1_bar = " in out  # the adjoint program
     assert "gradient check against central finite differences" in out and "-> ok" in out
     assert "jacfwd (us)" in out and "reverse" in out
+
+
+def test_demo_banners_fit_the_ruler_and_the_timing_says_what_it_compares():
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    banners = [line for line in lines if line.startswith("== ")]
+    assert [b[3:5] for b in banners] == ["1.", "2.", "3.", "4.", "5."]
+    assert all(len(b) == 76 and re.fullmatch(r"== \S.* ={2,}", b) for b in banners), banners  # whole, ruled
+    out = result.stdout
+    assert "best of 7 interleaved rounds" in out
+    assert "compiled (dt.jit runs the source above)" in out and "eager (each dnp call dispatched" in out
+    assert "x faster than eager" in out or "x slower than eager" in out  # in words, not a bare "(0.8x)"
+
+
+def test_banner_wraps_a_long_title_and_keeps_the_ruler(capsys):
+    from dualtape.cli.demo import banner
+
+    title = "forward mode: dt.jvp(a_long_function_name, (alpha, beta, gamma), (alpha_dot, beta_dot, gamma_dot))"
+    banner(title)
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len(lines) == 2 and lines[0].startswith("== ") and lines[1].startswith("   ")
+    assert all(len(line) <= 76 for line in lines) and len(lines[-1]) == 76 and re.search(r"\) ={2,}$", lines[-1])
+    assert " ".join(line[3:] for line in lines).rstrip("= ") == title
+    banner("IR: dt.trace(f)")
+    assert capsys.readouterr().out == "\n== IR: dt.trace(f) " + "=" * 57 + "\n"
+
+
+def test_demo_speedup_is_said_in_words():
+    from dualtape.cli.demo import speedup
+
+    assert speedup(50e-6, 100e-6) == "2.0x faster than"
+    assert speedup(100e-6, 80e-6) == "1.2x slower than"
 
 
 def test_no_command_prints_help_and_fails():
@@ -75,6 +109,42 @@ def bad_sin_jvp(primals, tangents):
     return dnp.sin(x), t * 3.0  # a wrong derivative, for the gradient check to catch
 '''
 
+FUNCS = '''
+import dualtape.numpy as dnp
+
+
+def sq(x):
+    return x ** 2
+
+
+def log_of(x):
+    return dnp.log(x)
+
+
+def raises(x):
+    y = x * 2.0
+    raise ValueError("boom")
+
+
+def calls_nested(x):
+    return nested(x) + 1.0
+
+
+def nested(x):
+    return x + int("zz")
+
+
+def branchy(x):
+    if x > 0:
+        raise ValueError("positive")
+    return x
+
+
+class SomeClass:
+    def __init__(self, x):
+        self.x = x
+'''
+
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
@@ -82,6 +152,7 @@ def model(tmp_path_factory):
     (folder / "helpers.py").write_text("def twice(v):\n    return v * 2.0\n")
     (folder / "model.py").write_text(MODEL)
     (folder / "broken.py").write_text("raise RuntimeError('broken at import')\n")
+    (folder / "funcs.py").write_text(FUNCS)
     return folder
 
 
@@ -191,3 +262,64 @@ def test_show_errors_end_to_end_have_no_traceback(model):
     assert result.stderr.startswith("dualtape show: error: tracing shapes at these arguments failed:")
     assert "at " in result.stderr and "fix: " in result.stderr  # dualtape's own message, whole
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("target, at, message", [
+    ("funcs.py:sq", "1e400", "--at: argument 1 is not finite (inf)"),
+    ("funcs.py:sq", "[1.0, -1e999]", "--at: argument 1 is not finite (-inf)"),
+    ("model.py:f", "0.5, [1.0, 1e309]", "--at: argument 2 is not finite (inf)"),
+    ("funcs.py:SomeClass", "1.0", "funcs.py: SomeClass is a class, not a function; it defines branchy, "),
+])
+def test_show_refuses_infinite_arguments_and_classes(in_process, model, target, at, message):
+    status, out, err = in_process("show", f"{model / target}", "--at", at)
+    assert status == 2 and out == ""
+    assert err.startswith("dualtape show: error: ") and message in err
+
+
+@pytest.mark.parametrize("target, message, line", [
+    ("raises", "ValueError: boom", 'in raises: raise ValueError("boom")'),
+    ("calls_nested", "ValueError: invalid literal for int()", "in nested: return x + int(\"zz\")"),
+    ("branchy", "ValueError: positive", 'in branchy: raise ValueError("positive")'),  # (autograph-converted)
+])
+def test_show_says_where_the_function_raised(in_process, model, target, message, line):
+    status, out, err = in_process("show", f"{model / 'funcs.py'}:{target}", "--at", "1.0")
+    assert status == 2 and out == ""
+    lines = FUNCS.splitlines()
+    lineno = next(i for i, text in enumerate(lines, 1) if text.strip() == line.split(": ", 1)[1])
+    assert f"tracing {target} at these arguments failed:\n  {message}" in err
+    assert f"\n  at {model / 'funcs.py'}:{lineno} {line}" in err
+
+
+def test_show_says_where_the_file_raised_at_import(in_process, model):
+    status, _, err = in_process("show", f"{model / 'broken.py'}:f", "--at", "1.0")
+    assert status == 2
+    assert f"RuntimeError: broken at import\n  at {model / 'broken.py'}:1 in <module>: raise RuntimeError(" in err
+
+
+def test_show_reports_a_nan_difference_as_nan_without_warnings(model):
+    result = show(model, "funcs.py:log_of", "--at", "-1.0")  # log is not defined around -1
+    assert result.returncode == 1
+    assert "dlog_of/dx = -1.0" in result.stdout
+    assert "largest |difference| nan (in dlog_of/dx) -> FAILED (a difference is nan" in result.stdout
+    assert "0.0e+00" not in result.stdout
+    assert result.stderr == ""  # no RuntimeWarning
+
+
+@pytest.mark.parametrize("picture, said", [
+    ("out.xyz", "unknown picture format 'xyz'"),
+    ("out", "no suffix naming the picture format"),
+])
+def test_show_refuses_an_unknown_picture_format_naming_the_text_formats(in_process, model, tmp_path, picture,
+                                                                        said):
+    status, out, err = in_process("show", f"{model / 'model.py'}:f", "--at", "0.5, 2.0", "--dot",
+                                  str(tmp_path / picture))
+    assert status == 2 and out == ""  # refused before anything is printed
+    assert said in err and ".dot, .gv (the DOT text, no Graphviz needed)" in err and ".svg, .png, .pdf" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_show_writes_gv_text(model, tmp_path):
+    picture = tmp_path / "f.gv"
+    result = show(model, "model.py:f", "--at", "0.5, 2.0", "--ir", "--dot", str(picture))
+    assert result.returncode == 0, result.stderr
+    assert picture.read_text().startswith('digraph "f" {')

@@ -5,6 +5,7 @@ import dataclasses
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -61,6 +62,24 @@ def test_markdown_has_the_machine_table_and_the_workload_tables(suite_run):
     assert "| contender | time per call | vs NumPy by hand |\n|---|---|---|\n| dualtape dt.jit | " in text
     assert "| dualtape dt.jit | " in text.split("## compile_time")[1]
     assert echoed == [report.workload_markdown(w) for w in data["workloads"].values()]
+
+
+def test_targets_are_marked_met_or_missed_in_notes_and_tables():
+    w = {"name": "w", "title": "t", "error": None, "skipped": None,
+         "tables": [{"title": "", "columns": ["case", "ratio", "ratio (target <= 3)"],
+                     "rows": [["small", "9.00", "2.50"], ["large", "1.00", "3.45"], ["odd", "1.00", "n/a"]]}],
+         "notes": ["grad/f (fori_loop): 3.45 (target <= 3); compiled grad / hand-written adjoint: 1.10 "
+                   "(target <= 1.2).",
+                   "dualtape eager / PyTorch eager: 1.05 (target <= 1: not slower than PyTorch).",
+                   "dt.jit / NumPy by hand: 0.950 (target <= 1.2).", "No target here: 3.45."]}
+    text = report.workload_markdown(w)
+    assert "| small | 9.00 | 2.50 met |" in text and "| large | 1.00 | 3.45 MISSED |" in text  # only that column
+    assert "| odd | 1.00 | n/a |" in text
+    assert ("grad/f (fori_loop): 3.45 (target <= 3) MISSED; compiled grad / hand-written adjoint: 1.10 "
+            "(target <= 1.2) met.") in text
+    assert "1.05 (target <= 1: not slower than PyTorch) MISSED." in text
+    assert "0.950 (target <= 1.2) met." in text and "No target here: 3.45.\n" in text
+    assert report.verdict(3.0, "<=", 3) == report.MET and report.verdict(3.01, "<", 3) == report.MISSED
 
 
 def test_progress_bar_lines_name_each_workload_and_the_total_time(suite_run):
@@ -157,6 +176,7 @@ def test_dualtape_bench_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "[" + "#" * 20 + "] 1/1 done in " in result.stderr
     assert "## tiny_elementwise: " in result.stdout and "| dualtape dt.jit | " in result.stdout
+    assert re.search(r"dt\.jit / NumPy by hand: [\d.]+ \(target <= 1\.2\) (met|MISSED)\.", result.stdout)
     written = sorted(p.name for p in out.iterdir())
     stem = next(name for name in written if name.endswith(".md"))[:-3]
     assert stem.endswith("-tiny_elementwise-quick") and f"{stem}.json" in written

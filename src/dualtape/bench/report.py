@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import operator
 import os
 import pathlib
 import platform
+import re
 
 import numpy as np
 
@@ -59,13 +61,50 @@ def build(results, settings, machine: dict, duration_s: float) -> dict:
     }
 
 
+# A target next to a number, as the workloads write them: a note's "3.45 (target <= 3)" (or "(target <= 1: why)"),
+# a column's "ratio (target <= 3)". A number that meets its target is marked MET, one that misses it MISSED.
+MET, MISSED = "met", "MISSED"
+_COMPARE = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+_NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+_TARGET = rf"\(target (?P<op><=|>=|<|>) (?P<limit>{_NUMBER})"
+_NOTE_TARGET = re.compile(rf"(?P<value>{_NUMBER})x? {_TARGET}[^()]*\)")
+_COLUMN_TARGET = re.compile(_TARGET + r"[^()]*\)")
+_CELL = re.compile(rf"\s*(?P<value>{_NUMBER})x?\s*")
+
+
+def verdict(value: float, op: str, limit: float) -> str:
+    """MET or MISSED: whether value satisfies `value op limit`."""
+    return MET if _COMPARE[op](value, limit) else MISSED
+
+
+def mark_targets(note: str) -> str:
+    """A note with every "value (target op limit)" in it followed by MET or MISSED."""
+    return _NOTE_TARGET.sub(lambda m: f"{m[0]} {verdict(float(m['value']), m['op'], float(m['limit']))}", note)
+
+
+def _marked_rows(columns, rows) -> list:
+    """The rows, each number in a column whose heading names a target followed by MET or MISSED."""
+    targets = {i: (m["op"], float(m["limit"])) for i, c in enumerate(columns) if (m := _COLUMN_TARGET.search(str(c)))}
+    if not targets:
+        return rows
+    marked = []
+    for row in rows:
+        row = list(row)
+        for i, (op, limit) in targets.items():
+            if i < len(row) and (m := _CELL.fullmatch(str(row[i]))):
+                row[i] = f"{row[i]} {verdict(float(m['value']), op, limit)}"
+        marked.append(row)
+    return marked
+
+
 def _table(columns, rows) -> list[str]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in _marked_rows(columns, rows)]
 
 
 def workload_markdown(w: dict) -> str:
-    """One workload's section: heading, tables, notes, or why it was skipped or failed."""
+    """One workload's section: heading, tables, notes, or why it was skipped or failed; every number shown
+    against a target is marked MET or MISSED."""
     lines = [f"## {w['name']}: {w['title']}", ""]
     if w["error"]:
         lines += [f"**Failed:** `{w['error']}`", ""]
@@ -75,7 +114,7 @@ def workload_markdown(w: dict) -> str:
         lines += _table(table["columns"], table["rows"]) + [""]
     if w["skipped"]:
         lines += [f"Skipped: {w['skipped']}.", ""]
-    lines += w["notes"] + ([""] if w["notes"] else [])
+    lines += [mark_targets(note) for note in w["notes"]] + ([""] if w["notes"] else [])
     return "\n".join(lines)
 
 

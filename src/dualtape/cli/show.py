@@ -6,6 +6,7 @@ import argparse
 import ast
 import importlib.util
 import inspect
+import math
 import pathlib
 import sys
 from typing import Callable, NamedTuple
@@ -41,7 +42,8 @@ def show_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", action="store_true",
                         help="print the derivative source (only it, unless --ir is given too)")
     parser.add_argument("--dot", metavar="PATH",
-                        help="also draw the program to PATH: .svg, .png or .pdf (needs Graphviz), or .dot (text)")
+                        help="also draw the program to PATH: .dot or .gv (the DOT text), or .svg, .png, .pdf "
+                             "(needs Graphviz)")
 
 
 def show(args: argparse.Namespace) -> int:
@@ -50,10 +52,13 @@ def show(args: argparse.Namespace) -> int:
 
     from ..api.staging import trace_program
 
+    if args.dot:
+        check_picture_path(args.dot)
     fn, path = load_function(args.target)
     values = parse_arguments(args.at, fn)
     name, names = getattr(fn, "__name__", "f"), _argument_names(fn, values)
-    program, out_tree = attempt(f"tracing {name} at these arguments", trace_program, fn, tuple(values))
+    program, out_tree = attempt(f"tracing {name} at these arguments", trace_program, fn, tuple(values),
+                                user_file=path)
     print(f"{name} from {path}, at " + ", ".join(f"{n}={np.asarray(v).tolist()}" for n, v in zip(names, values)))
     if args.dot:
         written = attempt(f"drawing the program to {args.dot}", dt.viz.to_dot(program).render, args.dot)
@@ -74,14 +79,16 @@ def show(args: argparse.Namespace) -> int:
             print(attempt(f"generating the {MODES[mode]} mode source", dt.source, d.function, *values, *d.extra)
                   .rstrip())
         if everything:
-            found = _blocks(attempt(f"computing the {d.what}", d.jacobian, *values))
-            banner(f"{d.what} at these arguments")
-            for label, block in zip(labels, found):
-                text = _text(block)
-                print(f"{label} =\n{text}" if "\n" in text else f"{label} = {text}")
-            if numeric is None:
-                numeric = attempt(f"evaluating {name} for finite differences", finite_differences, fn, values)
-            passed = _gradcheck(found, numeric, labels, mode) and passed
+            with np.errstate(all="ignore"):  # (an inf or nan shows in what is printed, not as a warning)
+                found = _blocks(attempt(f"computing the {d.what}", d.jacobian, *values, user_file=path))
+                banner(f"{d.what} at these arguments")
+                for label, block in zip(labels, found):
+                    text = _text(block)
+                    print(f"{label} =\n{text}" if "\n" in text else f"{label} = {text}")
+                if numeric is None:
+                    numeric = attempt(f"evaluating {name} for finite differences", finite_differences, fn, values,
+                                      user_file=path)
+                passed = _gradcheck(found, numeric, labels, mode) and passed
     return 0 if passed else 1
 
 
@@ -101,18 +108,36 @@ def load_function(target: str):
     folder = str(path.resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    attempt(f"importing {path}", spec.loader.exec_module, module)
+    attempt(f"importing {path}", spec.loader.exec_module, module, user_file=path)
     fn = module
     for part in name.split("."):
         fn = getattr(fn, part, None)
         if fn is None:
-            defined = sorted(k for k, v in vars(module).items()
-                             if inspect.isfunction(v) and v.__module__ == module.__name__)
-            listing = f"it defines {', '.join(defined)}" if defined else "it defines no functions"
-            raise CommandError(f"{path} has no function {name!r}; {listing}")
+            raise CommandError(f"{path} has no function {name!r}; {_defined(module)}")
+    if inspect.isclass(fn):
+        raise CommandError(f"{path}: {name} is a class, not a function; {_defined(module)}")
     if not callable(fn):
         raise CommandError(f"{path}: {name} is a {type(fn).__name__}, not a function")
     return fn, path
+
+
+def _defined(module) -> str:
+    """The functions a module defines, for an error message."""
+    defined = sorted(k for k, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__)
+    return f"it defines {', '.join(defined)}" if defined else "it defines no functions"
+
+
+def check_picture_path(path: str) -> None:
+    """Refuse a --dot path whose suffix names no format dt.viz can write, before anything is done."""
+    from ..viz.dot import FORMATS, TEXT_SUFFIXES
+
+    suffix = pathlib.Path(path).suffix.lstrip(".").lower()
+    if suffix in TEXT_SUFFIXES or suffix in FORMATS:
+        return
+    said = f"unknown picture format {suffix!r}" if suffix else "no suffix naming the picture format"
+    text, pictures = ", ".join(f".{s}" for s in TEXT_SUFFIXES), ", ".join(f".{s}" for s in FORMATS)
+    raise CommandError(f"--dot {path}: {said}; choose {text} (the DOT text, no Graphviz needed) or "
+                       f"{pictures} (drawn by Graphviz)")
 
 
 def parse_arguments(text: str, fn) -> list:
@@ -128,6 +153,10 @@ def parse_arguments(text: str, fn) -> list:
         array = _as_float64(literal)
         if array is None:
             raise CommandError(f"--at: argument {i}, {literal!r}, is not a number or a rectangular list of numbers")
+        if not np.all(np.isfinite(array)):
+            bad = float(array[~np.isfinite(array)].flat[0])
+            raise CommandError(f"--at: argument {i} is not finite ({bad}); write finite numbers (float64 holds "
+                               "magnitudes up to about 1.8e308)")
         values.append(array if array.ndim else np.float64(array))
     try:
         signature = inspect.signature(fn)
@@ -236,14 +265,22 @@ def _nudged(values, j: int, index: tuple, step: float) -> list:
 
 
 def _gradcheck(found, numeric, labels, mode: str) -> bool:
-    """Print the largest difference from the finite differences and whether all are within tolerance."""
+    """Print the largest difference from the finite differences (nan, naming the first block with one, when a
+    difference is not a number) and whether all are within tolerance."""
     worst, where, ok = 0.0, labels[0], True
-    for block, reference, label in zip(found, numeric, labels):
-        error = np.abs(block - reference)
-        if error.size and float(error.max()) >= worst:
-            worst, where = float(error.max()), label
-        ok = ok and bool(np.all(error <= GRADCHECK_ATOL + GRADCHECK_RTOL * np.abs(reference)))
-    verdict = "ok" if ok else f"FAILED (tolerance {GRADCHECK_ATOL:g} + {GRADCHECK_RTOL:g} * |numeric|)"
+    with np.errstate(all="ignore"):
+        for block, reference, label in zip(found, numeric, labels):
+            error = np.abs(block - reference)
+            largest = float(error.max()) if error.size else 0.0  # (nan when any difference is nan)
+            if not math.isnan(worst) and (math.isnan(largest) or largest >= worst):
+                worst, where = largest, label
+            ok = ok and bool(np.all(error <= GRADCHECK_ATOL + GRADCHECK_RTOL * np.abs(reference)))
+    if ok:
+        verdict = "ok"
+    elif math.isnan(worst):
+        verdict = "FAILED (a difference is nan: the function or its derivative is not finite at or near ARGS)"
+    else:
+        verdict = f"FAILED (tolerance {GRADCHECK_ATOL:g} + {GRADCHECK_RTOL:g} * |numeric|)"
     print(f"gradcheck, {MODES[mode]} mode against central finite differences: largest |difference| {worst:.1e} "
           f"(in {where}) -> {verdict}")
     return ok
