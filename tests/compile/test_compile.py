@@ -240,3 +240,29 @@ def test_random_values_kept_by_a_module_are_written_back_each_call():
     second = compiled(x).numpy()
     np.testing.assert_array_equal(module.last.numpy(), second)
     assert not np.array_equal(first, second) and compiled.trace_count == 1
+
+
+@pytest.mark.parametrize("zero", ["module", "optimizer", "tensor"])
+def test_zeroing_grads_in_place_inside_a_compiled_step_zeroes_them_each_call(zero):
+    """zero_grad(set_to_none=False) and .grad.zero_() write zeros the program holds as constants: the .grad a
+    call starts with is not read back in (gradients must not pile up from call to call)."""
+    dt.manual_seed(0)
+    lin = dt.nn.Linear(2, 1, dtype=np.float64)
+    opt = dt.optim.SGD(lin.parameters(), lr=0.0)
+
+    def step(x):
+        if zero == "module":
+            lin.zero_grad(set_to_none=False)
+        elif zero == "optimizer":
+            opt.zero_grad(set_to_none=False)
+        elif lin.weight.grad is not None:
+            lin.weight.grad.zero_()
+            lin.bias.grad.zero_()
+        lin(x).sum().backward()
+
+    compiled = dt.compile(step)
+    x = dt.tensor(np.array([[1.0, 2.0]]))
+    for _ in range(4):
+        compiled(x)
+        np.testing.assert_array_equal(lin.weight.grad.numpy(), [[1.0, 2.0]])
+        np.testing.assert_array_equal(lin.bias.grad.numpy(), [1.0])

@@ -109,7 +109,11 @@ class Lifting:
         t.data = tracer
 
     def __call__(self, t: Tensor) -> None:
-        """The lifter (eager.lifting): t's array becomes a new input of the program."""
+        """The lifter (eager.lifting): t's array becomes a new input of the program, unless t was lifted
+        before in this trace: then the function itself gave it this array (`.zero_()` writes zeros), a
+        constant of the program, not the value t holds when a call starts."""
+        if any(slot.tensor is t for slot in self.slots):
+            return
         _on_host(t)
         data = np.asarray(t.data)
         if data.dtype == object:
