@@ -1,13 +1,16 @@
 """Whether eager operations record the graph: `no_grad`, `enable_grad`, `set_grad_enabled`, `inference_mode`
-(context managers and decorators, as in PyTorch)."""
+(context managers and decorators, as in PyTorch). The mode is per thread, as in PyTorch: `STATE.enabled` is read
+on every eager op, so it stays a plain attribute read on a `threading.local`."""
 
 from __future__ import annotations
 
 import functools
+import inspect
+import threading
 
 
-class _State:
-    enabled = True
+class _State(threading.local):
+    enabled = True  # a class attribute: the default each new thread starts from
 
 
 STATE = _State()
@@ -32,28 +35,75 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        mode = self.mode
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(mode, fn)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):  # (a fresh one per call: calls may nest or recurse)
+            with set_grad_enabled(mode):  # (a fresh one per call: calls may nest or recurse)
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-class no_grad(_GradMode):
+def _wrap_generator(mode, fn):
+    """Runs the generator's body under `mode` at each resume, and the caller's code between resumes in its own."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with set_grad_enabled(mode):
+                value = gen.send(None)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    with set_grad_enabled(mode):
+                        gen.close()
+                    raise
+                except BaseException as exc:  # thrown in by the caller: pass it on to the generator
+                    with set_grad_enabled(mode):
+                        value = gen.throw(exc)
+                else:
+                    with set_grad_enabled(mode):
+                        value = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
+
+
+class _BareDecoratorMode(_GradMode):
+    """A mode that takes no argument, so also decorates without parentheses: `@no_grad` as `@no_grad()`."""
+
+    def __new__(cls, fn=None):
+        if fn is None:
+            return super().__new__(cls)
+        return cls()(fn)
+
+
+class no_grad(_BareDecoratorMode):
     """Operations inside do not record the graph (their results do not require grad)."""
 
     mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_BareDecoratorMode):
     """Recording on again (inside a no_grad block, say)."""
 
     mode = True
 
 
 class inference_mode(_GradMode):
-    """As no_grad (dualtape keeps no extra bookkeeping that inference mode could skip)."""
+    """As no_grad (dualtape keeps no extra bookkeeping that inference mode could skip); `@inference_mode` bare
+    decorates as `@inference_mode()` does."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # a function, not a bool: used as a decorator without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode: bool = True):
         self.mode = not mode
