@@ -266,3 +266,65 @@ def test_zeroing_grads_in_place_inside_a_compiled_step_zeroes_them_each_call(zer
         compiled(x)
         np.testing.assert_array_equal(lin.weight.grad.numpy(), [[1.0, 2.0]])
         np.testing.assert_array_equal(lin.bias.grad.numpy(), [1.0])
+
+
+def _frozen_after_lr_zero(make_step):
+    """Weight change of a compiled step after lr is set to 0, the step made by make_step(model, opt)."""
+    dt.manual_seed(0)
+    model = dt.nn.Linear(3, 1, dtype=np.float64)
+    opt = dt.optim.SGD(model.parameters(), lr=0.1)
+    step, call = make_step(model, opt)
+    x = dt.tensor(np.ones((4, 3)))
+    for _ in range(3):
+        call(step, model, opt, x)
+    opt.param_groups[0]["lr"] = 0.0
+    before = model.weight.detach().numpy().copy()
+    call(step, model, opt, x)
+    return np.abs(model.weight.detach().numpy() - before).max()
+
+
+def _train(model, opt, x):
+    opt.zero_grad()
+    model(x).pow(2).mean().backward()
+    opt.step()
+
+
+def test_settings_of_a_model_and_optimiser_passed_as_arguments_are_guarded():
+    moved = _frozen_after_lr_zero(lambda model, opt: (dt.compile(_train), lambda s, m, o, x: s(m, o, x)))
+    assert moved == 0.0
+
+
+def test_settings_of_an_optimiser_stepped_by_a_helper_or_kept_in_a_dict_are_guarded():
+    def make(model, opt):
+        state = {"model": model, "opt": opt}
+
+        def update():
+            state["opt"].step()
+
+        def step(x):
+            state["opt"].zero_grad()
+            state["model"](x).pow(2).mean().backward()
+            update()
+
+        return dt.compile(step), lambda s, m, o, x: s(x)
+
+    assert _frozen_after_lr_zero(make) == 0.0
+
+
+def test_a_compiled_forward_method_follows_train_and_eval():
+    class Net(dt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = dt.nn.Linear(3, 2, dtype=np.float64)
+
+        def forward(self, x):
+            h = self.fc(x)
+            return h * 0.5 if self.training else h
+
+    net, x = Net(), dt.tensor(np.ones((4, 3)))
+    for compiled in (dt.compile(net.forward), dt.compile(lambda x: [net][0](x))):
+        net.train()
+        with dt.no_grad():
+            np.testing.assert_allclose(compiled(x).numpy(), net(x).numpy())
+            net.eval()
+            np.testing.assert_allclose(compiled(x).numpy(), net(x).numpy())

@@ -222,3 +222,13 @@ def test_repr_prints_the_module_tree_as_pytorch_does():
     tnn = torch.nn
     theirs = tnn.Sequential(tnn.Linear(2, 8), tnn.ReLU(), tnn.Sequential(tnn.Linear(8, 1, bias=False), tnn.Sigmoid()))
     assert repr(theirs) == EXPECTED_REPR
+
+
+def test_reassigning_a_parameter_or_module_keeps_its_place_as_in_torch():
+    layer = dt.nn.Linear(3, 2)
+    layer.weight = dt.nn.Parameter(dt.zeros(2, 3))
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    assert list(layer.state_dict()) == ["weight", "bias"]
+    model = dt.nn.Sequential(dt.nn.Linear(2, 2), dt.nn.Tanh(), dt.nn.Linear(2, 2))
+    model[2].weight = model[0].weight  # tied
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]

@@ -25,6 +25,8 @@ from ..core.trace import input_hints, make_program
 from ..eager import grad_mode
 from ..eager.lifting import LIFTERS
 from ..eager.tensor import Tensor
+from ..nn.module import Module
+from ..optim.optimizer import Optimizer
 from ..transforms.passes import optimize
 from .names import TensorNames
 from .node import attach_backward
@@ -138,7 +140,8 @@ class CompiledFunction:
         program, slots = _constants_inlined(program, len(positions), slots)
         if config.optimize:
             program = optimize(program)
-        objects = [obj for _, obj in referenced(self.fn)]
+        objects = _unique([obj for _, obj in referenced(self.fn)] + [x for x in leaves if _has_settings(x)]
+                          + list(lifting.settings.values()))
         entry = _Entry(program, found["out_tree"], found["tensor_outputs"], found["effects"], slots,
                        lifting.guards(), (objects, settings_key(objects)), self.backend)
         entry.once = lifting.made_state()
@@ -185,6 +188,17 @@ def _constants_inlined(program: Program, n_args: int, slots):
     inputs = program.inputs[:n_args] + [v for v, s in zip(lifted_vars, slots) if id(s) not in dead]
     kept = [s for s in slots if id(s) not in dead]
     return Program(inputs, program.eqns, program.outputs, program.captures + captures, program.name), kept
+
+
+def _has_settings(x) -> bool:
+    return isinstance(x, (Module, Optimizer))
+
+
+def _unique(objects) -> list:
+    seen = {}
+    for obj in objects:
+        seen.setdefault(id(obj), obj)
+    return list(seen.values())
 
 
 def _is_dynamic(x) -> bool:

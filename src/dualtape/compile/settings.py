@@ -15,7 +15,7 @@ def referenced(fn) -> list[tuple[str, object]]:
     found = [("", fn)] if isinstance(fn, Module) else []
     owner = getattr(fn, "__self__", None)
     if owner is not None and hasattr(owner, "__dict__"):
-        found += list(vars(owner).items())
+        found += [("self", owner)] + list(vars(owner).items())
     code = getattr(fn, "__code__", None)
     if code is not None:
         found += [(name, _cell(c)) for name, c in zip(code.co_freevars, fn.__closure__ or ())]

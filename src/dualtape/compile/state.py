@@ -97,6 +97,11 @@ class Lifting:
         self.slots: list[Slot] = []
         self.grads: dict[int, GradSeen] = {}
         self.made: list[Made] = []
+        self.settings: dict[int, object] = {}  # id -> the modules and optimisers the function used
+
+    def saw_settings(self, obj) -> None:
+        """A module was called or an optimiser stepped: the program holds its settings as constants."""
+        self.settings.setdefault(id(obj), obj)
 
     def track(self, t: Tensor) -> None:
         self.made.append(Made(t))

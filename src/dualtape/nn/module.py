@@ -10,6 +10,7 @@ import numpy as np
 
 from ..eager import devices as _device
 from ..eager.grad_mode import no_grad
+from ..eager.lifting import LIFTERS
 from ..eager.tensor import Tensor
 from .parameter import Parameter
 from .utils import zero_grads
@@ -37,6 +38,8 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
+        if LIFTERS:  # (dt.compile is tracing: the program bakes in this module's training flags)
+            LIFTERS[-1].saw_settings(self)
         return self.forward(*args, **kwargs)
 
     # ---- registration ---------------------------------------------------------------------------------
@@ -47,16 +50,19 @@ class Module:
                                  f"(call super().__init__() first in {type(self).__name__}.__init__)")
         return found
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keeping: str) -> None:
+        """name is about to become an entry of the registry `keeping`: drop it everywhere else (an entry
+        already there is replaced in place, so parameters() keeps its order, as in PyTorch)."""
         self.__dict__.pop(name, None)
         for kind in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[kind].pop(name, None)
+            if kind != keeping:
+                self.__dict__[kind].pop(name, None)
 
     def __setattr__(self, name, value):
         params, modules, buffers = (self.__dict__.get(k) for k in ("_parameters", "_modules", "_buffers"))
         if isinstance(value, Parameter):
             self._registry("_parameters", "parameters")
-            self._forget(name)
+            self._forget(name, "_parameters")
             params[name] = value
         elif params is not None and name in params:
             if value is not None:
@@ -65,7 +71,7 @@ class Module:
             params[name] = None
         elif isinstance(value, Module):
             self._registry("_modules", "module")
-            self._forget(name)
+            self._forget(name, "_modules")
             modules[name] = value
         elif modules is not None and name in modules:
             if value is not None:
@@ -108,7 +114,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             "(dt.nn.Parameter or None required)")
-        self._forget(name)
+        self._forget(name, "_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor) -> None:
@@ -118,7 +124,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None "
                             "required)")
-        self._forget(name)
+        self._forget(name, "_buffers")
         self._buffers[name] = tensor
 
     def add_module(self, name: str, module) -> None:
@@ -127,7 +133,7 @@ class Module:
         self._check_name(name, "module", "_modules")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._forget(name)
+        self._forget(name, "_modules")
         self._modules[name] = module
 
     register_module = add_module
