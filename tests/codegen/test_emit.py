@@ -258,3 +258,24 @@ def test_dying_temporaries_are_updated_in_place_and_nothing_else_is():
     np.testing.assert_allclose(dt.jit(f)(x, y, s), f(x, y, s), rtol=1e-12)
     for before, after in zip(kept, (x, y, s)):
         np.testing.assert_array_equal(before, after)  # the caller's arrays are untouched
+
+
+def test_results_are_arrays_of_their_own():
+    """A constant result is not the program's cached array, two equal results are not one array, and a
+    broadcast result is writable: changing a result in place never changes a later call's."""
+    g = dt.grad(lambda w: dnp.sum(3.0 * w))
+    first = g(np.ones(3))
+    first *= 0.1
+    np.testing.assert_array_equal(g(np.ones(3)), [3.0, 3.0, 3.0])
+    zeros = dt.jit(lambda v: dnp.zeros_like(v))
+    z = zeros(np.ones(3))
+    z[0] = 7.0
+    np.testing.assert_array_equal(zeros(np.ones(3)), [0.0, 0.0, 0.0])
+    a, b = dt.jit(lambda v: (v * 2, v * 2))(np.ones(3))
+    assert not np.shares_memory(a, b)
+    summed = dt.grad(lambda v: dnp.sum(v))(np.ones(3))
+    summed *= 0.5  # (writable, as a NumPy result)
+    gw, gb = dt.grad(lambda w, b: dnp.sum(w * 2.0), argnums=(0, 1))(np.ones(3), np.zeros(3))
+    gb += 1.0
+    np.testing.assert_array_equal(dt.grad(lambda w, b: dnp.sum(w * 2.0), argnums=(0, 1))(np.ones(3), np.zeros(3))[1],
+                                  [0.0, 0.0, 0.0])

@@ -765,3 +765,18 @@ def test_random_compositions_match_numpy_and_finite_differences(recipe, v, s):
     _, out_dot = dt.jvp(lambda v: twin.dual(v, s), (v,), (t,))
     assert_close(out_dot, numerical_jvp(lambda v: twin.numpy(v, s), (v,), (t,))[0], f"jvp of {recipe}",
                  rtol=2e-4, atol=1e-6)
+
+
+def test_loops_whose_bodies_emit_nothing_compile():
+    """A loop body that leaves its state as it was (an identity fori_loop, the adjoint of an additive while
+    loop) is written with `pass`, not as an empty block."""
+
+    def f(v):
+        while dnp.sum(v) < 10.0:
+            v = v + 1.0
+        return dnp.sum(v)
+
+    x = np.array([0.3, -0.2, 0.5])
+    np.testing.assert_allclose(dt.grad(f)(x), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(dt.jit(lambda v: dt.fori_loop(0, 3, lambda i, c: c, v))(x), x)
+    assert "pass" in dt.source(dt.grad(f), x)

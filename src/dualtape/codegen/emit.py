@@ -227,6 +227,21 @@ class _Emitter:
             self.lines.append(f"{indent}# {os.path.basename(where.filename)}:{where.lineno}: {where.text}")
 
 
+def _fresh_results(emitter: _Emitter, program: Program) -> list[str]:
+    """The returned expressions, each a writable array of its own as a NumPy function's results are: a
+    captured constant (the same array every call), a result already returned (common subexpressions merge
+    two results into one) and a broadcast (a read-only view) are returned as copies."""
+    broadcasts = {v.id for e in program.eqns if e.prim.name == "broadcast_to" for v in e.outs}
+    results, seen = [], set()
+    for a in program.outputs:
+        text = ast.unparse(emitter.atom(a))
+        if type(a) is Var and (text in emitter.globals or text in seen or a.id in broadcasts):
+            text = f"xp.copy({text})"
+        seen.add(text)
+        results.append(text)
+    return results
+
+
 def emit_program(program: Program, name: str | None = None, comments: bool = True) -> Emitted:
     """The program as the source of one Python function taking the program's inputs."""
     fn_name = name or program.name
@@ -237,7 +252,7 @@ def emit_program(program: Program, name: str | None = None, comments: bool = Tru
     arg_names = [namer(v) for v in program.inputs]
     emitter.lines.append(f"def {fn_name}({', '.join(arg_names)}):")
     emitter.block(program)
-    results = [ast.unparse(emitter.atom(a)) for a in program.outputs]
+    results = _fresh_results(emitter, program)
     if len(results) == 1:
         emitter.lines.append(f"    return {results[0]}")
     else:

@@ -29,7 +29,8 @@ FUNCTIONS: dict[str, Function] = {
     **dict.fromkeys((
         "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "exp2", "expm1", "log",
         "log2", "log10", "log1p", "sqrt", "logaddexp", "abs", "sign", "floor", "ceil", "isfinite", "logical_not",
-        "logical_and", "logical_or", "logical_xor", "maximum", "minimum", "arctan2",
+        "logical_and", "logical_or", "logical_xor", "maximum", "minimum", "arctan2", "bitwise_and", "bitwise_or",
+        "bitwise_xor", "invert",
     ), _UFUNC),
     "round": Function(cupy="not a ufunc in CuPy: converts its operand with cupy.array, then calls a.round()"),
     "where": Function((), (0,), "the condition must be an array (CuPy calls condition.astype); the two values "
@@ -51,6 +52,7 @@ FUNCTIONS: dict[str, Function] = {
     "asarray": Function(("dtype",), (), "moves host data to the device (NumPy input) or converts in place; "
                         "no device= / like= keywords"),
     "full": Function(("dtype",), (), "fill_value may be a scalar or a 0-d CuPy array"),
+    "copy": Function((), (0,), "a new array on the same device (the index_update helper writes into it)"),
     "empty": Function(("dtype",)),
     "zeros": Function(("dtype",)),
     "add.at": Function((), (0,), "CuPy scatters with CUDA atomicAdd when the index holds an integer array: only "

@@ -110,8 +110,13 @@ def _emit_cond(emitter, eqn, indent):
             emitter.lines.append(f"{indent}else:")
         start = len(emitter.lines)
         emitter.assign_all(eqn.outs, emitter.run_block(branch, ops, indent + "    "), indent + "    ")
-        if len(emitter.lines) == start:
-            emitter.lines.append(f"{indent}    pass")
+        _close_block(emitter, start, indent + "    ")
+
+
+def _close_block(emitter, start: int, inner: str) -> None:
+    """A block that emitted no statement (a branch or loop body that leaves its state as it was) gets `pass`."""
+    if len(emitter.lines) == start:
+        emitter.lines.append(f"{inner}pass")
 
 
 def _cond_jvp(primals, tangents, branches):
@@ -203,13 +208,14 @@ def _emit_while(emitter, eqn, indent, tape=None):
         emitter.lines.append(f"{indent}{emitter.namer(tape)} = []")
     (test,) = emitter.run_block(params["cond"], consts + state, indent)
     emitter.lines.append(f"{indent}while {ast.unparse(emitter.atom(test))}:")
-    inner = indent + "    "
+    inner, start = indent + "    ", len(emitter.lines)
     outs = emitter.run_block(params["body"], consts + state, inner)
     if tape is not None:  # what the adjoint loop reads (nothing, for a linear body: then the tape counts steps)
         saved = "".join(ast.unparse(emitter.atom(a)) + ", " for a in outs[len(state):])
         emitter.lines.append(f"{inner}{emitter.namer(tape)}.append(({saved.rstrip()}))")
     emitter.assign_all(state, outs[:len(state)], inner)
     emitter.run_block(params["cond"], consts + state, inner)
+    _close_block(emitter, start, inner)
 
 
 def _while_jvp(primals, tangents, cond, body, n_consts):
@@ -340,9 +346,10 @@ def _emit_while_adjoint(emitter, eqn, indent):
     saved = step.inputs[n_consts + n_bars: n_consts + n_bars + n_saved]
     target = f"({', '.join(emitter.namer(v) for v in saved)},)" if saved else "_"
     emitter.lines.append(f"{indent}for {target} in reversed({emitter.namer(tape)}):  # pop the tape")
-    inner = indent + "    "
+    inner, start = indent + "    ", len(emitter.lines)
     operands = list(consts) + list(carry[:n_bars]) + list(saved) + list(carry[n_bars:])
     emitter.assign_all(carry, emitter.run_block(step, operands, inner), inner)
+    _close_block(emitter, start, inner)
 
 
 def _no_forward_mode(name):
@@ -412,7 +419,7 @@ def _emit_scan(emitter, eqn, indent):
     index = body.inputs[n_consts]
     loop = f"reversed(range({p['length']}))" if p["reverse"] else f"range({p['length']})"
     emitter.lines.append(f"{indent}for {emitter.namer(index)} in {loop}:")
-    inner = indent + "    "
+    inner, start = indent + "    ", len(emitter.lines)
     x_vars = body.inputs[n_consts + 1 + n_carry:]
     for v, x in zip(x_vars, xs):
         emitter.lines.append(f"{inner}{emitter.namer(v)} = {ast.unparse(emitter.atom(x))}[{emitter.namer(index)}]")
@@ -420,6 +427,7 @@ def _emit_scan(emitter, eqn, indent):
     for y, value in zip(ys, outs[n_carry:]):
         emitter.lines.append(f"{inner}{emitter.namer(y)}[{emitter.namer(index)}] = {ast.unparse(emitter.atom(value))}")
     emitter.assign_all(carry, outs[:n_carry], inner)
+    _close_block(emitter, start, inner)
 
 
 def _scan_jvp(primals, tangents, body, n_consts, n_carry, length, reverse):
