@@ -780,3 +780,25 @@ def test_loops_whose_bodies_emit_nothing_compile():
     np.testing.assert_allclose(dt.grad(f)(x), [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(dt.jit(lambda v: dt.fori_loop(0, 3, lambda i, c: c, v))(x), x)
     assert "pass" in dt.source(dt.grad(f), x)
+
+
+def test_a_python_number_starting_a_loop_takes_the_type_the_body_gives_it():
+    """As in JAX: `s = 0.0` (or `s = 0`) summing float32 values in a loop carries float32."""
+    x32 = np.array([0.3, -0.2, 0.5], np.float32)
+
+    def total(x, start):
+        s = start
+        for i in range(dnp.argmax(x) + 1):  # a traced trip count: a loop primitive
+            s = s + x[i]
+        return s
+
+    for start in (0.0, 0):
+        out = dt.jit(lambda x: total(x, start))(x32)
+        assert np.asarray(out).dtype == np.float32
+        np.testing.assert_allclose(out, x32.sum(), rtol=1e-6)
+    assert np.asarray(dt.jit(lambda v: dt.fori_loop(0, 3, lambda i, s: s + v[i], 0.0))(x32)).dtype == np.float32
+    assert np.asarray(dt.jit(lambda v: dt.scan(lambda c, x: (c + x, None), 0, v)[0])(x32)).dtype == np.float32
+    assert np.asarray(dt.jit(lambda v: dt.while_loop(lambda s: s < 10, lambda s: s + v[0], 0.0))(x32)).dtype \
+        == np.float32
+    counted = dt.jit(lambda v: dt.fori_loop(0, 3, lambda i, s: s + 1, 0))(x32)  # ints stay ints
+    assert np.asarray(counted).dtype == np.int64 and counted == 3

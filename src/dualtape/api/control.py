@@ -67,10 +67,13 @@ def while_loop(cond_fun, body_fun, init_val):
     each iterate on a tape that the adjoint loop pops."""
     leaves, in_tree = tree.flatten(init_val)
     args_tree = tree.flatten((init_val,))[1]
-    avals = [_strong(aval_of(x)) for x in leaves]
     flat_cond, _ = _leaf_fn(lambda v: _predicate(cond_fun(v), "while_loop"), args_tree)
     flat_body, body_trees = _leaf_fn(body_fun, args_tree)
-    (prog_cond, prog_body), consts = trace_together([flat_cond, flat_body], avals, names=["cond", "body"])
+
+    def traced(avals):
+        return trace_together([flat_cond, flat_body], avals, names=["cond", "body"])
+
+    avals, ((prog_cond, prog_body), consts) = _carried(leaves, traced, lambda found: found[0][1].out_avals)
     if body_trees[0] != in_tree:
         raise TypeError(f"while_loop: the body returns {body_trees[0]!r}, but the loop carries {in_tree!r}")
     check_loop_state("while_loop", avals, prog_body.out_avals)
@@ -82,6 +85,22 @@ def while_loop(cond_fun, body_fun, init_val):
 def _strong(aval: ShapedArray) -> ShapedArray:
     """A loop variable holds arrays: a Python scalar's weak type would not survive the first iteration."""
     return ShapedArray(aval.shape, aval.dtype)
+
+
+def _carried(leaves, traced, body_out_avals):
+    """(avals, traced(avals)) for a loop's carried values. A Python number's type is weak (as in JAX): the
+    body is traced once with it weak, and the carry takes the type the body gives it (`s = 0.0` summing
+    float32 values carries float32), then traced again with that type, strong."""
+    avals = [aval_of(x) for x in leaves]
+    found = traced(avals)
+    if not any(a.weak for a in avals):
+        return avals, found
+    outs = body_out_avals(found)
+    if len(outs) < len(avals):  # (the body changes the structure: the caller's check says so)
+        return avals, found
+    avals = [ShapedArray(a.shape, out.dtype) if a.weak and out.shape == a.shape else _strong(a)
+             for a, out in zip(avals, outs)]
+    return avals, traced(avals)
 
 
 def scan(f, init, xs, length=None, reverse=False):
@@ -114,7 +133,6 @@ def fori_loop(lower, upper, body_fun, init_val):
 def _scan(step, init, xs, length, reverse):
     c_leaves, c_tree = tree.flatten(init)
     x_leaves, x_tree = tree.flatten(xs)
-    c_avals = [_strong(aval_of(c)) for c in c_leaves]
     x_avals = [ShapedArray(aval_of(x).shape[1:], aval_of(x).dtype) for x in x_leaves]
     y_trees = []
 
@@ -130,7 +148,12 @@ def _scan(step, init, xs, length, reverse):
         return c_out + y_leaves
 
     index = ShapedArray((), np.int64, weak=True)
-    (program,), consts = trace_together([body], [index] + c_avals + x_avals, names=["body"])
+
+    def traced(c_avals):
+        y_trees.clear()
+        return trace_together([body], [index] + c_avals + x_avals, names=["body"])
+
+    c_avals, ((program,), consts) = _carried(c_leaves, traced, lambda found: found[0][0].out_avals)
     check_loop_state("scan", c_avals, program.out_avals[:len(c_leaves)])
     c_leaves = [astype(c, a.dtype) if aval_of(c).weak else c for c, a in zip(c_leaves, c_avals)]
     outs = scan_p(*consts, *c_leaves, *x_leaves, body=program, n_consts=len(consts), n_carry=len(c_leaves),

@@ -180,7 +180,8 @@ def _check_carried(construct: str, names, before, after) -> None:
             raise new.error()
         (old_leaves, old_tree), (new_leaves, new_tree) = tree.flatten(old), tree.flatten(new)
         olds, news = [aval_of(v) for v in old_leaves], [aval_of(v) for v in new_leaves]
-        if old_tree != new_tree or any((a.shape, a.dtype) != (b.shape, b.dtype) for a, b in zip(olds, news)):
+        if old_tree != new_tree or any((a.shape, a.dtype) != (b.shape, b.dtype) and not (a.weak and a.shape == b.shape)
+                                       for a, b in zip(olds, news)):  # (a weak number takes the body's type)
             change = (f"{old_tree!r} to {new_tree!r}" if old_tree != new_tree else
                       ", ".join(f"{a} to {b}" for a, b in zip(olds, news) if (a.shape, a.dtype) != (b.shape, b.dtype)))
             raise ShapeError(construct, f"the loop variable '{name}' changes from {change} in one iteration",
