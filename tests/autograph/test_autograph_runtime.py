@@ -132,17 +132,23 @@ def test_while_stmt_shape_change_names_the_variable():
 
 # ---- for_range -----------------------------------------------------------------------------------------
 def test_for_range_on_concrete_bounds_unrolls():
-    assert runtime.for_range((1, 4), lambda i, s: (s + i,), (0,), ("s",)) == (6,)
+    # the state starts with the loop variable, which comes out as Python leaves it: the last index
+    assert runtime.for_range((1, 4), lambda i, s: (s + i,), (Undefined("i"), 0), ("i", "s")) == (3, 6)
+    assert runtime.for_range((1, 4), lambda i, s: (i * 10, s + i), (None, 0), ("i", "s"),
+                             target_reassigned=True) == (30, 6)  # the body's own value of i
+    zero_trips = runtime.for_range((0,), lambda i, s: (s + 1,), (Undefined("i"), 0), ("i", "s"))
+    assert isinstance(zero_trips[0], Undefined) and zero_trips[1] == 0
+    assert runtime.for_range((0,), lambda i, s: (s + 1,), (7, 0), ("i", "s")) == (7, 0)
 
     def f(x):
-        return runtime.for_range((3,), lambda i, v: (v * 2,), (x,), ("v",))[0]
+        return runtime.for_range((3,), lambda i, v: (v * 2,), (Undefined("i"), x), ("i", "v"))[1]
 
     assert prims(f, X) == ["mul"] * 3
 
 
 def test_for_range_on_a_traced_bound_is_one_loop():
     def f(x, n):
-        return runtime.for_range((n,), lambda i, v: (v * 2 + i,), (x,), ("v",))[0]
+        return runtime.for_range((n,), lambda i, v: (v * 2 + i,), (Undefined("i"), x), ("i", "v"))[1]
 
     assert prims(f, X, 3).count("while_loop") == 1
     for n in (0, 1, 4):

@@ -4,27 +4,35 @@ control-flow primitive, with the variables the statement assigns as its carried 
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
+
 from .. import tree
 from .._util import user_source_line
 from ..api.control import cond, fori_loop, while_loop
 from ..avals import aval_of
 from ..errors import ShapeError
-from ..numpy import logical_and, logical_not, logical_or
+from ..numpy import logical_and, logical_not, logical_or, where
 
 
 class Undefined:
     """The value of a variable that has no value yet where a statement begins (defined inside it), or that a
-    traced if assigned in one branch only. Harmless until used: any use raises an error naming it."""
+    traced if assigned in one branch only. Harmless until used: any use raises an error naming it.
+    `placeholder`: the value a traced loop starts it from (a `for` target); `message`: why it has no value."""
 
-    __slots__ = ("name", "where")
+    __slots__ = ("name", "where", "message", "placeholder")
 
-    def __init__(self, name: str, where=None):
+    def __init__(self, name: str, where=None, message: str | None = None, placeholder=None):
         self.name, self.where = name, where  # where: the traced if that assigned it in one branch only
+        self.message, self.placeholder = message, placeholder
 
     def __repr__(self):
         return f"<undefined {self.name}>"
 
     def error(self) -> NotImplementedError:
+        if self.message is not None:
+            return NotImplementedError(self.message)
         if self.where is None:
             return NotImplementedError(f"variable '{self.name}' is used before it is assigned (it is only assigned "
                                        "inside an if or a loop)\n  fix: assign it before the statement")
@@ -67,6 +75,98 @@ def values_before(frame_locals: dict, names: tuple):
     return tuple(frame_locals[n] if n in frame_locals else Undefined(n) for n in names)
 
 
+def loop_target(frame_locals: dict, name: str, start):
+    """The value of a `for` target before its loop: its own where it has one, else an Undefined that a traced
+    loop starts from `start` (Python would leave it unbound after a loop that runs zero times)."""
+    value = frame_locals.get(name)
+    if name in frame_locals and not isinstance(value, Undefined):
+        return value
+    return Undefined(name, placeholder=start)
+
+
+class Field:
+    """An attribute or item that a statement on a traced value assigns (`s.h`, `state["h"]`), carried like a
+    variable: read before the statement, put in place around each traced branch or loop body (so that no value
+    of an inner trace stays in the object), and written back after the statement."""
+
+    __slots__ = ("name", "locate", "is_item")
+
+    def __init__(self, name: str, locate, is_item: bool):
+        self.name, self.locate, self.is_item = name, locate, is_item  # locate(): (the object, its key or attribute)
+
+    def get(self):
+        try:
+            owner, key = self.locate()
+            return owner[key] if self.is_item else getattr(owner, key)
+        except (NameError, LookupError, AttributeError):  # not assigned yet
+            return Undefined(self.name)
+
+    def put(self, value, restore: bool = False) -> None:
+        """Store value; when restoring the value before the statement, an Undefined one removes the field."""
+        try:
+            owner, key = self.locate()
+            remove = restore and isinstance(value, Undefined)
+            if self.is_item and remove:
+                del owner[key]
+            elif self.is_item:
+                owner[key] = value
+            elif remove:
+                delattr(owner, key)
+            else:
+                setattr(owner, key, value)
+        except (NameError, LookupError, AttributeError):
+            if not restore:
+                raise
+
+
+def attr(name: str, locate) -> Field:
+    """The attribute `locate()[1]` of the object `locate()[0]` (written `name` in the user's code)."""
+    return Field(name, locate, False)
+
+
+def item(name: str, locate) -> Field:
+    """The item `locate()[1]` of the container `locate()[0]` (written `name` in the user's code)."""
+    return Field(name, locate, True)
+
+
+class _Carried:
+    """The state of a statement on traced values with the fields it assigns appended (values and names), and
+    its functions made to put the fields' values in place before each call and read them back after."""
+
+    def __init__(self, state, names, fields):
+        self.n, self.fields = len(state), tuple(fields)
+        self.before = tuple(f.get() for f in self.fields)
+        self.state = tuple(state) + self.before
+        self.names = tuple(names) + tuple(f.name for f in self.fields)
+
+    def put(self, values, restore: bool) -> None:
+        for f, v in zip(self.fields, values):
+            f.put(v, restore)
+
+    def wrap(self, fn, lead: int = 0, test: bool = False):
+        """fn(*lead_args, *variables) as a function of the variables and then the fields."""
+        if not self.fields:
+            return fn
+        end = lead + self.n
+
+        def run(*args):
+            self.put(args[end:], restore=True)
+            out = fn(*args[:end])
+            return out if test else tuple(out) + tuple(f.get() for f in self.fields)
+        return run
+
+    def run(self, traced, *fns):
+        """traced(*fns wrapped, state, names): the fields written back after it (or restored if it fails);
+        returns the variables' values."""
+        try:
+            results = tuple(traced(*fns, self.state, self.names))
+        except BaseException:
+            self.put(self.before, restore=True)
+            raise
+        self.put(results[self.n:], restore=False)
+        return results[:self.n]
+
+
 class _OneBranchOnly(Exception):
     """Raised while tracing a branch that leaves these variables undefined: the if is traced again without
     them."""
@@ -75,12 +175,17 @@ class _OneBranchOnly(Exception):
         self.names = names
 
 
-def if_stmt(test, true_fn, false_fn, state, names):
+def if_stmt(test, true_fn, false_fn, state, names, fields=()):
     """if test: state = true_fn(*state) else: state = false_fn(*state). On a traced test, a variable that only
     one branch assigns comes out undefined (an error when used, not before)."""
     known, value = concrete(test)
     if known:
         return (true_fn if value else false_fn)(*state)
+    carried = _Carried(state, names, fields)
+    return carried.run(_traced_if, test, carried.wrap(true_fn), carried.wrap(false_fn))
+
+
+def _traced_if(test, true_fn, false_fn, state, names):
     defined = [not isinstance(v, Undefined) for v in state]
     inputs = tuple(v for v, d in zip(state, defined) if d)
     outputs = set(names)
@@ -101,8 +206,8 @@ def if_stmt(test, true_fn, false_fn, state, names):
             break
         except _OneBranchOnly as e:
             outputs -= e.names
-    where = user_source_line()
-    return tuple(next(results) if n in outputs else Undefined(n, where) for n in names)
+    line = user_source_line()
+    return tuple(next(results) if n in outputs else Undefined(n, line) for n in names)
 
 
 def if_exp(test, true_fn, false_fn):
@@ -113,7 +218,7 @@ def if_exp(test, true_fn, false_fn):
     return cond(test, lambda: true_fn(), lambda: false_fn())
 
 
-def while_stmt(test_fn, body_fn, state, names):
+def while_stmt(test_fn, body_fn, state, names, fields=()):
     """while test_fn(*state): state = body_fn(*state). Iterations with a concrete test run as Python; from the
     first traced test on, the rest is one while_loop."""
     while True:
@@ -123,8 +228,13 @@ def while_stmt(test_fn, body_fn, state, names):
         if not value:
             return state
         state = body_fn(*state)
-    carried = [not isinstance(v, Undefined) for v in state]
-    init = tuple(v for v, c in zip(state, carried) if c)
+    carried = _Carried(state, names, fields)
+    return carried.run(_traced_while, carried.wrap(test_fn, test=True), carried.wrap(body_fn))
+
+
+def _traced_while(test_fn, body_fn, state, names):
+    carried = [not isinstance(v, Undefined) or v.placeholder is not None for v in state]
+    init = tuple(v.placeholder if isinstance(v, Undefined) else v for v, c in zip(state, carried) if c)
 
     def full(args):
         it = iter(args)
@@ -142,19 +252,39 @@ def while_stmt(test_fn, body_fn, state, names):
     return tuple(full(final))
 
 
-def for_range(range_args, body_fn, state, names):
-    """for i in range(*range_args): state = body_fn(i, *state). Concrete bounds run as ordinary Python (the
-    loop unrolls into the trace, as the SPEC says of conditions on Python values); a traced bound makes one
-    fori_loop."""
+def for_range(range_args, body_fn, state, names, fields=(), target_reassigned=False, target_read=True):
+    """for i in range(*range_args): state = body_fn(i, *state), where state[0] is the target i, which the loop
+    binds as Python does (body_fn returns it too where it assigns it). Concrete bounds run as ordinary Python
+    (the loop unrolls into the trace, as the SPEC says of conditions on Python values); a traced bound makes
+    one fori_loop, after which i is the last index (its value before the loop, or else the start, after no
+    iteration). `target_read=False`: the function never reads i after the loop, which need not compute it."""
+    (target, *state), (name, *names) = state, names
     bounds = [concrete(a) for a in range_args]
     if all(k for k, _ in bounds):
+        state = tuple(state)
         for i in range(*[v for _, v in bounds]):
-            state = body_fn(i, *state)
-        return state
+            out = tuple(body_fn(i, *state))
+            target, state = (out[0], out[1:]) if target_reassigned else (i, out)
+        return (target,) + state
     if len(range_args) == 3:
-        raise NotImplementedError(f"for i in range(start, stop, step) with a traced bound: a step is not "
+        raise NotImplementedError(f"for {name} in range(start, stop, step) with a traced bound: a step is not "
                                   f"supported\n  at {user_source_line()}\n  fix: write a while loop")
     lower, upper = (0, range_args[0]) if len(range_args) == 1 else range_args
+    step = (lambda i, *args: tuple(body_fn(i, *args))[1:]) if target_reassigned else body_fn
+    carried = _Carried(state, names, fields)
+    results = carried.run(functools.partial(_traced_for, lower, upper), carried.wrap(step, lead=1))
+    if not target_read:  # the function does not read i after the loop: it is left as it was
+        after = target
+    elif target_reassigned:
+        after = Undefined(name, message=f"the loop variable '{name}' is assigned inside a for loop over a traced "
+                          f"range, so its value after the loop is not kept\n  at {user_source_line()}\n"
+                          "  fix: assign another variable inside the loop")
+    else:
+        after = _last_index(name, lower, upper, target)
+    return (after,) + results
+
+
+def _traced_for(lower, upper, body_fn, state, names):
     carried = [not isinstance(v, Undefined) for v in state]
     init = tuple(v for v, c in zip(state, carried) if c)
 
@@ -171,6 +301,22 @@ def for_range(range_args, body_fn, state, names):
         raise _loop_shape_error(e, "for") from None
     it = iter(final)
     return tuple(next(it) if c else Undefined(n) for c, n in zip(carried, names))
+
+
+def _last_index(name, lower, upper, before):
+    """The loop variable after `for name in range(lower, upper)` with a traced bound: upper - 1 if the loop ran,
+    else its value before the loop (an integer), or lower where it had none."""
+    if not isinstance(before, Undefined):
+        try:
+            aval = aval_of(before)
+        except TypeError:
+            aval = None
+        if aval is None or aval.shape != () or np.dtype(aval.dtype).kind not in "iu":
+            return Undefined(name, message=f"the loop variable '{name}' held {aval or type(before).__name__} "
+                             f"before a for loop over a traced range, so after a loop that may run zero times it "
+                             f"has no single type\n  at {user_source_line()}\n  fix: use another name for the "
+                             "loop variable")
+    return where(upper > lower, upper - 1, lower if isinstance(before, Undefined) else before)
 
 
 def _check_carried(construct: str, names, before, after) -> None:
@@ -215,14 +361,12 @@ def not_(x):
     return (not value) if known else logical_not(x)
 
 
-def unsupported(construct: str, test, lineno: int, filename: str):
+def unsupported(construct: str, test, lineno: int, filename: str, fix: str | None = None):
     """A construct autograph cannot convert: fine on a concrete value, an error naming it on a traced one."""
     known, value = concrete(test)
     if known:
         return value
-    raise NotImplementedError(
-        f"{construct} depends on a traced value and cannot be converted to dualtape control flow\n"
-        f"  at {filename}:{lineno}\n"
-        "  fix: restructure it (assign a result variable in each branch and return it after the if/loop), or "
-        "use dt.cond / dt.while_loop / dt.fori_loop directly")
-
+    fix = fix or ("restructure it (assign a result variable in each branch and return it after the if/loop), or "
+                  "use dt.cond / dt.while_loop / dt.fori_loop directly")
+    raise NotImplementedError(f"{construct} depends on a traced value and cannot be converted to dualtape control "
+                              f"flow\n  at {filename}:{lineno}\n  fix: {fix}")
