@@ -100,6 +100,36 @@ def test_negative_static_argnums():
     assert f.trace_count == 1
 
 
+def test_static_argnames_as_in_jax():
+    f = dt.jit(power, static_argnames="n")
+    np.testing.assert_allclose(f(X, n=3), X**3)
+    np.testing.assert_allclose(f(X + 1, n=3), (X + 1) ** 3)
+    assert f.trace_count == 1 and [e.prim.name for e in f.program(X, n=3).eqns] == ["mul", "mul"]
+    np.testing.assert_allclose(f(X, 3), X**3)  # the parameter is static when passed by position too
+    assert f.static_argnums == (1,) and f.static_argnames == ("n",)
+    keyword_only = dt.jit(lambda x, *, mode: x * 2 if mode == "double" else x, static_argnames=("mode",))
+    np.testing.assert_allclose(keyword_only(X, mode="double"), 2 * X)
+    np.testing.assert_allclose(keyword_only(X, mode="same"), X)
+    assert keyword_only.trace_count == 2
+    decorated = dt.jit(static_argnames="n")(power)
+    np.testing.assert_allclose(decorated(X, n=2), X**2)
+    with pytest.raises(ValueError, match=r"static_argnames \['m'\] are not parameters of power"):
+        dt.jit(power, static_argnames="m")
+
+
+def test_static_argnums_apply_to_a_parameter_passed_by_keyword():
+    def scaled(x, mode):
+        return x * 2 if mode == "double" else x
+
+    f = dt.jit(scaled, static_argnums=1)
+    np.testing.assert_allclose(f(X, mode="double"), 2 * X)
+    np.testing.assert_allclose(f(X, "double"), 2 * X)
+    np.testing.assert_allclose(f(x=X, mode="same"), X)
+    assert f.static_argnames == ("mode",)
+    assert [e.prim.name for e in dt.trace(f)(X, mode="double").eqns] == ["mul"]
+    assert f.source(X, mode="double").startswith("def scaled(x):")
+
+
 def test_unhashable_static_argument_is_a_clear_error():
     f = dt.jit(lambda x, dims: x.sum(axis=dims), static_argnums=1)
     with pytest.raises(TypeError, match=r"static argument 1 must be hashable.*got a list.*tuple"):

@@ -92,6 +92,41 @@ def test_value_and_grad_with_and_without_aux():
         dt.grad(lambda x: dnp.sum(x), has_aux=True)(X)
 
 
+class Tag:
+    """An object that is neither an array nor a number (aux may hold one)."""
+
+
+def test_aux_may_hold_strings_none_bools_and_objects_which_pass_through_unchanged():
+    tag = Tag()
+
+    def f(x):
+        loss = dnp.sum(x ** 2)
+        return loss, {"loss": loss, "tag": "train", "none": None, "flag": True, "obj": tag, "names": ("a", 1)}
+
+    g = dt.grad(f, has_aux=True)
+    for _ in range(2):  # the second call reuses the compiled function
+        grads, aux = g(X)
+        np.testing.assert_allclose(grads, 2 * X)
+        assert aux["tag"] == "train" and aux["none"] is None and aux["flag"] is True and aux["obj"] is tag
+        assert aux["names"] == ("a", 1) and aux["loss"] == pytest.approx(np.sum(X ** 2))
+    assert g.trace_count == 1
+    (value, aux), grads = dt.value_and_grad(f, has_aux=True)(X)
+    assert value == pytest.approx(np.sum(X ** 2)) and aux["tag"] == "train" and aux["obj"] is tag
+    out, vjp_fn, aux = dt.vjp(f, X, has_aux=True)
+    assert aux["tag"] == "train" and aux["obj"] is tag
+    np.testing.assert_allclose(vjp_fn(1.0)[0], 2 * X)
+    hess = dt.jacfwd(lambda x: dt.grad(f, has_aux=True)(x)[0])(X)  # under an outer transform
+    np.testing.assert_allclose(hess, 2 * np.eye(3))
+    assert "train" not in dt.source(dt.grad(f, has_aux=True), X)  # aux objects are not part of the program
+
+
+def test_only_aux_may_hold_non_array_values():
+    with pytest.raises(TypeError, match="str"):
+        dt.grad(lambda x: (dnp.sum(x), "tag"))(X)
+    with pytest.raises(TypeError, match="outside its aux"):
+        dt.vjp(lambda x: ((x, "tag"), None), X, has_aux=True)
+
+
 def test_gradient_of_a_function_that_ignores_its_input_is_zero():
     np.testing.assert_array_equal(dt.grad(lambda x: 3.0)(X), np.zeros(3))
     np.testing.assert_array_equal(dt.grad(lambda x, y: dnp.sum(y), argnums=0)(X, V), np.zeros(3))
@@ -153,6 +188,16 @@ def test_hvp_equals_hessian_times_v(x, v):
     hv = hv[0] if isinstance(hv, tuple) else hv
     np.testing.assert_allclose(hv, hessian_fd(f3, x) @ v, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(hv, dt.hessian(f3)(x) @ v, rtol=1e-12, atol=1e-12)
+
+
+def test_hvp_needs_tuples_of_primals_and_tangents_as_jvp_does():
+    with pytest.raises(TypeError, match=r"hvp: primals and tangents must be tuples.*got ndarray and ndarray"):
+        dt.hvp(lambda a: dnp.sum(a ** 3), X, np.ones(3))
+    with pytest.raises(TypeError, match="hvp: primals and tangents must be tuples"):
+        dt.hvp(lambda a: dnp.sum(a ** 3), np.array([2.0]), np.array([1.0]))  # never unpacked as arguments
+    with pytest.raises(ValueError, match="hvp: 1 primals but 2 tangents"):
+        dt.hvp(lambda a: dnp.sum(a ** 3), (X,), (X, X))
+    np.testing.assert_allclose(dt.hvp(lambda a: dnp.sum(a ** 3), [np.array([2.0])], [np.array([1.0])])[0], [12.0])
 
 
 def test_hessian_and_hvp_of_several_arguments():

@@ -304,4 +304,4 @@ def test_a_string_where_an_array_is_expected_is_a_clear_error():
     with pytest.raises(TypeError, match="got a str"):
         dt.jit(lambda x: (x * 2, "aux"))(X)
     with pytest.raises(TypeError, match="got a str"):
-        dt.grad(lambda x: (dnp.sum(x), "aux"), has_aux=True)(X)
+        dt.grad(lambda x: (dnp.sum(x), "aux"))(X)  # (in has_aux's aux output it would pass through, as in JAX)

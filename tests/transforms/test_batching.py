@@ -208,6 +208,32 @@ def test_pytree_outputs_and_unbatched_outputs():
     assert_matches(dt.vmap(lambda v: v * 2, in_axes=1, out_axes=-1)(x), x * 2)
 
 
+def test_out_axes_per_output_and_per_pytree_leaf():
+    x = RNG.standard_normal((2, 3))
+    pair = dt.vmap(lambda v: (v, dnp.sum(v)), out_axes=(1, 0))(x)
+    assert_matches(pair[0], x.T)
+    assert_matches(pair[1], x.sum(axis=1))
+    out = dt.vmap(lambda v: {"a": v * 2, "b": (v, v.sum())}, out_axes={"a": -1, "b": (1, 0)})(x)
+    assert_matches(out["a"], (x * 2).T)
+    assert_matches(out["b"][0], x.T)
+    assert_matches(out["b"][1], x.sum(axis=1))
+    out = dt.vmap(lambda v, c: (v * 2, c * 3), in_axes=(0, None), out_axes=[0, None])(x, np.ones(4))
+    assert_matches(out[0], x * 2)
+    assert_matches(out[1], np.full(4, 3.0))  # an unmapped result with out_axes None is not broadcast
+    jac = dt.jacfwd(lambda v: dt.vmap(lambda r: (r * r, r.sum()), out_axes=(1, 0))(v)[0])(x)
+    assert jac.shape == (3, 2, 2, 3)
+
+
+def test_out_axes_errors():
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"out_axes \(0, 1, 2\) does not match the structure of the results"):
+        dt.vmap(lambda v: (v, v), out_axes=(0, 1, 2))(x)
+    with pytest.raises(ValueError, match="out_axes is None for a result that depends on the mapped inputs"):
+        dt.vmap(lambda v: v, out_axes=None)(x)
+    with pytest.raises(ValueError, match=r"out_axes 2 is out of range for a result of shape \(3,\)"):
+        dt.vmap(lambda v: v, out_axes=2)(x)
+
+
 def test_vmap_errors():
     with pytest.raises(ValueError, match="one size"):
         dt.vmap(lambda a, b: a + b)(np.ones((3, 2)), np.ones((4, 2)))

@@ -28,13 +28,18 @@ def untensor(values):
     return tree.tree_map(lambda x: x.data if getattr(x, "_dt_eager", False) else x, values)
 
 
-def jvp(fn, primals, tangents):
-    """(fn(*primals), J·tangents): forward mode. primals and tangents are tuples of matching pytrees."""
+def check_primals_tangents(primals, tangents, where: str) -> None:
+    """primals and tangents are tuples (or lists) with one entry per argument of fn, as jvp and hvp take."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("jvp: primals and tangents must be tuples (one entry per argument of fn), "
+        raise TypeError(f"{where}: primals and tangents must be tuples (one entry per argument of fn), "
                         f"got {type(primals).__name__} and {type(tangents).__name__}")
     if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+        raise ValueError(f"{where}: {len(primals)} primals but {len(tangents)} tangents")
+
+
+def jvp(fn, primals, tangents):
+    """(fn(*primals), J·tangents): forward mode. primals and tangents are tuples of matching pytrees."""
+    check_primals_tangents(primals, tangents, "jvp")
     return jvp_call(maybe_convert(fn), untensor(tuple(primals)), untensor(tuple(tangents)))
 
 
@@ -73,12 +78,14 @@ def linearize(fn, *primals):
 
 
 def vmap(fn, in_axes=0, out_axes=0):
-    """fn mapped over an axis of its arguments (in_axes: int, None, or one entry per argument), with the
-    results stacked along out_axes; primitives with a batch rule run once on the whole batch."""
+    """fn mapped over an axis of its arguments (in_axes: int, None, or one entry per argument or pytree
+    leaf), with the results stacked along out_axes (likewise per output; None for an output that is not
+    mapped); keyword arguments are mapped over their axis 0, as in JAX. Primitives with a batch rule run once
+    on the whole batch."""
 
     @functools.wraps(fn)
-    def mapped(*args):
-        return vmap_call(maybe_convert(fn), untensor(args), in_axes, out_axes)
+    def mapped(*args, **kwargs):
+        return vmap_call(maybe_convert(fn), untensor(args), in_axes, out_axes, untensor(kwargs))
 
     return mapped
 
@@ -91,14 +98,15 @@ def _selected(args, argnums):
     return nums, tuple(args[i] for i in nums)
 
 
-def _with_args(fn, args, nums):
-    """fn as a function of the arguments at positions nums only, the others held fixed."""
+def _with_args(fn, args, nums, kwargs=None):
+    """fn as a function of the arguments at positions nums only, the others (and kwargs) held fixed."""
+    kwargs = kwargs or {}
 
     def partial(*chosen):
         full = list(args)
         for i, v in zip(nums, chosen):
             full[i] = v
-        return fn(*full)
+        return fn(*full, **kwargs)
 
     return partial
 
@@ -113,10 +121,11 @@ def float_inputs(values, where: str):
 
 
 def jacfwd(fn, argnums=0):
-    """The Jacobian by forward mode, shape out.shape + in.shape; all basis tangents in one batched pass."""
+    """The Jacobian by forward mode, shape out.shape + in.shape; all basis tangents in one batched pass.
+    Keyword arguments are passed to fn and not differentiated."""
 
     @functools.wraps(fn)
-    def jacobian(*args):
+    def jacobian(*args, **kwargs):
         args = untensor(args)
         nums, chosen = _selected(args, argnums)
         float_inputs(chosen, "jacfwd")
@@ -129,7 +138,7 @@ def jacfwd(fn, argnums=0):
             block = np.eye(n, dtype=aval.dtype)[:, offset:offset + size]
             basis.append(block.reshape((n,) + aval.shape))
             offset += size
-        f = _with_args(maybe_convert(fn), args, nums)
+        f = _with_args(maybe_convert(fn), args, nums, untensor(kwargs))
 
         def pushforward(*tangent_leaves):
             return jvp_call(f, chosen, tree.unflatten(in_tree, tangent_leaves))[1]

@@ -17,8 +17,8 @@ from ..avals import aval_of, is_float
 from ..core.trace import input_hints, make_program
 from ..transforms.batching import vmap_call
 from ..transforms.vjp import Pullback, check_cotangent
-from .forward import _selected, _with_args, float_inputs, jacfwd, jvp, untensor
-from .staging import Jitted
+from .forward import _selected, _with_args, check_primals_tangents, float_inputs, jacfwd, jvp, untensor
+from .staging import Jitted, arrays_only, is_object, with_objects
 
 
 def _name(fn) -> str:
@@ -26,16 +26,22 @@ def _name(fn) -> str:
     return name if name.isidentifier() else "f"
 
 
-def _pullback(fn, args, argnums, where: str):
-    """Trace fn as a function of args[argnums], run it forward, and return (pullback, chosen, in_tree)."""
+def _pullback(fn, args, argnums, where: str, kwargs=None, keep_objects: bool = False):
+    """Trace fn as a function of args[argnums] (kwargs passed through, not differentiated), run it forward,
+    and return (pullback, fn's result, its out_tree, in_tree). With keep_objects, leaves of the result that are
+    not arrays (strings, objects in aux) are returned as they are instead of being traced."""
     args = untensor(args)
     nums, chosen = _selected(args, argnums)
     float_inputs(chosen, where)
-    f = _with_args(maybe_convert(fn), args, nums)
-    f.__name__ = _name(fn)
-    program, out_tree = make_program(f, chosen, arg_names=_hints(fn, args, nums))
+    f = _with_args(maybe_convert(fn), args, nums, untensor(kwargs or {}))
+    results: list = []
+    if keep_objects:
+        f = arrays_only(f, results)
+    program, out_tree = make_program(f, chosen, name=_name(fn), arg_names=_hints(fn, args, nums))
+    out_tree, objects = results[-1] if results else (out_tree, ())
     leaves, in_tree = tree.flatten(chosen)
-    return Pullback(program, leaves), out_tree, in_tree
+    pullback = Pullback(program, leaves)
+    return pullback, with_objects(out_tree, objects, pullback.outputs), out_tree, in_tree
 
 
 def _hints(fn, args, nums):
@@ -62,11 +68,11 @@ def _scalar_seed(value, fn):
 
 def value_and_grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "numpy", to_host: bool = False):
     """(fn(*args), gradient of fn with respect to args[argnums]); with has_aux fn returns (value, aux) and
-    the result is ((value, aux), gradient). backend and to_host: as for dt.jit."""
+    the result is ((value, aux), gradient); aux may hold any Python values. Keyword arguments are passed to
+    fn and not differentiated. backend and to_host: as for dt.jit."""
 
-    def value_and_gradient(*args):
-        pullback, out_tree, in_tree = _pullback(fn, args, argnums, "grad")
-        outputs = tree.unflatten(out_tree, pullback.outputs)
+    def value_and_gradient(*args, **kwargs):
+        pullback, outputs, _, in_tree = _pullback(fn, args, argnums, "grad", kwargs, keep_objects=has_aux)
         if has_aux:
             if not (isinstance(outputs, (tuple, list)) and len(outputs) == 2):
                 raise TypeError("has_aux=True requires the function to return a pair (value, aux)")
@@ -87,11 +93,12 @@ def value_and_grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "nump
 
 def grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "numpy", to_host: bool = False):
     """The gradient of scalar-valued fn with respect to args[argnums] (an int or a tuple of ints); the result
-    mirrors that argument's pytree. With has_aux: (gradient, aux). backend and to_host: as for dt.jit."""
+    mirrors that argument's pytree. With has_aux: (gradient, aux). Keyword arguments are passed to fn and not
+    differentiated. backend and to_host: as for dt.jit."""
     both = value_and_grad(fn, argnums, has_aux)
 
-    def gradient(*args):
-        (value, *aux), grads = _split_aux(both.fn(*args), has_aux)
+    def gradient(*args, **kwargs):
+        (value, *aux), grads = _split_aux(both.fn(*args, **kwargs), has_aux)
         return (grads, aux[0]) if has_aux else grads
 
     gradient.__name__ = f"grad_{_name(fn)}"
@@ -104,8 +111,9 @@ def _split_aux(result, has_aux):
 
 
 def _staged(fn, body, backend: str = "numpy", to_host: bool = False):
-    """body compiled and cached like dt.jit, for backend, and named after fn."""
-    jitted = Jitted(body, backend, to_host=to_host)
+    """body compiled and cached like dt.jit, for backend, and named after fn; as JAX's un-jitted transforms,
+    it takes strings and other objects in its arguments and returns them in its result (aux) as they are."""
+    jitted = Jitted(body, backend, to_host=to_host, static_objects=True)
     functools.update_wrapper(jitted, fn, assigned=("__module__", "__doc__"), updated=())
     jitted.__name__ = jitted.__qualname__ = body.__name__
     return jitted
@@ -114,11 +122,15 @@ def _staged(fn, body, backend: str = "numpy", to_host: bool = False):
 def vjp(fn, *primals, has_aux: bool = False):
     """(fn(*primals), vjp_fn): vjp_fn(cotangent) returns a tuple with one cotangent per primal. The forward
     sweep runs now and keeps only the residuals the backward sweep needs."""
-    pullback, out_tree, in_tree = _pullback(fn, primals, tuple(range(len(primals))), "vjp")
-    outputs = tree.unflatten(out_tree, pullback.outputs)
+    pullback, outputs, _, in_tree = _pullback(fn, primals, tuple(range(len(primals))), "vjp",
+                                              keep_objects=has_aux)
     if has_aux:
         outputs, aux = outputs
         n_main = len(tree.leaves(outputs))
+        strays = [x for x in tree.leaves(outputs) if is_object(x)]
+        if strays:
+            raise TypeError(f"vjp: {_name(fn)} returned {strays[0]!r:.60} outside its aux; only aux may hold "
+                            "values that are not arrays")
     else:
         n_main = len(pullback.outputs)
     main_tree = tree.flatten(outputs)[1]
@@ -137,11 +149,11 @@ def vjp(fn, *primals, has_aux: bool = False):
 
 def jacrev(fn, argnums=0):
     """The Jacobian by reverse mode, shape out.shape + in.shape: all output basis cotangents are pulled back
-    in one batched pass."""
+    in one batched pass. Keyword arguments are passed to fn and not differentiated."""
 
     @functools.wraps(fn)
-    def jacobian(*args):
-        pullback, out_tree, in_tree = _pullback(fn, args, argnums, "jacrev")
+    def jacobian(*args, **kwargs):
+        pullback, _, out_tree, in_tree = _pullback(fn, args, argnums, "jacrev", kwargs)
         outs = pullback.outputs
         sizes = [aval_of(o).size for o in outs]
         m = sum(sizes)
@@ -174,5 +186,6 @@ def hessian(fn, argnums=0):
 
 def hvp(fn, primals, tangents):
     """The Hessian-vector product H·v (forward over reverse) without forming H; structured like primals."""
+    check_primals_tangents(primals, tangents, "hvp")
     return jvp(grad(fn, argnums=tuple(range(len(primals)))), tuple(primals), tuple(tangents))[1]
 

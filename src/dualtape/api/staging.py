@@ -8,6 +8,7 @@ Every entry point traces the user's function into a Program (core.trace), option
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
@@ -39,8 +40,9 @@ def _static_key(static, name: str) -> tuple:
             hash(v)
         except TypeError:
             raise TypeError(
-                f"{name}: static argument {i} must be hashable (it keys the compile cache), got a "
-                f"{type(v).__name__}; pass a tuple instead of a list, or make it a dynamic argument"
+                f"{name}: static argument {i if isinstance(i, int) else repr(i)} must be hashable (it keys the "
+                f"compile cache), got a {type(v).__name__}; pass a tuple instead of a list, or make it a dynamic "
+                "argument"
             ) from None
     return tuple((i, type(v), v) for i, v in static)
 
@@ -53,47 +55,129 @@ def _retrace_reason(cache: dict, key: tuple) -> str:
     if all(k[0] != treedef for k in cache):
         return f"new argument structure {treedef}"
     if all(k[1] != static for k in cache if k[0] == treedef):
-        return "new static arguments " + ", ".join(f"#{i}={v!r}" for i, _, v in static)
+        return "new static arguments " + ", ".join(f"{f'#{i}' if isinstance(i, int) else i}={v!r}"
+                                                   for i, _, v in static)
     return "new shapes or dtypes"
 
 
-def _split_static(args, static_argnums):
-    """(dynamic args, ((index, value), ...) of the static ones); static_argnums is an int or a sequence."""
-    if isinstance(static_argnums, int):
-        static_argnums = (static_argnums,)
+def resolve_static(fn, static_argnums=(), static_argnames=()) -> tuple[tuple, tuple]:
+    """(static_argnums, static_argnames), each completed from the other through fn's signature as in JAX, so
+    that a static parameter is static whether it is passed by position or by keyword."""
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # a builtin or a callable without a readable signature: as given
+        return nums, names
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    by_keyword = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    unknown = [n for n in names if n not in by_keyword]
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in params):
+        raise ValueError(f"jit: static_argnames {unknown} are not parameters of "
+                         f"{getattr(fn, '__name__', 'the function')} (it takes {', '.join(p.name for p in params)})")
+    if not any(p.kind is p.VAR_POSITIONAL for p in params):  # a negative position counts from the last parameter
+        nums = tuple(i + len(positional) if i < 0 else i for i in nums)
+    nums += tuple(i for i, n in enumerate(positional) if n in names and i not in nums)
+    names += tuple(positional[i] for i in nums if 0 <= i < len(positional) and positional[i] in by_keyword
+                   and positional[i] not in names)
+    return nums, names
+
+
+def _split_static(args, kwargs, static_argnums, static_argnames):
+    """(dynamic args, dynamic kwargs, ((index or name, value), ...) of the static ones)."""
     n = len(args)
-    static = tuple(sorted(i % n for i in static_argnums if -n <= i < n))
+    static = tuple(sorted({i % n for i in static_argnums if -n <= i < n}))
     dynamic = tuple(a for i, a in enumerate(args) if i not in static)
-    return dynamic, tuple((i, args[i]) for i in static)
+    named = tuple((k, kwargs[k]) for k in tree._dict_keys(kwargs) if k in static_argnames)
+    dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in static_argnames}
+    return dynamic, dynamic_kwargs, tuple((i, args[i]) for i in static) + named
 
 
 def _with_static(fn, static):
-    """fn as a function of its dynamic arguments only, with the static ones fixed."""
+    """fn as a function of its dynamic arguments only, with the static ones (by position or name) fixed."""
     if not static:
         return fn
+    by_position = {i: v for i, v in static if isinstance(i, int)}
+    by_name = {k: v for k, v in static if isinstance(k, str)}
 
     def call(*dynamic, **kwargs):
         args, it = [], iter(dynamic)
-        statics = dict(static)
-        for i in range(len(dynamic) + len(static)):
-            args.append(statics[i] if i in statics else next(it))
-        return fn(*args, **kwargs)
+        for i in range(len(dynamic) + len(by_position)):
+            args.append(by_position[i] if i in by_position else next(it))
+        return fn(*args, **kwargs, **by_name)
 
     return call
 
 
-def trace_program(fn, args, kwargs=None, static_argnums=(), autograph=None):
+def is_object(x) -> bool:
+    """A leaf that is neither an array, a number nor a traced value: a string, a function, any other object."""
+    if type(x) is np.ndarray:
+        return x.dtype.kind in "OUSV"
+    try:
+        return aval_of(x).dtype.kind in "OUSV"
+    except TypeError:
+        return True
+
+
+def _objects_static(args, kwargs, static_argnums, static_argnames):
+    """The static arguments, plus every argument holding an object leaf (a string, a function, ...)."""
+    nums = tuple(static_argnums) + tuple(i for i, a in enumerate(args) if any(map(is_object, tree.leaves(a))))
+    names = tuple(static_argnames) + tuple(k for k, v in kwargs.items() if any(map(is_object, tree.leaves(v))))
+    return nums, names
+
+
+def arrays_only(fn, results: list):
+    """fn returning the list of the leaves of its result that are arrays or numbers; each call appends
+    (the result's structure, ((position, leaf), ...) of its other leaves) to results, for with_objects."""
+
+    def arrays(*args, **kwargs):
+        leaves, out_tree = tree.flatten(fn(*args, **kwargs))
+        objects = tuple((i, x) for i, x in enumerate(leaves) if is_object(x))
+        results.append((out_tree, objects))
+        return [x for x in leaves if not is_object(x)] if objects else leaves
+
+    return arrays
+
+
+def with_objects(out_tree, objects, arrays):
+    """The result of structure out_tree from its array leaves and its object leaves (see arrays_only)."""
+    if not objects:
+        return tree.unflatten(out_tree, arrays)
+    placed, it = dict(objects), iter(arrays)
+    return tree.unflatten(out_tree, [placed[i] if i in placed else next(it) for i in range(out_tree.num_leaves)])
+
+
+def trace_program(fn, args, kwargs=None, static_argnums=(), autograph=None, static_argnames=()):
     """(Program, out_treedef) for fn at these arguments; static arguments are baked in; fn's Python control
     flow on traced values goes through autograph unless it is switched off."""
+    program, out_tree, _ = _trace(fn, args, kwargs, resolve_static(fn, static_argnums, static_argnames), autograph)
+    return program, out_tree
+
+
+def _trace(fn, args, kwargs, statics, autograph=None, keep_objects: bool = False):
+    """(Program, out_treedef, object leaves of the result); with keep_objects, leaves of the result that are
+    not arrays (strings, objects) are set aside rather than traced, and static_argnums/names grow to cover the
+    arguments that hold such leaves."""
     fn = maybe_convert(fn, autograph)
-    dynamic, static = _split_static(args, static_argnums)
-    body = _with_static(fn, static)
     kwargs = kwargs or {}
-    hints = input_hints(fn, args, kwargs, skip={i for i, _ in static})
+    if keep_objects:
+        statics = _objects_static(args, kwargs, *statics)
+    dynamic, dynamic_kwargs, static = _split_static(args, kwargs, *statics)
+    body = _with_static(fn, static)
+    hints = input_hints(fn, args, dynamic_kwargs, skip={i for i, _ in static if isinstance(i, int)})
     name = getattr(fn, "__name__", "f")
-    if kwargs:
-        return make_program(lambda a, k: body(*a, **k), (dynamic, kwargs), name=name, arg_names=hints)
-    return make_program(body, dynamic, name=name, arg_names=hints)
+    results: list = []
+    if keep_objects:
+        body = arrays_only(body, results)
+    if dynamic_kwargs:
+        program, out_tree = make_program(lambda a, k: body(*a, **k), (dynamic, dynamic_kwargs), name=name,
+                                         arg_names=hints)
+    else:
+        program, out_tree = make_program(body, dynamic, name=name, arg_names=hints)
+    if results:
+        out_tree, objects = results[-1]
+        return program, out_tree, objects
+    return program, out_tree, ()
 
 
 def _array_key(args):
@@ -106,33 +190,43 @@ def _array_key(args):
     return tuple(key)
 
 
-def _fast_call(compiled, out_tree):
-    if out_tree is tree.LEAF:
+def _fast_call(compiled, entry):
+    if entry.out_tree is tree.LEAF and not entry.objects:
         return compiled.fn
-    n = compiled.n_outputs
-    return lambda *args: tree.unflatten(out_tree, (compiled.fn(*args),) if n == 1 else compiled.fn(*args))
+    return lambda *args: entry.result((compiled.fn(*args),) if compiled.n_outputs == 1 else compiled.fn(*args))
 
 
 class _Entry:
     """A traced program for one signature, and its compiled form once it is called on concrete arrays."""
 
-    __slots__ = ("program", "out_tree", "compiled", "captures_traced")
+    __slots__ = ("program", "out_tree", "objects", "compiled", "captures_traced")
 
-    def __init__(self, program, out_tree):
-        self.program, self.out_tree, self.compiled = program, out_tree, None
+    def __init__(self, program, out_tree, objects=()):
+        self.program, self.out_tree, self.objects, self.compiled = program, out_tree, objects, None
         self.captures_traced = any(getattr(v, "_dt_trace", None) is not None for _, v in program.captures)
+
+    def result(self, outs):
+        """The function's result from the program's outputs (and the object leaves set aside)."""
+        return with_objects(self.out_tree, self.objects, outs)
 
 
 class Jitted:
-    """A function compiled once per input signature (shapes, dtypes, pytree structure, static values)."""
+    """A function compiled once per input signature (shapes, dtypes, pytree structure, static values).
 
-    def __init__(self, fn, backend: str = "numpy", static_argnums=(), autograph=None, to_host: bool = False):
+    static_argnums and static_argnames mark static parameters (completed from each other through fn's
+    signature, as in JAX). With static_objects (the transforms that JAX runs without jit: grad,
+    value_and_grad), arguments holding strings or other objects are static too, and such leaves of the result
+    are returned as they are instead of being traced."""
+
+    def __init__(self, fn, backend: str = "numpy", static_argnums=(), autograph=None, to_host: bool = False,
+                 static_argnames=(), static_objects: bool = False):
         functools.update_wrapper(self, fn)
         if not hasattr(self, "__name__"):  # a callable object: name it after its class
             self.__name__ = self.__qualname__ = type(fn).__name__
         self.fn = fn
         self.backend, self.to_host = backend, to_host  # (so each cache entry is compiled for this backend)
-        self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        self.static_argnums, self.static_argnames = resolve_static(fn, static_argnums, static_argnames)
+        self.static_objects = static_objects
         self.autograph = autograph
         self._cache: dict = {}
         self._by_arrays: dict = {}  # fast path: positional NumPy arrays only, keyed by (shape, dtype)s
@@ -141,13 +235,18 @@ class Jitted:
             array_module(backend)  # fail early, with the install hint
 
     def _entry(self, args, kwargs):
-        dynamic, static = _split_static(args, self.static_argnums)
-        leaves, treedef = tree.flatten((dynamic, kwargs))
+        statics = (self.static_argnums, self.static_argnames)
+        if self.static_objects:
+            dynamic, dynamic_kwargs, static = _split_static(args, kwargs, *_objects_static(args, kwargs, *statics))
+        else:
+            dynamic, dynamic_kwargs, static = _split_static(args, kwargs, *statics)
+        leaves, treedef = tree.flatten((dynamic, dynamic_kwargs))
         leaves = [x.data if getattr(x, "_dt_eager", False) else x for x in leaves]  # a Tensor is its array
         try:
             signature = tuple(_leaf_signature(x) for x in leaves)
         except TypeError as e:
-            raise TypeError(f"{self.__name__}: {e}; pass non-array arguments with static_argnums") from None
+            raise TypeError(f"{self.__name__}: {e}; pass non-array arguments with static_argnums or "
+                            "static_argnames") from None
         key = (treedef, _static_key(static, self.__name__), signature)
         entry = self._cache.get(key)
         if entry is None:
@@ -156,13 +255,13 @@ class Jitted:
                 shown = ", ".join(str(aval_of(x)) for x in leaves)
                 reason = _retrace_reason(self._cache, key)
                 logger.warning("dualtape.jit: tracing %s (%s): (%s)", self.__name__, reason, shown)
-            program, out_tree = trace_program(self.fn, args, kwargs, self.static_argnums, self.autograph)
+            program, out_tree, objects = _trace(self.fn, args, kwargs, statics, self.autograph, self.static_objects)
             if config.optimize:
                 program = optimize(program)
-            entry = _Entry(program, out_tree)
+            entry = _Entry(program, out_tree, objects)
             if not entry.captures_traced:
                 self._cache[key] = entry  # a program capturing outer traced values is used once
-        return entry, leaves
+        return entry, leaves, static
 
     def __call__(self, *args, **kwargs):
         if not kwargs:
@@ -171,19 +270,18 @@ class Jitted:
                 compiled = self._by_arrays.get(key)
                 if compiled is not None:
                     return compiled(*args)
-        entry, leaves = self._entry(args, kwargs)
+        entry, leaves, static = self._entry(args, kwargs)
         if entry.captures_traced or any(getattr(x, "_dt_trace", None) is not None for x in leaves):
-            outs = eval_program(entry.program, leaves)  # inline into the enclosing trace / transform
-            return tree.unflatten(entry.out_tree, outs)
+            return entry.result(eval_program(entry.program, leaves))  # inline into the enclosing trace / transform
         compiled = entry.compiled
         if compiled is None:
             compiled = entry.compiled = Compiled(entry.program, self.backend, to_host=self.to_host)
-            if not kwargs and not self.static_argnums and _array_key(args) is not None:
-                self._by_arrays[_array_key(args)] = _fast_call(compiled, entry.out_tree)
-        if entry.out_tree is tree.LEAF:
+            if not kwargs and not static and _array_key(args) is not None:
+                self._by_arrays[_array_key(args)] = _fast_call(compiled, entry)
+        if entry.out_tree is tree.LEAF and not entry.objects:
             return compiled.fn(*leaves)
         outs = compiled.fn(*leaves)
-        return tree.unflatten(entry.out_tree, (outs,) if compiled.n_outputs == 1 else outs)
+        return entry.result((outs,) if compiled.n_outputs == 1 else outs)
 
     def program(self, *args, **kwargs) -> Program:
         """The (optimised) program this function runs for these arguments."""
@@ -200,36 +298,45 @@ class Jitted:
         return f"<dualtape.jit of {self.__name__}: {len(self._cache)} compiled signature(s)>"
 
 
-def jit(fn=None, *, backend: str = "numpy", static_argnums=(), autograph=None, to_host: bool = False):
+def jit(fn=None, *, backend: str = "numpy", static_argnums=(), static_argnames=(), autograph=None,
+        to_host: bool = False):
     """Compile fn: traced once per input signature, emitted as Python source, cached. Usable as a decorator
-    with or without arguments. backend="cupy" runs it on the GPU: NumPy arguments are moved there on each call
-    and results stay CuPy arrays, or come back as NumPy arrays with to_host=True."""
+    with or without arguments. static_argnums / static_argnames: parameters (by position / by name, each
+    completed from the other as in JAX) passed as Python values, one trace per value. backend="cupy" runs it
+    on the GPU: NumPy arguments are moved there on each call and results stay CuPy arrays, or come back as
+    NumPy arrays with to_host=True."""
     if fn is None:
-        return functools.partial(jit, backend=backend, static_argnums=static_argnums, autograph=autograph,
-                                 to_host=to_host)
-    return Jitted(fn, backend, static_argnums, autograph, to_host)
+        return functools.partial(jit, backend=backend, static_argnums=static_argnums,
+                                 static_argnames=static_argnames, autograph=autograph, to_host=to_host)
+    return Jitted(fn, backend, static_argnums, autograph, to_host, static_argnames)
 
 
-def trace(fn, static_argnums=None, autograph=None):
+def trace(fn, static_argnums=None, autograph=None, static_argnames=None):
     """`dt.trace(f)(*args)`: the IR Program of f at these arguments (as traced, before optimisation); a jitted
-    f keeps its own static_argnums unless others are given."""
+    f keeps its own static arguments unless others are given."""
 
     @functools.wraps(fn)
     def traced(*args, **kwargs):
-        static = _own_static_argnums(fn) if static_argnums is None else static_argnums
-        return trace_program(fn, args, kwargs, static, autograph)[0]
+        return _trace_own(fn, args, kwargs, static_argnums, static_argnames, autograph)
 
     return traced
 
 
 def source(fn, *args, comments: bool = True, **kwargs) -> str:
     """The generated Python source of fn at these arguments (fn may be any transformed function)."""
-    program = trace_program(fn, args, kwargs, _own_static_argnums(fn))[0]
+    program = _trace_own(fn, args, kwargs)
     if config.optimize:
         program = optimize(program)
     return emit_program(program, comments=comments).source
 
 
-def _own_static_argnums(fn) -> tuple:
-    """A jitted function's static arguments stay static when it is traced or shown as source."""
-    return fn.static_argnums if isinstance(fn, Jitted) else ()
+def _trace_own(fn, args, kwargs, static_argnums=None, static_argnames=None, autograph=None) -> Program:
+    """The program of fn at these arguments; a jitted fn's static arguments stay static (unless others are
+    given), and its object leaves (for grad and value_and_grad) stay objects."""
+    own = isinstance(fn, Jitted)
+    if static_argnums is None and static_argnames is None and own:
+        statics = fn.static_argnums, fn.static_argnames
+    else:
+        statics = resolve_static(fn, () if static_argnums is None else static_argnums,
+                                 () if static_argnames is None else static_argnames)
+    return _trace(fn, args, kwargs, statics, autograph, own and fn.static_objects)[0]

@@ -15,7 +15,7 @@ from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
 from ..core.trace import ArrayValue, bind, new_level
 from ..errors import ConcretizationError, EscapedTracerError
-from ..numpy import moveaxis, stack
+from ..numpy import broadcast_to, moveaxis, stack
 from ..numpy.methods import install_array_methods
 
 
@@ -103,27 +103,42 @@ class Batched(ArrayValue):
 install_array_methods(Batched)
 
 
-def _axes_tree(in_axes, args) -> list:
-    """One axis (or None) per leaf of args. in_axes is a prefix of args' structure: an int or None stands
-    for every leaf below it (None is an axis here, not an empty subtree as in a pytree)."""
-    if in_axes is None or isinstance(in_axes, (int, np.integer)):
-        return [in_axes] * len(tree.leaves(args))
-    if type(in_axes) is dict and type(args) is dict and set(in_axes) == set(args):
-        keys = tree._dict_keys(args)
-        return [a for k in keys for a in _axes_tree(in_axes[k], args[k])]
-    if isinstance(in_axes, (tuple, list)) and isinstance(args, (tuple, list)) and len(in_axes) == len(args):
-        return [a for axis, arg in zip(in_axes, args) for a in _axes_tree(axis, arg)]
-    raise ValueError(f"vmap: in_axes {in_axes!r} does not match the structure of the arguments "
-                     f"{tree.flatten(args)[1]!r}; give an int or None per argument (or per pytree leaf)")
+def _axes_tree(axes, values, name: str = "in_axes") -> list:
+    """One axis (or None) per leaf of values. axes (in_axes or out_axes) is a prefix of values' structure: an
+    int or None stands for every leaf below it (None is an axis here, not an empty subtree as in a pytree)."""
+    if axes is None or isinstance(axes, (int, np.integer)):
+        return [axes] * len(tree.leaves(values))
+    if type(axes) is dict and type(values) is dict and set(axes) == set(values):
+        keys = tree._dict_keys(values)
+        return [a for k in keys for a in _axes_tree(axes[k], values[k], name)]
+    if isinstance(axes, (tuple, list)) and isinstance(values, (tuple, list)) and len(axes) == len(values):
+        return [a for axis, value in zip(axes, values) for a in _axes_tree(axis, value, name)]
+    what = "arguments" if name == "in_axes" else "results"
+    raise ValueError(f"vmap: {name} {axes!r} does not match the structure of the {what} "
+                     f"{tree.flatten(values)[1]!r}; give an int or None per {what[:-1]} (or per pytree leaf)")
 
 
-def vmap_call(fn, args: tuple, in_axes=0, out_axes=0):
-    """fn mapped over axis `in_axes` of its arguments; results stacked along `out_axes`."""
-    leaves, in_tree = tree.flatten(args)
-    axes = _axes_tree(in_axes, args)
-    for x, a in zip(leaves, axes):
+def _leaf_names(args: tuple, kwargs: dict) -> list[str]:
+    """How an error names each leaf of (args, kwargs): 'an argument', or "keyword argument 'k'"."""
+    names = ["an argument"] * len(tree.leaves(args))
+    for k in tree._dict_keys(kwargs):
+        names += [f"keyword argument {k!r}"] * len(tree.leaves(kwargs[k]))
+    return names
+
+
+def vmap_call(fn, args: tuple, in_axes=0, out_axes=0, kwargs=None):
+    """fn mapped over axis `in_axes` of its arguments (and axis 0 of its keyword arguments, as in JAX);
+    results stacked along `out_axes` (a prefix of the results' structure; None for an unmapped result)."""
+    kwargs = kwargs or {}
+    leaves, in_tree = tree.flatten((args, kwargs))
+    axes = _axes_tree(in_axes, args) + [0] * (len(leaves) - len(tree.leaves(args)))
+    for x, a, name in zip(leaves, axes, _leaf_names(args, kwargs)):
         if a is not None and not -aval_of(x).ndim <= a < aval_of(x).ndim:
-            raise ValueError(f"vmap: in_axes {a} is out of range for an argument of shape {aval_of(x).shape}; "
+            if name.startswith("keyword"):
+                raise ValueError(f"vmap maps keyword arguments over their axis 0 (as JAX does), but {name} has "
+                                 f"shape {aval_of(x).shape}; pass it positionally with None in in_axes, or bind it "
+                                 "with functools.partial, to give every example the same value")
+            raise ValueError(f"vmap: in_axes {a} is out of range for {name} of shape {aval_of(x).shape}; "
                              "map an existing axis, or pass None for an argument that is not mapped")
     sizes = {aval_of(x).shape[a] for x, a in zip(leaves, axes) if a is not None}
     if len(sizes) != 1:
@@ -133,16 +148,28 @@ def vmap_call(fn, args: tuple, in_axes=0, out_axes=0):
     wrapped = [x if a is None else Batched(trace, moveaxis(x, a, 0) if a != 0 else x)
                for x, a in zip(leaves, axes)]
     try:
-        out = fn(*tree.unflatten(in_tree, wrapped))
+        args, kwargs = tree.unflatten(in_tree, wrapped)
+        out = fn(*args, **kwargs)
         out_leaves, out_tree = tree.flatten(out)
         lifted = [trace.lift(o) for o in out_leaves]
     finally:
         trace.active = False
-    results = []
-    for value, is_batched in lifted:
-        if not is_batched:
-            from ..numpy import broadcast_to
+    out_axes = _axes_tree(out_axes, out, "out_axes")
+    return tree.unflatten(out_tree, [_placed(v, b, axis, trace.size) for (v, b), axis in zip(lifted, out_axes)])
 
-            value = broadcast_to(value, (trace.size,) + aval_of(value).shape)
-        results.append(value if out_axes == 0 else moveaxis(value, 0, out_axes))
-    return tree.unflatten(out_tree, results)
+
+def _placed(value, is_batched: bool, axis, size: int):
+    """One result with its batch axis at `axis` (broadcast if it does not depend on the mapped inputs), or
+    as it is for axis None, which only an unmapped result may have."""
+    if axis is None:
+        if is_batched:
+            raise ValueError("vmap: out_axes is None for a result that depends on the mapped inputs (it has one "
+                             "value per example); give it an axis")
+        return value
+    if not is_batched:
+        value = broadcast_to(value, (size,) + aval_of(value).shape)
+    ndim = aval_of(value).ndim
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"vmap: out_axes {axis} is out of range for a result of shape {aval_of(value).shape[1:]} "
+                         f"(with the batch axis, {ndim} axes)")
+    return value if axis == 0 else moveaxis(value, 0, axis)

@@ -73,11 +73,21 @@ checkpoint_p.jvp = _plain_jvp(checkpoint_p)
 checkpoint_p.vjp = _checkpoint_vjp
 
 
-def trace_sub_program(fn, args, name: str):
-    """(closed program of fn at args, captured values, in_tree, out_tree); args is a tuple of pytrees."""
-    leaves, in_tree = tree.flatten(args)
-    program, out_tree = make_program(lambda *xs: fn(*tree.unflatten(in_tree, list(xs))), tuple(leaves), name=name,
-                                     arg_names=input_hints(fn, args))
+def trace_sub_program(fn, args, name: str, kwargs=None):
+    """(closed program of fn at args, captured values, in_tree, out_tree); args is a tuple of pytrees, and
+    kwargs (a dict of them, if given) are operands too, after args."""
+    if kwargs:
+        leaves, in_tree = tree.flatten((args, kwargs))
+
+        def call(*xs):
+            a, k = tree.unflatten(in_tree, list(xs))
+            return fn(*a, **k)
+    else:
+        leaves, in_tree = tree.flatten(args)
+
+        def call(*xs):
+            return fn(*tree.unflatten(in_tree, list(xs)))
+    program, out_tree = make_program(call, tuple(leaves), name=name, arg_names=input_hints(fn, args, kwargs))
     program, captured = program.closed()
     return program, leaves + captured, in_tree, out_tree
 
