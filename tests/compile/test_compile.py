@@ -328,3 +328,15 @@ def test_a_compiled_forward_method_follows_train_and_eval():
             np.testing.assert_allclose(compiled(x).numpy(), net(x).numpy())
             net.eval()
             np.testing.assert_allclose(compiled(x).numpy(), net(x).numpy())
+
+
+def test_a_compiled_module_called_with_an_array_returns_a_tensor_as_eager_does():
+    """An op between a tensor and a plain array gives a tensor in eager code; traced, the same (the tensor
+    wraps the trace's values, so it handles the op), and gradients reach the parameters."""
+    dt.manual_seed(0)
+    model = dt.nn.Linear(3, 1, dtype=np.float64)
+    x = np.ones((4, 3))
+    out = dt.compile(model)(x)
+    assert isinstance(out, dt.Tensor) and out.grad_fn is not None
+    out.sum().backward()
+    np.testing.assert_allclose(model.weight.grad.numpy(), [[4.0, 4.0, 4.0]])

@@ -40,6 +40,10 @@ def bind(prim: "Primitive", *args, **params):
             top = t
     if top is None:
         return prim.impl(*args, **params)
+    if top.level > 0:  # a tensor holding this trace's values wraps them: it handles the op, as it would alone
+        for a in args:
+            if getattr(a, "_dt_eager", False) and getattr(getattr(a.data, "_dt_trace", None), "level", -1) >= top.level:
+                return a._dt_trace.process(prim, args, params)
     if INNERMOST and INNERMOST[-1].level > top.level > 0:  # (eager tensors, level 0, unwrap themselves first)
         top = INNERMOST[-1]
     return top.process(prim, args, params)
