@@ -245,6 +245,27 @@ def index_params(shape, index):
 
 
 @st.composite
+def _index_update(draw):
+    """x, a value broadcasting to x[index] (some of its axes 1 or dropped), and a basic index, or one whose
+    integer array has no repeats (with repeats, which write wins is unspecified, so the derivative too)."""
+    shape = draw(shapes(min_dims=1))
+    if draw(st.booleans()) and shape[0]:
+        rows = draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=shape[0], unique=True))
+        index = (np.array(rows),) + tuple(draw(_slice(d)) for d in shape[1:draw(st.integers(1, len(shape)))])
+    else:
+        index = draw(indices(shape, advanced=False, newaxis=False))
+    target = np.zeros(shape)[index].shape
+    value = tuple(1 if draw(st.booleans()) else d for d in target)[draw(st.integers(0, len(target))):]
+    return (shape, value), {"index": index}, None
+
+
+def _index_update_np(x, v, index):
+    out = np.array(x, copy=True)
+    out[index] = v
+    return out
+
+
+@st.composite
 def _index_add(draw):
     shape = draw(shapes(min_dims=1))
     index = draw(indices(shape, newaxis=False, ellipsis=False))
@@ -426,6 +447,7 @@ CASES: dict[str, Case] = {
                         _concatenate()),
     "getitem": Case(lambda x, index: x[index], lambda x, index: x[index], _getitem()),
     "index_add": Case(_index_add_dt, _index_add_np, _index_add()),
+    "index_update": Case(lambda x, v, index: dnp.index_update(x, index, v), _index_update_np, _index_update()),
     "matmul": Case(lambda x, y: x @ y, np.matmul, _matmul()),
     "einsum": Case(lambda *xs, spec: dnp.einsum(spec, *xs), lambda *xs, spec: np.einsum(spec, *xs), _einsum()),
     "reduce_sum": Case(lambda x, axis, keepdims: dnp.sum(x, axis, keepdims=keepdims),

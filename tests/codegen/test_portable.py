@@ -58,6 +58,10 @@ VALUES = {
     "logical_and": _pair(dnp.logical_and, [B, F32]),
     "logical_or": _pair(dnp.logical_or, [B]),
     "logical_xor": _pair(dnp.logical_xor, [B, I32]),
+    "bitwise_and": _pair(dnp.bitwise_and, [I64, B]),
+    "bitwise_or": _pair(lambda x, y: x | y, [I32]),
+    "bitwise_xor": _pair(lambda x, y: x ^ y, [I64]),
+    "invert": _one(lambda x: ~x, [I32]),
     "argmax": _one(lambda x: dnp.argmax(x, axis=1, keepdims=True), [F32, I64]),
     "argmin": _one(lambda x: dnp.argmin(x, axis=0), [F64, B]),
 }

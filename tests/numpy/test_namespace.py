@@ -254,6 +254,22 @@ def test_moveaxis_swapaxes_ravel(data):
     check_op(np.ravel, dnp.ravel, (x,))
 
 
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_take_along_axis(data):
+    """NumPy's take_along_axis (as dnp.take_along_axis and through np.take_along_axis on traced values), at the
+    argmax: each value's gradient goes to the one element it was read from."""
+    shape = data.draw(shapes(min_dims=1, min_side=1), label="shape")
+    x = data.draw(arrays(data.draw(dtypes(FLOATS)), shape, SMALL), label="x")
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    check_op(lambda x: np.take_along_axis(x, np.argmax(x, axis, keepdims=True), axis),
+             lambda x: dnp.take_along_axis(x, dnp.argmax(x, axis, keepdims=True), axis), (x,))
+    check_op(lambda x: np.take_along_axis(x, np.argmin(x, axis, keepdims=True), axis),
+             lambda x: np.take_along_axis(x, np.argmin(x, axis, keepdims=True), axis), (x,), eager=False)
+    grad = dt.grad(lambda x: dnp.sum(dnp.take_along_axis(x, dnp.argmax(x, axis, keepdims=True), axis)))(x)
+    assert grad.sum() == np.prod(shape) // shape[axis] and set(np.unique(grad)) <= {0.0, 1.0}
+
+
 def test_numpy_integer_axes_become_python_ints_in_params():
     program = dt.trace(lambda x: x.transpose(np.int64(1), np.int64(0)).sum(axis=np.int32(0)))(np.ones((2, 3)))
     assert "perm=(1, 0)" in str(program) and "axes=(0,)" in str(program)

@@ -50,7 +50,7 @@ FUNCTION_CASES = {
     "np.einsum": (lambda x: np.einsum("bij,j->bi", x, V), ["einsum"]),
     "np.dot": (lambda x: np.dot(x, V), ["einsum"]),
     "np.linalg.norm": (lambda x: np.linalg.norm(x), ["reduce_sum", "sqrt"]),
-    "np.clip": (lambda x: np.clip(x, -0.5, 0.5), ["maximum", "minimum"]),
+    "np.clip": (lambda x: np.clip(x, -0.5, 0.5), ["where"]),
     "np.broadcast_to": (lambda x: np.broadcast_to(x, (5, 2, 3, 4)), ["broadcast_to"]),
 }
 
@@ -110,8 +110,8 @@ METHOD_CASES = {  # name: (method call on a traced value, NumPy equivalent, prim
     ".softmax(dim=1)": (lambda x: x.softmax(dim=1), lambda x: _softmax(x, 1), ["exp", "reduce_sum", "div"]),
     ".softmax(0)": (lambda x: x.softmax(0), lambda x: _softmax(x, 0), ["exp"]),
     ".log_softmax(-1)": (lambda x: x.log_softmax(-1), lambda x: np.log(_softmax(x, -1)), ["log"]),
-    ".clamp(-0.5, 0.5)": (lambda x: x.clamp(-0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), ["maximum", "minimum"]),
-    ".clamp(min=0)": (lambda x: x.clamp(min=0), lambda x: np.maximum(x, 0), ["maximum"]),
+    ".clamp(-0.5, 0.5)": (lambda x: x.clamp(-0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), ["where"]),
+    ".clamp(min=0)": (lambda x: x.clamp(min=0), lambda x: np.maximum(x, 0), ["where"]),
     ".dot(v)": (lambda x: x.dot(V), lambda x: x.dot(V), ["einsum"]),
     ".matmul(v)": (lambda x: x.matmul(V), lambda x: x @ V, ["matmul"]),
     ".astype(float64)": (lambda x: x.astype(np.float64), lambda x: x.astype(np.float64), ["convert_element_type"]),

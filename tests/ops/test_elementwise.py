@@ -15,6 +15,7 @@ from strategies import (
     ABOVE_MINUS_ONE,
     ALL,
     ANY,
+    BOOL,
     EXPONENT,
     FLOATS,
     INTS,
@@ -86,6 +87,12 @@ BINARY = {  # primitive: (dnp function, NumPy reference, domain of x, domain of 
     "logical_and": (dnp.logical_and, np.logical_and, SMALL, SMALL, ALL),
     "logical_or": (dnp.logical_or, np.logical_or, SMALL, SMALL, ALL),
     "logical_xor": (dnp.logical_xor, np.logical_xor, SMALL, SMALL, ALL),
+}
+
+BITWISE = {  # integers and booleans only (NumPy has no bitwise loops for floats)
+    "bitwise_and": (dnp.bitwise_and, np.bitwise_and, ANY, ANY, INTS + BOOL),
+    "bitwise_or": (dnp.bitwise_or, np.bitwise_or, ANY, ANY, INTS + BOOL),
+    "bitwise_xor": (dnp.bitwise_xor, np.bitwise_xor, ANY, ANY, INTS + BOOL),
 }
 
 OPERATORS = {  # primitive: the Python operator recording it on traced values
@@ -163,6 +170,8 @@ CASES = {
     "where": _where_case(),
     "convert_element_type": _convert_case(),
     "full": _full_case(),
+    **{name: _binary_case(*spec, scalar_kinds=(bool, int)) for name, spec in BITWISE.items()},
+    "invert": _unary_case(dnp.invert, np.invert, ANY, INTS + BOOL),
 }
 EMITTED_AS_CONSTANT = {"full"}  # no operands, so bind() evaluates it even under a trace: a captured constant
 
@@ -330,3 +339,18 @@ def test_what_each_derivative_rule_reads_is_read_off_the_rules():
     assert mul.vjp_reads_operands == ((False, True), (True, False))  # d/dx reads y, d/dy reads x
     assert add.vjp_reads_out is False and add.vjp_reads_operands == ((False, False), (False, False))
     assert where.vjp_reads_operands[1] == (True, False, False)  # the branch taken, from the condition only
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_])
+def test_bitwise_operators_on_traced_values_match_numpy(dtype):
+    """& | ^ ~ are bitwise on integers (as NumPy and PyTorch) and stay the logical primitives on booleans."""
+    x = np.array([1, 2, 4, 7, 0]).astype(dtype)
+    y = np.array([3, 1, 6, 0, 0]).astype(dtype)
+    ops = {"bitwise_and": lambda a, b: a & b, "bitwise_or": lambda a, b: a | b,
+           "bitwise_xor": lambda a, b: a ^ b, "invert": lambda a, b: ~a, "reflected": lambda a, b: 3 & a}
+    for name, op in ops.items():
+        program = check_op(op, op, (x, y), eager=False)
+        if dtype is np.bool_ and name != "reflected":
+            assert prim_names(program) == ["logical_" + {"invert": "not"}.get(name, name[8:])]
+        else:
+            assert prim_names(program) == [name if name != "reflected" else "bitwise_and"]

@@ -193,8 +193,28 @@ def _index_add_case(draw):
     return by_numpy, (lambda g: prim(g, *arrays, index=eqn.params["index"], shape=shape)), (g,)
 
 
+@st.composite
+def _index_update_case(draw):
+    """index_update: a copy of x with a value (of x's dtype, broadcasting to x[index]) written at index; with
+    repeated integer indices the last write wins, as NumPy writes."""
+    shape = draw(shapes(min_dims=1))
+    index, _ = draw(indices(shape, advanced=draw(st.booleans())))
+    x = _array(draw, shape)
+    target = np.zeros(shape)[index].shape
+    value = draw(arrays(x.dtype, target[draw(st.integers(0, len(target))):]))
+    note(f"index={index!r}")
+
+    def by_numpy(x, value):
+        out = x.copy()
+        out[index] = value
+        return out
+
+    return by_numpy, (lambda x, value: dnp.index_update(x, index, value)), (x, value)
+
+
 CASES = {
     "index_add": _index_add_case(),
+    "index_update": _index_update_case(),
     "reshape": _reshape_case(),
     "transpose": _transpose_case(),
     "broadcast_to": _broadcast_to_case(),

@@ -793,7 +793,7 @@ def test_a_python_number_starting_a_loop_takes_the_type_the_body_gives_it():
         return s
 
     for start in (0.0, 0):
-        out = dt.jit(lambda x: total(x, start))(x32)
+        out = dt.jit(lambda x, start=start: total(x, start))(x32)
         assert np.asarray(out).dtype == np.float32
         np.testing.assert_allclose(out, x32.sum(), rtol=1e-6)
     assert np.asarray(dt.jit(lambda v: dt.fori_loop(0, 3, lambda i, s: s + v[i], 0.0))(x32)).dtype == np.float32

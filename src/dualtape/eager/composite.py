@@ -43,6 +43,7 @@ def _program(fn, static, raw):
 def composite(name: str, fn, tensors, *static):
     """fn(*tensors, *static) computed now and, when recording, one node named `name` in the graph."""
     raw = [t.data if isinstance(t, Tensor) else t for t in tensors]
+    static = tuple(tuple(s) if type(s) is list else s for s in static)  # (dims as a list: a hashable cache key)
     record = grad_mode.STATE.enabled and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
     if not record:
         return Tensor._wrap(fn(*raw, *static))

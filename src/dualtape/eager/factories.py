@@ -69,6 +69,13 @@ def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """size filled with fill_value; the dtype, unless given, from fill_value's kind as PyTorch infers it: a bool
+    gives bool, an int int64, a complex complex64, a float the default dtype."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        kind = np.asarray(fill_value).dtype.kind
+        dtype = {"b": np.bool_, "i": np.int64, "u": np.int64, "c": np.complex64}.get(kind, DEFAULT_DTYPE)
     return _make(_module(device).full(_shape((size,)), fill_value), dtype, requires_grad)
 
 

@@ -26,7 +26,8 @@ _TORCH_NAMES = {
     "expm1": "Expm1Backward0", "exp2": "Exp2Backward0", "log2": "Log2Backward0", "log10": "Log10Backward0",
     "arcsin": "AsinBackward0", "arccos": "AcosBackward0", "arctan": "AtanBackward0", "sinh": "SinhBackward0",
     "cosh": "CoshBackward0", "arctan2": "Atan2Backward0", "mod": "RemainderBackward0",
-    "index_add": "IndexAddBackward0", "relu": "ReluBackward0", "checkpoint": "CheckpointBackward0",
+    "index_add": "IndexAddBackward0", "index_update": "CopySlices", "relu": "ReluBackward0",
+    "checkpoint": "CheckpointBackward0",
 }
 
 
@@ -144,17 +145,13 @@ class PrimitiveNode(Node):
     def free(self) -> None:
         """Drop the arrays saved for the rules (keeping their shapes, as Unread); a node that saved none can
         run again, as in PyTorch, and only one that did is marked freed."""
+        versions = self.versions  # (those not None: tensors' arrays a rule reads)
+        if type(self.out_data) is Unread and versions.count(None) == len(versions):
+            return  # (it saved nothing: what it keeps are shapes, and Python numbers; it can run again)
         if self._name is None and self.prim.name in _NAMED_BY_OPERANDS:
             self.name()  # (named from the operands it is about to drop)
-        held, kept = False, []
-        for x, version in zip(self.raw, self.versions):
-            if version is not None and type(x) is not Unread:  # (a tensor's array, read by a rule)
-                held, x = True, unread(x)
-            kept.append(x)
-        out = self.out_data
-        if type(out) is not Unread and hasattr(out, "shape"):
-            held, out = True, unread(out)
-        self.freed, self.out_data, self.inputs, self.raw = held, out, kept, list(kept)
+        self.freed, self.out_data = True, None
+        self.inputs = self.raw = [None] * len(self.edges)
 
 
 class AccumulateGrad:

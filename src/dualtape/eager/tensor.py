@@ -9,21 +9,34 @@ installed on tracers (numpy/methods.py), with PyTorch's spellings where the two 
 from __future__ import annotations
 
 import weakref
-from collections import namedtuple
 
 import numpy as np
 
-from ..avals import ShapedArray
+from .._util import user_source_line
+from ..avals import ShapedArray, aval_of
 from ..core.primitive import PLAIN_TYPES, bind
+from ..errors import ShapeError
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from . import devices as _device
 from . import grad_mode
-from .graph import AccumulateGrad, PrimitiveNode, _Handle, before_inplace, unread
+from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace
 from .lifting import LIFTERS, lift, lift_all
 
-_values_indices = namedtuple("return_types_max", ["values", "indices"])
+_NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                  "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+
+
+def _explain(prim, raw, params, error) -> None:
+    """An op NumPy refused (e.g. shapes that do not broadcast): raise the primitive's own ShapeError, which
+    names the op, the shapes and the user's line, where its shape rule finds the problem too."""
+    try:
+        prim.abstract_eval(*[aval_of(x) for x in raw], **params)
+    except ShapeError as e:
+        raise e.at(user_source_line()) from error
+    except Exception:  # noqa: S110 - the rule cannot say more: NumPy's own error stands
+        pass
 
 
 class EagerTrace:
@@ -39,7 +52,7 @@ class EagerTrace:
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
             if type(a) is Tensor or isinstance(a, Tensor):
                 a_data = a.data
-                if a.requires_grad:
+                if a._requires_grad:  # (the slot: this is the hot path)
                     record = True
                     needed |= 1 << len(edges)
                     edges.append(a.grad_fn or a._leaf_node())
@@ -58,22 +71,35 @@ class EagerTrace:
                     foreign = True
         if foreign and not traced:
             _device.on_one_device(prim, raw)
-        out = bind(prim, *raw, **params) if traced else prim.impl(*raw, **params)
+        if traced:
+            out = bind(prim, *raw, **params)
+        else:
+            try:
+                out = prim.impl(*raw, **params)
+            except (ValueError, IndexError) as e:
+                _explain(prim, raw, params, e)
+                raise
         if not (record and grad_mode.STATE.enabled and prim.differentiable):
             return [Tensor._wrap(o) for o in out] if prim.multiple_results else Tensor._wrap(out)
         if prim.multiple_results:
             return self._record_many(prim, params, args, out)
         result = Tensor._wrap(out)
-        positions, out_unread = prim.unread(needed)
+        positions, out_unread = prim._unread.get(needed) or prim.unread(needed)
         if positions:  # (keep only what the rules that will run read: the rest is freed with its tensor)
             args = list(args)
             for i in positions:
-                if versions[i] is not None:
-                    raw[i] = args[i] = unread(raw[i])
+                if versions[i] is not None:  # (a tensor's array: its shape and dtype are all the rules use)
+                    data, kept = raw[i], Unread.__new__(Unread)
+                    kept.shape, kept.dtype, kept.weak = data.shape, data.dtype, False
+                    raw[i] = args[i] = kept
                     versions[i] = None
-        saved = unread(out) if out_unread else out
+        if out_unread:
+            saved = Unread.__new__(Unread)  # (unread(out), written out: this is the hot path)
+            saved.shape, saved.dtype, saved.weak = out.shape, out.dtype, False
+        else:
+            saved = out
         result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, saved, result._version)
-        result.requires_grad = True
+        result._requires_grad = True  # (made by a recorded op: no check needed)
         return result
 
     def _record_many(self, prim, params, args, outs):
@@ -86,7 +112,7 @@ EAGER = EagerTrace()
 class Tensor:
     """An n-dimensional array that can record how it was computed, for .backward()."""
 
-    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_version", "_retains_grad", "_hooks",
+    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_version", "_retains_grad", "_hooks",
                  "_accumulator", "__weakref__")
     _dt_trace = EAGER
     _dt_eager = True
@@ -94,7 +120,9 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False):
         self.data = data
-        self.requires_grad = bool(requires_grad)
+        if requires_grad and not _is_inexact(self):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
         self._grad = None
         self.grad_fn = None
         self._version = [0]
@@ -107,7 +135,7 @@ class Tensor:
     @classmethod
     def _wrap(cls, data) -> "Tensor":
         t = cls.__new__(cls)
-        t.data, t.requires_grad, t._grad, t.grad_fn = data, False, None, None
+        t.data, t._requires_grad, t._grad, t.grad_fn = data, False, None, None
         t._version, t._retains_grad, t._hooks, t._accumulator = [0], False, None, None
         if LIFTERS:  # (dt.compile is tracing: a tensor made now may become state the program writes)
             LIFTERS[-1].track(t)
@@ -123,9 +151,32 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
+        if value is not None:  # (PyTorch's checks: a Tensor of this tensor's shape)
+            if not isinstance(value, Tensor):
+                kind = type(value)
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{kind.__module__}.{kind.__qualname__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: attempting to assign a gradient "
+                                   f"of size '{list(value.shape)}' to a tensor of size '{list(self.shape)}'. "
+                                   f"Please ensure that the gradient and the tensor are the same size")
         if LIFTERS:
             LIFTERS[-1].saw_grad(self, reading=False)
         self._grad = value
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded for backward."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value) -> None:
+        if value:
+            if self.grad_fn is None and not _is_inexact(self):
+                raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        elif self.grad_fn is not None:
+            raise RuntimeError(_NON_LEAF_FLAG)
+        self._requires_grad = bool(value)
 
     @property
     def aval(self) -> ShapedArray:
@@ -202,6 +253,13 @@ class Tensor:
             extra = ", device='cuda:0'" + extra
         return f"tensor({body}{extra})"
 
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" formats a 0-d tensor's value (as PyTorch, whose subclasses such as Parameter and
+        other tensors take only an empty spec, giving the repr)."""
+        if self.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     def __bool__(self):
         return bool(self.data)
 
@@ -232,11 +290,7 @@ class Tensor:
         return self._accumulator
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if not self.is_leaf and not requires_grad:
-            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
-                               "computed variable in a subgraph that doesn't require differentiation use "
-                               "var_no_grad = var.detach().")
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad  # (the property checks the dtype, and that a non-leaf stays recorded)
         return self
 
     def retain_grad(self) -> None:
@@ -285,7 +339,7 @@ class Tensor:
     def _inplace(self, result: "Tensor", op: str) -> "Tensor":
         if self.is_leaf and self.requires_grad and grad_mode.STATE.enabled:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
-                               f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or use {op[:-1]}")
+                               f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or {_out_of_place(op)}")
         lift(self)
         before_inplace(self, result.grad_fn if op != "copy_" else None)
         new = result.data
@@ -312,6 +366,17 @@ class Tensor:
     def copy_(self, src) -> "Tensor":
         return self._inplace(src if isinstance(src, Tensor) else Tensor._wrap(_device.as_array(src)), "copy_")
 
+    def __setitem__(self, index, value) -> None:
+        """self[index] = value in place; recorded (CopySlices) when a gradient flows through self or value."""
+        recording = grad_mode.STATE.enabled and (self.requires_grad or getattr(value, "requires_grad", False))
+        if recording or LIFTERS or getattr(self.data, "_dt_trace", None) is not None or \
+                getattr(getattr(value, "data", value), "_dt_trace", None) is not None:
+            self._inplace(_sh.index_update(self, index, value), "__setitem__")
+            return
+        before_inplace(self, None)  # (nothing to record: write the values where they are)
+        self.data[_plain_index(index)] = _device.like(getattr(value, "data", value), self.data)
+        self._version[0] += 1
+
     # ---- PyTorch spellings that differ from NumPy's ---------------------------------------------------------
     def transpose(self, dim0, dim1) -> "Tensor":
         """PyTorch's: swap two dimensions (NumPy's `transpose(0, 1)` of a matrix would be the identity)."""
@@ -321,29 +386,24 @@ class Tensor:
         """The transpose of a matrix (a vector is returned as it is)."""
         return self if self.ndim < 2 else _sh.swapaxes(self, 0, 1)
 
-    def max(self, dim=None, keepdim=False):
-        """The maximum; with dim, (values, indices) as in PyTorch."""
-        if dim is None:
-            return _red.max(self)
-        return _values_indices(_red.max(self, dim, keepdim), _red.argmax(self, dim, keepdim))
-
-    def min(self, dim=None, keepdim=False):
-        if dim is None:
-            return _red.min(self)
-        return _values_indices(_red.min(self, dim, keepdim), _red.argmin(self, dim, keepdim))
-
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False, dtype=None):
+        source = self if dtype is None else self.to(dtype)
+        _floating_only(source, "mean(): could not infer output dtype. Input dtype must be either a floating "
+                               "point or complex dtype. Got: {}")
         dim = dim if axis is None else axis
         name = "MeanBackward0" if dim is None else "MeanBackward1"  # (PyTorch's overloads: all, or dims)
-        return _composite(name, _red.mean, self, dim, keepdim or keepdims)
+        return _composite(name, _red.mean, source, dim, keepdim or keepdims)
 
     def softmax(self, dim=-1):
+        _floating_only(self, "softmax(): expected a floating point or complex tensor as input. Got {}")
         return _composite("SoftmaxBackward0", _red.softmax, self, dim)
 
     def log_softmax(self, dim=-1):
+        _floating_only(self, "log_softmax(): expected a floating point or complex tensor as input. Got {}")
         return _composite("LogSoftmaxBackward0", _red.log_softmax, self, dim)
 
     def norm(self, p="fro", dim=None, keepdim=False):
+        _floating_only(self, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}")
         return _composite("LinalgVectorNormBackward0", _methods.ARRAY_METHODS["norm"], self, p, dim, keepdim)
 
     def float(self) -> "Tensor":
@@ -373,6 +433,44 @@ class Tensor:
     def cuda(self, device=None) -> "Tensor":
         """A copy on the GPU (self if it is there already); needs CuPy and a GPU."""
         return self.to("cuda" if device is None else _device.parse(device))
+
+
+def _plain_index(index):
+    """An index with the tensors in it replaced by their arrays."""
+    if isinstance(index, tuple):
+        return tuple(e.data if isinstance(e, Tensor) else e for e in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+_OPERATOR_SIGNS = {"__iadd__": "+", "__isub__": "-", "__imul__": "*", "__itruediv__": "/", "__ipow__": "**",
+                   "__ifloordiv__": "//", "__imod__": "%", "__imatmul__": "@", "__iand__": "&", "__ior__": "|",
+                   "__ixor__": "^"}
+_FILLS = frozenset({"zero_", "fill_", "copy_", "uniform_", "normal_"})
+
+
+def _out_of_place(op: str) -> str:
+    """How to write in-place op `op` out of place: `w = w + ...` for an operator, `w = w.add(...)` for add_."""
+    if op in _OPERATOR_SIGNS:
+        return f"compute a new tensor out of place instead (`w = w {_OPERATOR_SIGNS[op]} ...`)"
+    if op.startswith("__") or op in _FILLS:  # (item assignment, and fills that have no out-of-place form)
+        return "compute a new tensor out of place instead"
+    return f"use the out-of-place `w = w.{op[:-1]}(...)`"
+
+
+def _is_inexact(t: Tensor) -> bool:
+    """Whether t holds floating point or complex values (the only ones that can require grad)."""
+    return t.dtype.kind in "fc"
+
+
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
+
+
+def _floating_only(t: Tensor, message: str) -> None:
+    """PyTorch's refusal of integer and boolean inputs to mean, softmax, norm, var, ...: message names the
+    dtype at its {}."""
+    if not _is_inexact(t):
+        name = _TORCH_NAMES.get(t.dtype.name, t.dtype.name)
+        raise RuntimeError(message.format(name) + "; convert the tensor first, e.g. with .float()")
 
 
 def _composite(name, fn, tensor, *static):
@@ -409,8 +507,7 @@ def _inplace_method(name: str, op):
     return method
 
 
-_own = {name: Tensor.__dict__[name] for name in ("mean", "softmax", "log_softmax", "norm", "max", "min",
-                                                 "transpose", "item")}
+_own = {name: Tensor.__dict__[name] for name in ("mean", "softmax", "log_softmax", "norm", "transpose", "item")}
 _methods.install_array_methods(Tensor)
 for _name, _method in _own.items():  # PyTorch's versions win over the shared method set
     setattr(Tensor, _name, _method)

@@ -77,6 +77,11 @@ greater_equal = _binary(ew.ge_p, "greater_equal")
 logical_and = _binary(ew.logical_and_p, "logical_and")
 logical_or = _binary(ew.logical_or_p, "logical_or")
 logical_xor = _binary(ew.logical_xor_p, "logical_xor")
+bitwise_and = _binary(ew.bitwise_and_p, "bitwise_and")
+bitwise_or = _binary(ew.bitwise_or_p, "bitwise_or")
+bitwise_xor = _binary(ew.bitwise_xor_p, "bitwise_xor")
+invert = _unary(ew.invert_p, "Bitwise not of integers; logical not of booleans.")
+bitwise_not = invert
 
 
 def power(x, y):
@@ -111,12 +116,20 @@ def where(condition, x=None, y=None):
 
 
 def clip(x, a_min=None, a_max=None):
-    """Limit values to [a_min, a_max] (either may be None)."""
+    """Limit values to [a_min, a_max] (either may be None), as np.clip; the derivative is 1 where
+    a_min <= x <= a_max, bounds included (as PyTorch's clamp: an input on a bound keeps its gradient)."""
     if a_min is not None:
-        x = maximum(x, a_min)
+        x = where(less(x, a_min), a_min, x)
     if a_max is not None:
-        x = minimum(x, a_max)
+        x = where(greater(x, a_max), a_max, x)
     return x
+
+
+def sqrt_of_sum(s):
+    """sqrt of a sum of squares, with derivative 0 where the sum is 0 (PyTorch's choice for norms and std: the
+    gradient of a zero vector's norm is 0, not NaN); the square root never sees that 0, so no inf appears."""
+    zero = equal(s, 0)
+    return where(zero, 0, sqrt(where(zero, 1, s)))
 
 
 def relu(x):

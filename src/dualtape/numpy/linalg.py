@@ -78,7 +78,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         axis = (axis,)
     axes = normalize_axes(axis, n, "norm")
     if ord is None or ord == "fro" and len(axes) == 2:
-        return ew.sqrt(red.sum(ew.square(ew.abs(x) if _is_complex(x) else x), axes, keepdims))
+        return ew.sqrt_of_sum(red.sum(ew.square(ew.abs(x) if _is_complex(x) else x), axes, keepdims))
     if len(axes) == 1:
         return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:  # in the order given: the first is the row axis of a matrix norm
@@ -106,7 +106,7 @@ def _is_complex(x) -> bool:
 def _vector_norm(x, ord, axes, keepdims):
     a = ew.abs(x)
     if ord == 2:
-        return ew.sqrt(red.sum(ew.square(x), axes, keepdims))
+        return ew.sqrt_of_sum(red.sum(ew.square(x), axes, keepdims))
     if ord == np.inf:
         return red.max(a, axes, keepdims)
     if ord == -np.inf:
@@ -116,7 +116,9 @@ def _vector_norm(x, ord, axes, keepdims):
     if ord == 1:
         return red.sum(a, axes, keepdims)
     if isinstance(ord, (int, float)):
-        return ew.power(red.sum(ew.power(a, float(ord)), axes, keepdims), 1.0 / ord)
+        total = red.sum(ew.power(a, float(ord)), axes, keepdims)
+        zero = ew.equal(total, 0)  # (derivative 0 at the zero vector, as for ord=2)
+        return ew.where(zero, 0, ew.power(ew.where(zero, 1, total), 1.0 / ord))
     raise ValueError(f"norm: invalid order {ord!r} for a vector norm")
 
 

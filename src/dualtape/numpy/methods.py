@@ -4,13 +4,19 @@ so one function body runs under every API."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .._util import normalize_axis
 from ..core.trace import Tracer
 from . import elementwise as ew
 from . import linalg as la
 from . import reductions as red
 from . import shapes as sh
+from ._base import arr
+from ._base import dtype as x_dtype
+from ._base import shape as x_shape
 
 
 def _axis(axis, dim):
@@ -33,6 +39,44 @@ def _transpose(x, *axes):
     return sh.transpose(x, axes)
 
 
+def _flatten(x, start_dim=0, end_dim=-1):
+    """PyTorch's flatten: dimensions start_dim..end_dim merged into one (all of them by default, so NumPy's
+    `flatten()` too; NumPy's `flatten("C")` is accepted as well)."""
+    if isinstance(start_dim, str):
+        if start_dim != "C":
+            raise NotImplementedError(f"flatten(order={start_dim!r}) is not supported; only order='C'")
+        return sh.ravel(x)
+    x = arr(x)
+    dims = x_shape(x)
+    if not dims:
+        return sh.reshape(x, (1,))
+    start, end = normalize_axis(start_dim, len(dims), "flatten"), normalize_axis(end_dim, len(dims), "flatten")
+    if start > end:
+        raise ValueError("flatten() has invalid args: start_dim cannot come after end_dim")
+    return sh.reshape(x, dims[:start] + (math.prod(dims[start:end + 1]),) + dims[end + 1:])
+
+
+def _both_bool(x, y) -> bool:
+    return x_dtype(x) == np.bool_ and x_dtype(y) == np.bool_
+
+
+def _and(x, y):
+    """`x & y`: logical on booleans, bitwise on integers (as NumPy and PyTorch)."""
+    return ew.logical_and(x, y) if _both_bool(x, y) else ew.bitwise_and(x, y)
+
+
+def _or(x, y):
+    return ew.logical_or(x, y) if _both_bool(x, y) else ew.bitwise_or(x, y)
+
+
+def _xor(x, y):
+    return ew.logical_xor(x, y) if _both_bool(x, y) else ew.bitwise_xor(x, y)
+
+
+def _invert(x):
+    return ew.logical_not(x) if x_dtype(x) == np.bool_ else ew.invert(x)
+
+
 def _unsupported_item(x):
     return float(x)  # raises the concretization error with the user's line
 
@@ -50,9 +94,9 @@ ARRAY_METHODS = {
     "__add__": ew.add, "__sub__": ew.subtract, "__mul__": ew.multiply, "__truediv__": ew.divide,
     "__floordiv__": ew.floor_divide, "__mod__": ew.mod, "__pow__": ew.power, "__matmul__": la.matmul,
     **{name: _swapped(fn) for name, fn in _SWAPPED.items()},
-    "__neg__": ew.negative, "__pos__": ew.positive, "__abs__": ew.abs, "__invert__": ew.logical_not,
-    "__and__": ew.logical_and, "__or__": ew.logical_or, "__xor__": ew.logical_xor,
-    "__rand__": ew.logical_and, "__ror__": ew.logical_or, "__rxor__": ew.logical_xor,
+    "__neg__": ew.negative, "__pos__": ew.positive, "__abs__": ew.abs, "__invert__": _invert,
+    "__and__": _and, "__or__": _or, "__xor__": _xor,
+    "__rand__": _swapped(_and), "__ror__": _swapped(_or), "__rxor__": _swapped(_xor),
     "__eq__": ew.equal, "__ne__": ew.not_equal, "__lt__": ew.less, "__le__": ew.less_equal,
     "__gt__": ew.greater, "__ge__": ew.greater_equal,
     "__getitem__": sh.getitem,
@@ -82,7 +126,7 @@ ARRAY_METHODS = {
     "swapaxes": sh.swapaxes,
     "squeeze": lambda x, axis=None, *, dim=None: sh.squeeze(x, _axis(axis, dim)),
     "unsqueeze": sh.expand_dims,
-    "flatten": sh.ravel,
+    "flatten": _flatten,
     "ravel": sh.ravel,
     "astype": ew.astype,
     "clip": ew.clip,
@@ -113,6 +157,8 @@ def _ufunc_table() -> dict:
         np.less: ew.less, np.less_equal: ew.less_equal, np.greater: ew.greater,
         np.greater_equal: ew.greater_equal, np.logical_and: ew.logical_and, np.logical_or: ew.logical_or,
         np.logical_xor: ew.logical_xor, np.logical_not: ew.logical_not, np.negative: ew.negative,
+        np.bitwise_and: ew.bitwise_and, np.bitwise_or: ew.bitwise_or, np.bitwise_xor: ew.bitwise_xor,
+        np.invert: ew.invert,
         np.positive: ew.positive, np.absolute: ew.abs, np.sign: ew.sign, np.floor: ew.floor, np.ceil: ew.ceil,
         np.isfinite: ew.isfinite, np.square: ew.square, np.reciprocal: ew.reciprocal, np.matmul: la.matmul,
         np.rint: ew.round,
@@ -132,6 +178,7 @@ _FUNCTIONS = {
     np.reshape: sh.reshape, np.transpose: sh.transpose, np.swapaxes: sh.swapaxes, np.moveaxis: sh.moveaxis,
     np.broadcast_to: sh.broadcast_to, np.squeeze: sh.squeeze, np.expand_dims: sh.expand_dims,
     np.concatenate: sh.concatenate, np.stack: sh.stack, np.ravel: sh.ravel, np.where: ew.where,
+    np.take_along_axis: sh.take_along_axis,
     np.clip: ew.clip, np.dot: la.dot, np.einsum: la.einsum, np.outer: la.outer, np.inner: la.inner,
     np.vdot: la.vdot, np.linalg.norm: la.norm, np.linalg.vector_norm: la.vector_norm, np.linalg.vecdot: la.vecdot,
     np.zeros_like: ew.zeros_like, np.ones_like: ew.ones_like,

@@ -61,7 +61,8 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 
 def std(x, axis=None, keepdims=False, ddof=0):
-    return ew.sqrt(var(x, axis, keepdims, ddof))
+    """The standard deviation; its derivative at a constant input is 0 (as PyTorch's), not NaN."""
+    return ew.sqrt_of_sum(var(x, axis, keepdims, ddof))
 
 
 def _index_reduce(prim, x, axis, keepdims):

@@ -123,6 +123,36 @@ def atleast_1d(x):
 def getitem(x, index):
     """x[index] for ints, slices, None, Ellipsis and integer arrays (NumPy's basic and advanced indexing)."""
     x = arr(x)
+    entries, arrays = _index_entries(x, index)
+    if all(e is Ellipsis or type(e) is sh.Slice and e == (None, None, None) for e in entries):
+        return x
+    return bind(sh.getitem_p, x, *arrays, index=sh.Index(entries))
+
+
+def take_along_axis(x, indices, axis):
+    """x's values at indices along axis (NumPy's take_along_axis): indexing, so each value's gradient goes to
+    the one element it was read from."""
+    x = arr(x) if axis is not None else ravel(x)
+    dims = shape(x)
+    axis = normalize_axis(0 if axis is None else axis, len(dims), "take_along_axis")
+    if ndim(indices) != len(dims):
+        raise shape_error("take_along_axis", f"indices of shape {shape(indices)} and an array of shape {dims} "
+                          f"need the same number of dimensions")
+    grids = tuple(indices if a == axis else np.arange(d).reshape([-1 if b == a else 1 for b in range(len(dims))])
+                  for a, d in enumerate(dims))
+    return getitem(x, grids)
+
+
+def index_update(x, index, value):
+    """A copy of x with value written at index (`x[index] = value` that leaves x as it was): JAX's
+    `x.at[index].set(value)`; the eager `tensor[index] = value` records it."""
+    x = arr(x)
+    entries, arrays = _index_entries(x, index)
+    return bind(sh.index_update_p, x, value, *arrays, index=sh.Index(entries))
+
+
+def _index_entries(x, index) -> tuple[list, list]:
+    """getitem's index param entries for a Python index, and the index arrays they refer to."""
     if not isinstance(index, tuple):
         index = (index,)
     consumed = sum(_axes_consumed(e) for e in index)
@@ -146,9 +176,7 @@ def getitem(x, index):
             for a in _index_arrays(e):
                 entries.append(sh.ArrayIndex(len(arrays)))
                 arrays.append(a)
-    if all(e is Ellipsis or type(e) is sh.Slice and e == (None, None, None) for e in entries):
-        return x
-    return bind(sh.getitem_p, x, *arrays, index=sh.Index(entries))
+    return entries, arrays
 
 
 def _axes_consumed(e) -> int:
@@ -166,6 +194,8 @@ def _is_bool_array(e) -> bool:
 
 def _index_arrays(e) -> list:
     """An index array (or a concrete boolean mask turned into its index arrays)."""
+    if getattr(e, "_dt_eager", False) and getattr(e.data, "_dt_trace", None) is None:
+        e = e.data  # (an eager tensor's values are known: an index like a NumPy array's)
     if getattr(e, "_dt_trace", None) is None and not hasattr(e, "__array_function__"):
         e = np.asarray(e)  # (lists; arrays, NumPy's or a GPU's, stay as they are)
     dt = aval_of(e).dtype

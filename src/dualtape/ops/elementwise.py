@@ -83,6 +83,10 @@ ge_p = binary("ge", "x >= y", differentiable=False)
 logical_and_p = binary("logical_and", "xp.logical_and(x, y)", differentiable=False)
 logical_or_p = binary("logical_or", "xp.logical_or(x, y)", differentiable=False)
 logical_xor_p = binary("logical_xor", "xp.logical_xor(x, y)", differentiable=False)
+bitwise_and_p = binary("bitwise_and", "xp.bitwise_and(x, y)", differentiable=False)  # integers and booleans
+bitwise_or_p = binary("bitwise_or", "xp.bitwise_or(x, y)", differentiable=False)
+bitwise_xor_p = binary("bitwise_xor", "xp.bitwise_xor(x, y)", differentiable=False)
+invert_p = unary("invert", "xp.invert(x)", differentiable=False)  # (xp.invert, not `~x`: ~True is -2 in Python)
 
 where_p = Primitive(
     "where",
@@ -197,7 +201,8 @@ defelementwise(where_p, None, lambda g, ans, c, x, y: where_p(c, g, 0), lambda g
 for _linear in (neg_p, add_p, sub_p):
     _linear.linear_vjp = True  # their cotangents are g and -g: the operands' values are never read
 defzero(stop_gradient_p, sign_p, floor_p, ceil_p, round_p, logical_not_p, isfinite_p, floor_divide_p, eq_p, ne_p,
-        lt_p, le_p, gt_p, ge_p, logical_and_p, logical_or_p, logical_xor_p)
+        lt_p, le_p, gt_p, ge_p, logical_and_p, logical_or_p, logical_xor_p, bitwise_and_p, bitwise_or_p,
+        bitwise_xor_p, invert_p)
 
 
 def _convert_rule(g, ans, x, dtype):

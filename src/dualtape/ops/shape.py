@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..avals import aval_of, broadcast_shapes
+from ..avals import ShapedArray, aval_of, broadcast_shapes
 from ..core.primitive import Primitive
 from ..errors import ShapeError
 from .rules import batch_with_params, deflinear, defvjp, materialise_batch, move_batch_rank, shift_axes, unbroadcast
@@ -218,19 +218,24 @@ def _index_add_impl(g, *arrays, index, shape):
     return _scatter_add(np, out, _concrete_index(index, arrays), g)
 
 
-def _index_add_emit(operands, params):
+def _index_argument(index, arrays) -> ast.Tuple:
+    """An index as a tuple expression a helper takes (`(slice(1, 3), i)`), the k-th array index arrays[k]."""
     entries = []
-    for e in params["index"]:
+    for e in index:
         if type(e) is Slice:
             values = [e.stop] if e.start is None and e.step is None else list(e) if e.step is not None else [
                 e.start, e.stop]
             args = [ast.Constant(v) for v in values]
             entries.append(ast.Call(func=ast.Name("slice", ast.Load()), args=args, keywords=[]))
         elif type(e) is ArrayIndex:
-            entries.append(operands[1 + e.k])
+            entries.append(arrays[e.k])
         else:
             entries.append(ast.Constant(e))
-    index = ast.Tuple(elts=entries, ctx=ast.Load())
+    return ast.Tuple(elts=entries, ctx=ast.Load())
+
+
+def _index_add_emit(operands, params):
+    index = _index_argument(params["index"], operands[1:])
     shape = ast.Tuple(elts=[ast.Constant(d) for d in params["shape"]], ctx=ast.Load())
     return ast.Call(func=ast.Name("index_add", ast.Load()), args=[operands[0], shape, index], keywords=[])
 
@@ -239,6 +244,58 @@ index_add_p = Primitive(
     "index_add", "*xs", None, lambda g, *arrays, index, shape: tuple(shape), dtype_rule=_same_dtype,
     impl=_index_add_impl, emit=_index_add_emit, helpers={"index_add": _index_add_helper},
 )
+
+
+# ---- index_update: x with v written at index (`x[index] = v` without changing x) ---------------------------
+def _index_update_impl(x, v, *arrays, index):
+    out = np.copy(x)  # (np.copy dispatches: a GPU array is copied on the GPU)
+    out[_concrete_index(index, arrays)] = v
+    return out
+
+
+def _index_update_rule(x, v, *arrays, index):
+    target = _getitem_rule(x, *arrays, index=index)
+    if len(v.shape) > len(target) or any(d != 1 and d != t for d, t in zip(v.shape[::-1], target[::-1])):
+        raise ShapeError("index_update", f"cannot write a value of shape {v.shape} into x[index] of shape {target}",
+                         fix="give a value that broadcasts to the indexed region")
+    return x.shape
+
+
+def _index_update_helper(xp):
+    def index_update(x, v, index):
+        """A copy of x with v written at index."""
+        out = xp.copy(x)
+        out[index] = v
+        return out
+
+    return index_update
+
+
+def _index_update_emit(operands, params):
+    index = _index_argument(params["index"], operands[2:])
+    return ast.Call(func=ast.Name("index_update", ast.Load()), args=[operands[0], operands[1], index], keywords=[])
+
+
+index_update_p = Primitive(
+    "index_update", "*xs", None, _index_update_rule, dtype_rule=_same_dtype, impl=_index_update_impl,
+    emit=_index_update_emit, helpers={"index_update": _index_update_helper},
+)
+
+
+def _index_update_vjp(g, *primals, out, needed=None, index):
+    """x's cotangent is g with zeros where v was written; v's is g there, summed back to v's shape."""
+    v, arrays = primals[1], primals[2:]
+    x_bar = v_bar = None
+    if needed is None or needed[0]:
+        x_bar = index_update_p(g, 0.0, *arrays, index=index)
+    if needed is None or needed[1]:
+        v_bar = unbroadcast(getitem_p(g, *arrays, index=index), aval_of(v))
+    return (x_bar, v_bar) + (None,) * len(arrays)
+
+
+index_update_p.vjp = _index_update_vjp
+index_update_p.vjp_reads_out = False
+index_update_p.vjp_reads_operands = ((False, False), (False, False))  # (shapes only: g, the index arrays)
 
 
 # ---- derivative rules: these primitives are linear; their VJPs are their transposes -------------------
@@ -264,6 +321,7 @@ for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, 
     deflinear(_prim)
 deflinear(getitem_p, 0)
 deflinear(index_add_p, 0)
+deflinear(index_update_p, 0, 1)
 defvjp(reshape_p, lambda g, ans, x, shape: reshape_p(g, shape=aval_of(x).shape))
 defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=_inverse(perm)))
 defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, aval_of(x)))
@@ -298,15 +356,36 @@ def _concatenate_batch(values, batched, size, axis):
 def _index_batch(prim, values, batched, size, index, **params):
     """Prefix the index with a full slice for the batch axis. Only valid when every index array is
     unbatched and the advanced indices (if any) stay adjacent; otherwise NotImplemented (map per example)."""
-    if any(batched[1:]) or not batched[0]:
+    if any(batched[1:]) or not batched[0] or not _keeps_axes_in_place(index):
         return NotImplemented
+    extra = {"shape": (size,) + tuple(params["shape"])} if "shape" in params else {}
+    return prim(*values, index=_batch_index(index), **{**params, **extra})
+
+
+def _keeps_axes_in_place(index) -> bool:
+    """The advanced entries (if any) are adjacent, so a leading full slice for the batch axis stays first."""
     positions = [i for i, e in enumerate(index) if type(e) is ArrayIndex or (type(e) is int and any(
         type(f) is ArrayIndex for f in index))]
-    if positions and positions != list(range(positions[0], positions[-1] + 1)):
+    return not positions or positions == list(range(positions[0], positions[-1] + 1))
+
+
+def _batch_index(index) -> Index:
+    return Index((Slice(None, None, None),) + tuple(index))
+
+
+def _index_update_batch(values, batched, size, index):
+    """Write along the batch axis too: x (and v, when batched) get the batch axis first, v lined up with the
+    written region's axes."""
+    x, v, arrays = values[0], values[1], values[2:]
+    if any(batched[2:]) or not _keeps_axes_in_place(index):
         return NotImplemented
-    new_index = Index((Slice(None, None, None),) + tuple(index))
-    extra = {"shape": (size,) + tuple(params["shape"])} if "shape" in params else {}
-    return prim(*values, index=new_index, **{**params, **extra})
+    if not batched[0]:
+        x = broadcast_to_p(x, shape=(size,) + aval_of(x).shape)
+    if batched[1]:
+        example = ShapedArray(aval_of(x).shape[1:], aval_of(x).dtype)
+        target = _getitem_rule(example, *[aval_of(a) for a in arrays], index=index)
+        v = move_batch_rank(v, aval_of(v).ndim - 1, len(target), size)
+    return index_update_p(x, v, *arrays, index=_batch_index(index))
 
 
 reshape_p.batch = batch_with_params(reshape_p, lambda p, size: {"shape": (size,) + tuple(p["shape"])})
@@ -318,3 +397,4 @@ concatenate_p.batch = _concatenate_batch
 getitem_p.batch = lambda values, batched, size, index: _index_batch(getitem_p, values, batched, size, index)
 index_add_p.batch = lambda values, batched, size, index, shape: _index_batch(
     index_add_p, values, batched, size, index, shape=shape)
+index_update_p.batch = _index_update_batch
