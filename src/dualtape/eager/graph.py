@@ -108,6 +108,7 @@ class Unread(ShapedArray):
     cotangent to it needs (as PyTorch saves only what backward uses, so the array itself can be freed)."""
 
     __slots__ = ()
+    weak = False  # (a tensor's array: never a weak Python number)
 
     @property
     def aval(self):
@@ -120,12 +121,13 @@ def unread(data) -> Unread:
     if shape is None:
         return data
     kept = Unread.__new__(Unread)  # (an array's shape and dtype are already a tuple and a dtype)
-    kept.shape, kept.dtype, kept.weak = shape, data.dtype, False
+    kept.shape, kept.dtype = shape, data.dtype
     return kept
 
 
 class PrimitiveNode(Node):
-    """The node of a registry primitive; its backward is the primitive's VJP rule."""
+    """The node of a registry primitive; its backward is the primitive's VJP rule. What it keeps is what the
+    rules read: operands no rule reads are Unread, and out_data is the result, or only its shape (a tuple)."""
 
     __slots__ = ("prim", "params", "out_version")
 
@@ -146,7 +148,7 @@ class PrimitiveNode(Node):
         """Drop the arrays saved for the rules (keeping their shapes, as Unread); a node that saved none can
         run again, as in PyTorch, and only one that did is marked freed."""
         versions = self.versions  # (those not None: tensors' arrays a rule reads)
-        if type(self.out_data) is Unread and versions.count(None) == len(versions):
+        if type(self.out_data) is tuple and versions.count(None) == len(versions):
             return  # (it saved nothing: what it keeps are shapes, and Python numbers; it can run again)
         if self._name is None and self.prim.name in _NAMED_BY_OPERANDS:
             self.name()  # (named from the operands it is about to drop)

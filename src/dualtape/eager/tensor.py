@@ -90,15 +90,11 @@ class EagerTrace:
             for i in positions:
                 if versions[i] is not None:  # (a tensor's array: its shape and dtype are all the rules use)
                     data, kept = raw[i], Unread.__new__(Unread)
-                    kept.shape, kept.dtype, kept.weak = data.shape, data.dtype, False
+                    kept.shape, kept.dtype = data.shape, data.dtype
                     raw[i] = args[i] = kept
                     versions[i] = None
-        if out_unread:
-            saved = Unread.__new__(Unread)  # (unread(out), written out: this is the hot path)
-            saved.shape, saved.dtype, saved.weak = out.shape, out.dtype, False
-        else:
-            saved = out
-        result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, saved, result._version)
+        result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, out.shape if out_unread else out,
+                                       result._version)
         result._requires_grad = True  # (made by a recorded op: no check needed)
         return result
 

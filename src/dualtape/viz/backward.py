@@ -61,4 +61,6 @@ def _shape_label(node) -> str | None:
     if out is None and getattr(node, "out_ref", None) is not None:
         tensor = node.out_ref()
         out = None if tensor is None else tensor.data
+    if type(out) is tuple:  # (a node whose rules never read its result keeps only the shape)
+        return str(out)
     return None if out is None else str(np.shape(out))
