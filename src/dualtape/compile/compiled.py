@@ -139,7 +139,7 @@ class CompiledFunction:
         gc.collect()  # (tensors made and dropped by the function, e.g. a constant, must be gone now)
         program, slots = _constants_inlined(program, len(positions), slots)
         if config.optimize:
-            program = optimize(program)
+            program = optimize(program, exact=True)  # (the same numbers as eager, to the bit)
         objects = _unique([obj for _, obj in referenced(self.fn)] + [x for x in leaves if _has_settings(x)]
                           + list(lifting.settings.values()))
         entry = _Entry(program, found["out_tree"], found["tensor_outputs"], found["effects"], slots,

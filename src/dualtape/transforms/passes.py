@@ -61,20 +61,22 @@ def cse(program: Program) -> Program:
     return Program(program.inputs, eqns, outputs, program.captures, program.name)
 
 
-def optimize(program: Program) -> Program:
+def optimize(program: Program, exact: bool = False) -> Program:
     """Fold and simplify, merge common subexpressions, then drop what is dead; sub-programs (branches, loop
-    bodies) too, keeping their inputs and outputs; then sums of outer products in loops become one GEMM."""
-    program = dce(cse(simplify(program)))
-    eqns = [Eqn(e.prim, e.inputs, {k: _optimize_param(p) for k, p in e.params.items()}, e.outs, e.where)
+    bodies) too, keeping their inputs and outputs; then sums of outer products in loops become one GEMM.
+    With `exact` (dt.compile: bit for bit eager's numbers), no rewrite that rounds in another order: no
+    reordered matrix product, no hoisting."""
+    program = dce(cse(simplify(program, exact)))
+    eqns = [Eqn(e.prim, e.inputs, {k: _optimize_param(p, exact) for k, p in e.params.items()}, e.outs, e.where)
             if sub_programs(e.params) else e for e in program.eqns]
     program = Program(program.inputs, eqns, program.outputs, program.captures, program.name)
-    hoisted = hoist_outer_products(program)
+    hoisted = program if exact else hoist_outer_products(program)
     return program if hoisted is program else dce(simplify(hoisted))
 
 
-def _optimize_param(param):
+def _optimize_param(param, exact: bool):
     if isinstance(param, Program):
-        return optimize(param)
+        return optimize(param, exact)
     if isinstance(param, tuple) and sub_programs({"p": param}):
-        return tuple(optimize(p) if isinstance(p, Program) else p for p in param)
+        return tuple(optimize(p, exact) if isinstance(p, Program) else p for p in param)
     return param

@@ -34,8 +34,8 @@ def _equals(a, number) -> bool:
 class _Rewriter:
     """One forward pass: each equation is folded, simplified to an existing atom, or kept."""
 
-    def __init__(self, program: Program):
-        self.program = program
+    def __init__(self, program: Program, exact: bool = False):
+        self.program, self.exact = program, exact
         self.consts = {v.id: value for v, value in program.captures if _is_concrete(value)}
         self.captures = list(program.captures)
         self.subst: dict[int, object] = {}
@@ -51,7 +51,9 @@ class _Rewriter:
         for eqn in self.program.eqns:
             eqn = Eqn(eqn.prim, [self.atom(a) for a in eqn.inputs], eqn.params, eqn.outs, eqn.where)
             if not eqn.prim.multiple_results and not _has_subprogram(eqn):
-                eqn = self.transposed_product(self.absorb_negation(self.scalarise(eqn)), eqns)
+                eqn = self.absorb_negation(self.scalarise(eqn))
+                if not self.exact:  # (another BLAS call: the same product, rounded in another order)
+                    eqn = self.transposed_product(eqn, eqns)
                 replacement = self.fold(eqn) or self.identity(eqn)
                 if replacement is not None:
                     self.subst[eqn.outs[0].id] = replacement
@@ -185,6 +187,7 @@ def _has_subprogram(eqn) -> bool:
     return bool(sub_programs(eqn.params))
 
 
-def simplify(program: Program) -> Program:
-    """Fold constants and apply the algebraic identities, in one forward pass."""
-    return _Rewriter(program).run()
+def simplify(program: Program, exact: bool = False) -> Program:
+    """Fold constants and apply the algebraic identities, in one forward pass; with `exact`, only rewrites
+    that leave every bit of the results as it was (no reordered product)."""
+    return _Rewriter(program, exact).run()
