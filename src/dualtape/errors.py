@@ -26,8 +26,8 @@ class ShapeError(ValueError):
 class ConcretizationError(TypeError):
     """A traced value was used where Python needs a concrete bool, int or float."""
 
-    def __init__(self, what: str, aval, where=None):
-        fix = (
+    def __init__(self, what: str, aval, where=None, fix: str | None = None):
+        fix = fix or (
             "make the decision with dt.cond / dt.where (for if) or dt.while_loop / dt.fori_loop (for loops), "
             "or pass this argument as static (static_argnums) so it stays a Python value"
         )

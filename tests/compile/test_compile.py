@@ -343,3 +343,17 @@ def test_a_compiled_module_called_with_an_array_returns_a_tensor_as_eager_does()
     assert isinstance(out, dt.Tensor) and out.grad_fn is not None
     out.sum().backward()
     np.testing.assert_allclose(model.weight.grad.numpy(), [[4.0, 4.0, 4.0]])
+
+
+def test_printing_inside_a_compiled_function_shows_the_traced_value_and_item_says_what_to_do(capsys):
+    model = dt.nn.Linear(3, 1, dtype=np.float64)
+
+    def step(x):
+        loss = model(x).pow(2).mean()
+        print("loss is", loss)  # (once, while tracing, as JAX prints a traced value)
+        return loss
+
+    dt.compile(step)(dt.tensor(np.ones((4, 3))))
+    assert "loss is tensor(<traced f64[]>" in capsys.readouterr().out
+    with pytest.raises(ConcretizationError, match=r"\.item\(\)(.|\n)*return it from the compiled function"):
+        dt.compile(lambda x: model(x).sum().item())(dt.tensor(np.ones((4, 3))))

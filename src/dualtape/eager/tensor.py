@@ -15,7 +15,7 @@ import numpy as np
 from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
 from ..core.primitive import PLAIN_TYPES, bind
-from ..errors import ShapeError
+from ..errors import ConcretizationError, ShapeError
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
@@ -213,10 +213,20 @@ class Tensor:
         return _device.is_device_array(self.data)
 
     def item(self):
-        return np.asarray(_device.host(self.data)).item()
+        return np.asarray(_device.host(self._known("number (.item())"))).item()
 
     def tolist(self):
-        return np.asarray(_device.host(self.data)).tolist()
+        return np.asarray(_device.host(self._known("list (.tolist())"))).tolist()
+
+    def _known(self, what: str):
+        """The array, which must hold values: reading a traced tensor's values into Python cannot be recorded."""
+        data = self.data
+        if getattr(data, "_dt_trace", None) is not None:
+            fix = ("dt.compile records tensor operations, and a value read into Python cannot be: return it from "
+                   "the compiled function and read it outside, or run the function without dt.compile") \
+                if LIFTERS else None
+            raise ConcretizationError(what, data.aval, user_source_line(), fix)
+        return data
 
     def _check_host(self) -> None:
         if _device.is_device_array(self.data):
@@ -237,7 +247,10 @@ class Tensor:
         return np.asarray(self.data, dtype=dtype)
 
     def __repr__(self):
-        body = np.array2string(np.asarray(_device.host(self.data)), separator=", ", prefix="tensor(")
+        if getattr(self.data, "_dt_trace", None) is not None:  # (printed while tracing, as JAX prints a tracer)
+            body = f"<traced {self.data.aval}>"
+        else:
+            body = np.array2string(np.asarray(_device.host(self.data)), separator=", ", prefix="tensor(")
         extra = ""
         if self.grad_fn is not None:
             extra = f", grad_fn={self.grad_fn!r}"
@@ -257,16 +270,16 @@ class Tensor:
         return object.__format__(self, spec)
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._known("bool (in an if, while, and/or, or assert)"))
 
     def __float__(self):
-        return float(self.data)
+        return float(self._known("float"))
 
     def __int__(self):
-        return int(self.data)
+        return int(self._known("int"))
 
     def __index__(self):
-        return int(self.data)
+        return int(self._known("int (an index)"))
 
     def __len__(self):
         if not self.shape:
