@@ -2,6 +2,8 @@
 compiled into one program, equal to eager bit for bit, cached per signature, with state written back
 and the guards, errors and state-restoring of a trace."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -357,3 +359,27 @@ def test_printing_inside_a_compiled_function_shows_the_traced_value_and_item_say
     assert "loss is tensor(<traced f64[]>" in capsys.readouterr().out
     with pytest.raises(ConcretizationError, match=r"\.item\(\)(.|\n)*return it from the compiled function"):
         dt.compile(lambda x: model(x).sum().item())(dt.tensor(np.ones((4, 3))))
+
+
+def test_a_function_keeping_the_tensors_it_makes_warns_that_it_traces_each_call():
+    class Net(dt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = dt.nn.Linear(3, 2, dtype=np.float64)
+
+        def forward(self, x):
+            self.last_hidden = self.fc(x)  # kept beyond the call: new state each time
+            return self.last_hidden.tanh()
+
+    net = Net()
+    compiled = dt.compile(net)
+    x = dt.tensor(np.ones((4, 3)))
+    with pytest.warns(RuntimeWarning, match="traced 3 times because each call makes tensors that outlive it"):
+        for _ in range(4):
+            np.testing.assert_array_equal(compiled(x).detach().numpy(), net(x).detach().numpy())
+    model, opt, step = model_and_step("adam")
+    compiled_step = dt.compile(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a training loop makes its state once: no warning
+        for _ in range(5):
+            compiled_step(X, Y)

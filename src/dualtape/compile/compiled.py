@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import warnings
 
 import numpy as np
 
@@ -82,6 +83,7 @@ class CompiledFunction:
         self.fn, self.backend = fn, backend
         self._entries: dict = {}
         self.trace_count = 0
+        self._made_state_traces = 0  # (traces whose program made tensors that outlive the call)
 
     def __call__(self, *args, **kwargs):
         leaves, treedef = tree.flatten((args, kwargs))
@@ -93,12 +95,21 @@ class CompiledFunction:
         entry = self._trace(leaves, treedef, args)
         if not entry.once:  # (a program that made new state, e.g. momentum buffers, runs once)
             self._entries.setdefault(key, []).append(entry)
+        else:
+            self._made_state_traces += 1
+            if self._made_state_traces == 3:
+                warnings.warn(f"dt.compile: {self.__name__} has traced 3 times because each call makes tensors that "
+                              "outlive it (kept on an attribute or in a list, say), so each call starts from new "
+                              "state and traces again; return such tensors instead of keeping them, or call the "
+                              "function without dt.compile", RuntimeWarning, stacklevel=2)
         return entry.run(leaves, dynamic)
 
     def _trace(self, leaves, treedef, args) -> _Entry:
         self.trace_count += 1
         if config.log_compiles:
-            logger.warning("dualtape.compile: tracing %s (trace %d)", self.__name__, self.trace_count)
+            reason = ("the last program made tensors that outlive the call (new state)" if self._made_state_traces
+                      else "no cached program for these arguments, or its guards changed")
+            logger.warning("dualtape.compile: tracing %s (trace %d): %s", self.__name__, self.trace_count, reason)
         positions = [i for i, x in enumerate(leaves) if _is_dynamic(x)]
         examples = tuple(leaves[i].data if isinstance(leaves[i], Tensor) else leaves[i] for i in positions)
         hints = [h for i, h in enumerate(_hints(self.fn, args, len(leaves))) if i in set(positions)]
