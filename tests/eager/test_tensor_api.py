@@ -506,3 +506,52 @@ def test_new_methods_stay_on_the_device(monkeypatch):
     assert noise.is_cuda and noise.shape == (3,)
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-6)
+
+
+def test_in_place_results_must_fit_the_tensor_as_in_torch():
+    a = dt.zeros(2, 3)
+    a.copy_(dt.tensor([1.0, 2.0, 3.0]))  # copy_ broadcasts
+    np.testing.assert_array_equal(a.numpy(), [[1.0, 2.0, 3.0]] * 2)
+    b = dt.zeros(3)
+    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+        b.add_(dt.ones(2, 3))
+    assert b.shape == (3,)
+    c = dt.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
+        c += 1.5
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        c.div_(2)
+    np.testing.assert_array_equal(c.numpy(), [1, 2])
+    c.copy_(dt.tensor([3.7, 4.2]))  # (copy_ converts, as torch)
+    np.testing.assert_array_equal(c.numpy(), [3, 4])
+
+
+def test_zero_and_fill_of_a_leaf_requiring_grad_are_refused():
+    w = dt.tensor([1.0, 2.0], requires_grad=True)
+    for op in (lambda: w.zero_(), lambda: w.fill_(5.0)):
+        with pytest.raises(RuntimeError, match="leaf Variable"):
+            op()
+    np.testing.assert_array_equal(w.detach().numpy(), [1.0, 2.0])
+    with dt.no_grad():
+        w.zero_()
+    np.testing.assert_array_equal(w.detach().numpy(), [0.0, 0.0])
+
+
+def test_a_power_of_one_is_a_new_tensor():
+    x = dt.tensor([1.0, 2.0])
+    y = x ** 1
+    y += 1.0
+    np.testing.assert_array_equal(x.numpy(), [1.0, 2.0])
+    w = dt.tensor([1.0, 2.0], requires_grad=True)
+    assert (w ** 1).grad_fn is not None
+
+
+def test_no_grad_and_detach_hold_under_functional_transforms():
+    def f(x):
+        with dt.no_grad():
+            c = x * 3.0  # a constant, as far as differentiation goes
+        return (x * c).sum()
+
+    np.testing.assert_allclose(dt.autograd.functional.jacobian(f, dt.tensor([1.0, 2.0])).numpy(), [3.0, 6.0])
+    jac = dt.autograd.functional.jacobian(lambda x: (x * x.detach()).sum(), dt.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(jac.numpy(), [1.0, 2.0])

@@ -111,3 +111,57 @@ def test_norm_and_std_have_gradient_zero_at_zero_as_torch():
     np.testing.assert_array_equal(c.grad.numpy(), [0.0, 0.0, 0.0])
     np.testing.assert_array_equal(dt.grad(lambda v: dnp.linalg.norm(v))(np.zeros(3)), np.zeros(3))
     np.testing.assert_allclose(dt.grad(lambda v: dnp.linalg.norm(v))(np.array([3.0, 4.0])), [0.6, 0.8])
+
+
+def test_in_place_changes_through_views_reach_the_base_as_in_torch():
+    """A view shares its base's memory and version counter; an in-place change through it gives the base a
+    CopySlices grad_fn, so the base's gradient sees the change (chains of views too)."""
+    x = dt.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1.0
+    y[1:].mul_(3.0)
+    assert y.grad_fn.name() == "CopySlices"
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 3.0, 3.0])
+    x = dt.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x * 1.0
+    y.T[0].mul_(5.0)  # a view of a view
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[50.0, 4.0], [150.0, 8.0]])
+    x = dt.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    h = x * 1.0
+    h[:, :1].zero_()
+    (h * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 4.0], [0.0, 8.0]])
+
+
+def test_a_value_saved_for_backward_changed_through_a_view_is_caught():
+    x = dt.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.exp()
+    y[1:].add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_a_view_of_a_leaf_requiring_grad_cannot_change_it_in_place():
+    w = dt.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        w[0:1].mul_(10.0)
+    np.testing.assert_array_equal(w.detach().numpy(), [1.0, 2.0])
+    with dt.no_grad():
+        w[0:1].mul_(10.0)
+    np.testing.assert_array_equal(w.detach().numpy(), [10.0, 2.0])
+    assert w._version[0] == 1  # (the view shares the leaf's counter)
+
+
+def test_views_match_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (dt, torch):
+        x = lib.tensor(np.arange(12.0).reshape(3, 4) / 7.0, requires_grad=True)
+        h = x * 2.0
+        h[1].add_(h[0] * 3.0)
+        h.reshape(12)[5:9].mul_(0.5)
+        h[:, 2:].clamp_(0.3, 2.0)
+        (h * h).sum().backward()
+        results.append(x.grad.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)

@@ -81,6 +81,7 @@ class Primitive:
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
         self.differentiable = differentiable
         self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
+        self.view = False  # its result may share its first operand's memory (reshape, basic indexing, ...)
         self.vjp_reads_out = True  # its VJP reads the result (set by defvjp from the rules themselves)
         self.vjp_reads_operands: tuple | None = None  # which operands its VJP reads (None: all)
         self._unread: dict = {}  # (see unread)
@@ -116,7 +117,8 @@ class Primitive:
             n = len(self.operands)
             positions = () if reads is None or self.variadic else tuple(
                 i for i in range(n)
-                if not any(needed >> k & 1 and i < len(mask) and mask[i] for k, mask in enumerate(reads)))
+                if not any(needed >> k & 1 and i < len(mask) and mask[i] for k, mask in enumerate(reads))
+                and not (i == 0 and self.view))  # (a view keeps its base: in-place changes rebase it)
             found = self._unread[needed] = (positions, not self.vjp_reads_out)
         return found
 

@@ -70,9 +70,9 @@ def _node_vjp(node, g, create_graph: bool):
             if saved is not None and x._version[0] != saved:  # (then see whether a rule that runs reads it)
                 _check_versions(node, prim.vjp_reads_operands)
                 break
-        if node.out_version is not None and node.out_version[0] != 0:
+        if node.out_version is not None and node.out_version[0] != node.out_seen:
             raise _modified(f"output 0 of {node.name()} (through a tensor sharing its storage, e.g. a detach()) "
-                            f"is at version {node.out_version[0]}; expected version 0 instead")
+                            f"is at version {node.out_version[0]}; expected version {node.out_seen} instead")
     if create_graph:
         operands = list(node.inputs)
         out = node.out_ref() if node.out_ref is not None else None

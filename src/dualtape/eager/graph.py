@@ -129,7 +129,7 @@ class PrimitiveNode(Node):
     """The node of a registry primitive; its backward is the primitive's VJP rule. What it keeps is what the
     rules read: operands no rule reads are Unread, and out_data is the result, or only its shape (a tuple)."""
 
-    __slots__ = ("prim", "params", "out_version")
+    __slots__ = ("prim", "params", "out_version", "out_seen")
 
     def __init__(self, prim, params, inputs, raw, edges, versions, out_data, out_version):
         # (the eager trace has already walked the operands: no second pass here, this is the hot path)
@@ -138,6 +138,7 @@ class PrimitiveNode(Node):
         self.prim, self.params = prim, params
         # the output's version counter (shared with its aliases), when the rule reads the output
         self.out_version = out_version if prim.vjp_reads_out else None
+        self.out_seen = out_version[0]  # (a view shares its base's counter, which need not be at 0)
 
     def name(self) -> str:
         if self._name is None:  # named on first use (most nodes are never asked)

@@ -16,9 +16,13 @@ from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
 from ..core.primitive import PLAIN_TYPES, bind
 from ..errors import ConcretizationError, ShapeError
+from ..numpy import elementwise as _ew
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
+from ..ops.elementwise import stop_gradient_p
+from ..ops.shape import index_update_p as _index_update_p
+from ..ops.shape import reshape_p as _reshape_p
 from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace
@@ -73,6 +77,8 @@ class EagerTrace:
             _device.on_one_device(prim, raw)
         if traced:
             out = bind(prim, *raw, **params)
+            if not grad_mode.STATE.enabled and prim.differentiable:  # (no_grad over a transform's values:
+                out = _stop_gradient(out, prim)                        # the transform must not see through it)
         else:
             try:
                 out = prim.impl(*raw, **params)
@@ -80,10 +86,17 @@ class EagerTrace:
                 _explain(prim, raw, params, e)
                 raise
         if not (record and grad_mode.STATE.enabled and prim.differentiable):
-            return [Tensor._wrap(o) for o in out] if prim.multiple_results else Tensor._wrap(out)
+            if prim.multiple_results:
+                return [Tensor._wrap(o) for o in out]
+            result = Tensor._wrap(out)
+            if prim.view:
+                _share_version(result, args[0], out, raw[0])
+            return result
         if prim.multiple_results:
             return self._record_many(prim, params, args, out)
         result = Tensor._wrap(out)
+        if prim.view:
+            _share_version(result, args[0], out, raw[0])
         positions, out_unread = prim._unread.get(needed) or prim.unread(needed)
         if positions:  # (keep only what the rules that will run read: the rest is freed with its tensor)
             args = list(args)
@@ -325,8 +338,10 @@ class Tensor:
         return _Handle(self._hooks, hook)
 
     def detach(self) -> "Tensor":
-        """The same storage, outside the graph (in-place changes show in both; the version counter is shared)."""
-        t = Tensor._wrap(self.data)
+        """The same storage, outside the graph (in-place changes show in both; the version counter is shared);
+        of a transform's traced values, their stop_gradient."""
+        data = self.data
+        t = Tensor._wrap(data if getattr(data, "_dt_trace", None) is None else _stop_gradient(data, None))
         t._version = self._version
         return t
 
@@ -345,13 +360,33 @@ class Tensor:
         backward([self], [gradient], retain_graph, create_graph, inputs)
 
     # ---- in-place operations --------------------------------------------------------------------------------
-    def _inplace(self, result: "Tensor", op: str) -> "Tensor":
+    def _check_leaf(self, op: str) -> None:
         if self.is_leaf and self.requires_grad and grad_mode.STATE.enabled:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
                                f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or {_out_of_place(op)}")
-        lift(self)
-        before_inplace(self, result.grad_fn if op != "copy_" else None)
+
+    def _inplace(self, result: "Tensor", op: str) -> "Tensor":
+        self._check_leaf(op)
+        view = getattr(self.grad_fn, "prim", None)
+        if view is not None and view.view and grad_mode.STATE.enabled and type(self.grad_fn.edges[0]) is \
+                AccumulateGrad:
+            raise RuntimeError(f"a view of a leaf Variable that requires grad is being used in an in-place "
+                               f"operation ({op} on {self.grad_fn.name()}); change the leaf under `with "
+                               f"dt.no_grad():`, or compute a new tensor out of place")
         new = result.data
+        if tuple(new.shape) != self.shape:  # (PyTorch: the result must fit the tensor; copy_ broadcasts)
+            if op == "copy_" and _fits(tuple(new.shape), self.shape):
+                new = _sh.broadcast_to(new, self.shape)
+            else:
+                raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                   f"{list(new.shape)}")
+        if op not in _FILLS and op != "__setitem__" and _kind(new.dtype) > _kind(self.dtype):
+            raise RuntimeError(f"{op}: result type {_torch_type(new.dtype)} can't be cast to the desired output "
+                               f"type {_torch_type(self.dtype)} (compute out of place, or convert the tensor first)")
+        lift(self)
+        viewed = self.grad_fn if view is not None and view.view and self._version is getattr(
+            self.grad_fn.inputs[0], "_version", None) else None
+        before_inplace(self, result.grad_fn if op != "copy_" else None)
         if type(new) is not np.ndarray or type(self.data) is not np.ndarray:
             new = _device.like(new, self.data)  # (a scalar becomes an array; copy_ may cross devices)
         if type(new) is type(self.data) and self.data.shape == new.shape and (
@@ -362,13 +397,18 @@ class Tensor:
         self._version[0] += 1
         if result.grad_fn is not None:
             self.grad_fn, self.requires_grad = result.grad_fn, True
+            if viewed is not None:
+                _rebase(viewed, self)
         return self
 
     def zero_(self) -> "Tensor":
-        with grad_mode.no_grad():
-            return self._inplace(Tensor._wrap(np.zeros_like(self.data)), "zero_")
+        return self.fill_(0)
 
     def fill_(self, value) -> "Tensor":
+        self._check_leaf("fill_")
+        if self.requires_grad and grad_mode.STATE.enabled:  # (recorded: the gradient to the old value is 0)
+            nowhere = _device.module_of(self.data).zeros(self.shape, bool)
+            return self._inplace(_ew.where(nowhere, self, value), "fill_")
         with grad_mode.no_grad():
             return self._inplace(Tensor._wrap(np.full_like(self.data, value)), "fill_")
 
@@ -442,6 +482,77 @@ class Tensor:
     def cuda(self, device=None) -> "Tensor":
         """A copy on the GPU (self if it is there already); needs CuPy and a GPU."""
         return self.to("cuda" if device is None else _device.parse(device))
+
+
+def _share_version(result, source, out, source_data) -> None:
+    """A view into a tensor's memory shares its version counter (as in PyTorch), so an in-place change
+    through either is seen by the checks of what was saved from the other."""
+    if type(out) is np.ndarray and out.base is not None and isinstance(source, Tensor) and (
+            out.base is source_data or out.base is getattr(source_data, "base", None)):
+        result._version = source._version
+
+
+def _rebase(view_node, view: Tensor) -> None:
+    """After an in-place change through `view` (made by view_node from its base), the base's value is its old
+    value with the view's new values written in (PyTorch's CopySlices): the base gets that node as its grad_fn,
+    and so on up a chain of views."""
+    base = view_node.inputs[0]
+    if not isinstance(base, Tensor) or base.grad_fn is None:
+        return
+    prim, params, shape = view_node.prim, view_node.params, base.shape
+    if prim.name == "getitem":
+        arrays = list(view_node.raw[1:])
+        node = PrimitiveNode(_index_update_p, {"index": params["index"]}, [_unread_of(base), _unread_of(view)]
+                             + arrays, [_unread_of(base), _unread_of(view)] + arrays,
+                             [base.grad_fn, view.grad_fn] + [None] * len(arrays), [None] * (2 + len(arrays)),
+                             shape, base._version)
+    elif prim.name == "transpose":
+        inverse = tuple(int(i) for i in np.argsort(params["perm"]))
+        node = PrimitiveNode(prim, {"perm": inverse}, [_unread_of(view)], [_unread_of(view)], [view.grad_fn],
+                             [None], shape, base._version)
+    else:  # (reshape, squeeze, expand_dims: the base is the view's values in its own shape)
+        node = PrimitiveNode(_reshape_p, {"shape": shape}, [_unread_of(view)], [_unread_of(view)], [view.grad_fn],
+                             [None], shape, base._version)
+    outer = base.grad_fn
+    base.grad_fn = node
+    if getattr(outer, "prim", None) is not None and outer.prim.view and base._version is getattr(
+            outer.inputs[0], "_version", None):
+        _rebase(outer, base)
+
+
+def _unread_of(t: Tensor):
+    kept = Unread.__new__(Unread)
+    kept.shape, kept.dtype = t.data.shape, t.data.dtype
+    return kept
+
+
+def _stop_gradient(out, prim):
+    """A traced result (or results) that transforms differentiate as a constant."""
+    if prim is not None and prim.multiple_results:
+        return [bind(stop_gradient_p, o) for o in out]
+    return bind(stop_gradient_p, out)
+
+
+def _kind(dtype) -> int:
+    """bool < integer < floating < complex: an in-place result of a higher kind does not fit (PyTorch)."""
+    return {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}.get(np.dtype(dtype).kind, 0)
+
+
+def _fits(shape: tuple, target: tuple) -> bool:
+    """shape broadcasts to exactly target."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+_TORCH_TYPES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+                "complex128": "ComplexDouble"}
+
+
+def _torch_type(dtype) -> str:
+    return _TORCH_TYPES.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
 def _plain_index(index):

@@ -319,6 +319,8 @@ def _getitem_vjp(g, ans, x, *arrays, index):
 
 for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, concatenate_p):
     deflinear(_prim)
+for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, getitem_p):
+    _prim.view = True
 deflinear(getitem_p, 0)
 deflinear(index_add_p, 0)
 deflinear(index_update_p, 0, 1)
