@@ -148,6 +148,14 @@ def loops(x):
     return x
 
 
+def lists(x):
+    return x * len(x.tolist())
+
+
+def items(x):
+    return x * x.sum().item()
+
+
 @pytest.mark.parametrize(
     "fn, text, what",
     [
@@ -155,6 +163,8 @@ def loops(x):
         (counts, "n = int(x[0])", "int"),
         (converts, "return np.asarray(x) + 1", "NumPy array"),
         (loops, "while x.max() < 10:", "bool"),
+        (lists, "return x * len(x.tolist())", "list (.tolist())"),
+        (items, "return x * x.sum().item()", "float"),
     ],
 )
 def test_concretization_errors_name_the_line_and_suggest_control_flow(fn, text, what):
@@ -305,3 +315,62 @@ def test_a_string_where_an_array_is_expected_is_a_clear_error():
         dt.jit(lambda x: (x * 2, "aux"))(X)
     with pytest.raises(TypeError, match="got a str"):
         dt.grad(lambda x: (dnp.sum(x), "aux"))(X)  # (in has_aux's aux output it would pass through, as in JAX)
+
+
+# ---- traced values are immutable ------------------------------------------------------------------------
+def assigns(a):
+    a[0] = 0.0
+    return a
+
+
+def test_item_assignment_is_a_clear_error_suggesting_index_update():
+    with pytest.raises(TypeError) as info:
+        dt.jit(assigns)(X)
+    message = str(info.value)
+    assert "traced values are immutable" in message and "Tracer<a:f32[3]>" in message
+    assert f"{__file__}:{line_of(assigns, 'a[0] = 0.0')} in assigns: a[0] = 0.0" in message
+    assert "dnp.index_update(x, index, value)" in message and "x.at[index].set(value)" in message
+    for transform in (lambda f: dt.grad(lambda a: dnp.sum(f(a))), lambda f: lambda a: dt.jvp(f, (a,), (a,)),
+                      dt.vmap):  # (every kind of traced value)
+        with pytest.raises(TypeError, match="immutable"):
+            transform(assigns)(np.ones((2, 3)))
+
+
+def test_copy_of_a_traced_value_is_the_value():
+    program = dt.trace(lambda a: a.copy() * 2)(X)
+    assert prims(program) == ["mul"]
+    np.testing.assert_array_equal(dt.jit(lambda a: a.copy())(X), X)
+    np.testing.assert_array_equal(dt.grad(lambda a: dnp.sum(a.copy() ** 2))(X), 2 * X)
+
+
+def test_size_is_numpys_int_attribute():
+    sizes = []
+    dt.trace(lambda a: sizes.append(a.size) or a)(np.ones((2, 3)))
+    assert sizes == [6] and type(sizes[0]) is int
+
+
+@pytest.fixture
+def jax():
+    jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield jax
+    jax.config.update("jax_enable_x64", previous)
+
+
+def test_at_set_add_get_as_in_jax(jax):
+    """`x.at[index].set(v)` / `.add(v)` / `.get()`: new values (x is unchanged), with JAX's values and
+    derivatives, under every transform."""
+    x = np.arange(6.0).reshape(2, 3) / 7
+
+    def body(a):
+        b = a.at[0, 1].set(a[1, 2] * 3.0)
+        c = b.at[:, np.array([2, 2])].add(a[:, 0] ** 2)
+        return (c * a).sum() + b.at[1].get().sum() * 0.5 + a[0, 1]
+
+    expected = float(body(jax.numpy.asarray(x)))
+    assert np.isclose(dt.jit(body)(x), expected, rtol=1e-14)
+    np.testing.assert_allclose(dt.grad(body)(x), jax.grad(body)(x), rtol=1e-13)
+    np.testing.assert_allclose(dt.jvp(body, (x,), (np.ones_like(x),))[1],
+                               jax.jvp(body, (x,), (np.ones_like(x),))[1], rtol=1e-13)
+    np.testing.assert_allclose(dt.vmap(body)(np.stack([x, -x])), jax.vmap(body)(np.stack([x, -x])), rtol=1e-13)

@@ -273,3 +273,133 @@ def test_take_along_axis(data):
 def test_numpy_integer_axes_become_python_ints_in_params():
     program = dt.trace(lambda x: x.transpose(np.int64(1), np.int64(0)).sum(axis=np.int32(0)))(np.ones((2, 3)))
     assert "perm=(1, 0)" in str(program) and "axes=(0,)" in str(program)
+
+
+# ---- NumPy's and JAX's signatures: round(decimals), moveaxis(sequences), clip(min=, max=), reshape(shape=),
+# max / min (initial=), functional index updates -------------------------------------------------------
+@pytest.fixture
+def jax():
+    jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield jax
+    jax.config.update("jax_enable_x64", previous)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("decimals", [-2, -1, 0, 1, 2, 3])
+def test_round_with_decimals_matches_numpy(dtype, decimals):
+    """NumPy's algorithm (scale, round half to even, scale back), so the values are NumPy's to the last bit;
+    float32 stays float32; the derivative is zero."""
+    x = (np.random.default_rng(decimals + 5).normal(size=(3, 4)) * 100).astype(dtype)
+    x[0, :3] = [12.5, -0.125, 2.675]  # halfway cases
+    check_op(lambda x: np.round(x, decimals), lambda x: dnp.round(x, decimals), (x,))
+    check_op(lambda x: np.round(x, decimals=decimals), lambda x: dnp.round(x, decimals=decimals), (x,))
+    np.testing.assert_array_equal(dt.grad(lambda x: dnp.sum(dnp.round(x, decimals) * x))(x), dnp.round(x, decimals))
+
+
+@pytest.mark.parametrize("decimals", [-2, -1, 0, 1])
+def test_round_of_integers_matches_numpy(decimals):
+    x = np.array([15, 25, -35, 349, -351, 7])
+    check_op(lambda x: np.round(x, decimals), lambda x: dnp.round(x, decimals), (x,))
+
+
+@pytest.mark.parametrize("decimals", [-1, 0, 2])
+def test_round_with_decimals_agrees_with_jax(jax, decimals):
+    jnp = jax.numpy
+    x = np.random.default_rng(1).normal(size=(4, 5)) * 10
+    np.testing.assert_allclose(dt.jit(lambda x: dnp.round(x, decimals))(x), jnp.round(x, decimals), rtol=1e-15)
+    np.testing.assert_array_equal(dt.grad(lambda x: dnp.sum(dnp.round(x, decimals)))(x),
+                                  jax.grad(lambda x: jnp.sum(jnp.round(x, decimals)))(x))
+
+
+@pytest.mark.parametrize("source, destination", [
+    ((0, 1), (1, 0)), ((0, 1), (2, 0)), ([0, -1], [-1, 0]), ((2,), (0,)), ((), ()), ((0, 1, 2), (1, 2, 0)), (1, -1),
+])
+def test_moveaxis_with_sequences_of_axes(source, destination):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    check_op(lambda x: np.moveaxis(x, source, destination), lambda x: dnp.moveaxis(x, source, destination), (x,))
+
+
+def test_moveaxis_errors_like_numpy():
+    x = np.ones((2, 3, 4))
+    with pytest.raises(ValueError, match="same number of elements"):
+        dnp.moveaxis(x, (0, 1), (1,))
+    with pytest.raises(ValueError, match="repeated axis"):
+        dnp.moveaxis(x, (0, 0), (1, 2))
+    with pytest.raises(ValueError, match="out of bounds"):
+        dnp.moveaxis(x, (0, 3), (1, 2))
+
+
+def test_clip_takes_numpy_2s_min_and_max_keywords():
+    x = np.linspace(-3, 3, 7, dtype=np.float32)
+    check_op(lambda x: np.clip(x, min=-1.0, max=2.0), lambda x: dnp.clip(x, min=-1.0, max=2.0), (x,))
+    check_op(lambda x: np.clip(x, max=0.5), lambda x: dnp.clip(x, max=0.5), (x,))
+    check_op(lambda x: np.clip(x, min=0), lambda x: dnp.clip(x, min=0), (x,))
+    with pytest.raises(ValueError, match="not both"):
+        dnp.clip(x, -1.0, 1.0, min=0.0)
+
+
+def test_reshape_takes_the_shape_keyword():
+    x = np.arange(6.0)
+    check_op(lambda x: np.reshape(x, shape=(3, 2)), lambda x: dnp.reshape(x, shape=(3, 2)), (x,))
+    check_op(lambda x: np.reshape(x, shape=-1), lambda x: dnp.reshape(x, shape=-1), (x,))
+    with pytest.raises(TypeError, match="twice"):
+        dnp.reshape(x, (3, 2), shape=(3, 2))
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (1, True), ((0, 1), False)])
+@pytest.mark.parametrize("initial", [0.5, -1, np.float64(2.5)])
+def test_max_min_with_initial_match_numpy(name, dtype, axis, keepdims, initial):
+    """initial is one more value in the reduction (cast to the array's dtype, as NumPy)."""
+    x = (np.arange(12).reshape(3, 4) % 5 - 2).astype(dtype)
+    np_fn, dt_fn = getattr(np, name), getattr(dnp, name)
+    check_op(lambda x: np_fn(x, axis=axis, keepdims=keepdims, initial=initial),
+             lambda x: dt_fn(x, axis=axis, keepdims=keepdims, initial=initial), (x,))
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_of_an_empty_axis_give_initial(name):
+    x = np.ones((0, 3), np.float32)
+    np_fn, dt_fn = getattr(np, name), getattr(dnp, name)
+    check_op(lambda x: np_fn(x, axis=0, initial=4.0), lambda x: dt_fn(x, axis=0, initial=4.0), (x,))
+    check_op(lambda x: np_fn(x, axis=0, keepdims=True, initial=4.0),
+             lambda x: dt_fn(x, axis=0, keepdims=True, initial=4.0), (x,))
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_with_initial_differentiate_as_jax(jax, name):
+    jnp = jax.numpy
+    dt_fn, jax_fn = getattr(dnp, name), getattr(jnp, name)
+    x = np.random.default_rng(2).normal(size=(3, 4))
+    loss = lambda fn, xp: lambda x: xp.sum(fn(x, axis=0, initial=0.3) ** 2)
+    np.testing.assert_allclose(dt.grad(loss(dt_fn, dnp))(x), jax.grad(loss(jax_fn, jnp))(x), rtol=1e-12)
+    np.testing.assert_allclose(dt.jit(lambda x: dt_fn(x, axis=1, initial=-0.2))(x), jax_fn(x, axis=1, initial=-0.2),
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize("index, value", [
+    ((0, 1), 2.0), (np.s_[:, 1], np.float32(-1.5)), (np.s_[:, 1], np.array([1, 2, 3], np.float32)),
+    ((np.array([0, 0, 2]),), np.arange(4, dtype=np.float32)), ((slice(None), np.array([3, 3])), 0.5),
+])
+@pytest.mark.parametrize("name", ["add", "set"])
+def test_index_add_and_update_match_jax(jax, index, value, name):
+    """dnp.index_update / dnp.index_add are JAX's x.at[index].set / .add: new arrays, repeated indices adding
+    up, the value cast to x's dtype and broadcast over the indexed region."""
+    x = np.arange(12.0).reshape(3, 4).astype(np.float32)
+    expected = np.asarray(getattr(jax.numpy.asarray(x).at[index], name)(value))
+    ours = dnp.index_add if name == "add" else dnp.index_update
+    check_op(lambda x: expected, lambda x: ours(x, index, value), (x,))
+
+
+def test_index_add_and_update_differentiate_as_jax(jax):
+    loss = lambda update: lambda x, v: (update(x, v) ** 2).sum()
+    args = (np.arange(4.0), np.array([1.5, -2.0]))
+    idx = np.array([1, 1])
+    for ours, theirs in ((lambda x, v: dnp.index_add(x, idx, v), lambda x, v: x.at[idx].add(v)),
+                         (lambda x, v: dnp.index_update(x, 2, v[0]), lambda x, v: x.at[2].set(v[0]))):
+        for got, want in zip(dt.grad(loss(ours), argnums=(0, 1))(*args),
+                             jax.grad(loss(theirs), argnums=(0, 1))(*args)):
+            np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -81,7 +81,11 @@ METHOD_CASES = {  # name: (method call on a traced value, NumPy equivalent, prim
                                   ["reduce_sum"]),
     ".sum(axis=(0, 2))": (lambda x: x.sum(axis=(0, 2)), lambda x: x.sum(axis=(0, 2)), ["reduce_sum"]),
     ".mean(dim=-1)": (lambda x: x.mean(dim=-1), lambda x: x.mean(-1), ["reduce_sum"]),
-    ".max(dim=0)": (lambda x: x.max(dim=0), lambda x: x.max(0), ["reduce_max"]),
+    ".max(0)": (lambda x: x.max(0), lambda x: x.max(0), ["reduce_max"]),
+    ".min(axis=1, keepdims=True)": (lambda x: x.min(axis=1, keepdims=True), lambda x: x.min(1, keepdims=True),
+                                    ["reduce_min"]),
+    ".max(dim=1).values": (lambda x: x.max(dim=1).values, lambda x: x.max(1), ["argmax", "getitem"]),
+    ".transpose(1, 0) of a matrix": (lambda x: x[0].transpose(1, 0), lambda x: x[0].T, ["transpose"]),
     ".T": (lambda x: x.T, lambda x: x.T, ["transpose"]),
     ".mT": (lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), ["transpose"]),
     ".reshape(6, 4)": (lambda x: x.reshape(6, 4), lambda x: x.reshape(6, 4), ["reshape"]),
@@ -203,3 +207,123 @@ def test_dnp_functions_accept_lists_and_scalars():
     check_op(lambda x: np.add(x, [1.0, 2.0, 3.0, 4.0]), lambda x: dnp.add(x, [1.0, 2.0, 3.0, 4.0]), (V,))
     check_op(lambda x: np.stack([x, [1, 2, 3, 4]]), lambda x: dnp.stack([x, [1, 2, 3, 4]]), (V,))
     check_op(lambda x: np.maximum(x, 0), lambda x: dnp.maximum(x, 0), (V,))
+
+
+# ---- one body, one meaning: transpose(d0, d1) and max(dim=) as the eager Tensor's ------------------------
+W = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_transpose_of_two_ints_swaps_them_on_a_matrix_too():
+    """PyTorch's meaning, as on other ranks and on eager tensors; NumPy's spellings keep theirs."""
+    swap = lambda x: x.transpose(0, 1)
+    check_op(lambda x: x.T, swap, (W,), eager=False)
+    check_op(lambda x: x.T, lambda x: x.transpose(1, 0), (W,), eager=False)
+    check_op(lambda x: x.T, lambda x: x.transpose(), (W,), eager=False)
+    check_op(lambda x: x, lambda x: x.transpose((0, 1)), (W,), eager=False)
+    check_op(lambda x: x.T, lambda x: x.transpose((1, 0)), (W,), eager=False)
+    check_op(lambda x: x.T, lambda x: x.transpose(np.int64(-2), -1), (W,), eager=False)
+
+
+def test_a_body_with_transpose_gives_the_same_numbers_eagerly_and_traced():
+    v = np.array([1.0, 0.0])
+    f = lambda w: (w.transpose(0, 1) @ v).sum() * w[0, 1]
+    w = dt.tensor(W, requires_grad=True)
+    out = f(w)
+    out.backward()
+    assert dt.jit(f)(W) == out.item() == 6.0
+    np.testing.assert_array_equal(dt.grad(f)(W), w.grad.numpy())
+    np.testing.assert_array_equal(dt.jvp(f, (W,), (np.ones_like(W),))[0], 6.0)
+
+
+@pytest.mark.parametrize("name, arg", [("max", np.argmax), ("min", np.argmin)])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_min_over_dim_give_values_and_indices_as_the_eager_tensor(name, arg, dim, keepdim):
+    x = np.array([[0.3, 2.0, -1.0], [4.0, 4.0, 0.5]], np.float32)  # (a tie: the first index, as PyTorch)
+    method = lambda t: getattr(t, name)(dim=dim, keepdim=keepdim)
+    eager = method(dt.tensor(x))
+    for traced in (dt.jit(method)(x), dt.vmap(method)(x[None])):
+        traced = traced if traced.values.ndim == eager.values.ndim else type(traced)(*(a[0] for a in traced))
+        assert type(traced).__name__ == type(eager).__name__ and traced._fields == ("values", "indices")
+        np.testing.assert_array_equal(traced.values, eager.values.numpy())
+        np.testing.assert_array_equal(traced.indices, eager.indices.numpy())
+        assert traced.values.dtype == np.float32 and traced.indices.dtype == eager.indices.dtype
+    np.testing.assert_array_equal(np.squeeze(dt.jit(method)(x).indices), arg(x, axis=dim))
+    assert dt.jit(lambda t: getattr(t, name)(dim))(x).shape == getattr(np, name)(x, dim).shape  # NumPy's
+    assert dt.jit(lambda t: getattr(t, name)(axis=dim))(x).shape == getattr(np, name)(x, dim).shape
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_gradient_of_max_over_dim_goes_to_the_index_as_eagerly(name):
+    x = np.array([[0.3, 2.0, -1.0], [4.0, 4.0, 0.5]])
+    f = lambda t: (getattr(t, name)(dim=1).values * np.array([1.0, 2.0])).sum()
+    t = dt.tensor(x, requires_grad=True)
+    f(t).backward()
+    np.testing.assert_array_equal(dt.grad(f)(x), t.grad.numpy())
+    np.testing.assert_array_equal(dt.jacfwd(f)(x), t.grad.numpy())
+
+
+def test_max_over_dim_of_a_scalar():
+    out = dt.jit(lambda x: x.sum().max(dim=0))(W)
+    eager = dt.tensor(W).sum().max(dim=0)
+    assert out.values == eager.values.item() and out.indices == eager.indices.item() == 0
+
+
+# ---- NumPy's keywords on traced values: defaults accepted, others named ------------------------------------
+KEYWORD_CASES = {  # NumPy calls whose keywords reach a dualtape function through __array_function__
+    "np.sum out=None": lambda x: np.sum(x, out=None),
+    "np.sum where=True": lambda x: np.sum(x, axis=1, where=True),
+    "np.sum dtype positional": lambda x: np.sum(x, 0, np.float64),
+    "np.sum dtype=float64": lambda x: np.sum(x, dtype=np.float64),
+    "np.sum dtype=int": lambda x: np.sum(x * 10, axis=-1, dtype=np.int64),
+    "np.mean dtype=float64": lambda x: np.mean(x, axis=0, dtype=np.float64),
+    "np.mean dtype=float32 of float64": lambda x: np.mean(x.astype(np.float64), dtype=np.float32),
+    "np.mean out, keepdims positional": lambda x: np.mean(x, 1, None, None, True),
+    "np.prod dtype": lambda x: np.prod(x, axis=0, dtype=np.float64),
+    "np.var dtype, ddof": lambda x: np.var(x, axis=1, dtype=np.float64, ddof=1),
+    "np.std out=None": lambda x: np.std(x, out=None, ddof=1),
+    "np.max out, keepdims positional": lambda x: np.max(x, 1, None, True),
+    "np.max initial": lambda x: np.max(x, axis=0, initial=0.5),
+    "np.amin initial, where=True": lambda x: np.amin(x, axis=(0, 2), initial=-0.5, where=True),
+    "np.argmax out=None": lambda x: np.argmax(x, axis=1, out=None, keepdims=True),
+    "np.reshape shape=": lambda x: np.reshape(x, shape=(6, 4)),
+    "np.reshape order='C'": lambda x: np.reshape(x, (4, 6), order="C"),
+    "np.ravel order='C'": lambda x: np.ravel(x, order="C"),
+    "np.clip min=, max=": lambda x: np.clip(x, min=-0.5, max=0.5),
+    "np.clip a_min=None": lambda x: np.clip(x, a_min=None, a_max=0.5),
+    "np.round decimals": lambda x: np.round(x, 1),
+    "np.around decimals=": lambda x: np.around(x * 100, decimals=-1),
+    "np.concatenate out, dtype": lambda x: np.concatenate([x, x], axis=1, out=None, dtype=None),
+    "np.stack casting": lambda x: np.stack([x, x], casting="same_kind"),
+    "np.dot out=None": lambda x: np.dot(x, V, out=None),
+    "np.einsum optimize": lambda x: np.einsum("bij,j->bi", x, V, optimize=True),
+    "np.zeros_like order='K'": lambda x: np.zeros_like(x, order="K", subok=True) + x,
+    "np.take_along_axis default axis": lambda x: np.take_along_axis(x, np.argmax(x, axis=-1, keepdims=True)),
+    "np.size axis": lambda x: x * np.size(x, 1),
+    "np.sin where=True": lambda x: np.sin(x, where=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_CASES))
+def test_numpy_keywords_at_their_defaults_are_accepted(name):
+    fn = KEYWORD_CASES[name]
+    check_op(fn, fn, (X,), eager=False)
+
+
+@pytest.mark.parametrize("call, name, argument", [
+    (lambda x: np.sum(x, where=x > 0), "numpy.sum", "where"),
+    (lambda x: np.sum(x, initial=1.0), "numpy.sum", "initial"),
+    (lambda x: np.mean(x, out=np.empty(())), "numpy.mean", "out"),
+    (lambda x: np.max(x, axis=0, out=np.empty(4, np.float32)), "numpy.max", "out"),
+    (lambda x: np.var(x, correction=1), "numpy.var", "correction"),
+    (lambda x: np.reshape(x, (4, 1), order="F"), "numpy.reshape", "order"),
+    (lambda x: np.zeros_like(x, shape=(2,)), "numpy.zeros_like", "shape"),
+    (lambda x: np.concatenate([x, x], casting="unsafe"), "numpy.concatenate", "casting"),
+    (lambda x: np.linalg.vector_norm(x) + np.clip(x, 0, 1, dtype=np.float64), "numpy.clip", "dtype"),
+    (lambda x: np.sin(x, where=x > 0), "numpy.sin", "where"),
+    (lambda x: np.exp(x, dtype=np.float64), "numpy.exp", "dtype"),
+])
+def test_numpy_keywords_dualtape_lacks_raise_naming_the_function_and_the_argument(call, name, argument):
+    with pytest.raises(NotImplementedError, match=rf"{name.replace('.', '[.]')}\(\.\.\., {argument}=") as info:
+        dt.jit(call)(V)
+    assert "traced values" in str(info.value)

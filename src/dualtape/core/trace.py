@@ -183,6 +183,9 @@ class Tracer(ArrayValue):
     def __array__(self, dtype=None, copy=None):
         raise ConcretizationError("NumPy array (np.asarray)", self.aval, user_source_line())
 
+    def tolist(self):
+        raise ConcretizationError("list (.tolist())", self.aval, user_source_line())
+
     def __repr__(self):
         name = self._var.hint or f"#{self._var.id}"
         return f"Tracer<{name}:{self.aval}>"

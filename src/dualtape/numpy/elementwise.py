@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..avals import aval_of
@@ -53,7 +55,7 @@ absolute = abs
 sign = _unary(ew.sign_p, "Sign (-1, 0, 1).")
 floor = _unary(ew.floor_p, "Floor.")
 ceil = _unary(ew.ceil_p, "Ceiling.")
-round = _unary(ew.round_p, "Round half to even.")  # noqa: A001 - NumPy's name
+rint = _unary(ew.round_p, "Round half to even, to an integral value.")
 logical_not = _unary(ew.logical_not_p, "Logical not.")
 isfinite = _unary(ew.isfinite_p, "True where finite.")
 
@@ -86,9 +88,7 @@ bitwise_not = invert
 
 def power(x, y):
     """x ** y; a Python int exponent becomes `integer_pow` (exact, and defined for negative x)."""
-    if type(y) is int and not isinstance(x, (int, float)):
-        if y == 1:
-            return x
+    if type(y) is int and not isinstance(x, (int, float)):  # (x ** 1 is a new value: simplify drops it in programs)
         return bind(ew.integer_pow_p, arr(x), y=y)
     return bind(ew.pow_p, arr(x), arr(y))
 
@@ -115,9 +115,29 @@ def where(condition, x=None, y=None):
     return bind(ew.where_p, arr(condition), arr(x), arr(y))
 
 
-def clip(x, a_min=None, a_max=None):
-    """Limit values to [a_min, a_max] (either may be None), as np.clip; the derivative is 1 where
-    a_min <= x <= a_max, bounds included (as PyTorch's clamp: an input on a bound keeps its gradient)."""
+def round(x, decimals=0):  # noqa: A001 - NumPy's name
+    """Round half to even to `decimals` places (negative: to tens, hundreds, ...), as NumPy: x * 10**decimals
+    rounded, then divided back (integers with negative decimals go through float64). The derivative is zero."""
+    x, decimals = arr(x), operator.index(decimals)
+    if decimals == 0:
+        return rint(x)
+    is_integer = np.issubdtype(dtype(x), np.integer)
+    if is_integer and decimals > 0:
+        return x
+    scale = 10.0 ** (decimals if decimals > 0 else -decimals)  # (a Python float: weak, so float32 stays)
+    scaled = multiply(x, scale) if decimals > 0 else divide(astype(x, np.float64) if is_integer else x, scale)
+    out = divide(rint(scaled), scale) if decimals > 0 else multiply(rint(scaled), scale)
+    return astype(out, dtype(x)) if is_integer else out
+
+
+def clip(x, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 - NumPy 2's aliases
+    """Limit values to [a_min, a_max] (either may be None; NumPy 2's `min=`/`max=` spell them too), as np.clip;
+    the derivative is 1 where a_min <= x <= a_max, bounds included (as PyTorch's clamp: an input on a bound
+    keeps its gradient)."""
+    if min is not None or max is not None:
+        if a_min is not None or a_max is not None:
+            raise ValueError("clip: pass the bounds as a_min/a_max or as min/max, not both (as NumPy)")
+        a_min, a_max = min, max
     if a_min is not None:
         x = where(less(x, a_min), a_min, x)
     if a_max is not None:

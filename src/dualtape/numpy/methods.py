@@ -4,12 +4,14 @@ so one function body runs under every API."""
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections import namedtuple
 
 import numpy as np
 
-from .._util import normalize_axis
-from ..core.trace import Tracer
+from .._util import normalize_axis, user_source_line
+from ..core.trace import ArrayValue, Tracer
 from . import elementwise as ew
 from . import linalg as la
 from . import reductions as red
@@ -32,11 +34,38 @@ def _dims(args):
 
 
 def _transpose(x, *axes):
-    """NumPy's permutation, or (with two axes of a non-matrix) PyTorch's swap of two dimensions."""
+    """NumPy's permutation (`transpose()`, `transpose((1, 0))`, `transpose(2, 0, 1)`), but two separate ints
+    are PyTorch's swap of two dimensions, so one body means the same eagerly and traced: `transpose(0, 1)`
+    of a matrix is its transpose (NumPy's identity permutation, which nobody writes on purpose)."""
+    if len(axes) == 2 and all(hasattr(a, "__index__") for a in axes):
+        return sh.swapaxes(x, *axes)
     axes = _dims(axes) if axes else None
     if axes is not None and len(axes) == 2 and x.ndim != 2:
         return sh.swapaxes(x, *axes)
     return sh.transpose(x, axes)
+
+
+values_indices = namedtuple("return_types_max", ["values", "indices"])  # (the eager Tensor's pair)
+
+
+def _extreme_method(reduce, arg):
+    """x.max / x.min: NumPy's (axis=, positional) give the values; PyTorch's dim= gives (values, indices), as
+    the eager Tensor's, each value read at its index so its gradient goes to that one element."""
+
+    def method(x, axis=None, keepdims=False, *, dim=None, keepdim=False, initial=None):
+        if dim is None:
+            return reduce(x, axis, _keep(keepdims, keepdim), initial)
+        if x.ndim == 0:  # (as PyTorch: dim 0 or -1 of a scalar, which stays a scalar)
+            normalize_axis(dim, 1, reduce.__name__)
+            return values_indices(x, arg(x))
+        indices = arg(x, dim, keepdims=True)
+        values = sh.take_along_axis(x, indices, dim)
+        if keepdim:
+            return values_indices(values, indices)
+        return values_indices(sh.squeeze(values, dim), sh.squeeze(indices, dim))
+
+    method.__name__ = method.__qualname__ = reduce.__name__
+    return method
 
 
 def _flatten(x, start_dim=0, end_dim=-1):
@@ -103,14 +132,12 @@ ARRAY_METHODS = {
     # NumPy-style methods (with PyTorch's dim/keepdim spellings accepted too)
     "sum": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False, dtype=None:
         red.sum(x, _axis(axis, dim), _keep(keepdims, keepdim), dtype),
-    "mean": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
-        red.mean(x, _axis(axis, dim), _keep(keepdims, keepdim)),
-    "max": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
-        red.max(x, _axis(axis, dim), _keep(keepdims, keepdim)),
-    "min": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
-        red.min(x, _axis(axis, dim), _keep(keepdims, keepdim)),
-    "prod": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
-        red.prod(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "mean": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False, dtype=None:
+        red.mean(x, _axis(axis, dim), _keep(keepdims, keepdim), dtype),
+    "max": _extreme_method(red.max, red.argmax),
+    "min": _extreme_method(red.min, red.argmin),
+    "prod": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False, dtype=None:
+        red.prod(x, _axis(axis, dim), _keep(keepdims, keepdim), dtype),
     "var": lambda x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=False:
         red.var(x, _axis(axis, dim), _keep(keepdims, keepdim), ddof),
     "std": lambda x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=False:
@@ -148,6 +175,51 @@ ARRAY_METHODS = {
 ARRAY_PROPERTIES = {"T": lambda x: sh.transpose(x), "mT": lambda x: sh.swapaxes(x, -1, -2)}
 
 
+# ---- immutable values: functional updates ---------------------------------------------------------------
+class _At:
+    """`x.at[index]`: JAX's functional updates of an immutable value, each returning a new value."""
+
+    __slots__ = ("_x",)
+
+    def __init__(self, x):
+        self._x = x
+
+    def __getitem__(self, index):
+        return _AtIndex(self._x, index)
+
+
+class _AtIndex:
+    """`x.at[index].set(v)` (dnp.index_update), `.add(v)` (dnp.index_add) and `.get()` (x[index])."""
+
+    __slots__ = ("_x", "_index")
+
+    def __init__(self, x, index):
+        self._x, self._index = x, index
+
+    def set(self, value):
+        return sh.index_update(self._x, self._index, value)
+
+    def add(self, value):
+        return sh.index_add(self._x, self._index, value)
+
+    def get(self):
+        return sh.getitem(self._x, self._index)
+
+
+def _copy(x):
+    """x itself: a traced value is immutable, so a copy could never differ from it."""
+    return x
+
+
+def _setitem(x, index, value):
+    where = user_source_line()
+    raise TypeError(
+        f"traced values are immutable: `x[index] = value` cannot change {x!r}" + (f"\n  at {where}" if where else "")
+        + "\n  fix: make a new value with value written at index: `x = dnp.index_update(x, index, value)` (JAX's "
+        "`x = x.at[index].set(value)`; `.at[index].add(value)` adds), or build it with dnp.where / dnp.concatenate"
+    )
+
+
 # ---- NumPy protocols ---------------------------------------------------------------------------------
 def _ufunc_table() -> dict:
     table = {
@@ -161,7 +233,7 @@ def _ufunc_table() -> dict:
         np.invert: ew.invert,
         np.positive: ew.positive, np.absolute: ew.abs, np.sign: ew.sign, np.floor: ew.floor, np.ceil: ew.ceil,
         np.isfinite: ew.isfinite, np.square: ew.square, np.reciprocal: ew.reciprocal, np.matmul: la.matmul,
-        np.rint: ew.round,
+        np.rint: ew.rint,
     }
     for name in ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "exp2",
                  "expm1", "log", "log2", "log10", "log1p", "sqrt"):
@@ -183,42 +255,119 @@ _FUNCTIONS = {
     np.vdot: la.vdot, np.linalg.norm: la.norm, np.linalg.vector_norm: la.vector_norm, np.linalg.vecdot: la.vecdot,
     np.zeros_like: ew.zeros_like, np.ones_like: ew.ones_like,
     np.full_like: ew.full_like, np.count_nonzero: red.count_nonzero, np.atleast_1d: sh.atleast_1d,
-    np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim, np.size: lambda x: x.size,
+    np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim,
+    np.size: lambda x, axis=None: x.size if axis is None else x.shape[axis],
+    np.round: ew.round, np.around: ew.round,
 }
+
+
+_UFUNC_NO_OPS = {"where": True, "casting": "same_kind", "order": "K", "dtype": None, "subok": True,
+                 "signature": None}  # a ufunc call's keywords at the values that change nothing
 
 
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """NumPy ufuncs on traced values (np.sin(x), ndarray + x) record the matching dualtape op."""
+    name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
     if kwargs.get("out") is not None:
-        raise NotImplementedError(f"numpy.{ufunc.__name__}(..., out=...) writes in place; traced values are "
+        raise NotImplementedError(f"{name}(..., out=...) writes in place; traced values are "
                                   "immutable: assign the result instead")
+    kwargs.pop("out", None)
     if method == "__call__" and ufunc in _UFUNCS:
-        return _UFUNCS[ufunc](*inputs, **kwargs)
+        for key, value in kwargs.items():
+            if not _is_no_op(value, _UFUNC_NO_OPS.get(key, inspect.Parameter.empty)):
+                raise _unsupported_argument(name, key, value)
+        return _UFUNCS[ufunc](*inputs)
     if method == "reduce" and ufunc in _UFUNC_REDUCE:
         return _UFUNC_REDUCE[ufunc](*inputs, **kwargs)
-    name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
     raise NotImplementedError(f"{name} is not supported on traced values; use an equivalent from dualtape.numpy")
+
+
+def _numpy_name(func) -> str:
+    module = getattr(func, "__module__", "numpy") or "numpy"
+    module = "numpy" + module[len("numpy._core"):] if module.startswith("numpy._core") else module
+    return f"{module}.{func.__name__}"
 
 
 def array_function(self, func, types, args, kwargs):
     """NumPy functions on traced values (np.sum(x), np.linalg.norm(x)) record the matching dualtape op."""
     fn = _FUNCTIONS.get(func)
     if fn is None:
-        module = getattr(func, "__module__", "numpy") or "numpy"
-        module = "numpy" + module[len("numpy._core"):] if module.startswith("numpy._core") else module
         raise NotImplementedError(
-            f"{module}.{func.__name__} is not supported on traced values: dualtape has no differentiable "
+            f"{_numpy_name(func)} is not supported on traced values: dualtape has no differentiable "
             f"version of it; compute it outside the traced function or build it from dualtape.numpy ops"
         )
+    args, kwargs = _numpy_call(func, fn, args, kwargs)
     return fn(*args, **kwargs)
 
 
+_NO_OPS = {"out": None, "where": True}  # NumPy keywords whose default (np._NoValue) means these values
+_IGNORED = {"optimize", "subok"}  # keywords that only change how NumPy computes or what class it returns
+_SIGNATURES: dict = {}
+
+
+def _numpy_call(func, fn, args, kwargs) -> tuple[list, dict]:
+    """A NumPy call's arguments as fn takes them: bound to NumPy's signature, so a positional argument means
+    what it means to NumPy; the required ones go to fn by position and the others by name. An argument fn
+    has no parameter for is dropped at its default (out=None, where=True, ...) and raises otherwise."""
+    if func not in _SIGNATURES:
+        try:
+            theirs, ours = inspect.signature(func), inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # (a NumPy without a readable signature: the call goes as it is)
+            _SIGNATURES[func] = None
+        else:
+            _SIGNATURES[func] = theirs, {n for n, p in ours.items() if p.kind is not p.VAR_POSITIONAL}
+    if _SIGNATURES[func] is None:
+        return args, kwargs
+    theirs, accepted = _SIGNATURES[func]
+    positional, named = [], {}
+    for name, value in theirs.bind(*args, **kwargs).arguments.items():
+        param = theirs.parameters[name]
+        if param.kind is param.VAR_POSITIONAL:
+            positional.extend(value)
+        elif param.kind is param.VAR_KEYWORD:
+            named.update(value)
+        elif param.kind is param.POSITIONAL_ONLY or param.default is param.empty:
+            positional.append(value)
+        else:
+            named[name] = value
+    for name in [n for n in named if n not in accepted]:
+        value = named.pop(name)
+        param = theirs.parameters.get(name)
+        default = param.default if param is not None else inspect.Parameter.empty
+        if name not in _IGNORED and not _is_no_op(value, default) and \
+                not _is_no_op(value, _NO_OPS.get(name, inspect.Parameter.empty)):
+            raise _unsupported_argument(_numpy_name(func), name, value)
+    return positional, named
+
+
+def _is_no_op(value, default) -> bool:
+    """value is default (compared by identity, or by equality for Python scalars and strings)."""
+    if value is default:
+        return True
+    plain = (bool, int, float, str, np.bool_)
+    return isinstance(value, plain) and isinstance(default, plain) and type(value) is type(default) and \
+        value == default
+
+
+def _unsupported_argument(name: str, key: str, value) -> NotImplementedError:
+    fix = {"out": "traced values are immutable: assign the result instead",
+           "where": "use dnp.where(mask, x, neutral value) on the operand instead"}.get(key, f"leave {key}= out")
+    return NotImplementedError(f"{name}(..., {key}={value!r:.40}) is not supported on traced values: dualtape "
+                               f"supports only its default; {fix}")
+
+
 def install_array_methods(cls) -> None:
-    """Give a value kind the array method set and NumPy's dispatch protocols."""
+    """Give a value kind the array method set and NumPy's dispatch protocols; the immutable kinds (traced
+    values, not eager tensors) also get JAX's `.at[index]` updates, `.copy()`, and a clear error for
+    `x[index] = v`."""
     for name, fn in ARRAY_METHODS.items():
         setattr(cls, name, fn)
     for name, fn in ARRAY_PROPERTIES.items():
         setattr(cls, name, property(fn))
+    if issubclass(cls, ArrayValue):
+        cls.at = property(_At)
+        cls.copy = _copy
+        cls.__setitem__ = _setitem
     cls.__array_ufunc__ = array_ufunc
     cls.__array_function__ = array_function
 

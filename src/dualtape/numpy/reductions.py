@@ -8,9 +8,10 @@ import numpy as np
 
 from .._util import normalize_axes, normalize_axis
 from ..ops import reduction as red
-from ..ops.elementwise import stop_gradient_p
+from ..ops.elementwise import full_p, stop_gradient_p
 from . import elementwise as ew
 from ._base import arr, bind, ndim, shape
+from ._base import dtype as dtype_of
 from .shapes import reshape
 
 
@@ -23,21 +24,39 @@ def _reduce(prim, x, axis, keepdims):
     return bind(prim, x, axes=_axes(x, axis, prim.name), keepdims=bool(keepdims))
 
 
+def _in_dtype(x, dtype):
+    """x converted to the dtype a reduction accumulates in (NumPy's and PyTorch's `dtype=`), if one is given."""
+    return arr(x) if dtype is None else ew.astype(x, dtype)
+
+
 def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001 - NumPy's name
-    out = _reduce(red.reduce_sum_p, x, axis, keepdims)
-    return out if dtype is None else ew.astype(out, dtype)
+    return _reduce(red.reduce_sum_p, _in_dtype(x, dtype), axis, keepdims)
 
 
-def prod(x, axis=None, keepdims=False):
-    return _reduce(red.reduce_prod_p, x, axis, keepdims)
+def prod(x, axis=None, keepdims=False, dtype=None):
+    return _reduce(red.reduce_prod_p, _in_dtype(x, dtype), axis, keepdims)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
-    return _reduce(red.reduce_max_p, x, axis, keepdims)
+def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - NumPy's name
+    """The maximum over axis; `initial` (as NumPy's) is one more value to take the maximum with, so an empty
+    reduction gives it."""
+    return _extreme(red.reduce_max_p, ew.maximum, x, axis, keepdims, initial)
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
-    return _reduce(red.reduce_min_p, x, axis, keepdims)
+def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - NumPy's name
+    return _extreme(red.reduce_min_p, ew.minimum, x, axis, keepdims, initial)
+
+
+def _extreme(prim, combine, x, axis, keepdims, initial):
+    x = arr(x)
+    if initial is None:
+        return _reduce(prim, x, axis, keepdims)
+    initial = np.asarray(initial).astype(dtype_of(x))  # (NumPy casts initial to the array's dtype)
+    if _count(x, axis) == 0:
+        axes = _axes(x, axis, prim.name)
+        dims = tuple(1 if i in axes else d for i, d in enumerate(shape(x)) if keepdims or i not in axes)
+        return bind(full_p, shape=dims, fill_value=initial.item(), dtype=initial.dtype)
+    return combine(_reduce(prim, x, axis, keepdims), initial)
 
 
 amax, amin = max, min
@@ -48,21 +67,23 @@ def _count(x, axis) -> int:
     return math.prod(dims[a] for a in _axes(x, axis, "mean"))
 
 
-def mean(x, axis=None, keepdims=False):
-    """Sum divided by the count (a Python int, so float32 stays float32)."""
-    x = arr(x)
-    return ew.divide(sum(x, axis, keepdims), _count(x, axis))
+def mean(x, axis=None, keepdims=False, dtype=None):
+    """Sum divided by the count (a Python int, so float32 stays float32); with dtype, computed in and
+    returned as that dtype (as NumPy)."""
+    x = _in_dtype(x, dtype)
+    out = ew.divide(sum(x, axis, keepdims), _count(x, axis))
+    return out if dtype is None else ew.astype(out, dtype)
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    x = arr(x)
+def var(x, axis=None, keepdims=False, ddof=0, dtype=None):
+    x = _in_dtype(x, dtype)
     centred = ew.subtract(x, mean(x, axis, keepdims=True))
     return ew.divide(sum(ew.square(centred), axis, keepdims), _count(x, axis) - ddof)
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
+def std(x, axis=None, keepdims=False, ddof=0, dtype=None):
     """The standard deviation; its derivative at a constant input is 0 (as PyTorch's), not NaN."""
-    return ew.sqrt_of_sum(var(x, axis, keepdims, ddof))
+    return ew.sqrt_of_sum(var(x, axis, keepdims, ddof, dtype))
 
 
 def _index_reduce(prim, x, axis, keepdims):

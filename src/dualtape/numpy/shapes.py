@@ -10,6 +10,7 @@ from .._util import normalize_axes, normalize_axis
 from ..avals import aval_of
 from ..ops import shape as sh
 from ._base import arr, bind, ndim, shape, shape_error, static_int
+from .elementwise import add, astype
 
 
 def _shape_arg(args) -> tuple:
@@ -18,11 +19,15 @@ def _shape_arg(args) -> tuple:
     return tuple(static_int(d, "shape") for d in args)
 
 
-def reshape(x, *new_shape):
-    """Reshape (one axis may be -1); accepts a tuple or separate ints."""
+def reshape(x, *new_shape, shape=None):
+    """Reshape (one axis may be -1); accepts a tuple, separate ints, or `shape=` (NumPy 2.1's keyword)."""
     x = arr(x)
+    if shape is not None:
+        if new_shape:
+            raise TypeError("reshape() got the new shape twice: positionally and as shape=")
+        new_shape = (shape,)
     new_shape = _shape_arg(new_shape)
-    old = shape(x)
+    old = aval_of(x).shape
     size = math.prod(old)
     if new_shape.count(-1) > 1:
         raise shape_error("reshape", f"only one axis may be -1, got {new_shape}")
@@ -58,11 +63,23 @@ def swapaxes(x, axis1, axis2):
 
 
 def moveaxis(x, source, destination):
+    """Move axes (an int or a sequence of them) to new positions; the others keep their order (as NumPy)."""
     n = ndim(x)
-    src, dst = normalize_axis(source, n, "moveaxis"), normalize_axis(destination, n, "moveaxis")
-    perm = [i for i in range(n) if i != src]
-    perm.insert(dst, src)
+    src, dst = _distinct_axes(source, n), _distinct_axes(destination, n)
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: `source` and `destination` arguments must have the same number of elements")
+    perm = [i for i in range(n) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        perm.insert(d, s)
     return transpose(x, perm)
+
+
+def _distinct_axes(axis, n: int) -> list[int]:
+    """An int or a sequence of ints as non-negative axes, in the order given (repeats raise, as NumPy)."""
+    axes = [normalize_axis(a, n, "moveaxis") for a in ((axis,) if hasattr(axis, "__index__") else axis)]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"moveaxis: repeated axis in {axis}")
+    return axes
 
 
 def broadcast_to(x, new_shape):
@@ -129,7 +146,7 @@ def getitem(x, index):
     return bind(sh.getitem_p, x, *arrays, index=sh.Index(entries))
 
 
-def take_along_axis(x, indices, axis):
+def take_along_axis(x, indices, axis=-1):
     """x's values at indices along axis (NumPy's take_along_axis): indexing, so each value's gradient goes to
     the one element it was read from."""
     x = arr(x) if axis is not None else ravel(x)
@@ -149,6 +166,17 @@ def index_update(x, index, value):
     x = arr(x)
     entries, arrays = _index_entries(x, index)
     return bind(sh.index_update_p, x, value, *arrays, index=sh.Index(entries))
+
+
+def index_add(x, index, value):
+    """A copy of x with value added at index (repeated integer indices accumulate): JAX's
+    `x.at[index].add(value)`. value takes x's dtype and broadcasts to the indexed region, as in JAX."""
+    x = arr(x)
+    entries, arrays = _index_entries(x, index)
+    index = sh.Index(entries)
+    region = sh.getitem_p.abstract_eval(aval_of(x), *[aval_of(a) for a in arrays], index=index).shape
+    value = broadcast_to(astype(value, aval_of(x).dtype), region)
+    return add(x, bind(sh.index_add_p, value, *arrays, index=index, shape=shape(x)))
 
 
 def _index_entries(x, index) -> tuple[list, list]:

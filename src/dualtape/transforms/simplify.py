@@ -95,6 +95,8 @@ class _Rewriter:
             return (_equals(ins[1], 0) and same(ins[0])) or (_equals(ins[0], 0) and same(ins[1])) or None
         if name in ("sub", "div"):
             return (_equals(ins[1], 0 if name == "sub" else 1) and same(ins[0])) or None
+        if name == "integer_pow" and eqn.params["y"] == 1:
+            return same(ins[0])
         inner = self.producer.get(ins[0].id) if ins and type(ins[0]) is Var else None
         if name in ("reshape", "squeeze", "expand_dims") and inner is not None and \
                 inner.prim.name in ("reshape", "squeeze", "expand_dims"):
