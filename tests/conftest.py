@@ -1,2 +1,16 @@
 """pytest's root conftest: its presence puts tests/ on sys.path, so test modules import the shared helpers
-(`strategies`, `opcheck`) by name. Keep it free of fixtures that change behaviour."""
+(`strategies`, `opcheck`) by name. Its fixtures act only on the tests that ask for them: `jax`, the JAX
+oracle with 64-bit floats (as NumPy's), skipped where JAX is not installed."""
+
+import pytest
+
+
+@pytest.fixture
+def jax():
+    """JAX with float64 enabled for the test, put back after it."""
+    jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield jax
+    jax.config.update("jax_enable_x64", previous)
+

@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.core.primitive import REGISTRY
+from dualtape.numpy.shapes import contiguous
 from dualtape.ops import shape as sh
 from strategies import ANY, EXPONENT, NONZERO, POSITIVE, Domain, arrays, axes, broadcastable_shapes, shapes
 
@@ -436,6 +437,7 @@ CASES: dict[str, Case] = {
     "convert_element_type": Case(lambda x, dtype: dnp.astype(x, dtype), lambda x, dtype: x.astype(dtype),
                                  _convert(), rtol=1e-5, atol=1e-5, h=1.0),  # linear: a wide step is exact
     "reshape": Case(lambda x, shape: x.reshape(shape), lambda x, shape: np.reshape(x, shape), _reshape()),
+    "contiguous": unary(lambda x: contiguous(dnp.transpose(x)), lambda x: np.asarray(x.T, order="C")),
     "transpose": Case(lambda x, axes: dnp.transpose(x, axes), lambda x, axes: np.transpose(x, axes),
                       _transpose()),
     "broadcast_to": Case(lambda x, shape: dnp.broadcast_to(x, shape), lambda x, shape: np.broadcast_to(x, shape),

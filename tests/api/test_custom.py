@@ -104,14 +104,6 @@ def test_nondiff_argnums_errors():
         power(X, 2, m=2)
 
 
-@pytest.fixture
-def jax():
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield jax
-    jax.config.update("jax_enable_x64", previous)
-
 
 def test_nondiff_argnums_match_jax(jax):
     def make(custom_jvp, np_):

@@ -80,14 +80,6 @@ def test_checkpoint_passes_keyword_arguments_and_differentiates_them():
     assert_close(dt.grad(lambda w: dnp.sum(block(X, s=w)))(X), X, "grad of the keyword argument")
 
 
-@pytest.fixture
-def jax():
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield jax
-    jax.config.update("jax_enable_x64", previous)
-
 
 def test_keyword_arguments_match_jax(jax):
     jnp = jax.numpy

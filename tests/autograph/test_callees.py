@@ -10,7 +10,6 @@ import importlib.util
 import textwrap
 
 import numpy as np
-import pytest
 
 import dualtape as dt
 import dualtape.numpy as dnp
@@ -262,15 +261,6 @@ def test_each_function_is_rewritten_once(monkeypatch):
 
 
 # ---- against JAX ---------------------------------------------------------------------------------------
-@pytest.fixture
-def jax():
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield jax
-    jax.config.update("jax_enable_x64", previous)
-
-
 def test_a_model_object_matches_jax(jax):
     jnp = jax.numpy
 

@@ -250,11 +250,3 @@ def test_the_rewrite_shows_the_carried_fields():
     assert "ag__.item(\"state['inner']['k']\", lambda: (state['inner'], 'k'))" in source
     assert "ag__.attr('s.t', lambda: (s, 't'))" in dt.autograph_source(attribute_in_loops)
 
-
-@pytest.fixture
-def jax():
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield jax
-    jax.config.update("jax_enable_x64", previous)

@@ -349,14 +349,6 @@ def test_size_is_numpys_int_attribute():
     assert sizes == [6] and type(sizes[0]) is int
 
 
-@pytest.fixture
-def jax():
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield jax
-    jax.config.update("jax_enable_x64", previous)
-
 
 def test_at_set_add_get_as_in_jax(jax):
     """`x.at[index].set(v)` / `.add(v)` / `.get()`: new values (x is unchanged), with JAX's values and

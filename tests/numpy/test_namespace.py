@@ -277,15 +277,6 @@ def test_numpy_integer_axes_become_python_ints_in_params():
 
 # ---- NumPy's and JAX's signatures: round(decimals), moveaxis(sequences), clip(min=, max=), reshape(shape=),
 # max / min (initial=), functional index updates -------------------------------------------------------
-@pytest.fixture
-def jax():
-    jax = pytest.importorskip("jax")
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield jax
-    jax.config.update("jax_enable_x64", previous)
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("decimals", [-2, -1, 0, 1, 2, 3])
 def test_round_with_decimals_matches_numpy(dtype, decimals):

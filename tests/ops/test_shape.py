@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.core.primitive import REGISTRY
+from dualtape.numpy.shapes import contiguous
 from opcheck import assert_like_numpy, check_op, prim_names
 from strategies import ALL, arrays, dtypes, shapes
 
@@ -194,6 +195,13 @@ def _index_add_case(draw):
 
 
 @st.composite
+def _contiguous_case(draw):
+    """A transposed array laid out row by row: the same values."""
+    x = _array(draw, draw(shapes()))
+    return (lambda x: np.asarray(x.T, order="C")), (lambda x: contiguous(dnp.transpose(x))), (x,)
+
+
+@st.composite
 def _index_update_case(draw):
     """index_update: a copy of x with a value (of x's dtype, broadcasting to x[index]) written at index; with
     repeated integer indices the last write wins, as NumPy writes."""
@@ -216,6 +224,7 @@ CASES = {
     "index_add": _index_add_case(),
     "index_update": _index_update_case(),
     "reshape": _reshape_case(),
+    "contiguous": _contiguous_case(),
     "transpose": _transpose_case(),
     "broadcast_to": _broadcast_to_case(),
     "squeeze": _squeeze_case(),

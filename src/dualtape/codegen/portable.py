@@ -49,8 +49,8 @@ FUNCTIONS: dict[str, Function] = {
                             "parameter `arrays`, CuPy `tup`, so it goes by position"),
     "einsum": Function(cupy="operands pass through cupy.asanyarray; explicit subscripts only (dualtape never "
                        "emits '...')"),
-    "asarray": Function(("dtype",), (), "moves host data to the device (NumPy input) or converts in place; "
-                        "no device= / like= keywords"),
+    "asarray": Function(("dtype", "order"), (), "moves host data to the device (NumPy input) or converts in "
+                        "place; no device= / like= keywords"),
     "full": Function(("dtype",), (), "fill_value may be a scalar or a 0-d CuPy array"),
     "copy": Function((), (0,), "a new array on the same device (the index_update helper writes into it)"),
     "empty": Function(("dtype",)),

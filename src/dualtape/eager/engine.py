@@ -9,6 +9,7 @@ import operator
 
 import numpy as np
 
+from ..numpy import shapes as _dnp_shapes
 from ..ops.rules import add_any
 from . import devices as _device
 from . import grad_mode
@@ -212,13 +213,14 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
 def _owned(data, t):
     """A gradient array t.grad may own: a copy of an array, on its device, in t's dtype and t's memory layout
     (as PyTorch lays a .grad out like its tensor, so an optimiser's updates run over matching contiguous
-    memory, whatever view the last rule produced); a traced value as it is."""
+    memory, whatever view the last rule produced); a traced value laid out row by row (dt.compile writes what
+    eager writes: the same values, in memory an optimiser runs over fast)."""
     dtype = t.dtype
     if type(data) is np.ndarray or getattr(data, "_dt_trace", None) is None:
         flags = getattr(t.data, "flags", None)
         order = "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous else "C"
         return _device.copy(data, dtype, order)
-    return data if data.dtype == dtype else data.astype(dtype)
+    return _dnp_shapes.contiguous(data if data.dtype == dtype else data.astype(dtype))
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

@@ -41,6 +41,11 @@ def reshape(x, *new_shape, shape=None):
     return bind(sh.reshape_p, x, shape=new_shape)
 
 
+def contiguous(x):
+    """x laid out row by row (np.asarray(x, order="C")): the same values, a copy only where needed."""
+    return bind(sh.contiguous_p, arr(x))
+
+
 def ravel(x):
     return reshape(x, (-1,))
 

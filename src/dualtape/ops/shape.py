@@ -66,6 +66,8 @@ def _concatenate_rule(*xs, axis):
 
 
 reshape_p = Primitive("reshape", ("x",), "xp.reshape(x, shape)", _reshape_rule, dtype_rule=_same_dtype)
+# x's values laid out row by row (a copy only where they are not): the same numbers, faster to run over
+contiguous_p = Primitive("contiguous", ("x",), "xp.asarray(x, order='C')", lambda x: x.shape, dtype_rule=_same_dtype)
 def _transpose_emit(operands, params):
     """`x.T` for a matrix transpose, as a person writes it; `x.transpose((2, 0, 1))` otherwise."""
     (x,), perm = operands, params["perm"]
@@ -317,7 +319,7 @@ def _getitem_vjp(g, ans, x, *arrays, index):
     return index_add_p(g, *arrays, index=index, shape=aval_of(x).shape)
 
 
-for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, concatenate_p):
+for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, concatenate_p, contiguous_p):
     deflinear(_prim)
 for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, getitem_p):
     _prim.view = True
@@ -325,6 +327,7 @@ deflinear(getitem_p, 0)
 deflinear(index_add_p, 0)
 deflinear(index_update_p, 0, 1)
 defvjp(reshape_p, lambda g, ans, x, shape: reshape_p(g, shape=aval_of(x).shape))
+defvjp(contiguous_p, lambda g, ans, x: g)
 defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=_inverse(perm)))
 defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, aval_of(x)))
 defvjp(squeeze_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape))
@@ -395,6 +398,7 @@ transpose_p.batch = batch_with_params(transpose_p, lambda p, size: {"perm": (0,)
 squeeze_p.batch = batch_with_params(squeeze_p, lambda p, size: {"axes": shift_axes(p["axes"])})
 expand_dims_p.batch = batch_with_params(expand_dims_p, lambda p, size: {"axes": shift_axes(p["axes"])})
 broadcast_to_p.batch = _broadcast_to_batch
+contiguous_p.batch = lambda values, batched, size: contiguous_p(values[0])
 concatenate_p.batch = _concatenate_batch
 getitem_p.batch = lambda values, batched, size, index: _index_batch(getitem_p, values, batched, size, index)
 index_add_p.batch = lambda values, batched, size, index, shape: _index_batch(
