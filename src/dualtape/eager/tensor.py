@@ -25,7 +25,7 @@ from ..ops.shape import index_update_p as _index_update_p
 from ..ops.shape import reshape_p as _reshape_p
 from . import devices as _device
 from . import grad_mode
-from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace
+from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace, unread
 from .lifting import LIFTERS, lift, lift_all
 
 _NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables. If you want to use a computed "
@@ -502,28 +502,22 @@ def _rebase(view_node, view: Tensor) -> None:
     prim, params, shape = view_node.prim, view_node.params, base.shape
     if prim.name == "getitem":
         arrays = list(view_node.raw[1:])
-        node = PrimitiveNode(_index_update_p, {"index": params["index"]}, [_unread_of(base), _unread_of(view)]
-                             + arrays, [_unread_of(base), _unread_of(view)] + arrays,
+        node = PrimitiveNode(_index_update_p, {"index": params["index"]}, [unread(base.data), unread(view.data)]
+                             + arrays, [unread(base.data), unread(view.data)] + arrays,
                              [base.grad_fn, view.grad_fn] + [None] * len(arrays), [None] * (2 + len(arrays)),
                              shape, base._version)
     elif prim.name == "transpose":
         inverse = tuple(int(i) for i in np.argsort(params["perm"]))
-        node = PrimitiveNode(prim, {"perm": inverse}, [_unread_of(view)], [_unread_of(view)], [view.grad_fn],
+        node = PrimitiveNode(prim, {"perm": inverse}, [unread(view.data)], [unread(view.data)], [view.grad_fn],
                              [None], shape, base._version)
     else:  # (reshape, squeeze, expand_dims: the base is the view's values in its own shape)
-        node = PrimitiveNode(_reshape_p, {"shape": shape}, [_unread_of(view)], [_unread_of(view)], [view.grad_fn],
+        node = PrimitiveNode(_reshape_p, {"shape": shape}, [unread(view.data)], [unread(view.data)], [view.grad_fn],
                              [None], shape, base._version)
     outer = base.grad_fn
     base.grad_fn = node
     if getattr(outer, "prim", None) is not None and outer.prim.view and base._version is getattr(
             outer.inputs[0], "_version", None):
         _rebase(outer, base)
-
-
-def _unread_of(t: Tensor):
-    kept = Unread.__new__(Unread)
-    kept.shape, kept.dtype = t.data.shape, t.data.dtype
-    return kept
 
 
 def _stop_gradient(out, prim):
