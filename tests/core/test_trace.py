@@ -366,3 +366,11 @@ def test_at_set_add_get_as_in_jax(jax):
     np.testing.assert_allclose(dt.jvp(body, (x,), (np.ones_like(x),))[1],
                                jax.jvp(body, (x,), (np.ones_like(x),))[1], rtol=1e-13)
     np.testing.assert_allclose(dt.vmap(body)(np.stack([x, -x])), jax.vmap(body)(np.stack([x, -x])), rtol=1e-13)
+
+
+def test_detach_and_clone_on_traced_values_as_on_tensors():
+    """A body written for eager tensors works traced: detach() is a stop_gradient, clone() the value."""
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(dt.grad(lambda v: (v * v.detach()).sum())(x), x)
+    np.testing.assert_array_equal(dt.grad(lambda v: (v * v.clone()).sum())(x), 2 * x)
+    np.testing.assert_array_equal(dt.grad(lambda t: (t * t.detach()).sum())(dt.tensor(x)), x)

@@ -11,7 +11,9 @@ from collections import namedtuple
 import numpy as np
 
 from .._util import normalize_axis, user_source_line
+from ..core.primitive import bind
 from ..core.trace import ArrayValue, Tracer
+from ..ops.elementwise import stop_gradient_p
 from . import elementwise as ew
 from . import linalg as la
 from . import reductions as red
@@ -211,6 +213,11 @@ def _copy(x):
     return x
 
 
+def _detach(x):
+    """PyTorch's detach() on a traced value: its stop_gradient (a body written for eager tensors, traced)."""
+    return bind(stop_gradient_p, x)
+
+
 def _setitem(x, index, value):
     where = user_source_line()
     raise TypeError(
@@ -358,15 +365,16 @@ def _unsupported_argument(name: str, key: str, value) -> NotImplementedError:
 
 def install_array_methods(cls) -> None:
     """Give a value kind the array method set and NumPy's dispatch protocols; the immutable kinds (traced
-    values, not eager tensors) also get JAX's `.at[index]` updates, `.copy()`, and a clear error for
-    `x[index] = v`."""
+    values, not eager tensors) also get JAX's `.at[index]` updates, `.copy()` / `.clone()`, `.detach()`
+    (stop_gradient), and a clear error for `x[index] = v`."""
     for name, fn in ARRAY_METHODS.items():
         setattr(cls, name, fn)
     for name, fn in ARRAY_PROPERTIES.items():
         setattr(cls, name, property(fn))
     if issubclass(cls, ArrayValue):
         cls.at = property(_At)
-        cls.copy = _copy
+        cls.copy = cls.clone = _copy
+        cls.detach = _detach
         cls.__setitem__ = _setitem
     cls.__array_ufunc__ = array_ufunc
     cls.__array_function__ = array_function
