@@ -82,6 +82,7 @@ class Primitive:
         self.differentiable = differentiable
         self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
         self.view = False  # its result may share its first operand's memory (reshape, basic indexing, ...)
+        self.torch_promotion = None  # how eager mode promotes its operands' dtypes (set by eager.promotion)
         self.vjp_reads_out = True  # its VJP reads the result (set by defvjp from the rules themselves)
         self.vjp_reads_operands: tuple | None = None  # which operands its VJP reads (None: all)
         self._unread: dict = {}  # (see unread)

@@ -27,6 +27,7 @@ from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace, unread
 from .lifting import LIFTERS, lift, lift_all
+from .promotion import promoted
 
 _NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables. If you want to use a computed "
                   "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
@@ -75,6 +76,12 @@ class EagerTrace:
                     foreign = True
         if foreign and not traced:
             _device.on_one_device(prim, raw)
+        rule = prim.torch_promotion
+        if rule is not None:  # (PyTorch's dtype rules: the operands cast first where NumPy's would differ)
+            first = raw[0]  # (the common case, one floating array alone or with its dtype or a float, inline)
+            if not (type(first) is np.ndarray and first.dtype.kind == "f" and (len(raw) == 1 or (
+                    type(raw[1]) is float or type(raw[1]) is np.ndarray and raw[1].dtype is first.dtype))):
+                raw = promoted(rule, raw, versions)
         if traced:
             out = bind(prim, *raw, **params)
             if not grad_mode.STATE.enabled and prim.differentiable:  # (no_grad over a transform's values:
