@@ -446,29 +446,6 @@ def test_grad_with_respect_to_a_tensor_not_requiring_grad_says_so():
         dt.autograd.grad((x * c).sum(), c)
 
 
-def test_function_ctx_saved_tensors_are_freed():
-    class Exp(dt.autograd.Function):
-        @staticmethod
-        def forward(ctx, t):
-            out = t.exp()
-            ctx.save_for_backward(out)
-            return out
-
-        @staticmethod
-        def backward(ctx, g):
-            (out,) = ctx.saved_tensors
-            return g * out
-
-    x = leaf([1.0, 2.0])
-    y = Exp.apply(x)
-    ref = weakref.ref(y.data)
-    s = y.sum()
-    del y
-    s.backward()
-    np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, 2.0]))
-    assert ref() is None
-
-
 def test_a_100000_op_chain():
     x = dt.tensor(np.array([1.0, 2.0]), requires_grad=True)
     gc.disable()  # (only for speed: a long-lived graph makes the cycle collector rescan it over and over)

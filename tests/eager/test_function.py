@@ -1,6 +1,8 @@
 """`dt.autograd.Function`: the tutorial's custom square with ctx.save_for_backward, needs_input_grad, several
 inputs, backward written with tensor ops (so it is differentiable again), its graph node, and its errors."""
 
+import weakref
+
 import numpy as np
 import pytest
 
@@ -609,7 +611,9 @@ def test_mark_non_differentiable_with_materialize_grads_off_and_alone(lib):
     assert not alone.requires_grad and alone.grad_fn is None and alone.tolist() == [2.0, 4.0]
 
 
-def test_an_output_saved_for_backward_and_then_changed_in_place(lib):
+def _exp_function(lib):
+    """exp as a Function of lib that saves its output for backward."""
+
     class Exp(lib.autograd.Function):
         @staticmethod
         def forward(ctx, a):
@@ -622,8 +626,23 @@ def test_an_output_saved_for_backward_and_then_changed_in_place(lib):
             (out,) = ctx.saved_tensors
             return g * out
 
+    return Exp
+
+
+def test_ctx_saved_tensors_are_freed_by_backward():
+    x = dt.tensor([1.0, 2.0], requires_grad=True)
+    y = _exp_function(dt).apply(x)
+    ref = weakref.ref(y.data)
+    s = y.sum()
+    del y
+    s.backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(np.float32([1.0, 2.0])), rtol=1e-6)
+    assert ref() is None
+
+
+def test_an_output_saved_for_backward_and_then_changed_in_place(lib):
     x = lib.tensor([1.0, 2.0], requires_grad=True)
-    y = Exp.apply(x)
+    y = _exp_function(lib).apply(x)
     y.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()

@@ -31,19 +31,23 @@ def bind(prim: "Primitive", *args, **params):
     `process(prim, args, params)`, so this module imports none of them. While a function is being staged,
     an op on values of enclosing traces is staged into it too (its operands become captures), so the
     branches and bodies of control flow keep their work inside them."""
-    top = None
+    top = tensor = None
     for a in args:
         if type(a) in PLAIN_TYPES:
             continue
         t = getattr(a, "_dt_trace", None)
-        if t is not None and (top is None or t.level > top.level):
-            top = t
+        if t is not None:
+            if top is None or t.level > top.level:
+                top = t
+            if t.level == 0:  # (an eager tensor)
+                tensor = a
     if top is None:
         return prim.impl(*args, **params)
-    if top.level > 0:  # a tensor holding this trace's values wraps them: it handles the op, as it would alone
-        for a in args:
-            if getattr(a, "_dt_eager", False) and getattr(getattr(a.data, "_dt_trace", None), "level", -1) >= top.level:
-                return a._dt_trace.process(prim, args, params)
+    # A tensor holding this trace's values wraps them: it handles the op, as it would alone.
+    if tensor is not None and top.level > 0 and any(
+            getattr(getattr(getattr(a, "data", None), "_dt_trace", None), "level", -1) >= top.level
+            for a in args if getattr(a, "_dt_eager", False)):
+        return tensor._dt_trace.process(prim, args, params)
     if INNERMOST and INNERMOST[-1].level > top.level > 0:  # (eager tensors, level 0, unwrap themselves first)
         top = INNERMOST[-1]
     return top.process(prim, args, params)
