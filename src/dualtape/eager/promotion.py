@@ -54,8 +54,8 @@ def _combine(higher, lower):
 
 
 def _agrees(positions, floating, raw) -> bool:
-    """The common cases, where NumPy's promotion is PyTorch's: arrays of one floating dtype, or one with a
-    Python number of no higher category (checked first: this runs on every eager op)."""
+    """The cases where NumPy's promotion is PyTorch's: arrays of one dtype, or one with a Python number of no
+    higher category (the commonest of them, floating, EagerTrace.process checks in line before calling)."""
     if len(positions) == 1:
         a = raw[positions[0]]
         return type(a) is np.ndarray and a.dtype.kind in "fc"
