@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 
 import numpy as np
 
@@ -229,6 +230,7 @@ class Jitted:
         self.static_objects = static_objects
         self.autograph = autograph
         self._cache: dict = {}
+        self._filling = threading.RLock()  # one trace and one compile per signature, whichever thread calls first
         self._by_arrays: dict = {}  # fast path: positional NumPy arrays only, keyed by (shape, dtype)s
         self.trace_count = 0
         if backend != "numpy":
@@ -250,18 +252,24 @@ class Jitted:
         key = (treedef, _static_key(static, self.__name__), signature)
         entry = self._cache.get(key)
         if entry is None:
-            self.trace_count += 1
-            if config.log_compiles:
-                shown = ", ".join(str(aval_of(x)) for x in leaves)
-                reason = _retrace_reason(self._cache, key)
-                logger.warning("dualtape.jit: tracing %s (%s): (%s)", self.__name__, reason, shown)
-            program, out_tree, objects = _trace(self.fn, args, kwargs, statics, self.autograph, self.static_objects)
-            if config.optimize:
-                program = optimize(program)
-            entry = _Entry(program, out_tree, objects)
-            if not entry.captures_traced:
-                self._cache[key] = entry  # a program capturing outer traced values is used once
+            with self._filling:
+                entry = self._cache.get(key) or self._new_entry(key, leaves, args, kwargs, statics)
         return entry, leaves, static
+
+    def _new_entry(self, key, leaves, args, kwargs, statics) -> _Entry:
+        """Trace and optimise fn for a signature the cache lacks (called holding the lock)."""
+        self.trace_count += 1
+        if config.log_compiles:
+            shown = ", ".join(str(aval_of(x)) for x in leaves)
+            reason = _retrace_reason(self._cache, key)
+            logger.warning("dualtape.jit: tracing %s (%s): (%s)", self.__name__, reason, shown)
+        program, out_tree, objects = _trace(self.fn, args, kwargs, statics, self.autograph, self.static_objects)
+        if config.optimize:
+            program = optimize(program)
+        entry = _Entry(program, out_tree, objects)
+        if not entry.captures_traced:
+            self._cache[key] = entry  # a program capturing outer traced values is used once
+        return entry
 
     def __call__(self, *args, **kwargs):
         if not kwargs:
@@ -275,9 +283,12 @@ class Jitted:
             return entry.result(eval_program(entry.program, leaves))  # inline into the enclosing trace / transform
         compiled = entry.compiled
         if compiled is None:
-            compiled = entry.compiled = Compiled(entry.program, self.backend, to_host=self.to_host)
-            if not kwargs and not static and _array_key(args) is not None:
-                self._by_arrays[_array_key(args)] = _fast_call(compiled, entry)
+            with self._filling:
+                compiled = entry.compiled
+                if compiled is None:
+                    compiled = entry.compiled = Compiled(entry.program, self.backend, to_host=self.to_host)
+                    if not kwargs and not static and _array_key(args) is not None:
+                        self._by_arrays[_array_key(args)] = _fast_call(compiled, entry)
         if entry.out_tree is tree.LEAF and not entry.objects:
             return compiled.fn(*leaves)
         outs = compiled.fn(*leaves)

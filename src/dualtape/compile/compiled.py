@@ -21,7 +21,7 @@ from ..codegen.emit import emit_program
 from ..codegen.runtime import Compiled
 from ..config import config
 from ..core.ir import Program
-from ..core.primitive import INNERMOST
+from ..core.primitive import innermost_trace
 from ..core.trace import input_hints, make_program
 from ..eager import grad_mode
 from ..eager.lifting import LIFTERS
@@ -117,7 +117,7 @@ class CompiledFunction:
 
         def traced(*tracers):
             arguments = {id(leaves[i]): i for i in positions if isinstance(leaves[i], Tensor)}
-            lifting = found["lifting"] = Lifting(INNERMOST[-1], arguments, TensorNames(self.fn))
+            lifting = found["lifting"] = Lifting(innermost_trace(), arguments, TensorNames(self.fn))
             call = list(leaves)
             for i, tracer in zip(positions, tracers):
                 if isinstance(leaves[i], Tensor):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import threading
 from typing import Callable
 
 import numpy as np
@@ -22,7 +23,27 @@ _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.m
 
 # values no trace owns: bind skips looking for their trace
 PLAIN_TYPES = frozenset({np.ndarray, float, int, bool, np.float64, np.float32})
-INNERMOST: list = []  # the traces now staging a function, innermost last (core.trace pushes and pops them)
+
+
+FROM_STACK = object()  # (TraceState.source_line: read the user's line from the stack)
+
+
+class TraceState(threading.local):
+    """What tracing keeps per thread, so that threads tracing at once never see each other's traces."""
+
+    def __init__(self):
+        self.innermost: list = []  # the traces now staging a function, innermost last (core.trace pushes, pops)
+        self.naming: list = []  # the traces whose values the naming hook names, outermost first
+        self.source_line = FROM_STACK  # while eval_program re-binds an equation: the line that first recorded it
+
+
+TRACE_STATE = TraceState()
+
+
+def innermost_trace():
+    """The trace now staging a function in this thread, or None."""
+    inner = TRACE_STATE.innermost
+    return inner[-1] if inner else None
 
 
 def bind(prim: "Primitive", *args, **params):
@@ -48,8 +69,9 @@ def bind(prim: "Primitive", *args, **params):
             getattr(getattr(getattr(a, "data", None), "_dt_trace", None), "level", -1) >= top.level
             for a in args if getattr(a, "_dt_eager", False)):
         return tensor._dt_trace.process(prim, args, params)
-    if INNERMOST and INNERMOST[-1].level > top.level > 0:  # (eager tensors, level 0, unwrap themselves first)
-        top = INNERMOST[-1]
+    inner = TRACE_STATE.innermost
+    if inner and inner[-1].level > top.level > 0:  # (eager tensors, level 0, unwrap themselves first)
+        top = inner[-1]
     return top.process(prim, args, params)
 
 

@@ -23,30 +23,28 @@ from .._util import is_internal, is_library, user_source_line
 from ..avals import ShapedArray, aval_of, is_python_scalar
 from ..errors import ConcretizationError, EscapedTracerError, ShapeError
 from .ir import Eqn, Lit, Program, Var
-from .primitive import INNERMOST, Primitive, bind  # noqa: F401  (bind is re-exported: the dispatch point)
+from .primitive import FROM_STACK, TRACE_STATE, Primitive, bind  # noqa: F401  (bind is re-exported)
 
 _levels = itertools.count(1)
-_FROM_STACK = object()
-_replayed_line = [_FROM_STACK]  # while eval_program re-binds an equation: the user's line that first recorded it
 
 
 def new_level() -> int:
     return next(_levels)
 
 
-def set_source_line(where=_FROM_STACK):
+def set_source_line(where=FROM_STACK):
     """Attribute the ops bound from now on to `where` (a SourceLine or None) instead of the innermost user
     frame, as when replaying an equation recorded elsewhere; no argument reads the stack again. Returns the
     previous setting, to restore."""
-    previous = _replayed_line[0]
-    _replayed_line[0] = where
+    previous = TRACE_STATE.source_line
+    TRACE_STATE.source_line = where
     return previous
 
 
 def source_line():
     """The user's line for the op being recorded now."""
-    where = _replayed_line[0]
-    return user_source_line() if where is _FROM_STACK else where
+    where = TRACE_STATE.source_line
+    return user_source_line() if where is FROM_STACK else where
 
 
 def suggest_name(value, hint: str | None, force: bool = False) -> None:
@@ -191,9 +189,6 @@ class Tracer(ArrayValue):
         return f"Tracer<{name}:{self.aval}>"
 
 
-_naming_traces: list[StagingTrace] = []  # the traces whose values the naming hook names, outermost first
-
-
 @contextmanager
 def _naming(trace: StagingTrace):
     """While tracing, name Vars after the user's local variables (read when each user function returns).
@@ -202,13 +197,14 @@ def _naming(trace: StagingTrace):
     if current is not None and current is not _on_profile_event:
         yield
         return
-    _naming_traces.append(trace)
+    naming = TRACE_STATE.naming
+    naming.append(trace)
     if current is None:
         sys.setprofile(_on_profile_event)
     try:
         yield
     finally:
-        _naming_traces.remove(trace)
+        naming.remove(trace)
         if current is None:
             sys.setprofile(None)
 
@@ -233,11 +229,11 @@ _POSITIONAL_HINT = re.compile(r"_\d+$")
 def _name_value(name: str, value) -> None:
     if type(value) is Tracer:
         var, trace = value._var, value._dt_trace
-        if trace in _naming_traces and (var.hint is None or var.id in trace.renameable):
+        if trace in TRACE_STATE.naming and (var.hint is None or var.id in trace.renameable):
             var.hint = name
             trace.renameable.discard(var.id)
     elif isinstance(value, np.ndarray):
-        for trace in _naming_traces:
+        for trace in TRACE_STATE.naming:
             var = trace._captured.get(id(value))
             if var is not None and var.hint is None:
                 var.hint = name
@@ -247,7 +243,7 @@ def suggest_capture_name(value, hint: str | None) -> None:
     """Name the captured-constant Var that stands for value in the traces being named (a constant that a
     transform re-binds keeps the user's name for it)."""
     if hint and isinstance(value, np.ndarray):
-        for trace in _naming_traces:
+        for trace in TRACE_STATE.naming:
             var = trace._captured.get(id(value))
             if var is not None and var.hint is None:
                 var.hint = hint
@@ -264,12 +260,13 @@ def make_program(fn, args: tuple, name: str | None = None, arg_names=None):
     trace.renameable = {t._var.id for t in tracers if t._var.hint and _POSITIONAL_HINT.search(t._var.hint)}
     replayed = set_source_line()  # the user's function records its own lines, even when traced during a replay
     try:
-        INNERMOST.append(trace)
+        innermost = TRACE_STATE.innermost
+        innermost.append(trace)
         try:
             with _naming(trace):
                 out = fn(*tree.unflatten(in_tree, tracers))
         finally:
-            INNERMOST.remove(trace)
+            innermost.remove(trace)
         out_leaves, out_tree = tree.flatten(out)
         outputs = [trace.to_atom(o) for o in out_leaves]
     finally:
