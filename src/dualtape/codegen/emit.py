@@ -191,7 +191,7 @@ class _Emitter:
                 continue
             operands = [self.atom(a) for a in eqn.inputs]
             scalars = {id(node) for a, node in zip(eqn.inputs, operands) if type(a) is not Var or a.aval.weak}
-            expr = eqn.prim.emit(operands, eqn.params, param_ast)
+            expr = eqn.prim.emit(operands, eqn.params, param_ast, numbers=len(scalars) == len(operands))
             if scalars:
                 expr = arrays_where_needed(expr, scalars)
             updated = _in_place(eqn, expr, self.namer, owned)

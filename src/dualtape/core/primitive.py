@@ -18,7 +18,8 @@ from ..avals import ShapedArray, result_type
 
 REGISTRY: dict[str, "Primitive"] = {}
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-              ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.Mod: operator.mod}
+              ast.Pow: operator.pow, ast.MatMult: operator.matmul, ast.Mod: operator.mod,
+              ast.FloorDiv: operator.floordiv}
 
 
 # values no trace owns: bind skips looking for their trace
@@ -94,6 +95,7 @@ class Primitive:
         helpers: dict | None = None,
         elementwise: bool = False,
         inline_param: str | None = None,
+        on_numbers: str | None = None,
     ):
         self.name = name
         self.variadic = isinstance(operands, str)  # "*xs": any number of operands
@@ -105,6 +107,12 @@ class Primitive:
         self.inline_param = inline_param  # the param holding a sub-program that codegen writes in line
         self.elementwise = elementwise  # broadcasting maps elements to elements (optimisation passes use it)
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
+        # where every operand is a Python number and Python would raise (1 / 0.0, 0.0 ** -1, 1e40 ** 10.0), the
+        # evaluator computes it as NumPy does, and emitted code calls a helper named so (NumPy's ufunc name)
+        self.on_numbers = on_numbers
+        if on_numbers is not None:
+            self.helpers[on_numbers] = lambda xp: as_numpy_on_numbers(_OPERATORS[type(self._template_ast.op)],
+                                                                         on_numbers)
         self.differentiable = differentiable
         self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
         self.view = False  # its result may share its first operand's memory (reshape, basic indexing, ...)
@@ -165,6 +173,8 @@ class Primitive:
                 code = compile(f"lambda {sig}: {self.template}", f"<dualtape:{self.name}>", "eval")
                 fn = eval(code, {"xp": xp})  # noqa: S307 - our own template
                 fn.__name__ = f"{self.name}_impl"
+            if self.on_numbers is not None and self._explicit_impl is None:
+                fn = as_numpy_on_numbers(fn, self.on_numbers)
             self._impls[xp] = fn
         return fn
 
@@ -196,14 +206,48 @@ class Primitive:
             return [ShapedArray(s, d) for s, d in zip(shape, dtype)]
         return ShapedArray(shape, dtype, weak and shape == ())
 
-    def emit(self, operands: list[ast.expr], params: dict, param_ast: Callable) -> ast.expr:
-        """The expression computing this primitive from operand expressions (ASTs)."""
+    def emit(self, operands: list[ast.expr], params: dict, param_ast: Callable, numbers: bool = False) -> ast.expr:
+        """The expression computing this primitive from operand expressions (ASTs); numbers: every operand is a
+        Python number at run time (then a primitive declaring on_numbers calls that NumPy function instead)."""
+        if numbers and self.on_numbers is not None:
+            args = list(operands) + [param_ast(params[k]) for k in sorted(params)]
+            return ast.Call(func=ast.Name(self.on_numbers, ast.Load()), args=args, keywords=[])
         if self._emit is not None:
             return self._emit(operands, params)
         names = dict(zip(self.operands, operands)) if not self.variadic else {
             self.operands[0]: ast.List(elts=list(operands), ctx=ast.Load())
         }
         return _tidy(_Substitute(names, params, param_ast).visit(_copy(self._template_ast)))
+
+
+def on_numpy_numbers(fn, *args, **params):
+    """fn(*args) with its Python-number arguments as NumPy scalars: Python's operators on Python numbers raise
+    ZeroDivisionError or OverflowError where NumPy gives inf or nan with a warning, as arrays do. The results
+    are Python numbers again when every argument was a number, so they stay weakly typed."""
+    numbers = [type(a) in (int, float, complex) for a in args if a is not None]
+    as_numpy = lambda a: np.asarray(a)[()] if type(a) in (int, float, complex) else a
+    out = fn(*[as_numpy(a) for a in args], **params)
+    if not all(numbers):
+        return out
+    back = lambda a: a.item() if isinstance(a, np.generic) else a
+    return type(out)(back(o) for o in out) if type(out) in (tuple, list) else back(out)
+
+
+def as_numpy_on_numbers(python_fn: Callable, name: str) -> Callable:
+    """python_fn, computed as NumPy computes it where Python numbers make Python raise or turn a real power
+    complex (see on_numpy_numbers); arrays and NumPy scalars never raise here, so they take the first path."""
+
+    def numpy_on_numbers(*args, **params):
+        try:
+            out = python_fn(*args, **params)
+        except (ZeroDivisionError, OverflowError):
+            return on_numpy_numbers(python_fn, *args, **params)
+        if type(out) is complex and not any(type(a) is complex for a in args):
+            return on_numpy_numbers(python_fn, *args, **params)
+        return out
+
+    numpy_on_numbers.__name__ = name
+    return numpy_on_numbers
 
 
 def _tidy(expr: ast.expr) -> ast.expr:

@@ -24,9 +24,10 @@ def unary(name: str, template: str, differentiable: bool = True) -> Primitive:
     return Primitive(name, ("x",), template, _same_shape, differentiable=differentiable, elementwise=True)
 
 
-def binary(name: str, template: str, differentiable: bool = True) -> Primitive:
+def binary(name: str, template: str, differentiable: bool = True, on_numbers: str | None = None) -> Primitive:
     rule = lambda x, y, **_: broadcast_shapes(name, x.shape, y.shape)
-    return Primitive(name, ("x", "y"), template, rule, differentiable=differentiable, elementwise=True)
+    return Primitive(name, ("x", "y"), template, rule, differentiable=differentiable, elementwise=True,
+                     on_numbers=on_numbers)
 
 
 # ---- unary maths -------------------------------------------------------------------------------------
@@ -59,19 +60,19 @@ logical_not_p = unary("logical_not", "xp.logical_not(x)", differentiable=False)
 isfinite_p = unary("isfinite", "xp.isfinite(x)", differentiable=False)
 stop_gradient_p = unary("stop_gradient", "x", differentiable=False)  # the identity, with derivative zero
 
-integer_pow_p = Primitive("integer_pow", ("x",), "x ** y", _same_shape)  # y: a Python int param
+integer_pow_p = Primitive("integer_pow", ("x",), "x ** y", _same_shape, on_numbers="power")  # y: a Python int
 
 # ---- binary arithmetic -------------------------------------------------------------------------------
 add_p = binary("add", "x + y")
 sub_p = binary("sub", "x - y")
 mul_p = binary("mul", "x * y")
-div_p = binary("div", "x / y")
-pow_p = binary("pow", "x ** y")
+div_p = binary("div", "x / y", on_numbers="true_divide")  # (on Python numbers: NumPy's inf / nan, not an error)
+pow_p = binary("pow", "x ** y", on_numbers="power")
 maximum_p = binary("maximum", "xp.maximum(x, y)")
 minimum_p = binary("minimum", "xp.minimum(x, y)")
 arctan2_p = binary("arctan2", "xp.arctan2(x, y)")
-floor_divide_p = binary("floor_divide", "x // y", differentiable=False)
-mod_p = binary("mod", "x % y")
+floor_divide_p = binary("floor_divide", "x // y", differentiable=False, on_numbers="floor_divide")
+mod_p = binary("mod", "x % y", on_numbers="remainder")
 
 # ---- comparisons and logic ---------------------------------------------------------------------------
 eq_p = binary("eq", "x == y", differentiable=False)

@@ -13,7 +13,7 @@ import dis
 import inspect
 
 from ..avals import ShapedArray, aval_of, is_float
-from ..core.primitive import REGISTRY, Primitive
+from ..core.primitive import REGISTRY, Primitive, on_numpy_numbers
 
 
 def _p(name: str) -> Primitive:
@@ -126,7 +126,10 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
         def unary_vjp(g, x, *, out, needed=None, **params):  # (one operand: no loop, eager's common case)
             if needed is not None and not needed[0]:
                 return (None,)
-            bar = rule(g, out, x, **params)
+            try:
+                bar = rule(g, out, x, **params)
+            except (ZeroDivisionError, OverflowError):
+                bar = on_numpy_numbers(rule, g, out, x, **params)
             if not _matches(bar, x):
                 bar = unbroadcast(bar, aval_of(x)) if broadcasting else fit_dtype(bar, aval_of(x))
             return (bar,)
@@ -141,7 +144,10 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
             if rule is None or (needed is not None and not needed[i]):
                 bars.append(None)
                 continue
-            bar = rule(g, out, *primals, **params)
+            try:
+                bar = rule(g, out, *primals, **params)
+            except (ZeroDivisionError, OverflowError):
+                bar = on_numpy_numbers(rule, g, out, *primals, **params)
             if not _matches(bar, x):  # (the common case needs no fitting: skip building avals)
                 bar = unbroadcast(bar, aval_of(x)) if broadcasting else fit_dtype(bar, aval_of(x))
             bars.append(bar)
@@ -170,7 +176,7 @@ def _reads(rule, position: int) -> bool:
             if after is not None and after.opname == "LOAD_ATTR" and after.argval in _METADATA:
                 continue  # x.shape
             if (before is not None and before.opname == "LOAD_GLOBAL" and before.argval == "aval_of"
-                    and after is not None and after.opname == "CALL" and after.arg == 1):
+                    and after is not None and after.opname in ("CALL", "CALL_FUNCTION") and after.arg == 1):
                 continue  # aval_of(x)
             return True
         elif isinstance(ins.argval, tuple) and name in ins.argval and "LOAD" in ins.opname:

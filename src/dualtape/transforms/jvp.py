@@ -13,6 +13,7 @@ import numpy as np
 from .. import tree
 from ..avals import ShapedArray, aval_of, is_float
 from ..core.ir import Program
+from ..core.primitive import on_numpy_numbers
 from ..core.trace import ArrayValue, bind, make_program, new_level
 from ..errors import EscapedTracerError
 from ..numpy.methods import install_array_methods
@@ -43,7 +44,12 @@ class JVPTrace:
             return bind(prim, *primals, **params)
         if prim.jvp is None:
             raise NotImplementedError(f"forward-mode differentiation of {prim.name} is not implemented")
-        out, out_dot = prim.jvp(list(primals), list(tangents), **params)
+        try:
+            out, out_dot = prim.jvp(list(primals), list(tangents), **params)
+        except (ZeroDivisionError, OverflowError):  # a rule's operators on Python numbers: NumPy's inf and nan
+            n = len(primals)
+            out, out_dot = on_numpy_numbers(lambda *pt: prim.jvp(list(pt[:n]), list(pt[n:]), **params),
+                                            *primals, *tangents)
         if prim.multiple_results:
             return [self.pack(o, t) for o, t in zip(out, out_dot)]
         return self.pack(out, out_dot)
