@@ -169,13 +169,13 @@ def check_jacfwd(f, args, argnums=0, *, h=STEP, rtol=RTOL, atol=ATOL):
     return jac
 
 
-def tangent_function(f, args, seed=0):
-    """x -> the tangent of f at x along fixed random tangents (for second-order checks: its own jvp is a
-    directional second derivative)."""
-    tangents = random_tangents(tuple(args), np.random.default_rng(seed + 1))
+def tangent_function(f, n_args: int):
+    """(*xs, *ts) -> the tangent of f at xs along ts (for second-order checks: its own jvp is a directional
+    second derivative). The tangents are arguments, so the checks see f's tangent as a function of them
+    too: a rule that is not linear in them, or stops their gradient, fails."""
 
-    def f_dot(*xs):
-        return dt.jvp(f, xs, tangents)[1]
+    def f_dot(*xs_and_ts):
+        return dt.jvp(f, xs_and_ts[:n_args], xs_and_ts[n_args:])[1]
 
     return f_dot
 
@@ -184,7 +184,8 @@ def _check_fwd(f, args, order, **tol):
     check_jvp(f, args, **tol)
     if order >= 2:
         second = {k: v * 100 for k, v in tol.items() if k in ("rtol", "atol")}  # FD of an AD derivative
-        check_jvp(tangent_function(f, args), args, **{**tol, **second})
+        tangents = random_tangents(args, np.random.default_rng(tol.get("seed", 0) + 1))
+        check_jvp(tangent_function(f, len(args)), args + tuple(tangents), **{**tol, **second})
 
 
 MODES = {"fwd": _check_fwd}
@@ -295,15 +296,13 @@ def check_jacrev(f, args, argnums=0, *, h=STEP, rtol=RTOL, atol=ATOL):
     return jac
 
 
-def cotangent_function(f, args, seed=0):
-    """xs -> Jᵀ(xs)·ȳ for a fixed random ȳ (for second-order checks: its derivatives are second derivatives
-    of f, reached reverse-over-reverse by vjp and forward-over-reverse by jvp)."""
-    with np.errstate(all="ignore"):
-        out = f(*args)
-    cotangents = random_tangents(out, np.random.default_rng(seed + 2))
+def cotangent_function(f, n_args: int):
+    """(*xs, ȳ) -> Jᵀ(xs)·ȳ (for second-order checks: its derivatives are second derivatives of f, reached
+    reverse-over-reverse by vjp and forward-over-reverse by jvp). ȳ is an argument, as PyTorch's gradgradcheck
+    makes the output gradients inputs: a rule that is not linear in ȳ, or stops its gradient, fails."""
 
-    def f_bar(*xs):
-        return dt.vjp(f, *xs)[1](cotangents)
+    def f_bar(*xs_and_cotangent):
+        return dt.vjp(f, *xs_and_cotangent[:n_args])[1](xs_and_cotangent[n_args])
 
     return f_bar
 
@@ -312,9 +311,12 @@ def _check_rev(f, args, order, **tol):
     check_vjp(f, args, **tol)
     if order >= 2:
         tol2 = {**tol, "rtol": tol.get("rtol", RTOL) * 100, "atol": tol.get("atol", ATOL) * 100}  # FD of AD
-        f_bar = cotangent_function(f, args, tol.get("seed", 0))
-        check_vjp(f_bar, args, **tol2)  # reverse over reverse
-        check_jvp(f_bar, args, **tol2)  # forward over reverse
+        with np.errstate(all="ignore"):
+            out = f(*args)
+        cotangent = random_tangents(out, np.random.default_rng(tol.get("seed", 0) + 2))
+        f_bar, with_cotangent = cotangent_function(f, len(args)), args + (cotangent,)
+        check_vjp(f_bar, with_cotangent, **tol2)  # reverse over reverse
+        check_jvp(f_bar, with_cotangent, **tol2)  # forward over reverse
 
 
 MODES["rev"] = _check_rev

@@ -137,6 +137,27 @@ def test_unhashable_static_argument_is_a_clear_error():
     np.testing.assert_array_equal(f(np.ones((2, 3)), (0,)), np.full(3, 2.0))
 
 
+def test_static_argnums_out_of_range_or_not_ints_fail_at_jit_time():
+    with pytest.raises(ValueError, match=r"static_argnums \[2\] are out of range for power, which takes 2 "
+                                         r"positional parameter\(s\) \(x, n\)"):
+        dt.jit(power, static_argnums=2)
+    with pytest.raises(ValueError, match=r"static_argnums \[-3\] are out of range"):
+        dt.jit(power, static_argnums=(1, -3))
+    with pytest.raises(ValueError, match="out of range"):
+        dt.trace(power, static_argnums=5)(X, 3)
+    with pytest.raises(TypeError, match="static_argnums must be ints"):
+        dt.jit(power, static_argnums=("n",))
+    assert dt.jit(lambda *xs: xs[0] * xs[1], static_argnums=1)(X, 2).tolist() == (X * 2).tolist()  # *args: any
+    assert dt.jit(power, static_argnums=np.int64(1)).static_argnums == (1,)
+
+
+def test_jit_of_something_not_callable_fails_at_jit_time():
+    with pytest.raises(TypeError, match=r"jit expects a function .*got int 3"):
+        dt.jit(3)
+    with pytest.raises(TypeError, match=r"got str 'f'"):
+        dt.jit(static_argnums=0)("f")
+
+
 def test_non_array_dynamic_argument_suggests_static_argnums():
     with pytest.raises(TypeError, match=r"type str.*static_argnums"):
         dt.jit(lambda x, mode: x)(X, "fast")

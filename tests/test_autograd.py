@@ -57,6 +57,35 @@ class CubeWithFlatBackward(dt.autograd.Function):
         return g * x * (3 * x.detach())
 
 
+class CubeWithDetachedGradient(dt.autograd.Function):
+    """x^3 whose backward detaches the gradient it receives: first derivatives right, second ones wrong
+    wherever that gradient depends on x (d2/dx2 of Cube(x)^2 comes out 12x^4 instead of 30x^4)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x * x * g.detach()
+
+
+class SumOfCubesIgnoringItsGradient(dt.autograd.Function):
+    """sum(x^3) whose backward forgets to multiply by the incoming gradient (right only when it is 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x ** 3).sum()
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x * x
+
+
 # ---- gradcheck ---------------------------------------------------------------------------------------
 def test_gradcheck_passes_on_correct_derivatives():
     x, y = leaf(XV), leaf(YV)
@@ -93,6 +122,31 @@ def test_gradgradcheck():
     with pytest.raises(RuntimeError, match="Jacobian mismatch"):
         dt.autograd.gradgradcheck(CubeWithFlatBackward.apply, (x,))
     assert dt.autograd.gradcheck(CubeWithFlatBackward.apply, (x,))  # its first derivative is right
+
+
+def test_gradgradcheck_differentiates_through_random_output_gradients():
+    """As PyTorch: the output gradients are random and checked as inputs, so a backward that detaches the
+    gradient it receives fails (with all-ones gradients that are constants, it passed)."""
+    x = leaf(XV)
+    assert dt.autograd.gradcheck(CubeWithDetachedGradient.apply, (x,))  # its first derivative is right
+    (g,) = dt.autograd.grad((CubeWithDetachedGradient.apply(x) ** 2).sum(), x, create_graph=True)
+    (h,) = dt.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), 12 * XV ** 4)  # the true d2/dx2 is 30 x^4: the rule is wrong
+    with pytest.raises(RuntimeError, match=r"gradgradcheck .*inputs 1 and up.*with respect to input 1"):
+        dt.autograd.gradgradcheck(CubeWithDetachedGradient.apply, (x,))
+    assert dt.autograd.gradgradcheck(CubeWithDetachedGradient.apply, (x,), raise_exception=False) is False
+    assert dt.autograd.gradgradcheck(Cube.apply, (x,), dt.tensor(YV, requires_grad=True))  # given grad_outputs
+    assert x.grad is None and x.detach().tolist() == XV.tolist()
+
+
+def test_gradcheck_pulls_back_random_output_gradients_too():
+    """A scalar output's only one-hot gradient is 1: a backward ignoring the gradient it receives agrees with
+    every Jacobian row, and only a random output gradient shows it wrong."""
+    x = leaf(XV)
+    with pytest.raises(RuntimeError, match=r"random output gradients u with respect to input 0"):
+        dt.autograd.gradcheck(SumOfCubesIgnoringItsGradient.apply, (x,))
+    assert dt.autograd.gradcheck(SumOfCubesIgnoringItsGradient.apply, (x,), raise_exception=False) is False
+    assert dt.autograd.gradcheck(lambda a: (a ** 3).sum(), (x,))
 
 
 # ---- functional --------------------------------------------------------------------------------------

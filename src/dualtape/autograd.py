@@ -67,10 +67,32 @@ def _analytical(fn, inputs, k, create_graph=False):
     return np.stack(rows) if rows else np.zeros((0, inputs[k].numel()))
 
 
+def _random_seeds(outputs, rng) -> list:
+    """One random gradient per output (its shape and dtype): a wrong rule cannot pass by chance as it can with
+    ones or one-hot seeds (e.g. a backward that ignores the incoming gradient, for a scalar output)."""
+    return [rng.standard_normal(o.shape).astype(o.dtype) for o in outputs]
+
+
+def _pullback_error(fn, inputs, k, numerical, atol, rtol, rng):
+    """(worst excess over tolerance, its input element, numerical, analytical) for one random vector-Jacobian
+    product: backward of random output gradients u against u·J from the finite differences."""
+    outputs = _flat_outputs(fn, inputs)
+    seeds = _random_seeds(outputs, rng)
+    (g,) = engine.grad(outputs, [inputs[k]], [Tensor._wrap(u) for u in seeds], allow_unused=True)
+    analytical = np.zeros(inputs[k].numel()) if g is None else np.asarray(g.data, np.float64).ravel()
+    u = np.concatenate([np.asarray(s, np.float64).ravel() for s in seeds]) if seeds else np.zeros(0)
+    expected = u @ numerical if u.size else np.zeros(inputs[k].numel())
+    error = np.abs(analytical - expected) - (atol * np.abs(u).sum() + rtol * (np.abs(u) @ np.abs(numerical)))
+    j = int(np.argmax(error)) if error.size else 0
+    return (error[j] if error.size else 0.0), j, expected, analytical
+
+
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) -> bool:
     """Compare backward's Jacobian with central finite differences for every input that requires grad
-    (use float64 inputs). Returns True, or raises GradcheckError naming the worst entry."""
+    (use float64 inputs), row by row and then for random output gradients (backward must be linear in the
+    gradient it receives). Returns True, or raises GradcheckError naming the worst entry."""
     inputs = _as_tuple(inputs)
+    rng = np.random.default_rng(0)
     for k, x in enumerate(inputs):
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
@@ -91,24 +113,43 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
                     f"input element {j}) numerical {numerical[i, j]:.8g} vs analytical {analytical[i, j]:.8g}\n"
                     f"numerical:\n{numerical}\nanalytical:\n{analytical}")
             return False
+        excess, j, expected, got = _pullback_error(fn, inputs, k, numerical, atol, rtol, rng)
+        if excess > 0:
+            if raise_exception:
+                raise GradcheckError(
+                    f"Jacobian mismatch for random output gradients u with respect to input {k}: backward(u) is "
+                    f"not u @ J at input element {j}: numerical {expected[j]:.8g} vs analytical {got[j]:.8g} "
+                    "(the one-hot rows agree: does backward use the values of the gradient it receives, linearly?)"
+                    f"\nnumerical:\n{expected}\nanalytical:\n{got}")
+            return False
     return True
 
 
-def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3) -> bool:
-    """gradcheck of the first derivatives (computed with create_graph=True): checks second derivatives."""
+def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) -> bool:
+    """gradcheck of the first derivatives (backward with create_graph=True) as a function of the inputs and of
+    the output gradients, random unless given (as PyTorch): checks the second derivatives, and that backward
+    is differentiated through the gradient it receives too (a detached gradient fails)."""
     inputs = _as_tuple(inputs)
-    wanted = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if not any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
+        return True
+    if grad_outputs is None:
+        seeds = _random_seeds(_flat_outputs(fn, inputs), np.random.default_rng(1))
+        grad_outputs = tuple(Tensor._wrap(u).requires_grad_() for u in seeds)
+    grad_outputs = _as_tuple(grad_outputs)
+    n = len(inputs)
 
-    def first_derivatives(*xs):
+    def first_derivatives(*args):
+        xs, seeds = args[:n], args[n:]
         outputs = _flat_outputs(fn, xs)
-        seeds = [Tensor._wrap(np.ones(o.shape, dtype=o.dtype)) for o in outputs]
         chosen = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        grads = engine.grad(outputs, chosen, seeds, create_graph=True, allow_unused=True)
+        grads = engine.grad(outputs, chosen, list(seeds), create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
-    if not wanted:
-        return True
-    return gradcheck(first_derivatives, inputs, eps, atol, rtol)
+    try:
+        return gradcheck(first_derivatives, inputs + grad_outputs, eps, atol, rtol, raise_exception)
+    except GradcheckError as e:
+        raise GradcheckError(f"gradgradcheck (the outputs are the first derivatives; inputs {n} and up are the "
+                             f"gradients of fn's outputs): {e}") from None
 
 
 def _functional():

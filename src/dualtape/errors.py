@@ -20,7 +20,18 @@ class ShapeError(ValueError):
         super().__init__(_compose(f"{op}: {message}", where, fix))
 
     def at(self, where) -> "ShapeError":
-        return ShapeError(self.op, self.detail, where, self.fix)
+        return type(self)(self.op, self.detail, where, self.fix)
+
+
+class IndexBoundsError(ShapeError, IndexError):
+    """An index outside its axis: an IndexError, as NumPy raises, that names the op, shapes and source line."""
+
+
+def object_array_error(where: str, dtype="object") -> TypeError:
+    """The error for a NumPy array of objects (or strings) given to a transform (neither traceable nor hashable)."""
+    return TypeError(f"{where}: arrays of dtype {dtype} are not supported (dualtape works with numeric and "
+                     "boolean arrays); convert it with np.asarray(x, dtype=float) (or the dtype its values have), "
+                     "or keep it out of the function's arguments")
 
 
 class ConcretizationError(TypeError):

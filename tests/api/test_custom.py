@@ -9,7 +9,7 @@ import pytest
 
 import dualtape as dt
 import dualtape.numpy as dnp
-from gradcheck import assert_close
+from gradcheck import assert_close, check_grads
 
 X = np.array([0.3, -0.2, 0.5])
 
@@ -121,3 +121,38 @@ def test_nondiff_argnums_match_jax(jax):
     ours = dt.grad(make(dt.custom_jvp, dnp))(X)
     theirs = jax.grad(make(jax.custom_jvp, jax.numpy))(X)
     assert_close(ours, np.asarray(theirs), "grad")
+
+
+# ---- second-order checks see a rule's dependence on the cotangent or tangent it receives ------------------
+@dt.custom_vjp
+def cube_stopped_cotangent(x):
+    return x ** 3
+
+
+cube_stopped_cotangent.defvjp(lambda x: (x ** 3, x), lambda x, g: (3 * x * x * dt.stop_gradient(g),))
+
+
+@dt.custom_jvp
+def cube_stopped_tangent(x):
+    return x ** 3
+
+
+@cube_stopped_tangent.defjvp
+def _cube_stopped_tangent_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return x ** 3, 3 * x * x * dt.stop_gradient(t)
+
+
+def test_check_grads_second_order_fails_a_rule_that_stops_the_cotangent_or_tangent_it_receives():
+    """Right first derivatives, wrong second ones where the cotangent (tangent) depends on x: grad(grad) of
+    cube(x)^2 gives 12x^4, not 30x^4. check_grads makes the cotangent (tangent) an argument, as PyTorch's
+    gradgradcheck does, so it fails them (with a fixed one it passed)."""
+    square_of = lambda cube: lambda x: cube(x) ** 2
+    np.testing.assert_allclose(dt.grad(lambda x: dt.grad(square_of(cube_stopped_cotangent))(x))(0.5), 12 * 0.5 ** 4)
+    check_grads(cube_stopped_cotangent, (X,), order=1, modes=("fwd", "rev"))
+    check_grads(cube_stopped_tangent, (X,), order=1, modes=("fwd",))  # (transposed, its stopped tangent gives 0)
+    with pytest.raises(AssertionError, match="cotangent of input leaf 1"):  # d/dȳ of Jᵀȳ came out 0
+        check_grads(cube_stopped_cotangent, (X,), order=2, modes=("rev",))
+    with pytest.raises(AssertionError, match="jvp tangent"):
+        check_grads(cube_stopped_tangent, (X,), order=2, modes=("fwd",))
+    check_grads(lambda x: x ** 3, (X,), order=2, modes=("fwd", "rev"))

@@ -55,6 +55,30 @@ def test_argnums_int_tuple_and_negative():
         dt.grad(f, argnums=3)(X, V, 3.0)
 
 
+def test_a_position_listed_twice_in_argnums_gets_its_whole_derivative_each_time():
+    """As JAX: argnums=(0, 0) differentiates x once and hands that derivative to both places (not 0 to one)."""
+    f = lambda x, y: dnp.sum(x * y * x)  # df/dx = 2xy, df/dy = x^2, d2f/dx2 = diag(2y)
+    gx, gy = 2 * X * V, X * X
+    for got in (dt.grad(f, argnums=(0, 0))(X, V), dt.value_and_grad(f, argnums=(0, -2))(X, V)[1]):
+        assert len(got) == 2
+        np.testing.assert_allclose(got[0], gx)
+        np.testing.assert_allclose(got[1], gx)
+    a, b, c = dt.jit(dt.grad(f, argnums=(1, 0, 1)))(X, V)
+    np.testing.assert_allclose(a, gy)
+    np.testing.assert_allclose(b, gx)
+    np.testing.assert_allclose(c, gy)
+    g = lambda x, y: x * y * x
+    for jacobian in (dt.jacrev, dt.jacfwd):
+        first, second = jacobian(g, argnums=(0, 0))(X, V)
+        np.testing.assert_allclose(first, np.diag(gx))
+        np.testing.assert_allclose(second, np.diag(gx))
+    blocks = dt.hessian(f, argnums=(0, 0))(X, V)
+    assert len(blocks) == 2 and all(len(row) == 2 for row in blocks)
+    for block in (b for row in blocks for b in row):
+        np.testing.assert_allclose(block, np.diag(2 * V))
+    assert dt.grad(lambda x, y: x * y, argnums=(0, 0))(2.0, 3.0) == pytest.approx((3.0, 3.0))
+
+
 def test_pytree_arguments_give_pytree_gradients():
     params = {"w": np.array([[0.5, -1.0], [2.0, 0.25], [1.0, 1.0]]), "b": [np.array([0.1, -0.2]), 0.5]}
 
@@ -378,6 +402,24 @@ def test_integer_inputs_to_vjp_and_jacrev_are_type_errors():
         dt.vjp(lambda x: x * 2.0, np.arange(3))
     with pytest.raises(TypeError, match="float"):
         dt.jacrev(lambda x: x * 2.0)(np.arange(3))
+
+
+OBJECTS = np.array([0.5, -1.0, 2.0], dtype=object)
+NOT_SUPPORTED = r"arrays of dtype object are not supported.*np\.asarray\(x, dtype=float\)"
+
+
+def test_an_object_array_argument_to_a_transform_says_object_arrays_are_not_supported():
+    for run in (lambda: dt.jacrev(lambda x: x * 2.0)(OBJECTS), lambda: dt.jacfwd(lambda x: x * 2.0)(OBJECTS),
+                lambda: dt.vjp(lambda x: x * 2.0, OBJECTS), lambda: dt.hessian(lambda x: dnp.sum(x ** 3))(OBJECTS)):
+        with pytest.raises(TypeError, match=NOT_SUPPORTED):
+            run()
+
+
+def test_an_object_array_argument_to_grad_or_jit_says_object_arrays_are_not_supported():
+    for run in (lambda: dt.grad(lambda x: dnp.sum(x * 2.0))(OBJECTS), lambda: dt.jit(lambda x: x * 2.0)(OBJECTS)):
+        with pytest.raises(TypeError, match=NOT_SUPPORTED) as err:
+            run()
+        assert "static" not in str(err.value)
 
 
 def test_integer_output_of_grad_is_a_type_error():

@@ -196,7 +196,8 @@ def shifted(x):
     return a
 """
     assert set(emitted.globals) == {"TABLE", "ones", "const2"}
-    assert emitted.globals["TABLE"] is TABLE and emitted.globals["ones"] is ones
+    for name, value in (("TABLE", TABLE), ("ones", ones)):  # each a read-only copy taken when traced (as JAX)
+        assert np.array_equal(emitted.globals[name], value) and not emitted.globals[name].flags.writeable
     out = dt.jit(shifted)(np.array([1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(out, np.array([1.0, 2.0, 3.0]) * TABLE + 3.0)
 

@@ -394,3 +394,31 @@ def test_index_add_and_update_differentiate_as_jax(jax):
         for got, want in zip(dt.grad(loss(ours), argnums=(0, 1))(*args),
                              jax.grad(loss(theirs), argnums=(0, 1))(*args)):
             np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def gather_out_of_bounds(x):
+    return x[:, np.array([0, 5])]  # axis 1 has size 3
+
+
+def test_an_out_of_bounds_index_array_names_the_op_shapes_and_line_traced_and_eager():
+    """A known index array outside its axis is an IndexError (as NumPy's) that also names the op, both shapes
+    and the user's line — at trace time, not later from inside the compiled program."""
+    x = np.ones((2, 3))
+    runs = {"jit": lambda: dt.jit(gather_out_of_bounds)(x),
+            "grad": lambda: dt.grad(lambda x: gather_out_of_bounds(x).sum())(x),
+            "eager": lambda: gather_out_of_bounds(dt.tensor(x, requires_grad=True)),
+            "numpy protocol": lambda: dt.jit(lambda x: np.sum(gather_out_of_bounds(x)))(x)}
+    for name, run in runs.items():
+        with pytest.raises(IndexError) as err:
+            run()
+        message = str(err.value)
+        assert isinstance(err.value, dt.ShapeError), name
+        assert message.startswith("getitem: index 5 is out of bounds for axis 1 with size 3"), (name, message)
+        assert "index array of shape (2,) into an array of shape (2, 3)" in message, (name, message)
+        assert "test_namespace.py" in message and "return x[:, np.array([0, 5])]" in message, (name, message)
+    with pytest.raises(IndexError, match=r"index_update: index -4 is out of bounds for axis 0 with size 3"):
+        dt.jit(lambda v: dnp.index_update(v, [1, -4], 0.0))(np.ones(3))
+    t = dt.zeros(3)
+    with pytest.raises(IndexError, match=r"index_update: index 3 is out of bounds .* shape \(3,\)"):
+        t[dt.tensor([3])] = dt.tensor([1.0], requires_grad=True)  # (recorded: a gradient flows through it)
+    np.testing.assert_array_equal(dt.jit(lambda v: v[np.array([-3, 2])])(np.arange(3.0)), [0.0, 2.0])  # in bounds

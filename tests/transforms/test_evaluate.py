@@ -42,7 +42,8 @@ def test_eval_program_on_tracers_inlines_the_program():
     inner = dt.trace(model)(np.zeros(3), np.zeros(3))
     outer, _ = make_program(lambda a: eval_program(inner, [a, a])[0] * 2.0, (np.zeros(3),))
     assert [e.prim.name for e in outer.eqns] == [e.prim.name for e in inner.eqns] + ["mul"]
-    assert [v for _, v in outer.captures][0] is OFFSET  # the inner program's capture, captured again
+    captured = [v for _, v in outer.captures][0]  # the inner program's capture, captured again, not copied again
+    assert captured is inner.captures[0][1] and np.array_equal(captured, OFFSET) and captured is not OFFSET
     outer.check()
     x = np.array([0.3, -0.2, 0.1])
     np.testing.assert_allclose(eval_program(outer, [x])[0], 2 * reference(x, x)[0], rtol=1e-15)

@@ -281,3 +281,13 @@ def test_gradient_programs_have_no_identities_duplicates_or_dead_code():
 def test_value_and_grad_reuses_the_forward_values():
     program = dt.trace(dt.value_and_grad(lambda x: dnp.sum(dnp.exp(dnp.sin(x)))))(X)
     assert prims(program).count("sin") == 1 and prims(program).count("exp") == 1
+
+
+def test_a_constant_compared_with_a_float32_value_keeps_its_float64_precision():
+    """A captured float64 array of equal elements, compared with a float32 value, becomes a float64 scalar, not a
+    weak Python float (which would compare in float32 and flip the answer)."""
+    k = np.full((2, 3), 0.4696825168720804)
+    program = dt.trace(lambda x, m: dnp.where(m > dnp.astype(m, np.float32), m, x))(np.zeros((2, 3)), k)
+    program = with_captured(program, {1: k})
+    for rewritten in (simplify(program), optimize(program)):
+        np.testing.assert_array_equal(eval_program(rewritten, [np.zeros((2, 3))])[0], k)

@@ -17,6 +17,7 @@ from ..avals import aval_of, is_float
 from ..codegen.runtime import Compiled
 from ..config import config
 from ..core.trace import input_hints, make_program
+from ..errors import object_array_error
 from ..numpy import moveaxis, reshape
 from ..transforms.batching import vmap_call
 from ..transforms.jvp import check_tangent, jvp_call
@@ -90,12 +91,28 @@ def vmap(fn, in_axes=0, out_axes=0):
     return mapped
 
 
+def _distinct(argnums, n_args: int) -> tuple:
+    """The positions argnums names, each once, in the order first named (negative ones counted from the end)."""
+    listed = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in listed:
+        if not -n_args <= i < n_args:
+            raise ValueError(f"argnums {argnums} is out of range for {n_args} positional arguments")
+    return tuple(dict.fromkeys(i % n_args for i in listed))
+
+
 def _selected(args, argnums):
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for i in nums:
-        if not -len(args) <= i < len(args):
-            raise ValueError(f"argnums {argnums} is out of range for {len(args)} positional arguments")
+    """(the distinct positions of argnums, the arguments there): a position named twice is differentiated once."""
+    nums = _distinct(argnums, len(args))
     return nums, tuple(args[i] for i in nums)
+
+
+def as_listed(values, argnums, n_args: int):
+    """values (one per distinct position of argnums) laid out as argnums lists them: the one value for an int,
+    else a tuple with an entry per listed position, a position listed twice getting its derivative twice (JAX)."""
+    if isinstance(argnums, int):
+        return values[0]
+    nums = _distinct(argnums, n_args)
+    return tuple(values[nums.index(i % n_args)] for i in argnums)
 
 
 def _with_args(fn, args, nums, kwargs=None):
@@ -115,6 +132,8 @@ def float_inputs(values, where: str):
     """Differentiation needs floating inputs (as in JAX): integer or boolean ones raise a TypeError."""
     for x in tree.leaves(values):
         dtype = aval_of(x).dtype
+        if dtype.kind == "O":
+            raise object_array_error(where)
         if not is_float(dtype):
             raise TypeError(f"{where} requires floating-point inputs, got an input of dtype {dtype}; "
                             "convert it with .astype(float) or leave it out of argnums")
@@ -146,9 +165,7 @@ def jacfwd(fn, argnums=0):
         out_dots = vmap_call(pushforward, tuple(basis))
         out_leaves, out_tree = tree.flatten(out_dots)
         per_output = [_split_columns(o, leaves, sizes) for o in out_leaves]
-        result = [tree.unflatten(in_tree, cols) for cols in per_output]
-        if isinstance(argnums, int):  # the Jacobian mirrors that one argument, not a 1-tuple
-            result = [r[0] for r in result]
+        result = [as_listed(tree.unflatten(in_tree, cols), argnums, len(args)) for cols in per_output]
         return tree.unflatten(out_tree, result)
 
     return jacobian

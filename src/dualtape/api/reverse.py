@@ -17,7 +17,7 @@ from ..avals import aval_of, is_float
 from ..core.trace import input_hints, make_program
 from ..transforms.batching import vmap_call
 from ..transforms.vjp import Pullback, check_cotangent
-from .forward import _selected, _with_args, check_primals_tangents, float_inputs, jacfwd, jvp, untensor
+from .forward import _selected, _with_args, as_listed, check_primals_tangents, float_inputs, jacfwd, jvp, untensor
 from .staging import Jitted, arrays_only, is_object, with_objects
 
 
@@ -83,8 +83,7 @@ def value_and_grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "nump
             raise TypeError(f"grad requires a scalar output, but {_name(fn)} returned a {type(value).__name__}")
         seed = _scalar_seed(value, fn)
         bars = pullback.input_cotangents([seed] + [None] * (len(pullback.outputs) - 1))
-        grads = tree.unflatten(in_tree, bars)
-        grads = grads[0] if isinstance(argnums, int) else grads
+        grads = as_listed(tree.unflatten(in_tree, bars), argnums, len(args))
         return ((value, aux) if has_aux else value), grads
 
     value_and_gradient.__name__ = f"value_and_grad_{_name(fn)}"
@@ -164,16 +163,14 @@ def jacrev(fn, argnums=0):
             offset += size
         basis = [np.moveaxis(b, -1, 0) for b in basis]
         rows = vmap_call(lambda *cts: pullback.input_cotangents(list(cts)), tuple(basis))
-        in_leaves = tree.leaves(args[argnums] if isinstance(argnums, int) else tuple(args[i] for i in argnums))
+        in_leaves = tree.leaves(_selected(untensor(args), argnums)[1])
         # rows[j]: (m, *in_shape_j); the Jacobian block of output i is its rows, reshaped out_i + in_j
         per_output, offset = [], 0
         for o, size in zip(outs, sizes):
             blocks = [r[offset:offset + size].reshape(aval_of(o).shape + aval_of(x).shape)
                       for r, x in zip(rows, in_leaves)]
-            per_output.append(tree.unflatten(in_tree, blocks))
+            per_output.append(as_listed(tree.unflatten(in_tree, blocks), argnums, len(args)))
             offset += size
-        if isinstance(argnums, int):
-            per_output = [p[0] for p in per_output]
         return tree.unflatten(out_tree, per_output)
 
     return jacobian

@@ -21,6 +21,7 @@ from ..codegen.runtime import Compiled, array_module
 from ..config import config, logger
 from ..core.ir import Program
 from ..core.trace import input_hints, make_program
+from ..errors import object_array_error
 from ..transforms.evaluate import eval_program
 from ..transforms.passes import optimize
 
@@ -64,19 +65,29 @@ def _retrace_reason(cache: dict, key: tuple) -> str:
 def resolve_static(fn, static_argnums=(), static_argnames=()) -> tuple[tuple, tuple]:
     """(static_argnums, static_argnames), each completed from the other through fn's signature as in JAX, so
     that a static parameter is static whether it is passed by position or by keyword."""
-    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    nums = (static_argnums,) if isinstance(static_argnums, (int, np.integer)) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    if not all(isinstance(i, (int, np.integer)) for i in nums) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"jit: static_argnums must be ints and static_argnames strings, got {static_argnums!r} "
+                        f"and {static_argnames!r}")
+    nums = tuple(int(i) for i in nums)
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):  # a builtin or a callable without a readable signature: as given
         return nums, names
+    name = getattr(fn, "__name__", "the function")
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     by_keyword = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     unknown = [n for n in names if n not in by_keyword]
     if unknown and not any(p.kind is p.VAR_KEYWORD for p in params):
         raise ValueError(f"jit: static_argnames {unknown} are not parameters of "
-                         f"{getattr(fn, '__name__', 'the function')} (it takes {', '.join(p.name for p in params)})")
+                         f"{name} (it takes {', '.join(p.name for p in params)})")
     if not any(p.kind is p.VAR_POSITIONAL for p in params):  # a negative position counts from the last parameter
+        beyond = [i for i in nums if not -len(positional) <= i < len(positional)]
+        if beyond:  # (as JAX: with a known signature, a position past the parameters is a mistake)
+            raise ValueError(f"jit: static_argnums {beyond} are out of range for {name}, which takes "
+                             f"{len(positional)} positional parameter(s) ({', '.join(positional) or 'none'}); "
+                             "count positions from 0, or name the parameter with static_argnames")
         nums = tuple(i + len(positional) if i < 0 else i for i in nums)
     nums += tuple(i for i, n in enumerate(positional) if n in names and i not in nums)
     names += tuple(positional[i] for i in nums if 0 <= i < len(positional) and positional[i] in by_keyword
@@ -121,9 +132,11 @@ def is_object(x) -> bool:
 
 
 def _objects_static(args, kwargs, static_argnums, static_argnames):
-    """The static arguments, plus every argument holding an object leaf (a string, a function, ...)."""
-    nums = tuple(static_argnums) + tuple(i for i, a in enumerate(args) if any(map(is_object, tree.leaves(a))))
-    names = tuple(static_argnames) + tuple(k for k, v in kwargs.items() if any(map(is_object, tree.leaves(v))))
+    """The static arguments, plus every argument holding an object leaf (a string, a function, ...); an array
+    of objects is not one (it is refused when traced, with what to do)."""
+    held = lambda a: any(is_object(x) and type(x) is not np.ndarray for x in tree.leaves(a))
+    nums = tuple(static_argnums) + tuple(i for i, a in enumerate(args) if held(a))
+    names = tuple(static_argnames) + tuple(k for k, v in kwargs.items() if held(v))
     return nums, names
 
 
@@ -164,6 +177,9 @@ def _trace(fn, args, kwargs, statics, autograph=None, keep_objects: bool = False
     if keep_objects:
         statics = _objects_static(args, kwargs, *statics)
     dynamic, dynamic_kwargs, static = _split_static(args, kwargs, *statics)
+    for x in tree.leaves((dynamic, dynamic_kwargs)):
+        if type(x) is np.ndarray and x.dtype.kind in "OUSV":
+            raise object_array_error(getattr(fn, "__name__", "the function"), x.dtype)
     body = _with_static(fn, static)
     hints = input_hints(fn, args, dynamic_kwargs, skip={i for i, _ in static if isinstance(i, int)})
     name = getattr(fn, "__name__", "f")
@@ -221,6 +237,9 @@ class Jitted:
 
     def __init__(self, fn, backend: str = "numpy", static_argnums=(), autograph=None, to_host: bool = False,
                  static_argnames=(), static_objects: bool = False):
+        if not callable(fn):
+            raise TypeError(f"jit expects a function (or another callable) to compile, got {type(fn).__name__} "
+                            f"{fn!r:.60}; use it as dt.jit(f) or as the decorator @dt.jit")
         functools.update_wrapper(self, fn)
         if not hasattr(self, "__name__"):  # a callable object: name it after its class
             self.__name__ = self.__qualname__ = type(fn).__name__

@@ -68,6 +68,7 @@ class StagingTrace:
         self.eqns: list[Eqn] = []
         self.captures: list[tuple[Var, object]] = []
         self._captured: dict[int, Var] = {}
+        self._alive: list = []
         self.renameable: set[int] = set()
 
     def new_input(self, aval: ShapedArray, hint: str | None = None) -> "Tracer":
@@ -90,7 +91,7 @@ class StagingTrace:
             return Lit(x[()])
         var = self._captured.get(id(x))
         if var is None:
-            value = x if trace is not None or hasattr(x, "__array_namespace__") else np.asarray(x)
+            value = x if trace is not None else snapshot(x)
             if isinstance(value, np.ndarray) and value.dtype.kind in "OUSV":
                 raise TypeError(f"dualtape works with arrays, numbers and pytrees of them; got a "
                                 f"{type(x).__name__} ({x!r:.60}) where an array is expected (in a traced "
@@ -98,6 +99,7 @@ class StagingTrace:
                                 "pass it as a static argument")
             var = Var(aval_of(value), getattr(getattr(x, "_var", None), "hint", None))  # an outer tracer's name
             self._captured[id(x)] = var
+            self._alive.append(x)  # (so no other value takes its id while this trace is open)
             self.captures.append((var, value))
         return var
 
@@ -117,6 +119,19 @@ class StagingTrace:
         var = Var(out)
         self.eqns.append(Eqn(prim, atoms, params, [var], where))
         return Tracer(self, var)
+
+
+def snapshot(x):
+    """A captured array's values as they are now, as in JAX: a later in-place change of x is not seen by the
+    program. The copy is read-only, so capturing it again (a transform of a transform) needs no new copy."""
+    if not hasattr(x, "__array_namespace__"):
+        return np.asarray(x)
+    if type(x) is np.ndarray and not x.flags.writeable and x.base is None:
+        return x  # (an array that owns its memory and is read-only: nothing can change it)
+    copy = x.copy()
+    if type(copy) is np.ndarray:
+        copy.flags.writeable = False
+    return copy
 
 
 def escaped(x) -> EscapedTracerError:

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 
-from .._util import normalize_axes, normalize_axis
+from .._util import normalize_axes, normalize_axis, user_source_line
 from ..avals import aval_of
+from ..errors import IndexBoundsError
 from ..ops import shape as sh
 from ._base import arr, bind, ndim, shape, shape_error, static_int
 from .elementwise import add, astype
@@ -169,7 +170,7 @@ def index_update(x, index, value):
     """A copy of x with value written at index (`x[index] = value` that leaves x as it was): JAX's
     `x.at[index].set(value)`; the eager `tensor[index] = value` records it."""
     x = arr(x)
-    entries, arrays = _index_entries(x, index)
+    entries, arrays = _index_entries(x, index, "index_update")
     return bind(sh.index_update_p, x, value, *arrays, index=sh.Index(entries))
 
 
@@ -177,19 +178,20 @@ def index_add(x, index, value):
     """A copy of x with value added at index (repeated integer indices accumulate): JAX's
     `x.at[index].add(value)`. value takes x's dtype and broadcasts to the indexed region, as in JAX."""
     x = arr(x)
-    entries, arrays = _index_entries(x, index)
+    entries, arrays = _index_entries(x, index, "index_add")
     index = sh.Index(entries)
     region = sh.getitem_p.abstract_eval(aval_of(x), *[aval_of(a) for a in arrays], index=index).shape
     value = broadcast_to(astype(value, aval_of(x).dtype), region)
     return add(x, bind(sh.index_add_p, value, *arrays, index=index, shape=shape(x)))
 
 
-def _index_entries(x, index) -> tuple[list, list]:
-    """getitem's index param entries for a Python index, and the index arrays they refer to."""
+def _index_entries(x, index, op: str = "getitem") -> tuple[list, list]:
+    """getitem's index param entries for a Python index, and the index arrays they refer to (each known one
+    checked against the axis it indexes, for op's error)."""
     if not isinstance(index, tuple):
         index = (index,)
     consumed = sum(_axes_consumed(e) for e in index)
-    entries, arrays, seen_ellipsis = [], [], False
+    entries, arrays, seen_ellipsis, axis = [], [], False, 0
     for e in index:
         if e is Ellipsis:
             if seen_ellipsis:
@@ -198,18 +200,39 @@ def _index_entries(x, index) -> tuple[list, list]:
             width = ndim(x) - consumed
             # an ellipsis spanning no axis still separates advanced indices (NumPy then puts their axes first)
             entries.extend([sh.Slice(None, None, None)] * width if width > 0 else [Ellipsis])
+            axis += max(width, 0)
         elif e is None:
             entries.append(None)
         elif isinstance(e, slice):
             entries.append(sh.Slice(static_int(e.start, "slice"), static_int(e.stop, "slice"),
                                     static_int(e.step, "slice")))
+            axis += 1
         elif isinstance(e, (int, np.integer)) and not isinstance(e, (bool, np.bool_)):
             entries.append(int(e))
+            axis += 1
         else:
             for a in _index_arrays(e):
+                _check_bounds(op, x, a, axis)
                 entries.append(sh.ArrayIndex(len(arrays)))
                 arrays.append(a)
+                axis += 1
     return entries, arrays
+
+
+def _check_bounds(op: str, x, index, axis: int) -> None:
+    """A known integer index array lies within the axis it indexes (else the error names op, the shapes and
+    the user's line now, at trace time, rather than NumPy's bare IndexError when the program runs)."""
+    dims = shape(x)
+    if type(index) is not np.ndarray or index.size == 0 or axis >= len(dims):
+        return  # (a traced index is only known when the program runs; a device array is checked there)
+    size, low, high = dims[axis], index.min(), index.max()
+    if -size <= low and high < size:
+        return
+    bad = high if high >= size else low
+    raise IndexBoundsError(op, f"index {bad} is out of bounds for axis {axis} with size {size} (an index array "
+                               f"of shape {index.shape} into an array of shape {dims})", user_source_line(),
+                           f"indices into that axis must lie in [-{size}, {size}); clip them or fix how "
+                           "they are computed")
 
 
 def _axes_consumed(e) -> int:

@@ -168,8 +168,12 @@ class _Rewriter:
             first = value.flat[0]
             if not np.all(value == first):
                 continue
-            # the shortest spelling rounds back only when the result has the constant's own dtype
-            number = shortest(first) if eqn.outs[0].aval.dtype == value.dtype else first.item()
+            # the shortest spelling rounds back only when the result has the constant's own dtype; a comparison
+            # (a bool result) hides the dtype it compares in, so there the scalar keeps the constant's dtype
+            if eqn.outs[0].aval.dtype == np.bool_ and value.dtype != np.bool_:
+                number = first
+            else:
+                number = shortest(first) if eqn.outs[0].aval.dtype == value.dtype else first.item()
             trial = inputs[:i] + [Lit(number)] + inputs[i + 1:]
             expect = eqn.prim.abstract_eval(*[t.aval for t in trial], **eqn.params)
             if (expect.shape, expect.dtype) == (eqn.outs[0].aval.shape, eqn.outs[0].aval.dtype):
