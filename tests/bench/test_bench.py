@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from dualtape.bench import WORKLOADS, Settings, eager, plots, report, runner
+from dualtape.bench import WORKLOADS, Settings, eager, plots, report, runner, scaling
 
 TINY = Settings(rounds=2, target_s=0.0005, repeats=1, quick=True, peers=False)
 
@@ -80,6 +80,25 @@ def test_targets_are_marked_met_or_missed_in_notes_and_tables():
     assert "1.05 (target <= 1: not slower than PyTorch) MISSED." in text
     assert "0.950 (target <= 1.2) met." in text and "No target here: 3.45.\n" in text
     assert report.verdict(3.0, "<=", 3) == report.MET and report.verdict(3.01, "<", 3) == report.MISSED
+
+
+def test_compile_scaling_times_each_stage_for_each_program_length(monkeypatch):
+    monkeypatch.setattr(scaling, "QUICK_SIZES", (200, 2_000))
+    monkeypatch.setattr(scaling, "QUICK_GRAD_SIZES", (200,))
+    result = scaling.compile_scaling(TINY)
+    assert "compile_scaling" in WORKLOADS and result.error is None
+    (table,) = result.tables
+    assert table.columns[3:7] == ["trace (s)", "optimise (s)", "emit + compile (s)", "first run (s)"]
+    assert [row[:3] for row in table.rows[:2]] == [["dt.jit(f)", "200", "200"], ["dt.jit(f)", "2,000", "2,000"]]
+    grad = result.data["grad"][200]
+    assert table.rows[2][:3] == ["dt.jit(dt.grad(f))", "200", f"{grad['equations']:,}"] and grad["equations"] > 400
+    for run in (*result.data["forward"].values(), grad):
+        assert list(run["cpu_s"]) == list(run["wall_s"]) == ["trace", "optimise", "emit + compile", "first run"]
+        assert all(s >= 0 for s in run["cpu_s"].values()) and sum(run["wall_s"].values()) > 0
+    (note,) = result.notes
+    assert re.fullmatch(r"CPU time per equation at 2,000 / at 200 equations: [\d.]+ \(target <= 2: linear\)\.",
+                        note)
+    assert result.plots[0]["x"] == [200, 2_000] and len(result.plots[0]["series"]["dualtape dt.jit"]) == 2
 
 
 def test_progress_bar_lines_name_each_workload_and_the_total_time(suite_run):

@@ -12,7 +12,7 @@ import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.avals import ShapedArray, broadcast_shapes
 from dualtape.codegen.emit import emit_program, param_ast
-from dualtape.core.ir import Eqn, Program, Var
+from dualtape.core.ir import Eqn, Lit, Program, Var
 from dualtape.core.primitive import REGISTRY, Primitive
 from dualtape.core.trace import bind
 
@@ -280,3 +280,53 @@ def test_results_are_arrays_of_their_own():
     gb += 1.0
     np.testing.assert_array_equal(dt.grad(lambda w, b: dnp.sum(w * 2.0), argnums=(0, 1))(np.ones(3), np.zeros(3))[1],
                                   [0.0, 0.0, 0.0])
+
+
+# ---- long programs ----------------------------------------------------------------------------------------
+def unrolled(x):
+    for _ in range(1000):
+        x = x * 1.0001 + 0.5
+    return x
+
+
+def test_an_unrolled_loop_expands_each_kind_of_statement_once(monkeypatch):
+    """2,000 equations of two kinds, named x_1 ... x_1000 after the user's variable: each template is
+    expanded once, then its source is reused with the operands' names filled in (emitting stays linear)."""
+    expanded = []
+    emit = Primitive.emit
+    monkeypatch.setattr(Primitive, "emit", lambda self, *a, **k: expanded.append(self.name) or emit(self, *a, **k))
+    lines = dt.source(unrolled, np.ones(3), comments=False).splitlines()
+    assert lines[:4] == ["def unrolled(x):", "    a = x * 1.0001", "    x_1 = a + 0.5", "    b = x_1 * 1.0001"]
+    assert re.fullmatch(r"    x_1000 = [a-z]+ \+ 0\.5", lines[-2]) and lines[-1] == "    return x_1000"
+    assert len(lines) == 2002
+    assert sorted(expanded) == ["add", "mul"]
+
+
+def test_reused_statements_keep_apart_literals_that_compare_equal():
+    x = Var(ShapedArray((3,), np.float64), "x")
+    mul = REGISTRY["mul"]
+    literals = [Lit(v) for v in (0.0, -0.0, 1, 1.0, True, np.float64(1.0), np.float32(1.0), 1.0)]
+    eqns = [Eqn(mul, [x, lit], {}, [Var(mul.abstract_eval(x.aval, lit.aval))]) for lit in literals]
+    source = emit_program(Program([x], eqns, [e.outs[0] for e in eqns], name="products")).source
+    assert [line.split(" = ")[1] for line in source.splitlines()[1:-1]] == [
+        "x * 0.0", "x * -0.0", "x * 1", "x * 1.0", "x * True", "x * xp.float64(1.0)", "x * xp.float32(1.0)",
+        "x * 1.0"]
+
+
+@pytest.fixture
+def tagged_p():
+    """A primitive with a string param, registered only for the test."""
+    prim = Primitive("test_tagged", ("x",), "xp.full_like(x, len(tag))", lambda x, tag: x.shape,
+                     dtype_rule=lambda x, tag: x.dtype)
+    yield prim
+    del REGISTRY[prim.name]
+
+
+def test_a_param_that_reads_like_an_operand_hole_is_written_as_it_is(tagged_p):
+    def f(x):
+        return bind(tagged_p, x, tag="__dt0__") * 2.0
+
+    source = dt.source(f, np.ones(2), comments=False)
+    assert "xp.full_like(x, len('__dt0__'))" in source
+    np.testing.assert_array_equal(run(source, np.ones(2)), [14.0, 14.0])
+    np.testing.assert_array_equal(dt.jit(f)(np.ones(2)), [14.0, 14.0])

@@ -9,13 +9,14 @@ import sys
 import time
 import traceback
 
-from . import eager, forward, loops, overhead, report, reverse
+from . import eager, forward, loops, overhead, report, reverse, scaling
 from .result import Result
 from .timing import FULL, QUICK
 
 WORKLOADS = {
     "tiny_elementwise": overhead.tiny_elementwise,
     "compile_time": overhead.compile_time,
+    "compile_scaling": scaling.compile_scaling,
     "mlp_grad": reverse.mlp_grad,
     "jvp": forward.jvp,
     "jacobians": forward.jacobians,

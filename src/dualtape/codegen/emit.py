@@ -12,6 +12,7 @@ import builtins
 import keyword
 import math
 import os
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -120,22 +121,93 @@ def _owned_temporaries(program: Program) -> set[int]:
             for v in e.outs if uses.get(v.id) == 1 and v.id not in outputs}
 
 
-def _in_place(eqn, expr, namer: Namer, owned: set[int]):
+_SYMBOLS = {ast.Add: "+", ast.Mult: "*", ast.Sub: "-", ast.Div: "/"}
+
+
+def _in_place(eqn, pattern: "_Pattern", names: list, namer: Namer, owned: set[int]) -> str | None:
     """`a = a + b` as `a += b` when a is an owned temporary of the result's shape and dtype (NumPy writes into
     a's memory instead of allocating); for + and * the temporary may be the right operand. Else None."""
-    if not isinstance(expr, ast.BinOp) or type(expr.op) not in _AUGMENTED or len(eqn.outs) != 1:
+    if pattern.binop is None or len(eqn.outs) != 1:
         return None
     out = eqn.outs[0]
     target = namer.names.get(out.id)
-    candidates = [(expr.left, expr.right)] + ([(expr.right, expr.left)] if _AUGMENTED[type(expr.op)] else [])
+    op, left, right, left_source, right_source = pattern.binop
+    candidates = [(left, right_source)] + ([(right, left_source)] if _AUGMENTED[op] else [])
     for mine, other in candidates:
-        if not (isinstance(mine, ast.Name) and mine.id == target):
+        if mine is None or names[mine] != target:
             continue
         var = next((a for a in eqn.inputs if type(a) is Var and namer.names.get(a.id) == target), None)
         if var is not None and var.id in owned and var.aval.shape == out.aval.shape and (
                 var.aval.dtype == out.aval.dtype):
-            return ast.AugAssign(target=ast.Name(target, ast.Store()), op=expr.op, value=other)
+            return f"{target} {_SYMBOLS[op]}= {_fill(other, names)}"
     return None
+
+
+class _Pattern(NamedTuple):
+    """An equation's expression with a hole for each Var operand: the same primitive, params and literals give
+    the same source whatever the operands are named, so an unrolled loop builds each kind of statement once."""
+
+    parts: tuple  # its source split at the holes: (text, operand index, text, ...)
+    binop: tuple | None  # (op, left hole, right hole, left source, right source) of an augmentable `l op r`
+
+
+_HOLE = re.compile(r"__dt(\d+)__")
+
+
+def _pattern(eqn) -> _Pattern | None:
+    """The equation's expression as source with a hole for each Var operand; None in the odd case that a
+    param's own text looks like a hole."""
+    operands = [ast.Name(f"__dt{i}__", ast.Load()) if type(a) is Var else literal_ast(a)
+                for i, a in enumerate(eqn.inputs)]
+    scalars = {id(node) for a, node in zip(eqn.inputs, operands) if type(a) is not Var or a.aval.weak}
+    expr = eqn.prim.emit(operands, eqn.params, param_ast, numbers=len(scalars) == len(operands))
+    if scalars:
+        expr = arrays_where_needed(expr, scalars)
+    holes = sum(isinstance(n, ast.Name) and _HOLE.fullmatch(n.id) is not None for n in ast.walk(expr))
+    parts = _split(ast.unparse(expr))
+    if len(parts) // 2 != holes:  # a param's text looks like a hole: not a pattern to reuse
+        return None
+    binop = None
+    if isinstance(expr, ast.BinOp) and type(expr.op) in _AUGMENTED:
+        left, right = (_hole_of(side) for side in (expr.left, expr.right))
+        binop = (type(expr.op), left, right, _split(ast.unparse(expr.left)), _split(ast.unparse(expr.right)))
+    return _Pattern(parts, binop)
+
+
+def _hole_of(node) -> int | None:
+    match = _HOLE.fullmatch(node.id) if isinstance(node, ast.Name) else None
+    return int(match[1]) if match else None
+
+
+def _split(source: str) -> tuple:
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(_HOLE.split(source)))
+
+
+def _fill(parts: tuple, names: list) -> str:
+    return "".join(names[p] if type(p) is int else p for p in parts)
+
+
+_PLAIN = (bool, int, float, complex, str, type(None), type(Ellipsis), np.dtype, np.generic)
+
+
+def _static_key(value):
+    """A hashable key telling apart values that emit differently (1, 1.0 and True; 0.0 and -0.0); None for
+    values it cannot vouch for (arrays, programs, other objects)."""
+    if isinstance(value, tuple):
+        keys = tuple(_static_key(v) for v in value)
+        return None if any(k is None for k in keys) else (type(value), keys)
+    if isinstance(value, _PLAIN) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return type(value), repr(value)
+    return None
+
+
+def _pattern_key(eqn):
+    """What an equation's expression depends on besides its operands' names; None when that is not clear."""
+    params = _static_key(tuple(eqn.params.items())) if eqn.params else ()
+    operands = tuple(a.aval.weak if type(a) is Var else _static_key(a.value) for a in eqn.inputs)
+    if params is None or None in operands:
+        return None
+    return eqn.prim, params, operands
 
 
 class _Emitter:
@@ -146,6 +218,7 @@ class _Emitter:
         self.lines: list[str] = []
         self.globals: dict = {}
         self.last_line = None
+        self.patterns: dict = {}  # _pattern_key -> _Pattern, for this function's source only
 
     param_ast = staticmethod(param_ast)
 
@@ -189,16 +262,31 @@ class _Emitter:
                     else:
                         self.assign([v], self.atom(a), False, indent)
                 continue
-            operands = [self.atom(a) for a in eqn.inputs]
-            scalars = {id(node) for a, node in zip(eqn.inputs, operands) if type(a) is not Var or a.aval.weak}
-            expr = eqn.prim.emit(operands, eqn.params, param_ast, numbers=len(scalars) == len(operands))
-            if scalars:
-                expr = arrays_where_needed(expr, scalars)
-            updated = _in_place(eqn, expr, self.namer, owned)
-            if updated is not None:  # `a += b`: the dying temporary's own memory takes the result
-                self.lines.append(indent + ast.unparse(updated))
-                continue
-            self.assign(eqn.outs, expr, eqn.prim.multiple_results, indent)
+            self.statement(eqn, owned, indent)
+
+    def statement(self, eqn, owned: set[int], indent: str) -> None:
+        """`outs = expression` (or `a += b`) for an equation of a primitive with an expression."""
+        names = [self.namer(a) if type(a) is Var else None for a in eqn.inputs]
+        key = _pattern_key(eqn)
+        pattern = self.patterns.get(key) if key is not None else None
+        if pattern is None:
+            pattern = _pattern(eqn)
+            if pattern is None:  # (no holes to fill: the expression written with the names themselves)
+                atoms = [self.atom(a) for a in eqn.inputs]
+                scalars = {id(n) for a, n in zip(eqn.inputs, atoms) if type(a) is not Var or a.aval.weak}
+                expr = eqn.prim.emit(atoms, eqn.params, param_ast, numbers=len(scalars) == len(atoms))
+                self.assign(eqn.outs, arrays_where_needed(expr, scalars), eqn.prim.multiple_results, indent)
+                return
+            if key is not None:
+                self.patterns[key] = pattern
+        updated = _in_place(eqn, pattern, names, self.namer, owned)
+        if updated is not None:  # `a += b`: the dying temporary's own memory takes the result
+            self.lines.append(indent + updated)
+            return
+        targets = ", ".join(self.namer(v) for v in eqn.outs)
+        if eqn.prim.multiple_results and len(eqn.outs) == 1:
+            targets += ","
+        self.lines.append(f"{indent}{targets} = {_fill(pattern.parts, names)}")
 
     def run_block(self, sub: Program, operands, indent: str) -> list:
         """Write sub's statements with its inputs bound to operands (atoms); returns its output atoms."""

@@ -1,7 +1,7 @@
-"""Compile emitted source into a callable: register it with linecache (so tracebacks and inspect show it),
-bind the array module `xp` (NumPy, or CuPy on a GPU) and the captured values, and wrap the result. On a
-device backend the captured arrays move to the device once, here, and the callable moves NumPy arguments
-there on each call and (with to_host) its results back."""
+"""Compile emitted source into a callable: register it with linecache (so tracebacks and inspect show it, for as
+long as its code lives and no longer), bind the array module `xp` (NumPy, or CuPy on a GPU) and the captured
+values, and wrap the result. On a device backend the captured arrays move to the device once, here, and the
+callable moves NumPy arguments there on each call and (with to_host) its results back."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import functools
 import importlib
 import itertools
 import linecache
+import weakref
 
 import numpy as np
 
@@ -59,18 +60,25 @@ class Compiled:
             raise BackendError(f"the program {emitted.name} cannot run on backend={backend!r}:\n  {shown}")
         self.filename = f"<dualtape:{emitted.name}#{next(_serial)}>"
         self.source = emitted.source
-        lines = self.source.splitlines(keepends=True)
-        linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
         namespace = {"xp": xp, **helpers_for(program, xp)}
         namespace.update((k, _to_backend(v, xp)) for k, v in emitted.globals.items())
         exec(compile(self.source, self.filename, "exec"), namespace)  # noqa: S102 - our own generated code
+        fn = namespace.pop(emitted.name)  # (no cycle fn -> its globals -> fn: freed as soon as it is dropped)
+        register_source(self.filename, self.source, fn.__code__)
         self.n_outputs = len(program.outputs)
-        fn = namespace[emitted.name]
         self.fn = fn if xp is np else on_device(fn, xp, self.n_outputs, to_host)
         self.program = program
 
     def __call__(self, *args):
         return self.fn(*args)
+
+
+def register_source(filename: str, source: str, code) -> None:
+    """Let linecache show source as filename's lines while code lives: a traceback holds its frames' code, so
+    tracebacks and inspect.getsource work as long as they could be asked for, and the entry goes with the code
+    (`dt.grad(f)(x)` in a loop builds a fresh function every call; its lines must not pile up)."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    weakref.finalize(code, linecache.cache.pop, filename, None).atexit = False
 
 
 def helpers_for(program: Program, xp) -> dict:

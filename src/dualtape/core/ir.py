@@ -160,11 +160,13 @@ _IDENT = re.compile(r"[^0-9a-zA-Z_]")
 
 
 class Namer:
-    """Readable, unique names for the Vars of a program: the user's names where known, else a, b, c, ..."""
+    """Readable, unique names for the Vars of a program: the user's names where known (x, then x_1, x_2, ...),
+    else a, b, c, ... Each name costs O(1): a base remembers the suffix it reached, since names are never freed."""
 
     def __init__(self, reserved=()):
         self.taken: set[str] = set(reserved)
         self.names: dict[int, str] = {}
+        self._suffix: dict[str, int] = {}  # base -> the first n for which base_n may be free
         self._letters = ("".join(p) for n in itertools.count(1) for p in itertools.product(_ALPHABET, repeat=n))
 
     def __call__(self, v: Var) -> str:
@@ -181,9 +183,12 @@ class Namer:
                 base = "_" + base
             if keyword.iskeyword(base):
                 base += "_"
-            name, n = base, 1
-            while name in self.taken:
-                name, n = f"{base}_{n}", n + 1
+            name = base
+            if name in self.taken:
+                n = self._suffix.get(base, 1)
+                while f"{base}_{n}" in self.taken:
+                    n += 1
+                name, self._suffix[base] = f"{base}_{n}", n + 1
         else:
             name = next(self._letters)
             while name in self.taken or keyword.iskeyword(name):
