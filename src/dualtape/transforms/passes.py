@@ -25,7 +25,7 @@ def dce(program: Program) -> Program:
 def _atom_key(a, rename):
     if type(a) is Var:
         return ("v", rename.get(a.id, a).id)
-    return ("l", type(a.value), repr(a.value), str(a.aval.dtype))
+    return ("l", type(a.value), repr(a.value), a.aval.dtype)
 
 
 _COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "logical_and", "logical_or", "logical_xor"})  # bitwise exact
