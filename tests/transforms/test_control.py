@@ -216,9 +216,11 @@ def test_while_loop_that_never_runs_passes_values_and_cotangents_through():
     assert_close(g[0], 2 * np.ones(3), "d/dx") and assert_close(g[1], 0.0, "d/ds")
 
 
-def test_while_loop_hessian_raises_a_clear_error():
-    with pytest.raises(NotImplementedError, match=r"forward-mode .* of while_loop_tape.*fori_loop or scan"):
-        dt.hessian(lambda x: dnp.sum(while_fn(x, S)))(X)
+def test_while_loop_hessian_matches_finite_differences():
+    """Forward over reverse through the loop's tape (test_control_higher_order.py has the rest)."""
+    loss = lambda x: dnp.sum(while_fn(x, S))
+    expected = numerical_jacobian(dt.grad(loss), (X,))
+    assert_close(dt.hessian(loss)(X), expected, "hessian", rtol=1e-5, atol=1e-6)
 
 
 def test_while_loop_errors():
@@ -647,10 +649,16 @@ def test_vmap_equals_stacking_per_example_results(name):
     assert_close(dt.vmap(dt.grad(loss))(BATCH), per_example, "vmap(grad)", rtol=1e-14)
 
 
-def test_vmap_of_a_while_loop_gradient_inside_jit_raises_a_clear_error():
-    loss = lambda x: dnp.sum(VMAPPED["while_loop"](x))
-    with pytest.raises(NotImplementedError, match="vmap of the reverse-mode derivative of a while_loop"):
-        dt.jit(dt.vmap(dt.grad(loss)))(BATCH)
+def test_vmap_of_a_while_loop_gradient_inside_jit_masks_the_examples_that_stopped():
+    """One loop for the batch, its tape recording which examples ran each step: the trip counts differ."""
+    loss = lambda x: dnp.sum(VMAPPED["while_loop"](x) ** 2)
+    batch = BATCH * np.array([[0.2], [1.0], [3.0], [0.6]])
+    trips = {int(dt.while_loop(lambda c: dnp.sum(c[1] ** 2) < 20.0, lambda c: (c[0] + 1, c[1] * 1.5 + 0.1), (0, x))[0])
+             for x in batch}
+    assert len(trips) > 1
+    per_example = np.stack([dt.grad(loss)(x) for x in batch])
+    assert_close(dt.jit(dt.vmap(dt.grad(loss)))(batch), per_example, "jit(vmap(grad))", rtol=1e-14)
+    assert_close(per_example, np.stack([numerical_grad(loss, (x,)) for x in batch]), "grad")
 
 
 # ---- property test: random compositions against a NumPy twin -------------------------------------------

@@ -63,8 +63,8 @@ def cond(pred, true_fn, false_fn, *operands):
 
 
 def while_loop(cond_fun, body_fun, init_val):
-    """while cond_fun(val): val = body_fun(val); return val. Reverse-differentiable: the forward sweep keeps
-    each iterate on a tape that the adjoint loop pops."""
+    """while cond_fun(val): val = body_fun(val); return val. Differentiable in both modes, to any order: reverse
+    mode's forward sweep keeps what the adjoint loop reads on a tape that the adjoint loop pops."""
     leaves, in_tree = tree.flatten(init_val)
     args_tree = tree.flatten((init_val,))[1]
     flat_cond, _ = _leaf_fn(lambda v: _predicate(cond_fun(v), "while_loop"), args_tree)
@@ -113,13 +113,45 @@ def scan(f, init, xs, length=None, reverse=False):
     if len(lengths) != 1:
         raise ValueError(f"scan: xs must share one leading length (and match length=), got {sorted(lengths)}")
     n = lengths.pop()
-    return _scan(lambda i, c, x: f(c, x), init, xs, n, reverse)
+    return _scan(lambda i, c, x: _pair(f(c, x), f), init, xs, n, reverse)
+
+
+def _pair(out, f):
+    """A scan body's result, which must be a pair (new_carry, y)."""
+    if isinstance(out, (tuple, list)) and len(out) == 2:
+        return out
+    name = getattr(f, "__name__", "")
+    body = f"the body {name}" if name.isidentifier() else "the body"
+    raise TypeError(f"scan: {body} must return a pair (new_carry, y), but it returned {_described(out)}; return "
+                    "`carry, y` from it (`carry, None` when there is nothing to stack)")
+
+
+def _described(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} value{'' if len(value) == 1 else 's'}"
+    try:
+        return f"a single value of type {aval_of(value)}"
+    except TypeError:
+        return repr(value) if value is None else f"a {type(value).__name__}"
+
+
+def _integer_bounds(lower, upper) -> None:
+    """fori_loop's bounds must be integers (as in JAX): a float bound is refused, never rounded."""
+    kinds = [aval_of(b).dtype for b in (lower, upper)]
+    if all(np.issubdtype(k, np.integer) for k in kinds):
+        return
+    shown = [f"a traced value of type {aval_of(b)}" if _traced(b) else
+             f"{b!r} ({type(b).__name__ if isinstance(b, (bool, int, float, complex)) else k})"
+             for b, k in zip((lower, upper), kinds)]
+    raise TypeError(f"fori_loop: the bounds must be integers (as in JAX), got lower={shown[0]}, upper={shown[1]}; "
+                    "pass integers, e.g. int(upper), or x.astype(int) for a traced bound")
 
 
 def fori_loop(lower, upper, body_fun, init_val):
     """for i in range(lower, upper): val = body_fun(i, val). With Python int bounds it is a scan (a Python
     `for` loop in the generated code, reverse-differentiated over its saved states); with traced bounds, a
-    while_loop."""
+    while_loop. The bounds must be integers."""
+    _integer_bounds(lower, upper)
     if _traced(lower, upper):
         def step(state):
             i, val = state

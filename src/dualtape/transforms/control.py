@@ -5,8 +5,9 @@ operands, so a sub-program holds no values of the trace that made it. Each primi
 its sub-programs, emitted as a real Python `if` / `while` / `for` statement, and differentiated in both modes:
 forward mode carries (value, tangent) pairs through an augmented loop; reverse mode differentiates the branch
 taken (cond), runs a reverse `scan` over the carries a forward scan saved (scan, fori_loop), and for a while
-loop, whose trip count depends on the data, pushes each state on a tape during the forward sweep and pops it
-in the adjoint loop.
+loop, whose trip count depends on the data, pushes what the adjoint reads on a tape during the forward sweep
+and pops it in the adjoint loop. The two tape primitives have rules of their own (a tape's tangent or
+cotangent is a tape), so derivatives of any order compose: Hessians, reverse over reverse, vmap.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ import numpy as np
 from ..avals import ShapedArray, aval_of
 from ..core.ir import Program, Var
 from ..core.primitive import Primitive
-from ..core.trace import bind, make_program, suggest_name
+from ..core.trace import make_program, suggest_name
 from ..errors import ShapeError
-from ..numpy import broadcast_to, moveaxis, reshape, stack
+from ..numpy import broadcast_to, moveaxis, reshape
 from ..ops.elementwise import where_p
 from ..ops.reduction import reduce_max_p
 from ..ops.rules import add_any, zeros
 from .batching import Batched, BatchTrace
 from .evaluate import eval_program
-from .jvp import ShapedArrayExample, jvp_call
+from .jvp import ShapedArrayExample, jvp_call, jvp_flat
 from .partial_eval import depends_on, external_reads, split_by_dependence
 from .passes import dce
 from .vjp import Pullback, masked
@@ -201,18 +202,26 @@ def _emit_loop_state(emitter, eqn, indent, n_consts):
     return list(consts), state
 
 
-def _emit_while(emitter, eqn, indent, tape=None):
+def _emit_pushes(emitter, tapes, counts, values, indent) -> None:
+    """`tape.append((a, b,))` for each tape, with its share of values (a linear body pushes nothing: then the
+    tape counts steps)."""
+    for tape, entries in zip(tapes, _split(values, counts)):
+        saved = "".join(ast.unparse(emitter.atom(a)) + ", " for a in entries)
+        emitter.lines.append(f"{indent}{emitter.namer(tape)}.append(({saved.rstrip()}))")
+
+
+def _emit_while(emitter, eqn, indent):
     params = eqn.params
+    counts = params.get("tapes", ())
+    tapes = eqn.outs[len(eqn.outs) - len(counts):] if counts else []
     consts, state = _emit_loop_state(emitter, eqn, indent, params["n_consts"])
-    if tape is not None:
+    for tape in tapes:
         emitter.lines.append(f"{indent}{emitter.namer(tape)} = []")
     (test,) = emitter.run_block(params["cond"], consts + state, indent)
     emitter.lines.append(f"{indent}while {ast.unparse(emitter.atom(test))}:")
     inner, start = indent + "    ", len(emitter.lines)
     outs = emitter.run_block(params["body"], consts + state, inner)
-    if tape is not None:  # what the adjoint loop reads (nothing, for a linear body: then the tape counts steps)
-        saved = "".join(ast.unparse(emitter.atom(a)) + ", " for a in outs[len(state):])
-        emitter.lines.append(f"{inner}{emitter.namer(tape)}.append(({saved.rstrip()}))")
+    _emit_pushes(emitter, tapes, counts, outs[len(state):], inner)
     emitter.assign_all(state, outs[:len(state)], inner)
     emitter.run_block(params["cond"], consts + state, inner)
     _close_block(emitter, start, inner)
@@ -240,16 +249,24 @@ def _while_jvp(primals, tangents, cond, body, n_consts):
     return outs[:ns], outs[ns:]
 
 
-def _while_vjp_fwd(*args, cond, body, n_consts):
-    """The forward sweep: the body's forward part in the same loop, pushing what the adjoint reads on a tape."""
+def _while_vjp_fwd(*args, cond, body, n_consts, tapes=()):
+    """The forward sweep: the body's forward part in the same loop, pushing what the adjoint reads on a tape
+    (after the loop's own tapes, for a while_loop_tape)."""
     consts, init = list(args[:n_consts]), list(args[n_consts:])
     plan = _AdjointPlan(body, n_consts, len(init), has_index=False)
+    outs, tape, invariant = _forward_sweep(plan, cond, consts, init, tapes)
+    return outs, (plan, consts, init, invariant, tape)
+
+
+def _forward_sweep(plan, cond, consts, init, tapes=()):
+    """Run the plan's forward part as a while_loop_tape: (its state and tapes, the residual tape the adjoint
+    loop pops, the residuals that do not change from step to step)."""
     invariant = eval_program(plan.invariant, consts + plan.captured)
-    cond_ext = _with_inputs(cond, n_consts, _avals(plan.captured))  # (the forward body reads captures too)
+    cond_ext = _with_inputs(cond, len(consts), _avals(plan.captured))  # (the forward body reads captures too)
     *outs, tape = while_tape_p(*consts, *plan.captured, *init, cond=cond_ext, body=plan.forward,
-                               n_consts=n_consts + len(plan.captured))
+                               n_consts=len(consts) + len(plan.captured), tapes=tuple(tapes) + (len(plan.stacked),))
     suggest_name(tape, "tape")
-    return outs, (plan, consts, invariant, tape)
+    return outs, tape, invariant
 
 
 def _with_inputs(program: Program, position: int, avals) -> Program:
@@ -259,105 +276,271 @@ def _with_inputs(program: Program, position: int, avals) -> Program:
                    program.captures, program.name)
 
 
-def _while_vjp_bwd(gs, residuals, needed=None, *, cond, body, n_consts):
-    """The adjoint loop: pop each step's residuals from the tape, pull the state's cotangent back through the
-    body's backward part and accumulate the consts' cotangents."""
-    plan, consts, invariant, tape = residuals
-    nc = len(consts)
-    state_avals = [v.aval for v in body.inputs[nc:]]
-    ns, n_saved = len(state_avals), len(plan.stacked)
-    gs = [zeros(a) if g is None else g for a, g in zip(state_avals, gs)]
-    fixed_values = list(consts) + list(plan.captured) + list(invariant)
-    n_fixed = len(fixed_values)
-
-    def step(*args):  # (fixed, const_bars, saved, state_bars) -> (const_bars, state_bars)
-        fixed, c_bars = args[:n_fixed], args[n_fixed:n_fixed + nc]
-        saved, g = args[n_fixed + nc:n_fixed + nc + n_saved], args[n_fixed + nc + n_saved:]
-        bars = eval_program(plan.backward, list(fixed) + list(g) + list(saved))
-        return [add_any(a, b) for a, b in zip(c_bars, bars[:nc])] + [
-            zeros(a) if b is None else b for a, b in zip(state_avals, bars[nc:nc + ns])]
-
-    avals = _avals(fixed_values) + _avals(consts) + [v.aval for v in plan.stacked] + state_avals
-    (adjoint,), extra = trace_together([step], avals)
-    c_bars = [zeros(aval_of(c)) for c in consts]
-    bars = while_adjoint_p(*extra, *fixed_values, tape, *c_bars, *gs, step=adjoint, n_consts=len(extra) + n_fixed,
-                           n_bars=nc)
+def _while_vjp_bwd(gs, residuals, needed=None, *, cond, body, n_consts, tapes=()):
+    """The adjoint loop, reading the cotangents of the loop's own tapes in step with its residual tape. A tape
+    no cotangent reaches has no zero to stand for it: then the loop runs again, recording for a pullback that
+    reads none for it."""
+    plan, consts, init, invariant, tape = residuals
+    ns, g_tapes = len(init), gs[len(init):]
+    if any(g is None for g in g_tapes):
+        live = [True] * ns + [g is not None for g, n in zip(g_tapes, tapes) for _ in range(n)]
+        plan = _AdjointPlan(body, n_consts, ns, has_index=False, live=live)
+        _, tape, invariant = _forward_sweep(plan, cond, consts, init, tapes)
+    saved_avals = [a for a, g in zip(_split(body.out_avals[ns:], tapes), g_tapes) if g is not None]
+    bars = _adjoint_sweep(plan, consts, invariant, tape, gs[:ns], [aval_of(x) for x in init],
+                          [g for g in g_tapes if g is not None], saved_avals)
     return masked(bars, needed)
 
 
-def _while_tape_shape(*args, cond, body, n_consts):
-    return _state_shape(*args, cond=cond, body=body, n_consts=n_consts) + [()]
+def _adjoint_sweep(plan, consts, invariant, tape, g_state, state_avals, g_saved=(), saved_avals=()):
+    """The adjoint loop of a while loop: pop each step's residuals from the tape (and the cotangents of what
+    the step saved, from the tapes g_saved, in step), pull the state's cotangent back through the body's
+    backward part and accumulate the consts' cotangents. Returns the consts' then the initial state's."""
+    nc, ns, n_stacked = len(consts), len(state_avals), len(plan.stacked)
+    g_state = [zeros(a) if g is None else g for a, g in zip(state_avals, g_state)]
+    fixed_values = list(consts) + list(plan.captured) + list(invariant)
+    n_fixed = len(fixed_values)
+
+    def step(*args):  # (fixed, const_bars, state_bars, saved, saved cotangents) -> (const_bars, state_bars)
+        fixed, c_bars, g = args[:n_fixed], args[n_fixed:n_fixed + nc], args[n_fixed + nc:n_fixed + nc + ns]
+        saved, g_more = args[n_fixed + nc + ns:n_fixed + nc + ns + n_stacked], args[n_fixed + nc + ns + n_stacked:]
+        bars = eval_program(plan.backward, list(fixed) + list(g) + list(g_more) + list(saved))
+        return [add_any(a, b) for a, b in zip(c_bars, bars[:nc])] + [
+            zeros(a) if b is None else b for a, b in zip(state_avals, bars[nc:nc + ns])]
+
+    avals = _avals(fixed_values) + _avals(consts) + state_avals + [v.aval for v in plan.stacked] + [
+        a for group in saved_avals for a in group]
+    hints = [None] * (n_fixed + nc + ns) + [v.hint for v in plan.stacked] + [None] * sum(map(len, saved_avals))
+    (adjoint,), extra = trace_together([step], avals, hints=hints)
+    c_bars = [_zero_bar(c) for c in consts]
+    return while_adjoint_p(*extra, *fixed_values, tape, *g_saved, *c_bars, *g_state, step=adjoint,
+                           n_consts=len(extra) + n_fixed, tapes=(n_stacked,) + tuple(len(a) for a in saved_avals),
+                           produces=(), reverse=True)
 
 
-def _while_tape_dtype(*args, cond, body, n_consts):
-    return _state_dtype(*args, cond=cond, body=body, n_consts=n_consts) + [TAPE.dtype]
+# ---- the tape primitives: higher derivatives through a while loop ------------------------------------------
+# while_loop_tape runs a loop and records, at each step, groups of values on tapes (Python lists of tuples);
+# while_loop_adjoint walks tapes in step (forwards, or backwards: popping them), carrying values and recording
+# tapes of its own, aligned with the ones it reads. Both are differentiable: the tangent (or cotangent) of a
+# tape is a tape of the tangents (cotangents) of its entries, with every entry present; a symbolic zero (None)
+# stands for a whole tape. Under vmap a tape holds the whole batch at each step, and a boolean mask (last
+# entry) of the examples still running then.
+def _split(values, counts) -> list[list]:
+    """values cut into consecutive groups of these sizes."""
+    groups, k = [], 0
+    for n in counts:
+        groups.append(list(values[k:k + n]))
+        k += n
+    return groups
 
 
-def _while_tape_impl(*args, cond, body, n_consts):
-    tape = []
-    state = _run_while(list(args[:n_consts]), list(args[n_consts:]), cond, body, lambda saved: tape.append(
-        tuple(saved)))
-    return state + [tape]
+def _is_tape(aval) -> bool:
+    return aval.dtype == TAPE.dtype
 
 
-def _while_tape_batch(values, batched, size, cond, body, n_consts):
-    """vmap of the forward sweep: one loop per example (trip counts differ), its tapes side by side in an object
-    array whose entries the adjoint loop, mapped over the examples, reads one by one."""
-    if size == 0:
-        return NotImplemented
-    runs = [bind(while_tape_p, *[v[i] if b else v for v, b in zip(values, batched)], cond=cond, body=body,
-                 n_consts=n_consts) for i in range(size)]
-    tapes = np.empty(size, dtype=object)
-    for i, run in enumerate(runs):
-        if not isinstance(run[-1], list):
-            raise NotImplementedError(
-                "vmap of the reverse-mode derivative of a while_loop inside dt.jit (or another trace) is not "
-                "supported: each example's tape is a Python list, and lists cannot be stacked in a compiled "
-                "program\n  fix: apply dt.vmap outside dt.jit, or write the loop with fori_loop / scan (a static "
-                "trip count)")
-        tapes[i] = run[-1]
-    return [stack([run[k] for run in runs]) for k in range(len(runs[0]) - 1)] + [tapes]
+def _unsupported(what: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{what} is not supported: a while loop's tape (what its reverse-mode derivative records at each step) "
+        "has no zero of its own (its length is known only when the loop has run)")
 
 
-def _adjoint_shape(*args, step, n_consts, n_bars):
-    return [a.shape for a in args[n_consts + 1:]]
+def _no_tape(aval, what: str):
+    """The zero of an array of this aval; for a tape (which has none), the error saying what needed one."""
+    if _is_tape(aval):
+        raise _unsupported(what)
+    return zeros(aval)
 
 
-def _adjoint_dtype(*args, step, n_consts, n_bars):
-    return [a.dtype for a in args[n_consts + 1:]]
+def _zero_bar(value):
+    """A zero cotangent to accumulate for a loop's constant; a tape read at every step would need tapes summed."""
+    return _no_tape(aval_of(value), "reverse mode through a tape read at every step of another loop")
 
 
-def _while_adjoint_impl(*args, step, n_consts, n_bars):
-    """Walk the tape backwards, last step first (without emptying it, so a pullback can run twice). The carry
-    is the n_bars consts' cotangents, then the state's."""
-    consts, tape, carry = list(args[:n_consts]), args[n_consts], list(args[n_consts + 1:])
-    for saved in reversed(tape):
-        carry = eval_program(step, consts + carry[:n_bars] + list(saved) + carry[n_bars:])
-    return carry
+def _complete(values, tangents, mode: str) -> list:
+    """Tangents (or cotangents) with explicit zeros for None: every entry of a tape is present."""
+    reason = "no cotangent reaches" if mode == "reverse mode" else "does not depend on the differentiated values"
+    what = f"{mode} through a while loop's tape that {reason}"
+    return [_no_tape(aval_of(v), what) if t is None else t for v, t in zip(values, tangents)]
+
+
+def _while_tape_shape(*args, cond, body, n_consts, tapes):
+    return [a.shape for a in args[n_consts:]] + [()] * len(tapes)
+
+
+def _while_tape_dtype(*args, cond, body, n_consts, tapes):
+    return [a.dtype for a in args[n_consts:]] + [TAPE.dtype] * len(tapes)
+
+
+def _while_tape_impl(*args, cond, body, n_consts, tapes):
+    made = [[] for _ in tapes]
+
+    def push(saved):
+        for tape, entries in zip(made, _split(saved, tapes)):
+            tape.append(tuple(entries))
+
+    return _run_while(list(args[:n_consts]), list(args[n_consts:]), cond, body, push) + made
+
+
+def _while_tape_jvp(primals, tangents, cond, body, n_consts, tapes):
+    """The loop over (state, tangent), recording each tape's entries and, on tapes of their own, the tangents
+    of its entries."""
+    consts, init = list(primals[:n_consts]), list(primals[n_consts:])
+    c_dots, s_dots = list(tangents[:n_consts]), _zeros_for(init, tangents[n_consts:])
+    active = [t is not None for t in c_dots]
+    dots = [t for t in c_dots if t is not None]
+    nc, na, ns = len(consts), len(dots), len(init)
+
+    def aug_cond(*args):
+        return eval_program(cond, list(args[:nc]) + list(args[nc + na:nc + na + ns]))
+
+    def aug_body(*args):  # consts, the tangents they have, state, its tangent
+        cs, cds = list(args[:nc]), _spread(args[nc:nc + na], active)
+        st, sds = list(args[nc + na:nc + na + ns]), list(args[nc + na + ns:])
+        out, out_dot = jvp_flat(lambda *xs: eval_program(body, xs), cs + st, cds + sds)
+        state_dot = _complete(out[:ns], out_dot[:ns], "forward mode")
+        return out[:ns] + state_dot + out[ns:] + _complete(out[ns:], out_dot[ns:], "forward mode")
+
+    (new_cond, new_body), extra = trace_together(
+        [aug_cond, aug_body], _avals(consts) + _avals(dots) + _avals(init) + _avals(s_dots))
+    outs = while_tape_p(*extra, *consts, *dots, *init, *s_dots, cond=new_cond, body=new_body,
+                        n_consts=len(extra) + nc + na, tapes=tuple(tapes) * 2)
+    k = len(tapes)
+    return outs[:ns] + outs[2 * ns:2 * ns + k], outs[ns:2 * ns] + outs[2 * ns + k:]
+
+
+def _adjoint_split(args, n_consts, n_tapes):
+    return list(args[:n_consts]), list(args[n_consts:n_consts + n_tapes]), list(args[n_consts + n_tapes:])
+
+
+def _adjoint_shape(*args, step, n_consts, tapes, produces, reverse):
+    return [a.shape for a in args[n_consts + len(tapes):]] + [()] * len(produces)
+
+
+def _adjoint_dtype(*args, step, n_consts, tapes, produces, reverse):
+    return [a.dtype for a in args[n_consts + len(tapes):]] + [TAPE.dtype] * len(produces)
+
+
+def _while_adjoint_impl(*args, step, n_consts, tapes, produces, reverse):
+    """Walk the tapes in step, last step first when reverse (without emptying them, so a pullback can run
+    twice): step(consts, carry, entries at step k) -> (carry, entries of the tapes made, at step k)."""
+    consts, ins, carry = _adjoint_split(args, n_consts, len(tapes))
+    made = [[] for _ in produces]
+    steps = range(len(ins[0]))
+    for k in (reversed(steps) if reverse else steps):
+        outs = eval_program(step, consts + carry + [e for tape in ins for e in tape[k]])
+        carry = outs[:len(carry)]
+        for tape, entries in zip(made, _split(outs[len(carry):], produces)):
+            tape.append(tuple(entries))
+    for tape in made if reverse else ():
+        tape.reverse()
+    return carry + made
 
 
 def _emit_while_adjoint(emitter, eqn, indent):
-    n_consts, n_bars, step = eqn.params["n_consts"], eqn.params["n_bars"], eqn.params["step"]
-    consts, tape, init = eqn.inputs[:n_consts], eqn.inputs[n_consts], eqn.inputs[n_consts + 1:]
-    carry = eqn.outs
-    _own_names(emitter, eqn, n_consts + 1)
+    p = eqn.params
+    n_consts, step, reverse = p["n_consts"], p["step"], p["reverse"]
+    consts, tapes, init = _adjoint_split(eqn.inputs, n_consts, len(p["tapes"]))
+    carry, made = eqn.outs[:len(init)], eqn.outs[len(init):]
+    _own_names(emitter, eqn, n_consts + len(tapes))
     emitter.assign_all(carry, init, indent)
-    n_saved = len(step.inputs) - n_consts - len(carry)
-    saved = step.inputs[n_consts + n_bars: n_consts + n_bars + n_saved]
-    target = f"({', '.join(emitter.namer(v) for v in saved)},)" if saved else "_"
-    emitter.lines.append(f"{indent}for {target} in reversed({emitter.namer(tape)}):  # pop the tape")
+    for tape in made:
+        emitter.lines.append(f"{indent}{emitter.namer(tape)} = []")
+    entries = _split(step.inputs[n_consts + len(carry):], p["tapes"])
+    targets = [f"({', '.join(emitter.namer(v) for v in group)},)" if group else "_" for group in entries]
+    walks = [ast.unparse(emitter.atom(t)) for t in tapes]
+    walks = [f"reversed({w})" for w in walks] if reverse else walks
+    walk = walks[0] if len(walks) == 1 else f"zip({', '.join(walks)})"
+    comment = "  # pop the tape" if reverse and len(walks) == 1 else ""
+    emitter.lines.append(f"{indent}for {', '.join(targets)} in {walk}:{comment}")
     inner, start = indent + "    ", len(emitter.lines)
-    operands = list(consts) + list(carry[:n_bars]) + list(saved) + list(carry[n_bars:])
-    emitter.assign_all(carry, emitter.run_block(step, operands, inner), inner)
+    outs = emitter.run_block(step, list(consts) + list(carry) + [v for group in entries for v in group], inner)
+    _emit_pushes(emitter, made, p["produces"], outs[len(carry):], inner)
+    emitter.assign_all(carry, outs[:len(carry)], inner)
     _close_block(emitter, start, inner)
+    for tape in made if reverse else ():
+        emitter.lines.append(f"{indent}{emitter.namer(tape)}.reverse()")
 
 
-def _no_forward_mode(name):
-    def jvp(primals, tangents, **params):
-        raise NotImplementedError(f"forward-mode differentiation of {name} (the reverse-mode tape of a while_loop, "
-                                  "as in a Hessian of a while loop) is not implemented; use fori_loop or scan, "
-                                  "whose trip count is static")
-    return jvp
+def _while_adjoint_jvp(primals, tangents, step, n_consts, tapes, produces, reverse):
+    """The walk over (carry, tangent), reading the tangent tapes of its tapes in step and recording the
+    tangents of what it records."""
+    consts, ins, carry = _adjoint_split(primals, n_consts, len(tapes))
+    c_dots, t_dots, k_dots = _adjoint_split(tangents, n_consts, len(tapes))
+    k_dots = _zeros_for(carry, k_dots)
+    dots, t_dots = [t for t in c_dots if t is not None], [t for t in t_dots if t is not None]
+    nc, nd, nk, ne = len(consts), len(dots), len(carry), sum(tapes)
+    has_dot = [t is not None for t in tangents[n_consts:n_consts + len(tapes)]]
+    e_flags = [h for h, n in zip(has_dot, tapes) for _ in range(n)]  # the entries whose tangents are read
+    entry_avals = [v.aval for v in step.inputs[nc + nk:]]
+
+    def aug_step(*args):  # consts, the tangents they have, carry, its tangent, entries, the tangents they have
+        cs, cds = list(args[:nc]), _spread(args[nc:nc + nd], [t is not None for t in c_dots])
+        cr, crd = list(args[nc + nd:nc + nd + nk]), list(args[nc + nd + nk:nc + nd + 2 * nk])
+        es, eds = list(args[nc + nd + 2 * nk:nc + nd + 2 * nk + ne]), args[nc + nd + 2 * nk + ne:]
+        out, out_dot = jvp_flat(lambda *xs: eval_program(step, xs), cs + cr + es, cds + crd + _spread(eds, e_flags))
+        return out[:nk] + _complete(out[:nk], out_dot[:nk], "forward mode") + out[nk:] + _complete(
+            out[nk:], out_dot[nk:], "forward mode")
+
+    avals = (_avals(consts) + _avals(dots) + _avals(carry) * 2 + entry_avals
+             + [a for a, f in zip(entry_avals, e_flags) if f])
+    (new_step,), extra = trace_together([aug_step], avals)
+    outs = while_adjoint_p(*extra, *consts, *dots, *ins, *t_dots, *carry, *k_dots, step=new_step,
+                           n_consts=len(extra) + nc + nd,
+                           tapes=tuple(tapes) + tuple(n for n, h in zip(tapes, has_dot) if h),
+                           produces=tuple(produces) * 2, reverse=reverse)
+    m = len(produces)
+    return outs[:nk] + outs[2 * nk:2 * nk + m], outs[nk:2 * nk] + outs[2 * nk + m:]
+
+
+def _while_adjoint_vjp_fwd(*args, step, n_consts, tapes, produces, reverse):
+    """Reverse mode of a walk over tapes: the walk, recording also what the step's pullback reads, the entries
+    it reads included (so the backward walk reads this one tape)."""
+    consts, ins, carry = _adjoint_split(args, n_consts, len(tapes))
+    plan = _AdjointPlan(step, n_consts, len(carry), has_index=False, keep_x=False)
+    outs, residuals, invariant = _walk(plan, consts, ins, carry, tapes, produces, reverse)
+    return outs, (plan, consts, ins, carry, invariant, residuals)
+
+
+def _walk(plan, consts, ins, carry, tapes, produces, reverse):
+    """Run the plan's forward part over the tapes: (its carry and tapes, the residual tape, the invariant
+    residuals)."""
+    invariant = eval_program(plan.invariant, consts + plan.captured)
+    *outs, residuals = while_adjoint_p(*consts, *plan.captured, *ins, *carry, step=plan.forward,
+                                       n_consts=len(consts) + len(plan.captured), tapes=tapes,
+                                       produces=tuple(produces) + (len(plan.stacked),), reverse=reverse)
+    return outs, residuals, invariant
+
+
+def _while_adjoint_vjp_bwd(gs, saved, needed=None, *, step, n_consts, tapes, produces, reverse):
+    """The walk the other way over the residual tape (and the cotangents of the tapes made, in step), pulling
+    the carry's cotangent back and recording the cotangents of the entries of the tapes read. A tape made that
+    no cotangent reaches: the walk runs again, recording for a pullback that reads none for it."""
+    plan, consts, ins, carry, invariant, residuals = saved
+    nc, nk = len(consts), len(carry)
+    g_carry, g_made = [zeros(aval_of(c)) if g is None else g for c, g in zip(carry, gs[:nk])], gs[nk:]
+    if any(g is None for g in g_made):
+        live = [True] * nk + [g is not None for g, n in zip(g_made, produces) for _ in range(n)]
+        plan = _AdjointPlan(step, nc, nk, has_index=False, keep_x=False, live=live)
+        _, residuals, invariant = _walk(plan, consts, ins, carry, tapes, produces, reverse)
+    fixed_values = list(consts) + list(plan.captured) + list(invariant)
+    g_live = [g for g in g_made if g is not None]
+    made_avals = [a for a, g in zip(_split(step.out_avals[nk:], produces), g_made) if g is not None]
+    n_fixed, n_stacked = len(fixed_values), len(plan.stacked)
+
+    def back(*args):  # fixed, (const bars, carry bars), residuals, cotangents of the entries made
+        fixed, c_bars, g = list(args[:n_fixed]), args[n_fixed:n_fixed + nc], list(args[n_fixed + nc:n_fixed + nc + nk])
+        rest = list(args[n_fixed + nc + nk:])
+        bars = eval_program(plan.backward, fixed + g + rest[n_stacked:] + rest[:n_stacked])
+        return [add_any(a, b) for a, b in zip(c_bars, bars[:nc])] + list(bars[nc:])
+
+    avals = (_avals(fixed_values) + _avals(consts) + _avals(carry) + [v.aval for v in plan.stacked]
+             + [a for group in made_avals for a in group])
+    (adjoint,), extra = trace_together([back], avals)
+    c_bars = [_zero_bar(c) for c in consts]
+    outs = while_adjoint_p(*extra, *fixed_values, residuals, *g_live, *c_bars, *g_carry, step=adjoint,
+                           n_consts=len(extra) + n_fixed, tapes=(n_stacked,) + tuple(len(a) for a in made_avals),
+                           produces=tuple(tapes), reverse=not reverse)
+    return masked(outs[:nc] + outs[nc + nk:] + outs[nc:nc + nk], needed)
 
 
 while_p = control_primitive("while_loop", _state_shape, _state_dtype, _while_impl, _emit_while)
@@ -366,13 +549,16 @@ while_p.vjp_fwd = _while_vjp_fwd
 while_p.vjp_bwd = _while_vjp_bwd
 
 while_tape_p = control_primitive("while_loop_tape", _while_tape_shape, _while_tape_dtype, _while_tape_impl,
-                                 lambda emitter, eqn, indent: _emit_while(emitter, eqn, indent, tape=eqn.outs[-1]))
-while_tape_p.jvp = _no_forward_mode("while_loop_tape")
-while_tape_p.batch = _while_tape_batch
+                                 _emit_while)
+while_tape_p.jvp = _while_tape_jvp
+while_tape_p.vjp_fwd = _while_vjp_fwd
+while_tape_p.vjp_bwd = _while_vjp_bwd
 
 while_adjoint_p = control_primitive("while_loop_adjoint", _adjoint_shape, _adjoint_dtype, _while_adjoint_impl,
                                     _emit_while_adjoint)
-while_adjoint_p.jvp = _no_forward_mode("while_loop_adjoint")
+while_adjoint_p.jvp = _while_adjoint_jvp
+while_adjoint_p.vjp_fwd = _while_adjoint_vjp_fwd
+while_adjoint_p.vjp_bwd = _while_adjoint_vjp_bwd
 
 
 # ---- scan (and fori_loop) ---------------------------------------------------------------------------------
@@ -431,29 +617,44 @@ def _emit_scan(emitter, eqn, indent):
 
 
 def _scan_jvp(primals, tangents, body, n_consts, n_carry, length, reverse):
-    """An augmented scan: consts, carries and xs each paired with their tangents."""
+    """An augmented scan: consts, carries and xs each paired with their tangents; a value holding tapes (which
+    have no zero) only when it has one, and is otherwise a constant of the augmented body."""
     consts, carry, xs = _scan_split(primals, n_consts, n_carry)
-    c_dots, s_dots, x_dots = _scan_split(_zeros_for(primals, tangents), n_consts, n_carry)
-    nc, ns, nx = len(consts), len(carry), len(xs)
+    dots = [zeros(aval_of(p)) if t is None and not _is_tape(aval_of(p)) else t for p, t in zip(primals, tangents)]
+    c_dots, s_dots, x_dots = _scan_split(dots, n_consts, n_carry)
+    has_c, has_x = [d is not None for d in c_dots], [d is not None for d in x_dots]
+    c_dots, x_dots = [d for d in c_dots if d is not None], [d for d in x_dots if d is not None]
+    nc, ns, nx, nca = len(consts), len(carry), len(xs), len(c_dots)
     index_aval = body.inputs[n_consts].aval
     x_avals = [v.aval for v in body.inputs[n_consts + 1 + n_carry:]]
+    kept = []  # per y: whether the augmented body returns its tangent (one holding tapes may have none)
 
     def aug_body(*args):
-        cs, cds, i = args[:nc], args[nc:2 * nc], args[2 * nc]
-        rest = args[2 * nc + 1:]
+        cs, cds, i = list(args[:nc]), list(args[nc:nc + nca]), args[nc + nca]
+        rest = list(args[nc + nca + 1:])
         st, sds, x, xds = rest[:ns], rest[ns:2 * ns], rest[2 * ns:2 * ns + nx], rest[2 * ns + nx:]
-        out, out_dot = jvp_call(lambda *a: eval_program(body, list(a[:nc]) + [i] + list(a[nc:])),
-                                tuple(cs) + tuple(st) + tuple(x), tuple(cds) + tuple(sds) + tuple(xds))
-        return list(out[:ns]) + list(out_dot[:ns]) + list(out[ns:]) + list(out_dot[ns:])
+        out, out_dot = jvp_flat(lambda *a: eval_program(body, list(a[:nc]) + [i] + list(a[nc:])), cs + st + x,
+                                _spread(cds, has_c) + sds + _spread(xds, has_x))
+        ys, y_dots = out[ns:], out_dot[ns:]
+        kept[:] = [d is not None or not _is_tape(aval_of(y)) for y, d in zip(ys, y_dots)]
+        return out[:ns] + _complete(out[:ns], out_dot[:ns], "forward mode") + ys + _complete(
+            [y for y, k in zip(ys, kept) if k], [d for d, k in zip(y_dots, kept) if k], "forward mode")
 
-    avals = _avals(consts) * 2 + [index_aval] + _avals(carry) * 2 + x_avals * 2
+    avals = (_avals(consts) + _avals(c_dots) + [index_aval] + _avals(carry) * 2 + x_avals
+             + [a for a, h in zip(x_avals, has_x) if h])
     (new_body,), extra = trace_together([aug_body], avals)
     outs = scan_p(*extra, *consts, *c_dots, *carry, *s_dots, *xs, *x_dots, body=new_body,
-                  n_consts=len(extra) + 2 * nc, n_carry=2 * ns, length=length, reverse=reverse)
-    n_y = len(outs) // 2 - ns
+                  n_consts=len(extra) + nc + nca, n_carry=2 * ns, length=length, reverse=reverse)
+    n_y = len(body.outputs) - ns
     carry_out, carry_dot = outs[:ns], outs[ns:2 * ns]
     ys, y_dots = outs[2 * ns:2 * ns + n_y], outs[2 * ns + n_y:]
-    return carry_out + ys, carry_dot + y_dots
+    return carry_out + ys, carry_dot + _spread(y_dots, kept)
+
+
+def _spread(present, flags) -> list:
+    """One entry per flag: the next of present where it is set, None where not."""
+    found = iter(present)
+    return [next(found) if f else None for f in flags]
 
 
 class _AdjointPlan:
@@ -464,14 +665,21 @@ class _AdjointPlan:
       backward:  (consts, invariant, i, carry/y cotangents, per-step residuals, x) -> cotangents, run by the
                  adjoint loop.
     So the adjoint loop reads what the forward loop saved instead of recomputing the body. A while loop's
-    body has no index i and no x (`has_index=False`)."""
+    body has no index i and no x (`has_index=False`); a walk over tapes reads its entries as x, and with
+    keep_x=False its backward part gets the ones it reads as residuals (so only the residual tape is read
+    again). live (one flag per output, all by default) says which outputs get a cotangent."""
 
-    def __init__(self, body: Program, n_consts: int, n_carry: int, has_index: bool = True):
-        n_known, g_avals = len(body.inputs), body.out_avals
+    def __init__(self, body: Program, n_consts: int, n_carry: int, has_index: bool = True, live=None,
+                 keep_x: bool = True):
+        n_known = len(body.inputs)
+        live = [True] * len(body.outputs) if live is None else list(live)  # outputs that get a cotangent
+        g_avals = [a for a, g in zip(body.out_avals, live) if g]
 
         def joint(*a):
             pullback = Pullback(body, list(a[:n_known]))
-            return list(pullback.outputs) + pullback.input_cotangents(list(a[n_known:]))
+            gs = iter(a[n_known:])
+            bars = pullback([next(gs) if g else None for g in live])
+            return list(pullback.outputs) + _complete(a[:n_known], bars, "reverse mode")
 
         examples = tuple(ShapedArrayExample(a) for a in [v.aval for v in body.inputs] + g_avals)
         program, captured = make_program(joint, examples, name="body")[0].closed()
@@ -483,8 +691,11 @@ class _AdjointPlan:
             n_consts + k + n_carry:]
         n_out = len(body.outputs)
         forward_eqns, backward_eqns = split_by_dependence(program.eqns, {v.id for v in unknown})
-        varying = depends_on(forward_eqns, {v.id for v in index + carry + x})
-        given = {v.id for v in consts + index + x + unknown}
+        # a loop recording a tape runs at every step (a tape read by the adjoint loop is never a constant of it,
+        # whose cotangent would sum tapes)
+        tapes = {v.id for e in forward_eqns if any(_is_tape(o.aval) for o in e.outs) for v in e.outs}
+        varying = depends_on(forward_eqns, {v.id for v in index + carry + x} | tapes)
+        given = {v.id for v in consts + index + (x if keep_x else []) + unknown}
         reads = external_reads(backward_eqns, program.outputs[n_out:], exclude_ids=given)
         self.stacked = [v for v in reads if v.id in varying]
         invariant = [v for v in reads if v.id not in varying]
@@ -492,8 +703,8 @@ class _AdjointPlan:
                                      invariant, (), "invariant"))
         self.forward = dce(Program(consts + index + carry + x, forward_eqns,
                                    program.outputs[:n_out] + self.stacked, (), "forward"))
-        self.backward = dce(Program(consts + invariant + index + unknown + self.stacked + x, backward_eqns,
-                                    program.outputs[n_out:], (), "backward"))
+        self.backward = dce(Program(consts + invariant + index + unknown + self.stacked + (x if keep_x else []),
+                                    backward_eqns, program.outputs[n_out:], (), "backward"))
         self.n_invariant = len(invariant)
 
 
@@ -512,7 +723,8 @@ def _scan_vjp_bwd(gs, residuals, needed=None, *, body, n_consts, n_carry, length
     """A scan the other way over the saved residuals: carries the state's cotangent and the consts'
     cotangent sums, and stacks the xs' cotangents."""
     plan, consts, invariant, xs, stacked = residuals
-    gs = [zeros(a) if g is None else g for g, a in zip(gs, _scan_out_avals(body, n_carry, length))]
+    gs = [_no_tape(a, "reverse mode of a scan whose stacked tapes get no cotangent") if g is None else g
+          for g, a in zip(gs, _scan_out_avals(body, n_carry, length))]
     g_carry, g_ys = gs[:n_carry], gs[n_carry:]
     nc, ns, nx, ny = n_consts, n_carry, len(xs), len(g_ys)
     n_fixed = nc + len(plan.captured) + plan.n_invariant
@@ -531,7 +743,7 @@ def _scan_vjp_bwd(gs, residuals, needed=None, *, body, n_consts, n_carry, length
     slices = [ShapedArray(aval_of(v).shape[1:], aval_of(v).dtype) for v in list(stacked) + list(xs) + list(g_ys)]
     avals = (_avals(fixed_values) + [body.inputs[n_consts].aval] + _avals(consts) + _avals(g_carry) + slices)
     (adjoint,), extra = trace_together([adjoint_body], avals)
-    c_bars0 = [zeros(aval_of(c)) for c in consts]
+    c_bars0 = [_zero_bar(c) for c in consts]
     outs = scan_p(*extra, *fixed_values, *c_bars0, *g_carry, *stacked, *xs, *g_ys, body=adjoint,
                   n_consts=len(extra) + n_fixed, n_carry=nc + ns, length=length, reverse=not reverse)
     del ny
@@ -559,11 +771,16 @@ def check_loop_state(where: str, before, after) -> None:
 
 
 # ---- vectorisation (vmap) of loops ------------------------------------------------------------------------
-def batch_program(program: Program, flags, size: int):
+def _batched_aval(aval, size: int) -> ShapedArray:
+    """The aval of a batch of values of this aval (a tape holds the batch in its entries)."""
+    return aval if _is_tape(aval) else ShapedArray((size,) + aval.shape, aval.dtype)
+
+
+def batch_program(program: Program, flags, size: int, out_flags=None):
     """(program over batched arrays, its consts): inputs with a true flag carry a leading batch axis of
-    `size`; every output gets one."""
-    avals = [ShapedArray((size,) + v.aval.shape, v.aval.dtype) if f else v.aval
-             for v, f in zip(program.inputs, flags)]
+    `size`; every output gets one, or, given a list out_flags, only those that depend on a batched input (the
+    list gets a flag per output)."""
+    avals = [_batched_aval(v.aval, size) if f else v.aval for v, f in zip(program.inputs, flags)]
 
     def run(*args):
         trace = BatchTrace(size)
@@ -572,70 +789,166 @@ def batch_program(program: Program, flags, size: int):
             lifted = [trace.lift(o) for o in outs]
         finally:
             trace.active = False
-        return [v if b else broadcast_to(v, (size,) + aval_of(v).shape) for v, b in lifted]
+        if out_flags is not None:
+            out_flags[:] = [b for _, b in lifted]
+            return [v for v, _ in lifted]
+        return [v if b else _broadcast(v, size) for v, b in lifted]
 
     (batched,), consts = trace_together([run], avals)
     return batched, consts
+
+
+def _broadcast(value, size: int):
+    if _is_tape(aval_of(value)):
+        raise NotImplementedError(
+            "vmap of a loop body that records a while loop's tape not depending on the mapped values (next to values "
+            "that do) is not supported: a tape's entries cannot be given a batch axis from outside the loop that "
+            "records them")
+    return broadcast_to(value, (size,) + aval_of(value).shape)
 
 
 def _materialised(values, flags, size):
     return [v if f else broadcast_to(v, (size,) + aval_of(v).shape) for v, f in zip(values, flags)]
 
 
+def _materialise_all(values, flags, size):
+    """(values, flags) with every array batched: a loop that records tapes batches all its operands, so that the
+    tapes recorded inside it are batched too (tapes themselves stay as they are)."""
+    tape = [_is_tape(aval_of(v)) for v in values]
+    return ([v if f or t else broadcast_to(v, (size,) + aval_of(v).shape) for v, f, t in zip(values, flags, tape)],
+            [f or not t for f, t in zip(flags, tape)])
+
+
 def _scan_batch(values, batched, size, body, n_consts, n_carry, length, reverse):
-    """Carries batched throughout; a batched xs is sliced along time with its batch axis second."""
+    """Carries batched throughout; a batched xs is sliced along time with its batch axis second (a stack of
+    tapes holds the batch in the tapes' entries)."""
     consts, carry, xs = _scan_split(values, n_consts, n_carry)
-    c_flags, x_flags = batched[:n_consts], batched[n_consts + n_carry:]
+    c_flags, x_flags = list(batched[:n_consts]), list(batched[n_consts + n_carry:])
+    if any(_is_tape(a) for a in body.out_avals[n_carry:]):
+        consts, c_flags = _materialise_all(consts, c_flags, size)
+        xs, x_flags = _materialise_all(xs, x_flags, size)
     carry = _materialised(carry, batched[n_consts:n_consts + n_carry], size)
-    xs = [moveaxis(x, 0, 1) if f else x for x, f in zip(xs, x_flags)]
-    flags = list(c_flags) + [False] + [True] * n_carry + list(x_flags)
+    xs = [moveaxis(x, 0, 1) if f and not _is_tape(aval_of(x)) else x for x, f in zip(xs, x_flags)]
+    flags = c_flags + [False] + [True] * n_carry + x_flags
     program, extra = batch_program(body, flags, size)
     outs = scan_p(*extra, *consts, *carry, *xs, body=program, n_consts=len(extra) + n_consts, n_carry=n_carry,
                   length=length, reverse=reverse)
-    return outs[:n_carry] + [moveaxis(y, 0, 1) for y in outs[n_carry:]]
+    return outs[:n_carry] + [y if _is_tape(aval_of(y)) else moveaxis(y, 0, 1) for y in outs[n_carry:]]
 
 
-def _while_batch(values, batched, size, cond, body, n_consts):
-    """Each example runs until its own condition fails: loop while any does, updating only those that run."""
-    if size == 0:
-        return NotImplemented  # no examples: the per-example fallback returns empty results
+def _state_flags(body, c_flags, s_flags, size) -> list[bool]:
+    """Which of a loop's state variables get batched: those batched at first or by the body, to a fixed point."""
+    s_flags = list(s_flags)
+    while True:
+        out_flags = []
+        batch_program(body, list(c_flags) + s_flags, size, out_flags)
+        grown = [a or b for a, b in zip(s_flags, out_flags)]
+        if grown == s_flags:
+            return s_flags
+        s_flags = grown
+
+
+def _masked_loop(values, batched, size, cond, body, n_consts, tapes=None):
+    """Each example runs until its own condition fails: loop while any does, updating only those that run (a
+    condition that depends on no batched value runs them all alike). Recording tapes (their sizes in tapes),
+    each step's entries hold the whole batch, then the mask of the examples that ran the step."""
     consts, state = list(values[:n_consts]), list(values[n_consts:])
-    state = _materialised(state, batched[n_consts:], size)
-    flags = list(batched[:n_consts]) + [True] * len(state)
-    cond_b, cond_consts = batch_program(cond, flags, size)
-    body_b, body_consts = batch_program(body, flags, size)
-    nc, ncc = len(consts), len(cond_consts)
+    c_flags, ns = list(batched[:n_consts]), len(state)
+    if tapes is not None and any(_is_tape(a) for a in body.out_avals[ns:]):  # so that the tapes inside are batched
+        consts, c_flags = _materialise_all(consts, c_flags, size)
+        s_flags = [True] * ns
+    else:
+        s_flags = _state_flags(body, c_flags, batched[n_consts:], size)
+    pred_flag = []
+    cond_b, cond_consts = batch_program(cond, c_flags + s_flags, size, pred_flag)
+    same = not pred_flag[0]  # (then all run while one does)
+    if not same and not all(s_flags):
+        s_flags = [True] * ns
+        cond_b, cond_consts = batch_program(cond, c_flags + s_flags, size, pred_flag)
+    state = [broadcast_to(s, (size,) + aval_of(s).shape) if f and not b else s
+             for s, f, b in zip(state, s_flags, batched[n_consts:])]
+    out_flags = []
+    body_b, body_consts = batch_program(body, c_flags + s_flags, size, out_flags)
+    nc, ncc, nbc = len(consts), len(cond_consts), len(body_consts)
 
     def any_running(*args):
-        (pred,) = eval_program(cond_b, list(args[:ncc]) + list(args[ncc + len(body_consts):]))
-        return [reduce_max_p(pred, axes=(0,), keepdims=False)]
+        (pred,) = eval_program(cond_b, list(args[:ncc]) + list(args[ncc + nbc:]))
+        return [pred if same else reduce_max_p(pred, axes=(0,), keepdims=False)]
 
     def masked_step(*args):
-        cc, bc, rest = args[:ncc], args[ncc:ncc + len(body_consts)], list(args[ncc + len(body_consts):])
-        (pred,) = eval_program(cond_b, list(cc) + rest)
-        new = eval_program(body_b, list(bc) + rest)
-        return [where_p(reshape(pred, (size,) + (1,) * (aval_of(s).ndim - 1)), n, s)
-                for n, s in zip(new, rest[nc:])]
+        cc, bc, rest = list(args[:ncc]), list(args[ncc:ncc + nbc]), list(args[ncc + nbc:])
+        outs = [_broadcast(o, size) if f and not b else o
+                for o, f, b in zip(eval_program(body_b, bc + rest), s_flags + [True] * (len(body.outputs) - ns),
+                                   out_flags)]
+        if same:
+            new, pred = outs[:ns], np.ones(size, dtype=bool)
+        else:
+            (pred,) = eval_program(cond_b, cc + rest)
+            new = [where_p(reshape(pred, (size,) + (1,) * (aval_of(s).ndim - 1)), n, s)
+                   for n, s in zip(outs[:ns], rest[nc:])]
+        return new + [e for group in _split(outs[ns:], tapes or ()) for e in group + [pred]]
 
     avals = _avals(cond_consts) + _avals(body_consts) + _avals(consts) + _avals(state)
     (test, step), extra = trace_together([any_running, masked_step], avals)
-    return while_p(*extra, *cond_consts, *body_consts, *consts, *state, cond=test, body=step,
-                   n_consts=len(extra) + ncc + len(body_consts) + nc)
+    operands = [*extra, *cond_consts, *body_consts, *consts, *state]
+    n = len(extra) + ncc + nbc + nc
+    if tapes is None:
+        outs = while_p(*operands, cond=test, body=step, n_consts=n)
+    else:
+        outs = while_tape_p(*operands, cond=test, body=step, n_consts=n, tapes=tuple(k + 1 for k in tapes))
+    return _materialised(outs[:ns], s_flags, size) + outs[ns:]  # (every result of a batch rule is batched)
 
 
-def _while_adjoint_batch(values, batched, size, step, n_consts, n_bars):
-    """Cotangents batched (jacrev through a while loop): the adjoint loop walks the one tape for all of them."""
-    if batched[n_consts]:
-        return NotImplemented  # a batch of tapes (vmap of the forward loop): per example
-    consts, tape, carry = list(values[:n_consts]), values[n_consts], list(values[n_consts + 1:])
-    carry = _materialised(carry, batched[n_consts + 1:], size)
-    n_saved = len(step.inputs) - n_consts - len(carry)
-    flags = list(batched[:n_consts]) + [True] * n_bars + [False] * n_saved + [True] * (len(carry) - n_bars)
-    program, extra = batch_program(step, flags, size)
-    return while_adjoint_p(*extra, *consts, tape, *carry, step=program, n_consts=len(extra) + n_consts,
-                           n_bars=n_bars)
+def _while_batch(values, batched, size, cond, body, n_consts):
+    if size == 0:
+        return NotImplemented  # no examples: the per-example fallback returns empty results
+    return _masked_loop(values, batched, size, cond, body, n_consts)
+
+
+def _while_tape_batch(values, batched, size, cond, body, n_consts, tapes):
+    if size == 0:
+        return NotImplemented
+    return _masked_loop(values, batched, size, cond, body, n_consts, tapes)
+
+
+def _while_adjoint_batch(values, batched, size, step, n_consts, tapes, produces, reverse):
+    """A walk over batched tapes updates, at each step, only the examples that ran it (the mask a batched tape
+    ends each step with). Cotangents batched alone (jacrev through a while loop) walk the one tape for all."""
+    if size == 0:
+        return NotImplemented
+    consts, ins, carry = _adjoint_split(values, n_consts, len(tapes))
+    c_flags, t_flags, k_flags = _adjoint_split(batched, n_consts, len(tapes))
+    if produces:
+        consts, c_flags = _materialise_all(consts, c_flags, size)
+    carry = _materialised(carry, k_flags, size)
+    nc, nk = len(consts), len(carry)
+    step_b, step_consts = batch_program(step, c_flags + [True] * nk + [
+        f for f, n in zip(t_flags, tapes) for _ in range(n)], size)
+    counts, n_sc = [n + 1 if f else n for n, f in zip(tapes, t_flags)], len(step_consts)
+
+    def masked_step(*args):  # step consts, consts, carry, entries (a batched tape's followed by its mask)
+        fixed, cr, es = list(args[:n_sc + nc]), list(args[n_sc + nc:n_sc + nc + nk]), args[n_sc + nc + nk:]
+        entries, masks = [], []
+        for group, n in zip(_split(es, counts), tapes):
+            entries += group[:n]
+            masks += group[n:]
+        outs = eval_program(step_b, fixed + cr + entries)
+        new = outs[:nk]
+        if masks:
+            new = [where_p(reshape(masks[0], (size,) + (1,) * (aval_of(c).ndim - 1)), n, c) for n, c in zip(new, cr)]
+        mask = masks[0] if masks else np.ones(size, dtype=bool)
+        return new + [e for group in _split(outs[nk:], produces) for e in group + [mask]]
+
+    avals = _avals(step_consts) + _avals(consts) + _avals(carry)
+    for group, f in zip(_split([v.aval for v in step.inputs[n_consts + nk:]], tapes), t_flags):
+        avals += [_batched_aval(a, size) for a in group] + [ShapedArray((size,), np.dtype(bool))] if f else group
+    (program,), extra = trace_together([masked_step], avals)
+    return while_adjoint_p(*extra, *step_consts, *consts, *ins, *carry, step=program,
+                           n_consts=len(extra) + n_sc + nc, tapes=tuple(counts),
+                           produces=tuple(n + 1 for n in produces), reverse=reverse)
 
 
 scan_p.batch = _scan_batch
 while_p.batch = _while_batch
+while_tape_p.batch = _while_tape_batch
 while_adjoint_p.batch = _while_adjoint_batch

@@ -134,6 +134,18 @@ def jvp_call(fn, primals: tuple, tangents: tuple):
     return tree.unflatten(out_tree, out_primals), tree.unflatten(out_tree, out_tangents)
 
 
+def jvp_flat(fn, primals: list, tangents: list) -> tuple[list, list]:
+    """(fn(*primals), its outputs' tangents) for flat lists of values; a tangent of None is a symbolic zero,
+    going in (that input is held constant) and coming out (that output depends on no tangent)."""
+    trace = JVPTrace()
+    try:
+        out = fn(*[trace.pack(p, t) for p, t in zip(primals, tangents)])
+        pairs = [trace.lift(o) for o in out]
+    finally:
+        trace.active = False
+    return [p for p, _ in pairs], [t for _, t in pairs]
+
+
 def jvp_program(program: Program) -> Program:
     """Program -> Program taking (inputs..., input tangents...) and returning (outputs..., tangents...)."""
     n = len(program.inputs)

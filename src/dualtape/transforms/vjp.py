@@ -75,8 +75,9 @@ class Pullback:
                     raise NotImplementedError(f"reverse-mode differentiation of {eqn.prim.name} is not implemented")
                 needed = [type(a) is Var and a.id in active for a in eqn.inputs]
                 set_source_line(eqn.where)
-                if eqn.prim.multiple_results:
-                    gs = [zeros(v.aval) if g is None else g for v, g in zip(eqn.outs, gs)]
+                if eqn.prim.multiple_results:  # (a tape, which has no zero, keeps None: a symbolic zero)
+                    gs = [zeros(v.aval) if g is None and not _holds_objects(v.aval) else g
+                          for v, g in zip(eqn.outs, gs)]
                     g, out = gs, [self._read(v) for v in eqn.outs]
                 else:
                     g, out = gs[0], self._read(eqn.outs[0])
@@ -87,7 +88,7 @@ class Pullback:
                                         **eqn.params)
                 for a, bar, need in zip(eqn.inputs, bars, needed):
                     if need and bar is not None:
-                        ct[a.id] = add_any(ct.get(a.id), bar)
+                        ct[a.id] = _accumulate(ct.get(a.id), bar, a.aval)
         finally:
             set_source_line(previous)
         bars = [ct.get(v.id) for v in program.inputs]
@@ -99,6 +100,22 @@ class Pullback:
         """Like calling self, with explicit zeros for inputs that got no cotangent."""
         return [zeros(v.aval) if bar is None else bar
                 for v, bar in zip(self.program.inputs, self(out_bars))]
+
+
+def _holds_objects(aval) -> bool:
+    """Whether values of this aval are Python objects (a while loop's tapes): they cannot be zeroed or added."""
+    return aval.dtype == object
+
+
+def _accumulate(total, bar, aval):
+    """total + bar, the cotangents of one value read twice; a tape's cotangents (tapes) cannot be added."""
+    if total is not None and _holds_objects(aval):
+        raise NotImplementedError(
+            "reverse mode through a while loop's tape read twice (as by one pullback of a while loop called twice "
+            "inside the function being differentiated) is not supported: the cotangents of the two reads are tapes, "
+            "which cannot be added\n  fix: pull back once, as a pullback is linear (pullback(a) + pullback(b) is "
+            "pullback(a + b)), or take a dt.vjp for each pullback")
+    return add_any(total, bar)
 
 
 def masked(bars, needed) -> tuple:
