@@ -17,6 +17,7 @@ from . import devices as _device
 from . import grad_mode
 from .graph import Node, _Handle
 from .tensor import Tensor
+from .views import check_inplace, rebase
 
 
 class FunctionCtx:
@@ -219,13 +220,15 @@ def _fitted(gr: Tensor, meta, index: int, name: str) -> Tensor:
 
 def _rebase(t: Tensor, node) -> None:
     """A dirty input (modified in place by forward, and returned) becomes an output of `node`; its hooks and
-    retained grad move with it."""
+    retained grad move with it; a view's base gets the new values written in (CopySlices)."""
     producer = t.grad_fn
     if producer is not None and producer.out_ref is not None and producer.out_ref() is t:
         producer.out_ref = None
     if t._hooks or t._retains_grad:
         node.out_ref = weakref.ref(t)
     t.grad_fn, t.requires_grad = node, True
+    if t._view is not None:
+        rebase(t, node)
 
 
 class Function:
@@ -260,6 +263,8 @@ class Function:
             for t in dirty.values():
                 if t.is_leaf and t.requires_grad:
                     raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+                if t._view is not None:
+                    check_inplace(t, True, f"{cls.__name__}.apply")
         for t in dirty.values():
             t._version[0] += 1  # (as PyTorch bumps the version of a dirty tensor once more)
         if not record:

@@ -66,7 +66,7 @@ class Node:
                  "__weakref__")
 
     def __init__(self, name: str, inputs, out_data, out_tensor):
-        self._name, self.seq = name, next(_sequence)
+        self._name = name
         self.inputs = list(inputs)  # the operands as given: Tensors (graph edges) or plain values
         self.edges, self.versions, self.raw = [], [], []
         for x in self.inputs:
@@ -74,6 +74,7 @@ class Node:
             self.edges.append(edge_of(x) if tensor else None)
             self.versions.append(x._version[0] if tensor else None)
             self.raw.append(x.data if tensor else x)  # the arrays the rule reads (when no graph is built)
+        self.seq = next(_sequence)  # (after the edges: reading a view's grad_fn may make its node now)
         self.out_data = out_data
         self.out_ref = None  # a weak reference to the output, set once it has hooks or retains its grad
         self.freed = False

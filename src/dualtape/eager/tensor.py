@@ -21,13 +21,12 @@ from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from ..ops.elementwise import stop_gradient_p
-from ..ops.shape import index_update_p as _index_update_p
-from ..ops.shape import reshape_p as _reshape_p
 from . import devices as _device
 from . import grad_mode
-from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace, unread
+from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace
 from .lifting import LIFTERS, lift, lift_all
 from .promotion import promoted
+from .views import check_inplace, make_view, rebase, regenerate
 
 _NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables. If you want to use a computed "
                   "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
@@ -57,10 +56,12 @@ class EagerTrace:
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
             if type(a) is Tensor or isinstance(a, Tensor):
                 a_data = a.data
-                if a._requires_grad:  # (the slot: this is the hot path)
+                if a._view is not None and a._view.version != a._version[0] and grad_mode.STATE.enabled:
+                    regenerate(a)  # (a view whose base, or another view of it, changed in place)
+                if a._requires_grad:  # (the slots: this is the hot path)
                     record = True
                     needed |= 1 << len(edges)
-                    edges.append(a.grad_fn or a._leaf_node())
+                    edges.append(a._grad_fn or a._leaf_node())
                 else:
                     edges.append(None)
                 versions.append(a._version[0])
@@ -96,14 +97,14 @@ class EagerTrace:
             if prim.multiple_results:
                 return [Tensor._wrap(o) for o in out]
             result = Tensor._wrap(out)
-            if prim.view:
-                _share_version(result, args[0], out, raw[0])
+            if prim.view and versions[0] is not None:  # (of a tensor)
+                make_view(result, prim, params, args[0], out, raw, not grad_mode.STATE.enabled)
             return result
         if prim.multiple_results:
             return self._record_many(prim, params, args, out)
         result = Tensor._wrap(out)
-        if prim.view:
-            _share_version(result, args[0], out, raw[0])
+        if prim.view and versions[0] is not None:
+            make_view(result, prim, params, args[0], out, raw, False)
         positions, out_unread = prim._unread.get(needed) or prim.unread(needed)
         if positions:  # (keep only what the rules that will run read: the rest is freed with its tensor)
             args = list(args)
@@ -113,8 +114,8 @@ class EagerTrace:
                     kept.shape, kept.dtype = data.shape, data.dtype
                     raw[i] = args[i] = kept
                     versions[i] = None
-        result.grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, out.shape if out_unread else out,
-                                       result._version)
+        result._grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, out.shape if out_unread else out,
+                                        result._version)
         result._requires_grad = True  # (made by a recorded op: no check needed)
         return result
 
@@ -128,8 +129,8 @@ EAGER = EagerTrace()
 class Tensor:
     """An n-dimensional array that can record how it was computed, for .backward()."""
 
-    __slots__ = ("data", "_requires_grad", "_grad", "grad_fn", "_version", "_retains_grad", "_hooks",
-                 "_accumulator", "__weakref__")
+    __slots__ = ("data", "_requires_grad", "_grad", "_grad_fn", "_version", "_retains_grad", "_hooks",
+                 "_accumulator", "_view", "__weakref__")
     _dt_trace = EAGER
     _dt_eager = True
     __array_priority__ = 1000
@@ -140,7 +141,8 @@ class Tensor:
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         self._grad = None
-        self.grad_fn = None
+        self._grad_fn = None
+        self._view = None  # (a view of another tensor's memory: how it was made; see views.py)
         self._version = [0]
         self._retains_grad = False
         self._hooks = None
@@ -151,7 +153,7 @@ class Tensor:
     @classmethod
     def _wrap(cls, data) -> "Tensor":
         t = cls.__new__(cls)
-        t.data, t._requires_grad, t._grad, t.grad_fn = data, False, None, None
+        t.data, t._requires_grad, t._grad, t._grad_fn, t._view = data, False, None, None, None
         t._version, t._retains_grad, t._hooks, t._accumulator = [0], False, None, None
         if LIFTERS:  # (dt.compile is tracing: a tensor made now may become state the program writes)
             LIFTERS[-1].track(t)
@@ -181,8 +183,24 @@ class Tensor:
         self._grad = value
 
     @property
+    def grad_fn(self):
+        """The node that made this tensor (None for a leaf); a view's is made again after its base, or another
+        view of it, changed in place."""
+        view = self._view
+        if view is not None and view.version != self._version[0]:
+            regenerate(self)
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node):
+        self._grad_fn = node
+
+    @property
     def requires_grad(self) -> bool:
         """Whether operations on this tensor are recorded for backward."""
+        view = self._view
+        if view is not None and view.version != self._version[0]:
+            regenerate(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -353,6 +371,8 @@ class Tensor:
         return t
 
     def detach_(self) -> "Tensor":
+        if self._view is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self.requires_grad = False
         return self
@@ -374,12 +394,9 @@ class Tensor:
 
     def _inplace(self, result: "Tensor", op: str) -> "Tensor":
         self._check_leaf(op)
-        view = getattr(self.grad_fn, "prim", None)
-        if view is not None and view.view and grad_mode.STATE.enabled and type(self.grad_fn.edges[0]) is \
-                AccumulateGrad:
-            raise RuntimeError(f"a view of a leaf Variable that requires grad is being used in an in-place "
-                               f"operation ({op} on {self.grad_fn.name()}); change the leaf under `with "
-                               f"dt.no_grad():`, or compute a new tensor out of place")
+        node = result.grad_fn
+        if self._view is not None:
+            check_inplace(self, node is not None, op)
         new = result.data
         if tuple(new.shape) != self.shape:  # (PyTorch: the result must fit the tensor; copy_ broadcasts)
             if op == "copy_" and _fits(tuple(new.shape), self.shape):
@@ -391,9 +408,7 @@ class Tensor:
             raise RuntimeError(f"{op}: result type {_torch_type(new.dtype)} can't be cast to the desired output "
                                f"type {_torch_type(self.dtype)} (compute out of place, or convert the tensor first)")
         lift(self)
-        viewed = self.grad_fn if view is not None and view.view and self._version is getattr(
-            self.grad_fn.inputs[0], "_version", None) else None
-        before_inplace(self, result.grad_fn if op != "copy_" else None)
+        before_inplace(self, node if op != "copy_" else None)
         if type(new) is not np.ndarray or type(self.data) is not np.ndarray:
             new = _device.like(new, self.data)  # (a scalar becomes an array; copy_ may cross devices)
         if type(new) is type(self.data) and self.data.shape == new.shape and (
@@ -402,10 +417,10 @@ class Tensor:
         else:  # (a traced value, or another shape: the tensor takes the new array)
             self.data = new if new.dtype == self.dtype else new.astype(self.dtype)
         self._version[0] += 1
-        if result.grad_fn is not None:
-            self.grad_fn, self.requires_grad = result.grad_fn, True
-            if viewed is not None:
-                _rebase(viewed, self)
+        if node is not None:
+            self._grad_fn, self._requires_grad = node, True
+            if self._view is not None:  # (the base's history, written through this view)
+                rebase(self, node)
         return self
 
     def zero_(self) -> "Tensor":
@@ -420,11 +435,19 @@ class Tensor:
             return self._inplace(Tensor._wrap(np.full_like(self.data, value)), "fill_")
 
     def copy_(self, src) -> "Tensor":
-        return self._inplace(src if isinstance(src, Tensor) else Tensor._wrap(_device.as_array(src)), "copy_")
+        """src's values (broadcast, in self's dtype) written into self; recorded (CopyBackwards: src gets the
+        gradient, self's old value none) when either requires grad."""
+        src = src if isinstance(src, Tensor) else Tensor._wrap(_device.as_array(src))
+        if grad_mode.STATE.enabled and (self.requires_grad or src.requires_grad):
+            everywhere = _device.module_of(self.data).ones(self.shape, bool)
+            src = _ew.where(everywhere, src if src.dtype == self.dtype else src.to(self.dtype), self)
+            src.grad_fn._name = "CopyBackwards"
+        return self._inplace(src, "copy_")
 
     def __setitem__(self, index, value) -> None:
         """self[index] = value in place; recorded (CopySlices) when a gradient flows through self or value."""
-        recording = grad_mode.STATE.enabled and (self.requires_grad or getattr(value, "requires_grad", False))
+        recording = grad_mode.STATE.enabled and (self.requires_grad or getattr(value, "requires_grad", False) or (
+            self._view is not None and self._view.base.requires_grad))  # (a view made under no_grad: refused)
         if recording or LIFTERS or getattr(self.data, "_dt_trace", None) is not None or \
                 getattr(getattr(value, "data", value), "_dt_trace", None) is not None:
             self._inplace(_sh.index_update(self, index, value), "__setitem__")
@@ -489,42 +512,6 @@ class Tensor:
     def cuda(self, device=None) -> "Tensor":
         """A copy on the GPU (self if it is there already); needs CuPy and a GPU."""
         return self.to("cuda" if device is None else _device.parse(device))
-
-
-def _share_version(result, source, out, source_data) -> None:
-    """A view into a tensor's memory shares its version counter (as in PyTorch), so an in-place change
-    through either is seen by the checks of what was saved from the other."""
-    if type(out) is np.ndarray and out.base is not None and isinstance(source, Tensor) and (
-            out.base is source_data or out.base is getattr(source_data, "base", None)):
-        result._version = source._version
-
-
-def _rebase(view_node, view: Tensor) -> None:
-    """After an in-place change through `view` (made by view_node from its base), the base's value is its old
-    value with the view's new values written in (PyTorch's CopySlices): the base gets that node as its grad_fn,
-    and so on up a chain of views."""
-    base = view_node.inputs[0]
-    if not isinstance(base, Tensor) or base.grad_fn is None:
-        return
-    prim, params, shape = view_node.prim, view_node.params, base.shape
-    if prim.name == "getitem":
-        arrays = list(view_node.raw[1:])
-        node = PrimitiveNode(_index_update_p, {"index": params["index"]}, [unread(base.data), unread(view.data)]
-                             + arrays, [unread(base.data), unread(view.data)] + arrays,
-                             [base.grad_fn, view.grad_fn] + [None] * len(arrays), [None] * (2 + len(arrays)),
-                             shape, base._version)
-    elif prim.name == "transpose":
-        inverse = tuple(int(i) for i in np.argsort(params["perm"]))
-        node = PrimitiveNode(prim, {"perm": inverse}, [unread(view.data)], [unread(view.data)], [view.grad_fn],
-                             [None], shape, base._version)
-    else:  # (reshape, squeeze, expand_dims: the base is the view's values in its own shape)
-        node = PrimitiveNode(_reshape_p, {"shape": shape}, [unread(view.data)], [unread(view.data)], [view.grad_fn],
-                             [None], shape, base._version)
-    outer = base.grad_fn
-    base.grad_fn = node
-    if getattr(outer, "prim", None) is not None and outer.prim.view and base._version is getattr(
-            outer.inputs[0], "_version", None):
-        _rebase(outer, base)
 
 
 def _stop_gradient(out, prim):

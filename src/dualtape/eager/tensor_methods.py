@@ -1,9 +1,9 @@
 """Tensor methods whose PyTorch meaning differs from the shared (NumPy-style) method set, or that only tensors
 have: max/min over a dim returning (values, indices) with the gradient at the index, var/std with Bessel's
-correction, squeeze(dim) as a no-op on a dimension that is not 1, casts to integer dtypes outside the graph,
-masked_fill, and the in-place forms ending in `_` (each the out-of-place result written back by `_inplace`,
-so the graph, the version counter and the leaf check behave as for add_). Installed on Tensor after the shared
-set, so these win."""
+correction, squeeze(dim) as a no-op on a dimension that is not 1, expand (a view), casts to integer dtypes
+outside the graph, masked_fill, and the in-place forms ending in `_` (each the out-of-place result written back
+by `_inplace`, so the graph, the version counter and the leaf check behave as for add_). Installed on Tensor
+after the shared set, so these win."""
 
 from __future__ import annotations
 
@@ -128,6 +128,24 @@ def astype(self, dtype):
         return _ew.astype(self, dtype)
 
 
+def expand(self, *sizes):
+    """A view of self broadcast to sizes (a tuple, or sizes one by one); -1 keeps a dimension's size."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    lead = len(sizes) - self.ndim
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+                           f"number of dimensions in the tensor ({self.ndim})")
+    if any(n == -1 for n in sizes[:lead]):
+        raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension (sizes {list(sizes)})")
+    shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
+    return _sh.broadcast_to(self, shape)
+
+
+def expand_as(self, other):
+    """self expanded to other's shape."""
+    return expand(self, other.shape)
+
+
 def masked_fill(self, mask, value):
     """self with value where the boolean mask (broadcast to self's shape) is True."""
     mask_dtype = np.dtype(mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype)
@@ -195,8 +213,8 @@ def _unary_inplace(name: str):
     return method
 
 
-for _fn in (max, min, amax, amin, var, std, squeeze, astype, masked_fill, masked_fill_, clamp_, clip_, uniform_,
-            normal_):
+for _fn in (max, min, amax, amin, var, std, squeeze, astype, expand, expand_as, masked_fill, masked_fill_, clamp_,
+            clip_, uniform_, normal_):
     setattr(Tensor, _fn.__name__, _fn)
 for _name in UNARY_INPLACE:
     setattr(Tensor, _name + "_", _unary_inplace(_name))
