@@ -108,16 +108,20 @@ def test_one_jitted_gradient_called_first_from_many_threads_traces_once():
 
 
 def test_eager_ops_in_one_thread_stay_eager_while_another_thread_traces():
+    """dt.compile lifts the tensors that eager code reads into its program: only in its own thread."""
     paused, resume = threading.Event(), threading.Event()
     seen = {}
 
-    def slow(x):
+    @dt.compile
+    def slow(w):
         paused.set()
         resume.wait(10)
-        return dnp.sum(x * x)
+        return (w * w).sum()
 
     def tracer_thread():
-        seen["grad"] = dt.grad(slow)(X)
+        w = dt.tensor(X, requires_grad=True)
+        slow(w).backward()
+        seen["grad"] = w.grad.numpy()
 
     t = threading.Thread(target=tracer_thread)
     t.start()

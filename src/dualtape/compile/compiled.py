@@ -24,7 +24,7 @@ from ..core.ir import Program
 from ..core.primitive import innermost_trace
 from ..core.trace import input_hints, make_program
 from ..eager import grad_mode
-from ..eager.lifting import LIFTERS
+from ..eager.lifting import LIFTING
 from ..eager.tensor import Tensor
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
@@ -125,11 +125,11 @@ class CompiledFunction:
                 else:
                     call[i] = tracer
             call_args, call_kwargs = tree.unflatten(treedef, call)
-            LIFTERS.append(lifting)
+            LIFTING.stack.append(lifting)
             try:
                 out = self.fn(*call_args, **call_kwargs)
             finally:
-                LIFTERS.remove(lifting)
+                LIFTING.stack.remove(lifting)
             out_leaves, found["out_tree"] = tree.flatten(out)
             found["tensor_outputs"] = [isinstance(o, Tensor) for o in out_leaves]
             found["needs_grad"] = [  # (a result whose graph a backward() inside has used up is a plain value)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..avals import ShapedArray
 from . import devices as _device
-from .lifting import LIFTERS
+from .lifting import LIFTING
 from .tensor import Tensor
 
 _rng = np.random.default_rng()
@@ -111,8 +111,8 @@ def _random(method: str, shape: tuple, dtype, requires_grad, device) -> Tensor:
     def draw():
         return getattr(_rng, method)(shape).astype(dtype, copy=False)  # (the generator of the latest seed)
 
-    if LIFTERS and device is None:
-        return LIFTERS[-1].random(draw, ShapedArray(shape, dtype), requires_grad)
+    if LIFTING.stack and device is None:
+        return LIFTING.stack[-1].random(draw, ShapedArray(shape, dtype), requires_grad)
     return _make(draw(), dtype, requires_grad, device)
 
 

@@ -24,7 +24,7 @@ from ..ops.elementwise import stop_gradient_p
 from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace
-from .lifting import LIFTERS, lift, lift_all
+from .lifting import LIFTING, lift, lift_all
 from .promotion import promoted
 from .views import check_inplace, make_view, rebase, regenerate
 
@@ -50,7 +50,7 @@ class EagerTrace:
     active = True
 
     def process(self, prim, args, params):
-        if LIFTERS:  # (dt.compile is tracing: tensors holding arrays become program inputs)
+        if LIFTING.stack:  # (dt.compile is tracing: tensors holding arrays become program inputs)
             lift_all(args)
         raw, edges, versions, record, traced, foreign, needed = [], [], [], False, False, False, 0
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
@@ -147,24 +147,24 @@ class Tensor:
         self._retains_grad = False
         self._hooks = None
         self._accumulator = None
-        if LIFTERS:
-            LIFTERS[-1].track(self)
+        if LIFTING.stack:
+            LIFTING.stack[-1].track(self)
 
     @classmethod
     def _wrap(cls, data) -> "Tensor":
         t = cls.__new__(cls)
         t.data, t._requires_grad, t._grad, t._grad_fn, t._view = data, False, None, None, None
         t._version, t._retains_grad, t._hooks, t._accumulator = [0], False, None, None
-        if LIFTERS:  # (dt.compile is tracing: a tensor made now may become state the program writes)
-            LIFTERS[-1].track(t)
+        if LIFTING.stack:  # (dt.compile is tracing: a tensor made now may become state the program writes)
+            LIFTING.stack[-1].track(t)
         return t
 
     # ---- attributes -------------------------------------------------------------------------------------
     @property
     def grad(self):
         """The gradient accumulated by backward (a Tensor), or None."""
-        if LIFTERS:
-            LIFTERS[-1].saw_grad(self, reading=True)
+        if LIFTING.stack:
+            LIFTING.stack[-1].saw_grad(self, reading=True)
         return self._grad
 
     @grad.setter
@@ -178,8 +178,8 @@ class Tensor:
                 raise RuntimeError(f"assigned grad has data of a different size: attempting to assign a gradient "
                                    f"of size '{list(value.shape)}' to a tensor of size '{list(self.shape)}'. "
                                    f"Please ensure that the gradient and the tensor are the same size")
-        if LIFTERS:
-            LIFTERS[-1].saw_grad(self, reading=False)
+        if LIFTING.stack:
+            LIFTING.stack[-1].saw_grad(self, reading=False)
         self._grad = value
 
     @property
@@ -262,7 +262,7 @@ class Tensor:
         if getattr(data, "_dt_trace", None) is not None:
             fix = ("dt.compile records tensor operations, and a value read into Python cannot be: return it from "
                    "the compiled function and read it outside, or run the function without dt.compile") \
-                if LIFTERS else None
+                if LIFTING.stack else None
             raise ConcretizationError(what, data.aval, user_source_line(), fix)
         return data
 
@@ -448,7 +448,7 @@ class Tensor:
         """self[index] = value in place; recorded (CopySlices) when a gradient flows through self or value."""
         recording = grad_mode.STATE.enabled and (self.requires_grad or getattr(value, "requires_grad", False) or (
             self._view is not None and self._view.base.requires_grad))  # (a view made under no_grad: refused)
-        if recording or LIFTERS or getattr(self.data, "_dt_trace", None) is not None or \
+        if recording or LIFTING.stack or getattr(self.data, "_dt_trace", None) is not None or \
                 getattr(getattr(value, "data", value), "_dt_trace", None) is not None:
             self._inplace(_sh.index_update(self, index, value), "__setitem__")
             return

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..eager import devices as _device
 from ..eager.grad_mode import no_grad
-from ..eager.lifting import LIFTERS
+from ..eager.lifting import LIFTING
 from ..eager.tensor import Tensor
 from .parameter import Parameter
 from .utils import zero_grads
@@ -38,8 +38,8 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if LIFTERS:  # (dt.compile is tracing: the program bakes in this module's training flags)
-            LIFTERS[-1].saw_settings(self)
+        if LIFTING.stack:  # (dt.compile is tracing: the program bakes in this module's training flags)
+            LIFTING.stack[-1].saw_settings(self)
         return self.forward(*args, **kwargs)
 
     # ---- registration ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..eager.grad_mode import enable_grad, no_grad
-from ..eager.lifting import LIFTERS
+from ..eager.lifting import LIFTING
 from ..eager.tensor import Tensor
 from ..nn.utils import zero_grads
 
@@ -66,8 +66,8 @@ class Optimizer:
     def step(self, closure=None):
         """One update of every parameter that has a .grad; returns the closure's loss (if given)."""
         loss = None
-        if LIFTERS:  # (dt.compile is tracing: the program bakes in this optimiser's hyperparameters)
-            LIFTERS[-1].saw_settings(self)
+        if LIFTING.stack:  # (dt.compile is tracing: the program bakes in this optimiser's hyperparameters)
+            LIFTING.stack[-1].saw_settings(self)
         if closure is not None:
             with enable_grad():
                 loss = closure()
