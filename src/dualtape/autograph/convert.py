@@ -23,7 +23,7 @@ from .._util import is_internal, is_library
 from ..config import config
 from . import runtime
 from .rewrite import Converter
-from .source import function_def, function_node, placed
+from .source import function_def, function_node, placed, unparse
 
 _cache: dict = {}  # code object -> its rewritten code object, or False where the function is left as it is
 _rewritten: set = set()  # the code objects autograph made (converted functions and the functions inside them)
@@ -157,4 +157,4 @@ def autograph_source(fn) -> str:
     if converted is None:
         raise ValueError(f"the source of {getattr(fn, '__name__', fn)!r} cannot be read (a REPL function or a "
                          "builtin?): autograph leaves it as it is")
-    return ast.unparse(converted[0])
+    return unparse(converted[0])

@@ -10,7 +10,9 @@ import ast
 import copy
 import inspect
 import linecache
+import sys
 import textwrap
+import types
 
 
 def stamp(node, ref):
@@ -33,9 +35,43 @@ def function_def(name: str, args: ast.arguments, body) -> ast.FunctionDef:
     return ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, **extra)
 
 
+if sys.version_info >= (3, 11):
+    unparse = ast.unparse
+else:
+    class _Unparser(ast._Unparser):
+        """ast.unparse as Python 3.11 writes it: `lambda: x`, not `lambda : x`; a tuple assigned to or looped
+        over without parentheses (`a, b = f()`, `b, = f()`, `for i, x in ...`), so the rewrite reads the same
+        on every version."""
+
+        def visit_Lambda(self, node):
+            if node.args.posonlyargs or node.args.args or node.args.vararg or node.args.kwonlyargs or \
+                    node.args.kwarg:
+                return super().visit_Lambda(node)
+            with self.require_parens(ast._Precedence.TEST, node):
+                self.write("lambda: ")
+                self.set_precedence(ast._Precedence.TEST, node.body)
+                self.traverse(node.body)
+
+        def visit_Tuple(self, node):
+            with self.delimit_if("(", ")", not node.elts or self.get_precedence(node) > ast._Precedence.TUPLE):
+                self.items_view(self.traverse, node.elts)
+
+        def visit_Assign(self, node):
+            self.set_precedence(ast._Precedence.TUPLE, *node.targets)
+            super().visit_Assign(node)
+
+        def _for_helper(self, fill, node):
+            self.set_precedence(ast._Precedence.TUPLE, node.target)
+            super()._for_helper(fill, node)
+
+    def unparse(node) -> str:
+        return _Unparser().visit(node)
+
+
 def function_node(fn):
     """The FunctionDef of fn (a lambda becomes one), from its source file, with its original line numbers;
-    None if unavailable or ambiguous (two lambdas with the same arguments on one line)."""
+    None if unavailable or ambiguous (on Python 3.10, whose code has no columns: lambdas on one line with the same
+    arguments and the same code but different source, as `lambda x: x * (1 + 1)` and `lambda x: x * 2`)."""
     code = fn.__code__
     if code.co_name == "<lambda>":  # a lambda may sit in a statement that inspect cuts short: read its file
         lambdas = _file_lambdas(fn)
@@ -105,18 +141,74 @@ def _shift_columns(module, first: int, rest: int) -> None:
 
 def _lambda_node(fn, candidates):
     """The Lambda node (among candidates) that compiled to fn, as a FunctionDef of its own: its line and
-    arguments, and among several such on one line, the one whose body holds the columns of fn's code."""
+    arguments, and among several such on one line, the one whose body holds the columns of fn's code (Python
+    3.11+), or the one that compiles to fn's code (3.10, whose code objects carry no columns)."""
     code = fn.__code__
     params = list(code.co_varnames[:code.co_argcount])
     found = [n for n in candidates if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno
              and [a.arg for a in n.args.args] == params]
-    if len(found) > 1:
+    if len(found) > 1 and hasattr(code, "co_positions"):
         cols = [c for line, _, c, end in code.co_positions()
                 if line == code.co_firstlineno and c is not None and end is not None and end > c]
         start = min(cols, default=-1)
         found = [n for n in found if n.body.lineno == code.co_firstlineno and n.body.col_offset <= start and
                  (n.body.end_lineno > n.body.lineno or start < n.body.end_col_offset)]
+    elif len(found) > 1:
+        found = [n for n in found if _compiles_to(n, code)]
+        if len({ast.dump(n) for n in found}) == 1:  # the same lambda written twice: either one is fn's
+            found = found[:1]
     if len(found) != 1:
         return None
     node = copy.deepcopy(found[0])  # the converter rewrites it in place; the file's parse is kept for others
     return placed(function_def("lambda_", node.args, [placed(ast.Return(node.body), node)]), node)
+
+
+def _compiles_to(node, code) -> bool:
+    """Whether the Lambda node compiles to code: node compiled on its own lines, inside a function that gives it
+    code's free variables as cells (so names read the same way, as globals, locals or cells), and its code
+    compared with code part by part."""
+    lam = copy.deepcopy(node)
+    if code.co_freevars:
+        cells = [ast.Name(id=name, ctx=ast.Store()) for name in code.co_freevars]
+        body = [ast.Assign(targets=cells, value=ast.Constant(None)), ast.Return(lam)]
+        tree = ast.Module(body=[function_def("_", _no_arguments(), body)], type_ignores=[])
+    else:
+        tree = ast.Module(body=[ast.Expr(lam)], type_ignores=[])
+    for child in ast.walk(tree):  # the wrapper's nodes at the lambda's place; the lambda's own keep theirs
+        if "lineno" in child._attributes and getattr(child, "lineno", None) is None:
+            child.lineno, child.end_lineno, child.col_offset, child.end_col_offset = lam.lineno, lam.lineno, 0, 0
+    try:
+        module = compile(tree, code.co_filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError):
+        return False
+    for _ in range(2 if code.co_freevars else 1):  # the lambda's code, in the module's or the wrapper's
+        module = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    return _same_code(module, code)
+
+
+def _no_arguments() -> ast.arguments:
+    return ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                         defaults=[])
+
+
+_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR | inspect.CO_COROUTINE
+
+
+def _same_code(a, b) -> bool:
+    """Whether code objects a and b hold the same instructions over the same names and constants (nested code
+    compared the same way, the qualified names of nested functions by their last part: a and b may sit in
+    different functions)."""
+    return (a.co_code == b.co_code and a.co_names == b.co_names and a.co_varnames == b.co_varnames
+            and a.co_freevars == b.co_freevars and a.co_cellvars == b.co_cellvars
+            and (a.co_argcount, a.co_posonlyargcount, a.co_kwonlyargcount, a.co_flags & _FLAGS)
+            == (b.co_argcount, b.co_posonlyargcount, b.co_kwonlyargcount, b.co_flags & _FLAGS)
+            and len(a.co_consts) == len(b.co_consts)
+            and all(_same_constant(x, y) for x, y in zip(a.co_consts, b.co_consts)))
+
+
+def _same_constant(x, y) -> bool:
+    if isinstance(x, types.CodeType) or isinstance(y, types.CodeType):
+        return isinstance(x, types.CodeType) and isinstance(y, types.CodeType) and _same_code(x, y)
+    if isinstance(x, str) and isinstance(y, str) and "<locals>." in x and "<locals>." in y:  # a qualified name
+        return x.rsplit("<locals>.", 1)[1] == y.rsplit("<locals>.", 1)[1]
+    return type(x) is type(y) and repr(x) == repr(y)  # 1 and 1.0, 0.0 and -0.0 told apart; nan equal to nan
