@@ -21,7 +21,7 @@ import dualtape.numpy as dnp
 from dualtape.core.primitive import REGISTRY
 from dualtape.numpy.shapes import contiguous
 from dualtape.ops import shape as sh
-from strategies import ANY, EXPONENT, NONZERO, POSITIVE, Domain, arrays, axes, broadcastable_shapes, shapes
+from strategies import ANY, EXPONENT, NONZERO, NUMPY_POWER, POSITIVE, Domain, arrays, axes, broadcastable_shapes, shapes
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
 TAN = Domain(-1.3, 1.3)  # clear of the poles at ±pi/2
@@ -428,7 +428,7 @@ CASES: dict[str, Case] = {
     "sub": binary(dnp.subtract, np.subtract),
     "mul": binary(lambda x, y: x * y, np.multiply),
     "div": binary(lambda x, y: x / y, np.divide, dy=NONZERO),
-    "pow": binary(dnp.power, np.power, POSITIVE, EXPONENT),
+    "pow": binary(dnp.power, NUMPY_POWER, POSITIVE, EXPONENT),
     "maximum": binary(dnp.maximum, np.maximum, px=below_half, py=above_half),
     "minimum": binary(dnp.minimum, np.minimum, px=above_half, py=below_half),
     "arctan2": binary(dnp.arctan2, np.arctan2, NONZERO, ANY),

@@ -17,6 +17,9 @@ FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 INTS = (np.dtype(np.int32), np.dtype(np.int64))
 BOOL = (np.dtype(np.bool_),)
 NUMERIC = FLOATS + INTS
+# NumPy before 2.3 computes `a ** b` of 0-d arrays by a fast path (b 0, 0.5, 1, 2, ...) that keeps a's dtype, so it
+# can differ from np.power there; dualtape's pow is `**`, what users write, so older NumPy is compared with `**`
+NUMPY_POWER = np.power if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else (lambda x, y: x ** y)
 ALL = NUMERIC + BOOL
 
 MAX_DIMS = 3

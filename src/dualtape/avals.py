@@ -107,10 +107,13 @@ def broadcast_shapes(op: str, *shapes) -> tuple:
 
 
 def dummy(aval: ShapedArray, ndim: bool = True):
-    """A one-element stand-in for aval: a Python scalar if weak, else an array of ones with aval's rank."""
+    """A one-element stand-in for aval: a Python scalar if weak, else an array with aval's rank, holding 1 (1.5
+    for inexact dtypes: NumPy before 2.3 keeps the base's dtype for `a ** 1` of 0-d arrays, a fast path that
+    other exponents do not take)."""
+    one = 1.5 if np.issubdtype(aval.dtype, np.inexact) else 1
     if aval.weak:
-        return np.array(1, aval.dtype).item()  # (an int too big for int64 has the object dtype)
-    return np.ones((1,) * aval.ndim if ndim else (), dtype=aval.dtype)
+        return np.array(one, aval.dtype).item()  # (an int too big for int64 has the object dtype)
+    return np.full((1,) * aval.ndim if ndim else (), one, dtype=aval.dtype)
 
 
 @lru_cache(maxsize=4096)

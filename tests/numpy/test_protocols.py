@@ -298,7 +298,8 @@ KEYWORD_CASES = {  # NumPy calls whose keywords reach a dualtape function throug
     "np.dot out=None": lambda x: np.dot(x, V, out=None),
     "np.einsum optimize": lambda x: np.einsum("bij,j->bi", x, V, optimize=True),
     "np.zeros_like order='K'": lambda x: np.zeros_like(x, order="K", subok=True) + x,
-    "np.take_along_axis default axis": lambda x: np.take_along_axis(x, np.argmax(x, axis=-1, keepdims=True)),
+    **({"np.take_along_axis default axis": lambda x: np.take_along_axis(x, np.argmax(x, axis=-1, keepdims=True))}
+       if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else {}),  # (axis=-1 became the default in NumPy 2.3)
     "np.size axis": lambda x: x * np.size(x, 1),
     "np.sin where=True": lambda x: np.sin(x, where=True),
 }

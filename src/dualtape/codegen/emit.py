@@ -232,9 +232,8 @@ class _Emitter:
             self.globals[self.namer(v)] = value
 
     def assign(self, targets: list[Var], expr: ast.expr, multiple: bool, indent: str) -> None:
-        outs = [ast.Name(self.namer(v), ast.Store()) for v in targets]
-        target = outs[0] if not multiple else ast.Tuple(elts=outs, ctx=ast.Store())
-        self.lines.append(indent + ast.unparse(ast.Assign(targets=[target], value=expr, lineno=0)))
+        target = ", ".join(self.namer(v) for v in targets) + ("," if multiple and len(targets) == 1 else "")
+        self.lines.append(f"{indent}{target} = {ast.unparse(expr)}")  # (`a, b = ...` on every Python version)
 
     def block(self, program: Program, indent: str = "    ") -> None:
         self.capture(program)

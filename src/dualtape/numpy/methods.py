@@ -308,6 +308,7 @@ def array_function(self, func, types, args, kwargs):
 
 
 _NO_OPS = {"out": None, "where": True}  # NumPy keywords whose default (np._NoValue) means these values
+_USUAL = {"dtype": None, "casting": "same_kind"}  # NumPy's defaults, where its signature is unreadable
 _IGNORED = {"optimize", "subok"}  # keywords that only change how NumPy computes or what class it returns
 _SIGNATURES: dict = {}
 
@@ -317,15 +318,20 @@ def _numpy_call(func, fn, args, kwargs) -> tuple[list, dict]:
     what it means to NumPy; the required ones go to fn by position and the others by name. An argument fn
     has no parameter for is dropped at its default (out=None, where=True, ...) and raises otherwise."""
     if func not in _SIGNATURES:
+        ours = inspect.signature(fn).parameters
         try:
-            theirs, ours = inspect.signature(func), inspect.signature(fn).parameters
-        except (TypeError, ValueError):  # (a NumPy without a readable signature: the call goes as it is)
-            _SIGNATURES[func] = None
-        else:
-            _SIGNATURES[func] = theirs, {n for n, p in ours.items() if p.kind is not p.VAR_POSITIONAL}
-    if _SIGNATURES[func] is None:
-        return args, kwargs
+            theirs = inspect.signature(func)
+        except (TypeError, ValueError):  # (NumPy before 2.3 gives C functions such as concatenate none)
+            theirs = None
+        _SIGNATURES[func] = theirs, {n for n, p in ours.items() if p.kind is not p.VAR_POSITIONAL}
     theirs, accepted = _SIGNATURES[func]
+    if theirs is None:  # positions as they are; keywords fn lacks are dropped at NumPy's usual defaults
+        for name in [n for n in kwargs if n not in accepted]:
+            value = kwargs[name]
+            default = _NO_OPS.get(name, _USUAL.get(name, inspect.Parameter.empty))
+            if name not in _IGNORED and not _is_no_op(value, default):
+                raise _unsupported_argument(_numpy_name(func), name, value)
+        return args, {k: v for k, v in kwargs.items() if k in accepted}
     positional, named = [], {}
     for name, value in theirs.bind(*args, **kwargs).arguments.items():
         param = theirs.parameters[name]
