@@ -19,7 +19,7 @@ def _all_cases() -> dict:
 
 
 def test_every_primitive_has_a_case():
-    """(Primitives over sub-programs are tested in tests/transforms/test_subprograms.py and test_control.py.)"""
+    """(Primitives over sub-programs are tested in tests/control/: test_subprograms.py, test_flow.py.)"""
     cases = _all_cases()
     over_sub_programs = {name for name, p in REGISTRY.items() if p.inline_param or p.emit_statements}
     missing = sorted(set(REGISTRY) - over_sub_programs - set(cases))

@@ -47,7 +47,7 @@ def _draw_case(data, name):
 
 
 # ---- the registry: every differentiable primitive has rules and a case here --------------------------
-# Internal primitives of a while loop's reverse mode, reached only through it: test_control_higher_order.py
+# Internal primitives of a while loop's reverse mode, reached only through it: control/test_higher_order.py
 # checks their derivatives (forward over reverse, reverse over reverse) against finite differences.
 REACHED_BY_VJP = {"while_loop_tape", "while_loop_adjoint"}
 

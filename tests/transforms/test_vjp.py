@@ -32,7 +32,7 @@ def _draw_case(data, name):
 
 
 def _over_sub_programs(p) -> bool:
-    """checkpoint / custom rules (test_subprograms.py) and control flow (its own suite)."""
+    """checkpoint / custom rules and control flow (their own suites, in tests/control/)."""
     return p.inline_param is not None or getattr(p, "emit_statements", None) is not None
 
 

@@ -1,12 +1,13 @@
 """The functional API: staging (jit, trace, source), forward mode and vectorisation (jvp, linearize, jacfwd,
 vmap), reverse mode (grad, value_and_grad, vjp, jacrev, hessian, hvp) and its controls (stop_gradient,
-checkpoint, custom_jvp, custom_vjp). Outputs are NumPy arrays or Python scalars, never tracers."""
+checkpoint, custom_jvp, custom_vjp), and control flow (cond, while_loop, fori_loop, scan); the last two
+groups come from control/ (checkpoint through reverse.py, which converts its function with autograph).
+Outputs are NumPy arrays or Python scalars, never tracers."""
 
 from ..autograph import autograph_source
-from .control import cond, fori_loop, scan, while_loop
-from .custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
+from ..control import cond, custom_jvp, custom_vjp, fori_loop, scan, stop_gradient, while_loop
 from .forward import jacfwd, jvp, linearize, vmap
-from .reverse import grad, hessian, hvp, jacrev, value_and_grad, vjp
+from .reverse import checkpoint, grad, hessian, hvp, jacrev, value_and_grad, vjp
 from .staging import Jitted, jit, source, trace, trace_program
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Reverse mode: `grad`, `value_and_grad`, `vjp`, `jacrev`, and the compositions `hessian` and `hvp`.
+"""Reverse mode: `grad`, `value_and_grad`, `vjp`, `jacrev`, the compositions `hessian` and `hvp`, and
+`checkpoint` (control/checkpoint.py, with autograph's conversion of the checkpointed function).
 
 `grad` stages the forward and backward sweeps of transforms/vjp.py into one program, compiled and cached
 per input signature like dt.jit (and inlined like dt.jit when called under another transform, which is how
@@ -14,6 +15,7 @@ import numpy as np
 from .. import tree
 from ..autograph import maybe_convert
 from ..avals import aval_of, is_float
+from ..control.checkpoint import checkpoint as _checkpoint
 from ..core.trace import input_hints, make_program
 from ..transforms.batching import vmap_call
 from ..transforms.vjp import Pullback, check_cotangent
@@ -186,3 +188,8 @@ def hvp(fn, primals, tangents):
     check_primals_tangents(primals, tangents, "hvp")
     return jvp(grad(fn, argnums=tuple(range(len(primals)))), tuple(primals), tuple(tangents))[1]
 
+
+def checkpoint(fn):
+    """fn with the same values, whose intermediates reverse mode recomputes in the backward sweep instead of
+    storing them: memory for time. Keyword arguments are passed to fn (and differentiated, as in JAX)."""
+    return _checkpoint(fn, convert=maybe_convert)

@@ -10,8 +10,8 @@ import numpy as np
 
 from .. import tree
 from .._util import user_source_line
-from ..api.control import cond, fori_loop, while_loop
 from ..avals import aval_of
+from ..control.flow import cond, fori_loop, while_loop
 from ..errors import ShapeError
 from ..numpy import logical_and, logical_not, logical_or, where
 

@@ -1,7 +1,7 @@
 """Structured control flow: `cond`, `while_loop`, `fori_loop`, `scan` (JAX's signatures).
 
 On concrete Python values they run as ordinary Python; on traced values they record one control-flow
-equation whose branches or body are sub-programs (transforms/control.py), which every transform handles.
+equation whose branches or body are sub-programs (cond.py, loops.py, scan.py), which every transform handles.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from .. import tree
 from ..avals import ShapedArray, aval_of
 from ..errors import ShapeError
 from ..numpy import astype, not_equal
-from ..transforms.control import check_loop_state, cond_p, scan_p, trace_together, while_p
+from .cond import cond_p
+from .loops import while_p
+from .scan import scan_p
+from .trace import trace_together
 
 
 def _traced(*values) -> bool:
@@ -76,7 +79,7 @@ def while_loop(cond_fun, body_fun, init_val):
     avals, ((prog_cond, prog_body), consts) = _carried(leaves, traced, lambda found: found[0][1].out_avals)
     if body_trees[0] != in_tree:
         raise TypeError(f"while_loop: the body returns {body_trees[0]!r}, but the loop carries {in_tree!r}")
-    check_loop_state("while_loop", avals, prog_body.out_avals)
+    _check_loop_state("while_loop", avals, prog_body.out_avals)
     leaves = [astype(x, a.dtype) if aval_of(x).weak else x for x, a in zip(leaves, avals)]
     outs = while_p(*consts, *leaves, cond=prog_cond, body=prog_body, n_consts=len(consts))
     return tree.unflatten(in_tree, outs)
@@ -101,6 +104,14 @@ def _carried(leaves, traced, body_out_avals):
     avals = [ShapedArray(a.shape, out.dtype) if a.weak and out.shape == a.shape else _strong(a)
              for a, out in zip(avals, outs)]
     return avals, traced(avals)
+
+
+def _check_loop_state(where: str, before, after) -> None:
+    """A carried value must keep its shape and dtype from one iteration to the next."""
+    for k, (a, b) in enumerate(zip(before, after)):
+        if (a.shape, a.dtype) != (b.shape, b.dtype):
+            raise ShapeError(where, f"carried value {k} changes from {a} to {b} in one iteration",
+                             fix="keep each loop variable's shape and dtype fixed (pad, or cast with astype)")
 
 
 def scan(f, init, xs, length=None, reverse=False):
@@ -186,7 +197,7 @@ def _scan(step, init, xs, length, reverse):
         return trace_together([body], [index] + c_avals + x_avals, names=["body"])
 
     c_avals, ((program,), consts) = _carried(c_leaves, traced, lambda found: found[0][0].out_avals)
-    check_loop_state("scan", c_avals, program.out_avals[:len(c_leaves)])
+    _check_loop_state("scan", c_avals, program.out_avals[:len(c_leaves)])
     c_leaves = [astype(c, a.dtype) if aval_of(c).weak else c for c, a in zip(c_leaves, c_avals)]
     outs = scan_p(*consts, *c_leaves, *x_leaves, body=program, n_consts=len(consts), n_carry=len(c_leaves),
                   length=length, reverse=reverse)

@@ -1,4 +1,4 @@
-"""Controlling differentiation: `stop_gradient`, `checkpoint`, `custom_jvp`, `custom_vjp` (JAX-style).
+"""Controlling differentiation: `stop_gradient`, `custom_jvp`, `custom_vjp` (JAX-style).
 
 As in JAX, the arguments at `nondiff_argnums` of a custom rule's function are not differentiated: they go to
 the rules first, as they are (a Python int stays an int, a function stays a function). One holding traced
@@ -11,14 +11,9 @@ import functools
 import inspect
 
 from .. import tree
-from ..autograph import maybe_convert
 from ..ops.elementwise import stop_gradient_p
-from ..transforms.subprograms import checkpoint_p, custom_jvp_call_p, custom_vjp_call_p, trace_sub_program
-
-
-def _name(fn) -> str:
-    name = getattr(fn, "__name__", "f")
-    return name if name.isidentifier() else "f"
+from .custom_rules import custom_jvp_call_p, custom_vjp_call_p
+from .trace import fn_name, trace_sub_program
 
 
 def _traced(x) -> bool:
@@ -30,18 +25,6 @@ def stop_gradient(x):
     return tree.tree_map(lambda leaf: stop_gradient_p(leaf), x)
 
 
-def checkpoint(fn):
-    """fn with the same values, whose intermediates reverse mode recomputes in the backward sweep instead of
-    storing them: memory for time. Keyword arguments are passed to fn (and differentiated, as in JAX)."""
-
-    @functools.wraps(fn)
-    def checkpointed(*args, **kwargs):
-        program, operands, _, out_tree = trace_sub_program(maybe_convert(fn), args, _name(fn), kwargs)
-        return tree.unflatten(out_tree, checkpoint_p(*operands, program=program))
-
-    return checkpointed
-
-
 def _positional(kind: str, fn, args: tuple, kwargs: dict) -> tuple:
     """The call's arguments, all by position: keyword ones and defaults placed through fn's signature, as JAX
     does."""
@@ -49,16 +32,16 @@ def _positional(kind: str, fn, args: tuple, kwargs: dict) -> tuple:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):  # a builtin: positional arguments only
         if kwargs:
-            raise TypeError(f"{kind} function {_name(fn)} takes no keyword arguments (its signature is "
+            raise TypeError(f"{kind} function {fn_name(fn)} takes no keyword arguments (its signature is "
                             "unknown)") from None
         return args
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as e:
-        raise TypeError(f"{kind} function {_name(fn)}: {e}") from None
+        raise TypeError(f"{kind} function {fn_name(fn)}: {e}") from None
     bound.apply_defaults()
     if bound.kwargs:
-        raise TypeError(f"{kind} function {_name(fn)}: keyword arguments {sorted(bound.kwargs)} have no position; "
+        raise TypeError(f"{kind} function {fn_name(fn)}: keyword arguments {sorted(bound.kwargs)} have no position; "
                         "a custom rule's function takes its arguments by position")
     return bound.args
 
@@ -71,7 +54,7 @@ class _Split:
         n = len(args)
         for i in nondiff_argnums:
             if not -n <= i < n:
-                raise ValueError(f"{kind} function {_name(fn)}: nondiff_argnums {nondiff_argnums} is out of range "
+                raise ValueError(f"{kind} function {fn_name(fn)}: nondiff_argnums {nondiff_argnums} is out of range "
                                  f"for a call with {n} arguments")
         self.nondiff = sorted({i % n for i in nondiff_argnums})
         self.n = n
@@ -134,7 +117,7 @@ class custom_jvp:
 
     def __call__(self, *args, **kwargs):
         if self.jvp_rule is None:
-            name = _name(self.fn)
+            name = fn_name(self.fn)
             raise TypeError(f"custom_jvp function {name} has no rule: decorate one with @{name}.defjvp")
         if kwargs or self.nondiff_argnums:
             args = _positional("custom_jvp", self.fn, args, kwargs)
@@ -147,7 +130,7 @@ class custom_jvp:
                 return self.jvp_rule(*split.nondiff_args(primals), split.differentiable(primals),
                                      split.differentiable(tangents))
 
-        program, operands, in_tree, out_tree = trace_sub_program(fn, args, _name(self.fn))
+        program, operands, in_tree, out_tree = trace_sub_program(fn, args, fn_name(self.fn))
         outs = custom_jvp_call_p(*operands, program=program, jvp_rule=rule, in_tree=in_tree)
         return tree.unflatten(out_tree, outs)
 
@@ -169,7 +152,7 @@ class custom_vjp:
 
     def __call__(self, *args, **kwargs):
         if self.fwd is None:
-            name = _name(self.fn)
+            name = fn_name(self.fn)
             raise TypeError(f"custom_vjp function {name} has no rule: call {name}.defvjp(fwd, bwd)")
         if kwargs or self.nondiff_argnums:
             args = _positional("custom_vjp", self.fn, args, kwargs)
@@ -178,7 +161,7 @@ class custom_vjp:
             split = _Split("custom_vjp", self.fn, args, self.nondiff_argnums)
             fn, args = split.on_operands(self.fn), split.operands
             fwd, bwd = self._split_rules(split)
-        program, operands, in_tree, out_tree = trace_sub_program(fn, args, _name(self.fn))
+        program, operands, in_tree, out_tree = trace_sub_program(fn, args, fn_name(self.fn))
         outs = custom_vjp_call_p(*operands, program=program, fwd=fwd, bwd=bwd, in_tree=in_tree,
                                  out_tree=out_tree)
         return tree.unflatten(out_tree, outs)

@@ -217,7 +217,7 @@ def test_while_loop_that_never_runs_passes_values_and_cotangents_through():
 
 
 def test_while_loop_hessian_matches_finite_differences():
-    """Forward over reverse through the loop's tape (test_control_higher_order.py has the rest)."""
+    """Forward over reverse through the loop's tape (test_higher_order.py has the rest)."""
     loss = lambda x: dnp.sum(while_fn(x, S))
     expected = numerical_jacobian(dt.grad(loss), (X,))
     assert_close(dt.hessian(loss)(X), expected, "hessian", rtol=1e-5, atol=1e-6)
@@ -602,7 +602,7 @@ def test_a_while_tape_holds_what_the_adjoint_reads_not_the_state():
 def test_source_comments_name_the_users_lines():
     src = dt.source(dt.grad(issue_loss), ISSUE_POINTS[0])
     assert "while dnp.linalg.norm(b) < 1000:" in src and "c = 100 * b" in src
-    assert "test_control.py:" in src
+    assert "test_flow.py:" in src
 
 
 def test_printed_program_shows_nested_blocks_and_checks():

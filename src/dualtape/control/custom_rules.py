@@ -1,11 +1,9 @@
-"""Primitives whose meaning is a sub-program: `checkpoint`, `custom_jvp_call`, `custom_vjp_call`.
+"""The custom-rule primitives: `custom_jvp_call` and `custom_vjp_call`, a function's sub-program whose
+derivative is given by the user's rules instead of differentiating its body (custom.py makes them).
 
-Their rules are transforms of the sub-program, so they are declared here, above the transforms they use,
-rather than in ops/. Each is evaluated by evaluating its sub-program, emitted in line by codegen, and
-vectorised by expanding the sub-program under vmap. Their reverse-mode rules are what makes them useful:
-checkpoint recomputes its intermediates in the backward sweep instead of keeping them; custom_vjp calls the
-user's backward function; custom_jvp's tangent map is transposed by pulling back through its (linear)
-staged program.
+custom_vjp calls the user's forward and backward functions; custom_jvp's tangent map is transposed, for
+reverse mode, by pulling back through its (linear) staged program. The rules cover the user's arguments
+only: a differentiated value the function closes over is an error, never a silent zero.
 """
 
 from __future__ import annotations
@@ -15,95 +13,20 @@ from contextlib import contextmanager
 from .. import tree
 from ..avals import aval_of
 from ..core.ir import Program
-from ..core.primitive import Primitive
-from ..core.trace import input_hints, make_program
+from ..core.trace import make_program
 from ..errors import EscapedTracerError
 from ..ops.rules import fit_dtype, zeros
-from .evaluate import eval_program
-from .jvp import jvp_call
-from .vjp import Pullback, masked
+from ..transforms.vjp import Pullback
+from .primitive import padded, plain_jvp, sub_program_primitive
 
-
-def _out_avals(*avals, program: Program, **_):
-    return [a.shape for a in program.out_avals]
-
-
-def _out_dtypes(*avals, program: Program, **_):
-    return [a.dtype for a in program.out_avals]
-
-
-def _sub_program_primitive(name: str) -> Primitive:
-    prim = Primitive(
-        name, "*xs", None, _out_avals, dtype_rule=_out_dtypes, multiple_results=True, inline_param="program",
-        impl=lambda *xs, program, **_: eval_program(program, xs), emit=_no_expression,
-    )
-    prim.expand = lambda *xs, program, **_: eval_program(program, xs)
-    return prim
-
-
-def _no_expression(operands, params):
-    raise AssertionError("sub-program primitives are emitted in line by codegen")
-
-
-# ---- checkpoint ------------------------------------------------------------------------------------------
-checkpoint_p = _sub_program_primitive("checkpoint")
-
-
-def _plain_jvp(prim):
-    def jvp(primals, tangents, program, **_):
-        which = [i for i, t in enumerate(tangents) if t is not None]  # the others are symbolic zeros
-
-        def on_active(*active):
-            xs = list(primals)
-            for i, x in zip(which, active):
-                xs[i] = x
-            return eval_program(program, xs)
-
-        return jvp_call(on_active, tuple(primals[i] for i in which), tuple(tangents[i] for i in which))
-
-    return jvp
-
-
-def _checkpoint_vjp(gs, *primals, out, needed=None, program):
-    """Recompute the forward sweep of the sub-program here, in the backward sweep, then pull back."""
-    return _padded(Pullback(program, primals)(gs), primals, needed)
-
-
-checkpoint_p.jvp = _plain_jvp(checkpoint_p)
-checkpoint_p.vjp = _checkpoint_vjp
-
-
-def trace_sub_program(fn, args, name: str, kwargs=None):
-    """(closed program of fn at args, captured values, in_tree, out_tree); args is a tuple of pytrees, and
-    kwargs (a dict of them, if given) are operands too, after args."""
-    if kwargs:
-        leaves, in_tree = tree.flatten((args, kwargs))
-
-        def call(*xs):
-            a, k = tree.unflatten(in_tree, list(xs))
-            return fn(*a, **k)
-    else:
-        leaves, in_tree = tree.flatten(args)
-
-        def call(*xs):
-            return fn(*tree.unflatten(in_tree, list(xs)))
-    program, out_tree = make_program(call, tuple(leaves), name=name, arg_names=input_hints(fn, args, kwargs))
-    program, captured = program.closed()
-    return program, leaves + captured, in_tree, out_tree
+custom_jvp_call_p = sub_program_primitive("custom_jvp_call")
+custom_vjp_call_p = sub_program_primitive("custom_vjp_call")
 
 
 # ---- custom_jvp ------------------------------------------------------------------------------------------
-custom_jvp_call_p = _sub_program_primitive("custom_jvp_call")
-
-
 def _user_args(primals, in_tree):
     """The user's arguments (pytrees) from the leading leaves; the trailing ones are captured values."""
     return tree.unflatten(in_tree, list(primals[:in_tree.num_leaves]))
-
-
-def _padded(bars, primals, needed):
-    """One cotangent per operand: the user's arguments' leaves, then None for captured values."""
-    return masked(list(bars) + [None] * (len(primals) - len(bars)), needed)
 
 
 def _no_closed_over_derivative(kind: str, program: Program, in_tree, differentiated) -> None:
@@ -151,7 +74,7 @@ def _custom_jvp_vjp(gs, *primals, out, needed=None, program, jvp_rule, in_tree):
     with _stale_closures("custom_jvp", program, in_tree, len(primals)):
         linear, _ = make_program(tangent_map, tuple(leaves))
     bars = Pullback(linear, [zeros(aval_of(x)) for x in leaves]).input_cotangents(list(gs))
-    return _padded(bars, primals, needed)
+    return padded(bars, primals, needed)
 
 
 custom_jvp_call_p.jvp = _custom_jvp_jvp
@@ -159,9 +82,6 @@ custom_jvp_call_p.vjp = _custom_jvp_vjp
 
 
 # ---- custom_vjp ------------------------------------------------------------------------------------------
-custom_vjp_call_p = _sub_program_primitive("custom_vjp_call")
-
-
 def _custom_vjp_fwd(*primals, program, fwd, bwd, in_tree, out_tree):
     """The forward sweep runs the user's forward function: its output is the primal output (computed once)
     and its residuals are what the backward sweep keeps. A function that closes over other values (captured
@@ -201,7 +121,7 @@ def _user_cotangents(gs, residuals, args, needed, n_operands, *, bwd, out_tree, 
     if not isinstance(bars, tuple) or len(bars) != len(args):
         raise TypeError(f"custom_vjp: the backward function must return a tuple of {len(args)} cotangents "
                         f"(one per argument), got {type(bars).__name__}")
-    return _padded(_bwd_leaves(bars, args, getattr(bwd, "__name__", "bwd")), [None] * n_operands, needed)
+    return padded(_bwd_leaves(bars, args, getattr(bwd, "__name__", "bwd")), [None] * n_operands, needed)
 
 
 def _bwd_leaves(bars, args, name: str) -> list:
@@ -225,7 +145,7 @@ def _bwd_leaves(bars, args, name: str) -> list:
     return out
 
 
-custom_vjp_call_p.jvp = _plain_jvp(custom_vjp_call_p)
+custom_vjp_call_p.jvp = plain_jvp(custom_vjp_call_p)
 custom_vjp_call_p.vjp = _custom_vjp_vjp
 custom_vjp_call_p.vjp_fwd = _custom_vjp_fwd
 custom_vjp_call_p.vjp_bwd = _custom_vjp_bwd
