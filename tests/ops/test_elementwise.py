@@ -333,18 +333,6 @@ def test_relu_keeps_nan_and_has_derivative_zero_at_zero_in_every_mode():
     assert y.grad_fn.name() == "ReluBackward0" and t.grad.tolist() == [0.0, 0.0, 1.0]
 
 
-def test_what_each_derivative_rule_reads_is_read_off_the_rules():
-    """Eager mode checks versions only of what a rule reads: found from the rules' code, never declared twice."""
-    from dualtape.core.primitive import REGISTRY
-
-    sin, tanh, mul, add, where = (REGISTRY[n] for n in ("sin", "tanh", "mul", "add", "where"))
-    assert (sin.vjp_reads_out, sin.vjp_reads_operands) == (False, ((True,),))  # g * cos(x)
-    assert (tanh.vjp_reads_out, tanh.vjp_reads_operands) == (True, ((False,),))  # g * (1 - ans * ans)
-    assert mul.vjp_reads_operands == ((False, True), (True, False))  # d/dx reads y, d/dy reads x
-    assert add.vjp_reads_out is False and add.vjp_reads_operands == ((False, False), (False, False))
-    assert where.vjp_reads_operands[1] == (True, False, False)  # the branch taken, from the condition only
-
-
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_])
 def test_bitwise_operators_on_traced_values_match_numpy(dtype):
     """& | ^ ~ are bitwise on integers (as NumPy and PyTorch) and stay the logical primitives on booleans."""

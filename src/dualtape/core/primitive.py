@@ -117,8 +117,11 @@ class Primitive:
         self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
         self.view = False  # its result may share its first operand's memory (reshape, basic indexing, ...)
         self.torch_promotion = None  # how eager mode promotes its operands' dtypes (set by eager.promotion)
-        self.vjp_reads_out = True  # its VJP reads the result (set by defvjp from the rules themselves)
-        self.vjp_reads_operands: tuple | None = None  # which operands its VJP reads (None: all)
+        # what its VJP reads beyond shapes and dtypes, as its rules declare it (ops.rules.declare_reads); the
+        # defaults, for a primitive that declares nothing, are that it reads everything
+        self.vjp_reads: tuple | None = None  # per operand's rule, the names it reads: operands' and "ans"
+        self.vjp_reads_out = True  # whether any rule reads the result
+        self.vjp_reads_operands: tuple | None = None  # per operand's rule, which operands it reads (None: all)
         self._unread: dict = {}  # (see unread)
         self.jvp: Callable | None = None  # (primals, tangents, **params) -> (out, out_dot)
         self.vjp: Callable | None = None  # (g, *primals, out, needed=None, **params) -> in_bars

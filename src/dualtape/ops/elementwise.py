@@ -127,27 +127,27 @@ full_p = Primitive(
 # ---- derivative rules: one formula per operand, g * (partial derivative) -----------------------------
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
-defelementwise(neg_p, lambda g, ans, x: -g)
-defelementwise(sin_p, lambda g, ans, x: g * cos_p(x))
-defelementwise(cos_p, lambda g, ans, x: -(g * sin_p(x)))
-defelementwise(tan_p, lambda g, ans, x: g * (1 + ans * ans))
-defelementwise(arcsin_p, lambda g, ans, x: g / sqrt_p(1 - x * x))
-defelementwise(arccos_p, lambda g, ans, x: -g / sqrt_p(1 - x * x))
-defelementwise(arctan_p, lambda g, ans, x: g / (1 + x * x))
-defelementwise(sinh_p, lambda g, ans, x: g * cosh_p(x))
-defelementwise(cosh_p, lambda g, ans, x: g * sinh_p(x))
-defelementwise(tanh_p, lambda g, ans, x: g * (1 - ans * ans))
-defelementwise(exp_p, lambda g, ans, x: g * ans)
-defelementwise(exp2_p, lambda g, ans, x: g * (ans * _LN2))
-defelementwise(expm1_p, lambda g, ans, x: g * (ans + 1))
-defelementwise(log_p, lambda g, ans, x: g / x)
-defelementwise(log2_p, lambda g, ans, x: g / (x * _LN2))
-defelementwise(log10_p, lambda g, ans, x: g / (x * _LN10))
-defelementwise(log1p_p, lambda g, ans, x: g / (1 + x))
-defelementwise(sqrt_p, lambda g, ans, x: g / (2 * ans))
-defelementwise(sigmoid_p, lambda g, ans, x: g * (ans * (1 - ans)))
-defelementwise(abs_p, lambda g, ans, x: g * sign_p(x))
-defelementwise(relu_p, lambda g, ans, x: where_p(gt_p(x, 0), g, 0))  # derivative 0 at 0, as PyTorch and JAX
+defelementwise(neg_p, lambda g, ans, x: -g, reads="")
+defelementwise(sin_p, lambda g, ans, x: g * cos_p(x), reads="x")
+defelementwise(cos_p, lambda g, ans, x: -(g * sin_p(x)), reads="x")
+defelementwise(tan_p, lambda g, ans, x: g * (1 + ans * ans), reads="ans")
+defelementwise(arcsin_p, lambda g, ans, x: g / sqrt_p(1 - x * x), reads="x")
+defelementwise(arccos_p, lambda g, ans, x: -g / sqrt_p(1 - x * x), reads="x")
+defelementwise(arctan_p, lambda g, ans, x: g / (1 + x * x), reads="x")
+defelementwise(sinh_p, lambda g, ans, x: g * cosh_p(x), reads="x")
+defelementwise(cosh_p, lambda g, ans, x: g * sinh_p(x), reads="x")
+defelementwise(tanh_p, lambda g, ans, x: g * (1 - ans * ans), reads="ans")
+defelementwise(exp_p, lambda g, ans, x: g * ans, reads="ans")
+defelementwise(exp2_p, lambda g, ans, x: g * (ans * _LN2), reads="ans")
+defelementwise(expm1_p, lambda g, ans, x: g * (ans + 1), reads="ans")
+defelementwise(log_p, lambda g, ans, x: g / x, reads="x")
+defelementwise(log2_p, lambda g, ans, x: g / (x * _LN2), reads="x")
+defelementwise(log10_p, lambda g, ans, x: g / (x * _LN10), reads="x")
+defelementwise(log1p_p, lambda g, ans, x: g / (1 + x), reads="x")
+defelementwise(sqrt_p, lambda g, ans, x: g / (2 * ans), reads="ans")
+defelementwise(sigmoid_p, lambda g, ans, x: g * (ans * (1 - ans)), reads="ans")
+defelementwise(abs_p, lambda g, ans, x: g * sign_p(x), reads="x")
+defelementwise(relu_p, lambda g, ans, x: where_p(gt_p(x, 0), g, 0), reads="x")  # derivative 0 at 0, as PyTorch and JAX
 
 
 def _integer_pow_rule(g, ans, x, y):
@@ -172,33 +172,38 @@ def _pow_base(x, y):
     return where_p(logical_and_p(x == 0, y == 0), 1, x)
 
 
-defelementwise(integer_pow_p, _integer_pow_rule)
-defelementwise(add_p, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
-defelementwise(sub_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
-defelementwise(mul_p, lambda g, ans, x, y: g * y, lambda g, ans, x, y: x * g)
-defelementwise(div_p, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+defelementwise(integer_pow_p, _integer_pow_rule, reads="x")
+defelementwise(add_p, lambda g, ans, x, y: g, lambda g, ans, x, y: g, reads="")
+defelementwise(sub_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g, reads="")
+defelementwise(mul_p, lambda g, ans, x, y: g * y, lambda g, ans, x, y: x * g, reads=("y", "x"))
+defelementwise(div_p, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y, reads=("y", "ans y"))
 defelementwise(
     pow_p,
     lambda g, ans, x, y: g * (y * pow_p(_pow_base(x, y), y - 1)),
     lambda g, ans, x, y: g * (ans * log_p(where_p(x == 0, 1, x))),  # 0 ** y: no contribution from log 0
+    reads=("x y", "ans x"),
 )
 defelementwise(
     maximum_p,
     lambda g, ans, x, y: g * _tie_weight(x, y, ans),
     lambda g, ans, x, y: g * _tie_weight(y, x, ans),
+    reads="ans x y",
 )
 defelementwise(
     minimum_p,
     lambda g, ans, x, y: g * _tie_weight(x, y, ans),
     lambda g, ans, x, y: g * _tie_weight(y, x, ans),
+    reads="ans x y",
 )
 defelementwise(
     arctan2_p,
     lambda g, ans, x, y: g * (y / (x * x + y * y)),
     lambda g, ans, x, y: g * (-x / (x * x + y * y)),
+    reads="x y",
 )
-defelementwise(mod_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide_p(x, y))
-defelementwise(where_p, None, lambda g, ans, c, x, y: where_p(c, g, 0), lambda g, ans, c, x, y: where_p(c, 0, g))
+defelementwise(mod_p, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide_p(x, y), reads=("", "x y"))
+defelementwise(where_p, None, lambda g, ans, c, x, y: where_p(c, g, 0), lambda g, ans, c, x, y: where_p(c, 0, g),
+               reads=("", "c", "c"))
 for _linear in (neg_p, add_p, sub_p):
     _linear.linear_vjp = True  # their cotangents are g and -g: the operands' values are never read
 defzero(stop_gradient_p, sign_p, floor_p, ceil_p, round_p, logical_not_p, isfinite_p, floor_divide_p, eq_p, ne_p,
@@ -219,5 +224,5 @@ def _convert_vjp(g, ans, x, dtype):
     return convert_element_type_p(g, dtype=source) if is_float(np.dtype(dtype)) and is_float(source) else None
 
 
-defvjp(convert_element_type_p, _convert_vjp)
+defvjp(convert_element_type_p, _convert_vjp, reads="")
 convert_element_type_p.batch = batch_elementwise(convert_element_type_p)

@@ -7,7 +7,7 @@ import numpy as np
 from ..avals import aval_of, broadcast_shapes
 from ..core.primitive import Primitive
 from ..errors import ShapeError
-from .rules import add_any, defjvp, defvjp, fit_dtype, move_batch_rank, unbroadcast
+from .rules import add_any, declare_reads, defjvp, defvjp, fit_dtype, move_batch_rank, unbroadcast
 from .shape import broadcast_to_p, expand_dims_p, reshape_p, squeeze_p, transpose_p
 
 
@@ -115,7 +115,7 @@ def _matmul_batch(values, batched, size):
 
 
 defjvp(matmul_p, lambda t, ans, x, y: matmul_p(t, y), lambda t, ans, x, y: matmul_p(x, t))
-defvjp(matmul_p, _matmul_x_bar, _matmul_y_bar)
+defvjp(matmul_p, _matmul_x_bar, _matmul_y_bar, reads=("y", "x"))
 matmul_p.batch = _matmul_batch
 
 
@@ -192,5 +192,5 @@ def _einsum_batch(values, batched, size, spec):
 
 einsum_p.jvp = _einsum_jvp
 einsum_p.vjp = _einsum_vjp
-einsum_p.vjp_reads_out = False  # (its rule contracts g with the other operands, never the result)
+declare_reads(einsum_p, "xs")  # (each operand's cotangent contracts g with the other operands)
 einsum_p.batch = _einsum_batch

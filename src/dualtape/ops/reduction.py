@@ -96,15 +96,16 @@ def _shift(params, size):
 
 
 deflinear(reduce_sum_p)
-defvjp(reduce_sum_p, _sum_vjp)
+defvjp(reduce_sum_p, _sum_vjp, reads="")
 defjvp(reduce_max_p, _extremum_jvp)
-defvjp(reduce_max_p, _extremum_vjp)
+defvjp(reduce_max_p, _extremum_vjp, reads="ans x")
 defjvp(reduce_min_p, _extremum_jvp)
-defvjp(reduce_min_p, _extremum_vjp)
+defvjp(reduce_min_p, _extremum_vjp, reads="ans x")
 defjvp(reduce_prod_p, lambda t, ans, x, axes, keepdims:
        reduce_sum_p(t * _prod_share(ans, x, axes, keepdims), axes=axes, keepdims=keepdims))
 defvjp(reduce_prod_p,
-       lambda g, ans, x, axes, keepdims: kept(g, x, axes, keepdims) * _prod_share(ans, x, axes, keepdims))
+       lambda g, ans, x, axes, keepdims: kept(g, x, axes, keepdims) * _prod_share(ans, x, axes, keepdims),
+       reads="ans x")
 for _prim in (reduce_sum_p, reduce_max_p, reduce_min_p, reduce_prod_p):
     _prim.batch = batch_with_params(_prim, _shift)
 defzero(argmax_p, argmin_p)

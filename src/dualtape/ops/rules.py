@@ -4,13 +4,11 @@ In the spirit of HIPS autograd's `defvjp` tables: a row gives, for each operand,
 (g, ans, *operands, **params) written with dualtape's own ops (primitives are callable: `cos_p(x)`), so the
 same rule runs on arrays, tracers, dual values and eager tensors. None is a symbolic zero. Broadcasting is
 undone once, here (`unbroadcast`), not in every rule. For an elementwise primitive the formula is
-`g * (partial derivative)`, so one formula per operand serves both modes.
+`g * (partial derivative)`, so one formula per operand serves both modes. Each VJP row declares what its
+rules read (`reads=`), so eager nodes keep only those values (Primitive.unread).
 """
 
 from __future__ import annotations
-
-import dis
-import inspect
 
 from ..avals import ShapedArray, aval_of, is_float
 from ..core.primitive import REGISTRY, Primitive, on_numpy_numbers
@@ -113,12 +111,41 @@ def deflinear(prim: Primitive, *linear_in: int) -> None:
 
 
 # ---- VJP builders ------------------------------------------------------------------------------------
-def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
-    """in_bar_i = rule_i(g, ans, *operands), skipped where `needed[i]` is falsy (False, or None: eager passes
-    its graph edges); with `broadcasting`, each result is summed back to its operand's shape."""
+def declare_reads(prim: Primitive, reads, rules=None) -> None:
+    """Record what prim's VJP reads beyond shapes and dtypes: per operand's rule, the names among its operands
+    and "ans" (the result) whose values it reads, space-separated ("" for none), as a tuple with one string
+    per rule or one string for every rule; a variadic primitive's operands go by one name ("xs": any of them).
+    Eager mode keeps only these values for the backward pass (Primitive.unread); tests/ops/test_reads.py
+    checks every declaration against its rules."""
+    count = len(rules) if rules is not None else 1 if prim.variadic else len(prim.operands)
+    entries = (reads,) * count if isinstance(reads, str) else tuple(reads)
+    if len(entries) != count:
+        raise ValueError(f"{prim.name}: reads= has {len(entries)} entries for {count} rules")
+    known = set(prim.operands) | {"ans"}
+    declared = tuple(tuple(entry.split()) for entry in entries)
+    for i, names in enumerate(declared):
+        if not known.issuperset(names):
+            raise ValueError(f"{prim.name}: reads= names {sorted(set(names) - known)}, not among {sorted(known)}")
+        if names and rules is not None and rules[i] is None:
+            raise ValueError(f"{prim.name}: reads= says operand {i}'s rule reads {names}, but it has none")
+    prim.vjp_reads = declared
+    prim.vjp_reads_out = any("ans" in names for names in declared)
+    if prim.variadic:  # (one name for all the operands: either the rules read none, or any of them)
+        reads_any = any(prim.operands[0] in names for names in declared)
+        prim.vjp_reads_operands = None if reads_any else tuple(() for _ in declared)
+    else:
+        prim.vjp_reads_operands = tuple(tuple(x in names for x in prim.operands) for names in declared)
 
-    prim.vjp_reads_out = any(_reads(rule, 1) for rule in rules if rule is not None)
-    prim.vjp_reads_operands = _operands_read(rules)
+
+def defvjp(prim: Primitive, *rules, reads=None, broadcasting: bool = False) -> None:
+    """in_bar_i = rule_i(g, ans, *operands), skipped where `needed[i]` is falsy (False, or None: eager passes
+    its graph edges); `reads` declares what each rule reads (see declare_reads; it may be left out only when
+    every rule is None); with `broadcasting`, each result is summed back to its operand's shape."""
+    if reads is None:
+        if any(rule is not None for rule in rules):
+            raise TypeError(f"defvjp({prim.name}): declare what each rule reads, e.g. reads=('y', 'ans x')")
+        reads = ""
+    declare_reads(prim, reads, rules)
 
     if len(rules) == 1 and rules[0] is not None and len(prim.operands) == 1 and not prim.variadic:
         rule = rules[0]
@@ -156,51 +183,11 @@ def defvjp(prim: Primitive, *rules, broadcasting: bool = False) -> None:
     prim.vjp = vjp
 
 
-_METADATA = frozenset({"shape", "ndim", "dtype", "size"})  # what an Unread placeholder of a value also has
-
-
-def _reads(rule, position: int) -> bool:
-    """Whether rule reads the value of its positional parameter `position`, not only its shape or dtype
-    (from its bytecode; True when unsure)."""
-    code = getattr(rule, "__code__", None)
-    if code is None or position >= code.co_argcount or code.co_flags & inspect.CO_VARARGS:
-        return True
-    name = code.co_varnames[position]
-    if name in code.co_cellvars:  # (read by a nested function)
-        return True
-    instructions = [i for i in dis.get_instructions(code) if i.opname not in ("CACHE", "PRECALL")]
-    for i, ins in enumerate(instructions):
-        if ins.argval == name and ins.opname.startswith("LOAD_"):
-            before, after = instructions[i - 1] if i else None, instructions[i + 1:i + 2]
-            after = after[0] if after else None
-            if after is not None and after.opname == "LOAD_ATTR" and after.argval in _METADATA:
-                continue  # x.shape
-            if (before is not None and before.opname == "LOAD_GLOBAL" and before.argval == "aval_of"
-                    and after is not None and after.opname in ("CALL", "CALL_FUNCTION") and after.arg == 1):
-                continue  # aval_of(x)
-            return True
-        elif isinstance(ins.argval, tuple) and name in ins.argval and "LOAD" in ins.opname:
-            return True  # (a superinstruction loading two locals at once, Python >= 3.13)
-    return False
-
-
-def _operands_read(rules) -> tuple | None:
-    """For the rule of each operand (None: no rule), which operand positions it reads; None if not known."""
-    masks = []
-    for rule in rules:
-        code = getattr(rule, "__code__", None) if rule is not None else None
-        if rule is not None and (code is None or code.co_flags & inspect.CO_VARARGS):
-            return None
-        n = code.co_argcount - 2 if code is not None else 0
-        masks.append(tuple(_reads(rule, 2 + i) for i in range(n)))
-    return tuple(masks)
-
-
-def defelementwise(prim: Primitive, *rules) -> None:
+def defelementwise(prim: Primitive, *rules, reads=None) -> None:
     """An elementwise primitive: each rule is `g * d out / d operand`, which serves as JVP contribution
-    (g a tangent) and as VJP (g a cotangent, then un-broadcast); batching aligns ranks."""
+    (g a tangent) and as VJP (g a cotangent, then un-broadcast; `reads` as in defvjp); batching aligns ranks."""
     defjvp(prim, *rules)
-    defvjp(prim, *rules, broadcasting=True)
+    defvjp(prim, *rules, reads=reads, broadcasting=True)
     prim.batch = batch_elementwise(prim)
 
 

@@ -14,7 +14,16 @@ import numpy as np
 from ..avals import ShapedArray, aval_of, broadcast_shapes
 from ..core.primitive import Primitive
 from ..errors import ShapeError
-from .rules import batch_with_params, deflinear, defvjp, materialise_batch, move_batch_rank, shift_axes, unbroadcast
+from .rules import (
+    batch_with_params,
+    declare_reads,
+    deflinear,
+    defvjp,
+    materialise_batch,
+    move_batch_rank,
+    shift_axes,
+    unbroadcast,
+)
 
 
 def _same_dtype(x, *_, **__):
@@ -296,8 +305,7 @@ def _index_update_vjp(g, *primals, out, needed=None, index):
 
 
 index_update_p.vjp = _index_update_vjp
-index_update_p.vjp_reads_out = False
-index_update_p.vjp_reads_operands = ((False, False), (False, False))  # (shapes only: g, the index arrays)
+declare_reads(index_update_p, "xs")  # (the index arrays; of x and v, only their shapes)
 
 
 # ---- derivative rules: these primitives are linear; their VJPs are their transposes -------------------
@@ -326,14 +334,15 @@ for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, 
 deflinear(getitem_p, 0)
 deflinear(index_add_p, 0)
 deflinear(index_update_p, 0, 1)
-defvjp(reshape_p, lambda g, ans, x, shape: reshape_p(g, shape=aval_of(x).shape))
-defvjp(contiguous_p, lambda g, ans, x: g)
-defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=_inverse(perm)))
-defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, aval_of(x)))
-defvjp(squeeze_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape))
-defvjp(expand_dims_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape))
-defvjp(getitem_p, _getitem_vjp)
-defvjp(index_add_p, lambda g, ans, g_in, *arrays, index, shape: getitem_p(g, *arrays, index=index))
+defvjp(reshape_p, lambda g, ans, x, shape: reshape_p(g, shape=aval_of(x).shape), reads="")
+defvjp(contiguous_p, lambda g, ans, x: g, reads="")
+defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=_inverse(perm)), reads="")
+defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, aval_of(x)), reads="")
+defvjp(squeeze_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape), reads="")
+defvjp(expand_dims_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape), reads="")
+defvjp(getitem_p, _getitem_vjp, reads="ans xs")  # (ans unread, but kept as before: eager keeps the result)
+defvjp(index_add_p, lambda g, ans, g_in, *arrays, index, shape: getitem_p(g, *arrays, index=index),
+       reads="ans xs")  # (ans unread, but kept as before: eager keeps the result)
 
 
 def _concatenate_vjp(g, *xs, out, needed=None, axis):
