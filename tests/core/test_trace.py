@@ -11,7 +11,7 @@ import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.avals import ShapedArray
 from dualtape.core.primitive import REGISTRY
-from dualtape.core.trace import StagingTrace, Tracer, bind, make_program
+from dualtape.core.trace import StagingTrace, Trace, Tracer, bind, make_program, trace_of
 
 X = np.arange(3, dtype=np.float32)
 
@@ -42,6 +42,51 @@ def test_bind_hands_the_op_to_the_highest_level_trace():
     assert out._dt_trace is inner and len(inner.eqns) == 1 and not outer.eqns
     assert inner.captures[0][1] is a  # the outer tracer is captured by the inner trace
     assert out.aval == ShapedArray((3,), np.float32)
+
+
+class Boxed:
+    """A toy value kind built on core alone: a box around a value, whose trace runs ops on the contents."""
+
+    def __init__(self, value):
+        self.value = value
+        self._dt_trace = BOXES
+
+
+class BoxTrace(Trace):
+    """Level 0, like eager tensors: unboxes, binds again, boxes the result."""
+
+    def __init__(self):
+        self.seen = []
+
+    def process(self, prim, args, params):
+        self.seen.append(prim.name)
+        return Boxed(bind(prim, *[a.value if type(a) is Boxed else a for a in args], **params))
+
+    def unwrap(self, x):
+        return x.value
+
+
+BOXES = BoxTrace()
+
+
+def test_a_value_kind_plugs_into_bind_through_a_trace():
+    assert trace_of(X) is None and trace_of(Boxed(X)) is BOXES and BOXES.level == 0 and BOXES.active
+    out = bind(REGISTRY["mul"], Boxed(X), 2.0)
+    assert type(out) is Boxed and BOXES.seen == ["mul"]
+    np.testing.assert_array_equal(out.value, X * 2)
+
+
+def test_a_value_wrapping_the_top_traces_value_handles_the_op_first():
+    """A box holding a tracer handles an op with another tracer of that trace (it unboxes, then the trace
+    records); a box of a plain array is, to the trace, its contents (a captured constant)."""
+    BOXES.seen.clear()
+    trace = StagingTrace("boxes")
+    a = trace.new_input(ShapedArray((3,), np.float32))
+    out = bind(REGISTRY["add"], Boxed(a), a)
+    assert type(out) is Boxed and BOXES.seen == ["add"] and out.value._dt_trace is trace
+    plain = bind(REGISTRY["add"], Boxed(X), a)
+    assert type(plain) is Tracer and BOXES.seen == ["add"]
+    np.testing.assert_array_equal(trace.captures[0][1], X)
 
 
 # ---- nesting ------------------------------------------------------------------------------------------

@@ -555,3 +555,34 @@ def test_no_grad_and_detach_hold_under_functional_transforms():
     np.testing.assert_allclose(dt.autograd.functional.jacobian(f, dt.tensor([1.0, 2.0])).numpy(), [3.0, 6.0])
     jac = dt.autograd.functional.jacobian(lambda x: (x * x.detach()).sum(), dt.tensor([1.0, 2.0]))
     np.testing.assert_allclose(jac.numpy(), [1.0, 2.0])
+
+
+
+def _written_in_body(cls) -> set:
+    """The names a class's own body defines or assigns."""
+    import ast
+    import inspect
+
+    body = ast.parse(inspect.getsource(cls)).body[0].body
+    return {n.name for n in body if isinstance(n, ast.FunctionDef)} | {
+        t.id for n in body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+
+
+def test_tensor_is_one_class_built_from_explicit_mixins():
+    """Tensor's methods all come from class bodies, nothing is set on it afterwards: its own body first, then
+    PyTorch's meanings (TorchMethods), the in-place forms (InPlaceMethods), and the method set it shares with
+    traced values (ArrayMethods, made from numpy.methods' table)."""
+    import inspect
+
+    from dualtape.eager.inplace import InPlaceMethods
+    from dualtape.eager.tensor_methods import TorchMethods
+    from dualtape.numpy.methods import ARRAY_METHODS, ARRAY_PROPERTIES, ArrayMethods
+
+    assert dt.Tensor.__mro__[1:4] == (TorchMethods, InPlaceMethods, ArrayMethods)
+    shared = set(ARRAY_METHODS) | set(ARRAY_PROPERTIES) | {"__array_ufunc__", "__array_function__"}
+    for cls in dt.Tensor.__mro__[:4]:
+        made = {k for k, v in vars(cls).items() if inspect.isfunction(v) or isinstance(v, (classmethod, property))}
+        assert made <= (shared if cls is ArrayMethods else _written_in_body(cls)), cls
+    assert dt.Tensor.mean is TorchMethods.mean and dt.Tensor.add_ is InPlaceMethods.add_
+    assert dt.Tensor.exp is ArrayMethods.exp is ARRAY_METHODS["exp"]
+    assert not hasattr(dt.tensor([1.0]), "__dict__")  # (every class in the chain has slots)

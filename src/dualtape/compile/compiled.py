@@ -24,7 +24,7 @@ from ..core.ir import Program
 from ..core.primitive import innermost_trace
 from ..core.trace import input_hints, make_program
 from ..eager import grad_mode
-from ..eager.lifting import LIFTING
+from ..eager.lifting import LIFTING, wrap
 from ..eager.tensor import Tensor
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
@@ -66,7 +66,7 @@ class _Entry:
         outs = (outs,) if self.compiled.n_outputs == 1 else outs
         for effect in self.effects:
             effect.apply(outs, leaves)
-        results = [Tensor._wrap(np.asarray(o)) if is_tensor else o
+        results = [wrap(np.asarray(o)) if is_tensor else o
                    for o, is_tensor in zip(outs[:self.n_results], self.tensor_outputs)]
         if self.differentiable is not None and grad_mode.STATE.enabled:
             attach_backward(self, inputs, leaves, results)

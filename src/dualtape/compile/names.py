@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from ..eager.lifting import grad_of
 from ..eager.tensor import Tensor
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
@@ -38,8 +39,9 @@ class TensorNames:
     def _name(self, t: Tensor, name: str) -> None:
         name = _identifier(name)
         self.names.setdefault(id(t), name)
-        if t._grad is not None:
-            self.names.setdefault(id(t._grad), name + "_grad")
+        grad = grad_of(t)
+        if grad is not None:
+            self.names.setdefault(id(grad), name + "_grad")
 
     def __call__(self, t: Tensor) -> str | None:
         if id(t) not in self.names:

@@ -17,7 +17,9 @@ import weakref
 import numpy as np
 
 from ..avals import ShapedArray
+from ..core.primitive import trace_of
 from ..eager.devices import is_device_array
+from ..eager.lifting import CompileHooks, grad_of, set_data, set_grad, wrap
 from ..eager.tensor import Tensor
 
 
@@ -51,7 +53,7 @@ class GradSeen:
 
     def __init__(self, tensor: Tensor, arg: int | None, read_first: bool):
         self.tensor, self.ref, self.arg = tensor, weakref.ref(tensor), arg
-        self.before, self.read_first = tensor._grad, read_first
+        self.before, self.read_first = grad_of(tensor), read_first
 
 
 class Made:
@@ -82,14 +84,14 @@ class Effect:
         new = outs[self.index] if self.index is not None else (
             None if self.value is None else self.value.copy())
         if self.what == "data":
-            t.data = new
-            t._version[0] += 1
+            set_data(t, new)
         else:
-            t._grad = None if new is None else Tensor._wrap(new)
+            set_grad(t, None if new is None else wrap(new))
 
 
-class Lifting:
-    """The tensors lifted into one trace, the .grads it saw, and how to undo both."""
+class Lifting(CompileHooks):
+    """The tensors lifted into one trace, the .grads it saw, and how to undo both (eager code reports to it
+    through the hooks of eager.lifting)."""
 
     def __init__(self, trace, arguments: dict, names=None):
         self.trace, self.names = trace, names  # names: tensor -> a readable hint for its input, or None
@@ -150,7 +152,7 @@ class Lifting:
         effects, values = [], []
 
         def output(seen, what, value):
-            if getattr(value, "_dt_trace", None) is None:  # a concrete array: the same each call
+            if trace_of(value) is None:  # a concrete array: the same each call
                 effects.append(Effect(seen, what, value=np.array(value, copy=True)))
             else:
                 effects.append(Effect(seen, what, index=n_outputs + len(values)))
@@ -160,7 +162,7 @@ class Lifting:
             if slot.draw is None and slot.tensor.data is not slot.tracer:
                 output(slot, "data", slot.tensor.data)
         for seen in self.grads.values():
-            now = seen.tensor._grad
+            now = grad_of(seen.tensor)
             if now is seen.before:
                 continue
             if now is None:
@@ -170,7 +172,7 @@ class Lifting:
         skip = {id(r) for r in results} | {id(slot.tensor) for slot in self.slots if slot.draw is None}
         for made in self.made:
             t = made.ref()
-            if t is not None and id(t) not in skip and getattr(t.data, "_dt_trace", None) is self.trace:
+            if t is not None and id(t) not in skip and trace_of(t.data) is self.trace:
                 output(made, "data", t.data)
         return effects, values
 
@@ -182,13 +184,13 @@ class Lifting:
                 t.data = slot.original
             slot.tensor = None  # (only weak references outlive the trace)
         for seen in self.grads.values():
-            seen.tensor._grad = seen.before
+            set_grad(seen.tensor, seen.before)
             seen.tensor = None
 
     def made_state(self) -> bool:
         """Whether a tensor made while tracing outlives it (call after restore(), once garbage is collected):
         then the program made state that a later call finds existing, so it must be traced again."""
-        return any(m.ref() is not None and getattr(m.ref().data, "_dt_trace", None) is self.trace
+        return any(m.ref() is not None and trace_of(m.ref().data) is self.trace
                    for m in self.made)
 
     def guards(self) -> list:
@@ -205,7 +207,8 @@ def tensor_signature(t: Tensor) -> tuple:
 
 
 def grad_signature(t: Tensor):
-    return None if t._grad is None else (t._grad.shape, str(t._grad.dtype))
+    grad = grad_of(t)
+    return None if grad is None else (grad.shape, str(grad.dtype))
 
 
 SIGNATURES = {"tensor": tensor_signature, "grad": grad_signature}

@@ -47,33 +47,61 @@ def innermost_trace():
     return inner[-1] if inner else None
 
 
+class Trace:
+    """What handles the ops on one kind of value. A value kind other than a plain array carries its trace as
+    `_dt_trace`; bind() hands an op to the highest `level` among its operands' traces. Level 0 computes at
+    once (it is never staged into an enclosing trace); each staging or transform trace takes a new, higher
+    level, so traces nest. `active` turns False when the trace ends (its values have then escaped)."""
+
+    level = 0
+    active = True
+
+    def process(self, prim: "Primitive", args, params):
+        """Apply prim to args (some of them this trace's values); returns the result value(s)."""
+        raise NotImplementedError
+
+    def unwrap(self, x):
+        """What value x (one of this trace's) stands for to a trace above this one: x itself, or for a value
+        kind that wraps another trace's value (an eager tensor holding a tracer), the value inside. Where that
+        value belongs to the highest trace among an op's operands, this trace handles the op first."""
+        return x
+
+
+def trace_of(x) -> Trace | None:
+    """The trace whose value x is, or None for a plain value (an array, a number)."""
+    return getattr(x, "_dt_trace", None)
+
+
 def bind(prim: "Primitive", *args, **params):
-    """Apply prim to args: evaluate plain arrays, or let the highest-level value kind handle it. Every value
-    kind other than a plain array carries `_dt_trace`, an object with a numeric `level` and
-    `process(prim, args, params)`, so this module imports none of them. While a function is being staged,
-    an op on values of enclosing traces is staged into it too (its operands become captures), so the
-    branches and bodies of control flow keep their work inside them."""
-    top = tensor = None
+    """Apply prim to args: evaluate plain values, or let the highest-level trace among them handle it."""
+    top = None
     for a in args:
-        if type(a) in PLAIN_TYPES:
-            continue
-        t = getattr(a, "_dt_trace", None)
-        if t is not None:
-            if top is None or t.level > top.level:
+        if type(a) not in PLAIN_TYPES:
+            t = getattr(a, "_dt_trace", None)  # (trace_of, in line: this is the eager hot path)
+            if t is not None and (top is None or t.level > top.level):
                 top = t
-            if t.level == 0:  # (an eager tensor)
-                tensor = a
     if top is None:
         return prim.impl(*args, **params)
-    # A tensor holding this trace's values wraps them: it handles the op, as it would alone.
-    if tensor is not None and top.level > 0 and any(
-            getattr(getattr(getattr(a, "data", None), "_dt_trace", None), "level", -1) >= top.level
-            for a in args if getattr(a, "_dt_eager", False)):
-        return tensor._dt_trace.process(prim, args, params)
-    inner = TRACE_STATE.innermost
-    if inner and inner[-1].level > top.level > 0:  # (eager tensors, level 0, unwrap themselves first)
-        top = inner[-1]
+    if top.level:
+        top = _handler(top, args)
     return top.process(prim, args, params)
+
+
+def _handler(top: Trace, args) -> Trace:
+    """Which trace handles an op whose highest operand trace is top (above level 0): a lower trace whose value
+    wraps one of top's (or a higher trace's), as it would handle it alone; else the function being staged now,
+    where it is above top, so the work of control flow's branches and bodies stays inside them (the operands
+    become its captures); else top."""
+    for a in args:
+        t = trace_of(a)
+        if t is not None and t is not top:
+            inside = trace_of(t.unwrap(a))
+            if inside is not None and inside.level >= top.level:
+                return t
+    inner = TRACE_STATE.innermost
+    if inner and inner[-1].level > top.level:
+        return inner[-1]
+    return top
 
 
 class Primitive:

@@ -1,11 +1,12 @@
-"""bind(): the one dispatch point, and the staging trace that records a function into a Program.
+"""The staging trace that records a function into a Program, and the tracing helpers around it.
 
-Every value kind that is not a plain array (tracers here; dual values and eager tensors in later layers)
-carries a `_dt_trace` attribute: an object with a numeric `level` and a `process(prim, args, params)` method.
-bind() hands the op to the highest-level trace among its arguments, or evaluates plain arrays directly, so
-`core` never imports the value kinds built on top of it. Levels grow with each new trace, so an inner trace
-sees the values of an outer one as captured inputs and traces nest. Each equation keeps the user's source
-line that recorded it; `set_source_line` lets a replay (eval_program) keep the line an op was first written at.
+bind() (core.primitive, re-exported here) is the one dispatch point: every value kind that is not a plain array
+(tracers here; dual values, batched values and eager tensors in later layers) carries its `_dt_trace`, a
+`Trace` with a numeric `level` and a `process(prim, args, params)` method, and bind() hands the op to the
+highest level among its operands, so `core` never imports the value kinds built on top of it. Levels grow with
+each new trace, so an inner trace sees the values of an outer one as captured inputs and traces nest. Each
+equation keeps the user's source line that recorded it; `set_source_line` lets a replay (eval_program) keep the
+line an op was first written at.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .._util import is_internal, is_library, user_source_line
 from ..avals import ShapedArray, aval_of, is_python_scalar
 from ..errors import ConcretizationError, EscapedTracerError, ShapeError
 from .ir import Eqn, Lit, Program, Var
-from .primitive import FROM_STACK, TRACE_STATE, Primitive, bind  # noqa: F401  (bind is re-exported)
+from .primitive import FROM_STACK, TRACE_STATE, Primitive, Trace, bind, trace_of  # noqa: F401  (re-exported)
 
 _levels = itertools.count(1)
 
@@ -57,7 +58,7 @@ def suggest_name(value, hint: str | None, force: bool = False) -> None:
             trace.renameable.discard(var.id)
 
 
-class StagingTrace:
+class StagingTrace(Trace):
     """Records each bound op as an equation; its values are Tracers."""
 
     def __init__(self, name: str = "f"):
@@ -80,13 +81,15 @@ class StagingTrace:
         """The Var or Lit standing for x in this trace; other values are captured."""
         if type(x) is Tracer and x._dt_trace is self:
             return x._var
-        if getattr(x, "_dt_eager", False):  # an eager tensor here is its (detached) array
-            return self.to_atom(x.data)
+        trace = trace_of(x)
+        if trace is not None:
+            inside = trace.unwrap(x)
+            if inside is not x:  # (an eager tensor here is its detached array)
+                return self.to_atom(inside)
+            if not trace.active:
+                raise escaped(x)
         if is_python_scalar(x) or isinstance(x, np.generic):
             return Lit(x)
-        trace = getattr(x, "_dt_trace", None)
-        if trace is not None and not trace.active:
-            raise escaped(x)
         if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype != object:
             return Lit(x[()])
         var = self._captured.get(id(x))
@@ -105,7 +108,7 @@ class StagingTrace:
 
     def process(self, prim: Primitive, args, params):
         if not self.active:
-            raise escaped(next(a for a in args if getattr(a, "_dt_trace", None) is self))
+            raise escaped(next(a for a in args if trace_of(a) is self))
         atoms = [self.to_atom(a) for a in args]
         try:
             out = prim.abstract_eval(*[a.aval for a in atoms], **params)

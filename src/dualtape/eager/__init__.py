@@ -1,6 +1,5 @@
 """Eager tensors with PyTorch semantics, running the registry's primitives and VJP rules op by op."""
 
-from . import tensor_methods  # noqa: F401  (installs the methods with PyTorch's own meaning on Tensor)
 from .devices import device
 from .factories import arange, eye, full, linspace, manual_seed, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .function import Function, FunctionCtx

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from ..codegen.runtime import array_module
+from ..core.primitive import trace_of
 from ..errors import BackendError
 from .graph import Node
 
@@ -128,7 +129,7 @@ def copy(data, dtype, order="K"):
 
 def like(new, old):
     """new on old's device, for writing into old in place (a host value goes to the GPU, or comes back)."""
-    if getattr(new, "_dt_trace", None) is not None:
+    if trace_of(new) is not None:
         return new
     return move(new, CUDA) if is_device_array(old) else np.asarray(host(new))
 

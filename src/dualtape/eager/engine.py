@@ -9,6 +9,7 @@ import operator
 
 import numpy as np
 
+from ..core.primitive import trace_of
 from ..numpy import shapes as _dnp_shapes
 from ..ops.rules import add_any
 from . import devices as _device
@@ -216,7 +217,7 @@ def _owned(data, t):
     memory, whatever view the last rule produced); a traced value laid out row by row (dt.compile writes what
     eager writes: the same values, in memory an optimiser runs over fast)."""
     dtype = t.dtype
-    if type(data) is np.ndarray or getattr(data, "_dt_trace", None) is None:
+    if type(data) is np.ndarray or trace_of(data) is None:
         flags = getattr(t.data, "flags", None)
         order = "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous else "C"
         return _device.copy(data, dtype, order)

@@ -8,9 +8,11 @@ from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from ..numpy.linalg import dot, einsum, matmul, outer  # noqa: F401  (dt.dot, dt.einsum, ...)
-from .tensor import Tensor, _scaled
-from .tensor_methods import amax, amin, correction_of, values_indices  # noqa: F401  (dt.amax, dt.amin)
-from .tensor_methods import squeeze as _squeeze
+from .inplace import _scaled
+from .tensor import Tensor
+from .tensor_methods import TorchMethods, correction_of, values_indices  # noqa: F401
+
+amax, amin, _squeeze = TorchMethods.amax, TorchMethods.amin, TorchMethods.squeeze  # (dt.amax, dt.amin)
 
 exp, log, sin, cos, tan, tanh, sigmoid, sqrt, abs = (  # noqa: A001 - PyTorch's names
     _ew.exp, _ew.log, _ew.sin, _ew.cos, _ew.tan, _ew.tanh, _ew.sigmoid, _ew.sqrt, _ew.abs)

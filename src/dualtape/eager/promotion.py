@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.primitive import REGISTRY, bind
+from ..core.primitive import REGISTRY, bind, trace_of
 from ..ops import elementwise as _declared  # noqa: F401  (the primitives these rules are for)
 
 DEFAULT_FLOAT = np.dtype(np.float32)
@@ -109,7 +109,7 @@ def promoted(rule, raw: list, versions: list) -> list:
         elif isinstance(x, (bool, int, float, complex)):
             continue  # (a Python number is weak: it takes the array's dtype)
         elif x.dtype != result:
-            value = x.astype(result) if getattr(x, "_dt_trace", None) is None else bind(
+            value = x.astype(result) if trace_of(x) is None else bind(
                 REGISTRY["convert_element_type"], x, dtype=result)
         else:
             continue

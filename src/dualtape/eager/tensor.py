@@ -2,8 +2,10 @@
 
 Tensors are one more value kind for bind(): their `_dt_trace` is the eager trace (level 0, below every
 staging or transform trace), whose `process` runs the primitive on the arrays inside and, when grad mode is
-on and an operand requires grad, records a PrimitiveNode (the output's grad_fn). The method set is the one
-installed on tracers (numpy/methods.py), with PyTorch's spellings where the two differ.
+on and an operand requires grad, records a PrimitiveNode (the output's grad_fn). Tensor's methods, in order of
+precedence: its own class body (attributes, conversions, autograd), TorchMethods (tensor_methods.py: PyTorch's
+meanings where they differ from NumPy's), InPlaceMethods (inplace.py: the forms ending in `_`), and the method set
+shared with traced values (numpy.methods.ArrayMethods). View machinery lives in views.py.
 """
 
 from __future__ import annotations
@@ -14,19 +16,18 @@ import numpy as np
 
 from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
-from ..core.primitive import PLAIN_TYPES, bind
+from ..core.primitive import PLAIN_TYPES, Trace, bind, trace_of
 from ..errors import ConcretizationError, ShapeError
-from ..numpy import elementwise as _ew
-from ..numpy import methods as _methods
-from ..numpy import reductions as _red
-from ..numpy import shapes as _sh
+from ..numpy.methods import ArrayMethods
 from ..ops.elementwise import stop_gradient_p
 from . import devices as _device
 from . import grad_mode
-from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, before_inplace
-from .lifting import LIFTING, lift, lift_all
+from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle
+from .inplace import InPlaceMethods
+from .lifting import LIFTING, lift_all
 from .promotion import promoted
-from .views import check_inplace, make_view, rebase, regenerate
+from .tensor_methods import TorchMethods, _clone, _is_inexact
+from .views import make_view, regenerate
 
 _NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables. If you want to use a computed "
                   "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
@@ -43,11 +44,14 @@ def _explain(prim, raw, params, error) -> None:
         pass
 
 
-class EagerTrace:
-    """The eager value kind's handler: compute now, record the graph if needed."""
+class EagerTrace(Trace):
+    """The eager value kind's handler (level 0): compute now, record the graph if needed. A tensor wraps its
+    array, which may be a transform's or a trace's value (under dt.compile, or a function of tensors traced)."""
 
     level = 0
-    active = True
+
+    def unwrap(self, x):
+        return x.data
 
     def process(self, prim, args, params):
         if LIFTING.stack:  # (dt.compile is tracing: tensors holding arrays become program inputs)
@@ -71,7 +75,7 @@ class EagerTrace:
                 versions.append(None)
             raw.append(a_data)
             if type(a_data) not in PLAIN_TYPES:
-                if getattr(a_data, "_dt_trace", None) is not None:
+                if trace_of(a_data) is not None:
                     traced = True
                 else:  # (a GPU array, or a NumPy scalar)
                     foreign = True
@@ -126,7 +130,7 @@ class EagerTrace:
 EAGER = EagerTrace()
 
 
-class Tensor:
+class Tensor(TorchMethods, InPlaceMethods, ArrayMethods):
     """An n-dimensional array that can record how it was computed, for .backward()."""
 
     __slots__ = ("data", "_requires_grad", "_grad", "_grad_fn", "_version", "_retains_grad", "_hooks",
@@ -259,7 +263,7 @@ class Tensor:
     def _known(self, what: str):
         """The array, which must hold values: reading a traced tensor's values into Python cannot be recorded."""
         data = self.data
-        if getattr(data, "_dt_trace", None) is not None:
+        if trace_of(data) is not None:
             fix = ("dt.compile records tensor operations, and a value read into Python cannot be: return it from "
                    "the compiled function and read it outside, or run the function without dt.compile") \
                 if LIFTING.stack else None
@@ -285,7 +289,7 @@ class Tensor:
         return np.asarray(self.data, dtype=dtype)
 
     def __repr__(self):
-        if getattr(self.data, "_dt_trace", None) is not None:  # (printed while tracing, as JAX prints a tracer)
+        if trace_of(self.data) is not None:  # (printed while tracing, as JAX prints a tracer)
             body = f"<traced {self.data.aval}>"
         else:
             body = np.array2string(np.asarray(_device.host(self.data)), separator=", ", prefix="tensor(")
@@ -366,7 +370,7 @@ class Tensor:
         """The same storage, outside the graph (in-place changes show in both; the version counter is shared);
         of a transform's traced values, their stop_gradient."""
         data = self.data
-        t = Tensor._wrap(data if getattr(data, "_dt_trace", None) is None else _stop_gradient(data, None))
+        t = Tensor._wrap(data if trace_of(data) is None else _stop_gradient(data, None))
         t._version = self._version
         return t
 
@@ -386,272 +390,9 @@ class Tensor:
 
         backward([self], [gradient], retain_graph, create_graph, inputs)
 
-    # ---- in-place operations --------------------------------------------------------------------------------
-    def _check_leaf(self, op: str) -> None:
-        if self.is_leaf and self.requires_grad and grad_mode.STATE.enabled:
-            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
-                               f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or {_out_of_place(op)}")
-
-    def _inplace(self, result: "Tensor", op: str) -> "Tensor":
-        self._check_leaf(op)
-        node = result.grad_fn
-        if self._view is not None:
-            check_inplace(self, node is not None, op)
-        new = result.data
-        if tuple(new.shape) != self.shape:  # (PyTorch: the result must fit the tensor; copy_ broadcasts)
-            if op == "copy_" and _fits(tuple(new.shape), self.shape):
-                new = _sh.broadcast_to(new, self.shape)
-            else:
-                raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
-                                   f"{list(new.shape)}")
-        if op not in _FILLS and op != "__setitem__" and _kind(new.dtype) > _kind(self.dtype):
-            raise RuntimeError(f"{op}: result type {_torch_type(new.dtype)} can't be cast to the desired output "
-                               f"type {_torch_type(self.dtype)} (compute out of place, or convert the tensor first)")
-        lift(self)
-        before_inplace(self, node if op != "copy_" else None)
-        if type(new) is not np.ndarray or type(self.data) is not np.ndarray:
-            new = _device.like(new, self.data)  # (a scalar becomes an array; copy_ may cross devices)
-        if type(new) is type(self.data) and self.data.shape == new.shape and (
-                type(new) is np.ndarray or _device.is_device_array(new)):
-            self.data[...] = new
-        else:  # (a traced value, or another shape: the tensor takes the new array)
-            self.data = new if new.dtype == self.dtype else new.astype(self.dtype)
-        self._version[0] += 1
-        if node is not None:
-            self._grad_fn, self._requires_grad = node, True
-            if self._view is not None:  # (the base's history, written through this view)
-                rebase(self, node)
-        return self
-
-    def zero_(self) -> "Tensor":
-        return self.fill_(0)
-
-    def fill_(self, value) -> "Tensor":
-        self._check_leaf("fill_")
-        if self.requires_grad and grad_mode.STATE.enabled:  # (recorded: the gradient to the old value is 0)
-            nowhere = _device.module_of(self.data).zeros(self.shape, bool)
-            return self._inplace(_ew.where(nowhere, self, value), "fill_")
-        with grad_mode.no_grad():
-            return self._inplace(Tensor._wrap(np.full_like(self.data, value)), "fill_")
-
-    def copy_(self, src) -> "Tensor":
-        """src's values (broadcast, in self's dtype) written into self; recorded (CopyBackwards: src gets the
-        gradient, self's old value none) when either requires grad."""
-        src = src if isinstance(src, Tensor) else Tensor._wrap(_device.as_array(src))
-        if grad_mode.STATE.enabled and (self.requires_grad or src.requires_grad):
-            everywhere = _device.module_of(self.data).ones(self.shape, bool)
-            src = _ew.where(everywhere, src if src.dtype == self.dtype else src.to(self.dtype), self)
-            src.grad_fn._name = "CopyBackwards"
-        return self._inplace(src, "copy_")
-
-    def __setitem__(self, index, value) -> None:
-        """self[index] = value in place; recorded (CopySlices) when a gradient flows through self or value."""
-        recording = grad_mode.STATE.enabled and (self.requires_grad or getattr(value, "requires_grad", False) or (
-            self._view is not None and self._view.base.requires_grad))  # (a view made under no_grad: refused)
-        if recording or LIFTING.stack or getattr(self.data, "_dt_trace", None) is not None or \
-                getattr(getattr(value, "data", value), "_dt_trace", None) is not None:
-            self._inplace(_sh.index_update(self, index, value), "__setitem__")
-            return
-        before_inplace(self, None)  # (nothing to record: write the values where they are)
-        self.data[_plain_index(index)] = _device.like(getattr(value, "data", value), self.data)
-        self._version[0] += 1
-
-    # ---- PyTorch spellings that differ from NumPy's ---------------------------------------------------------
-    def transpose(self, dim0, dim1) -> "Tensor":
-        """PyTorch's: swap two dimensions (NumPy's `transpose(0, 1)` of a matrix would be the identity)."""
-        return _sh.swapaxes(self, dim0, dim1)
-
-    def t(self) -> "Tensor":
-        """The transpose of a matrix (a vector is returned as it is)."""
-        return self if self.ndim < 2 else _sh.swapaxes(self, 0, 1)
-
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False, dtype=None):
-        source = self if dtype is None else self.to(dtype)
-        _floating_only(source, "mean(): could not infer output dtype. Input dtype must be either a floating "
-                               "point or complex dtype. Got: {}")
-        dim = dim if axis is None else axis
-        name = "MeanBackward0" if dim is None else "MeanBackward1"  # (PyTorch's overloads: all, or dims)
-        return _composite(name, _red.mean, source, dim, keepdim or keepdims)
-
-    def softmax(self, dim=-1):
-        _floating_only(self, "softmax(): expected a floating point or complex tensor as input. Got {}")
-        return _composite("SoftmaxBackward0", _red.softmax, self, dim)
-
-    def log_softmax(self, dim=-1):
-        _floating_only(self, "log_softmax(): expected a floating point or complex tensor as input. Got {}")
-        return _composite("LogSoftmaxBackward0", _red.log_softmax, self, dim)
-
-    def norm(self, p="fro", dim=None, keepdim=False):
-        _floating_only(self, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}")
-        return _composite("LinalgVectorNormBackward0", _methods.ARRAY_METHODS["norm"], self, p, dim, keepdim)
-
-    def float(self) -> "Tensor":
-        return self.to(np.float32)
-
-    def double(self) -> "Tensor":
-        return self.to(np.float64)
-
-    def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False) -> "Tensor":
-        """PyTorch's to(dtype), to(device, dtype=None), to(other) and to(device=, dtype=): self where nothing
-        changes (unless copy=True), else a new tensor; moves and conversions are recorded in the graph."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, (_device.device, int)) and not isinstance(arg, bool) or (
-                    isinstance(arg, str) and arg.partition(":")[0] in ("cpu", "cuda")):
-                device = arg
-            else:
-                dtype = arg
-        out = self if device is None else _moved(self, _device.parse(device))
-        out = out if dtype is None else out.astype(dtype)
-        return _clone(out) if copy and out is self else out
-
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
-
-    def cuda(self, device=None) -> "Tensor":
-        """A copy on the GPU (self if it is there already); needs CuPy and a GPU."""
-        return self.to("cuda" if device is None else _device.parse(device))
-
 
 def _stop_gradient(out, prim):
     """A traced result (or results) that transforms differentiate as a constant."""
     if prim is not None and prim.multiple_results:
         return [bind(stop_gradient_p, o) for o in out]
     return bind(stop_gradient_p, out)
-
-
-def _kind(dtype) -> int:
-    """bool < integer < floating < complex: an in-place result of a higher kind does not fit (PyTorch)."""
-    return {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}.get(np.dtype(dtype).kind, 0)
-
-
-def _fits(shape: tuple, target: tuple) -> bool:
-    """shape broadcasts to exactly target."""
-    try:
-        return np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        return False
-
-
-_TORCH_TYPES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-                "complex128": "ComplexDouble"}
-
-
-def _torch_type(dtype) -> str:
-    return _TORCH_TYPES.get(np.dtype(dtype).name, np.dtype(dtype).name)
-
-
-def _plain_index(index):
-    """An index with the tensors in it replaced by their arrays."""
-    if isinstance(index, tuple):
-        return tuple(e.data if isinstance(e, Tensor) else e for e in index)
-    return index.data if isinstance(index, Tensor) else index
-
-
-_OPERATOR_SIGNS = {"__iadd__": "+", "__isub__": "-", "__imul__": "*", "__itruediv__": "/", "__ipow__": "**",
-                   "__ifloordiv__": "//", "__imod__": "%", "__imatmul__": "@", "__iand__": "&", "__ior__": "|",
-                   "__ixor__": "^"}
-_FILLS = frozenset({"zero_", "fill_", "copy_", "uniform_", "normal_"})
-
-
-def _out_of_place(op: str) -> str:
-    """How to write in-place op `op` out of place: `w = w + ...` for an operator, `w = w.add(...)` for add_."""
-    if op in _OPERATOR_SIGNS:
-        return f"compute a new tensor out of place instead (`w = w {_OPERATOR_SIGNS[op]} ...`)"
-    if op.startswith("__") or op in _FILLS:  # (item assignment, and fills that have no out-of-place form)
-        return "compute a new tensor out of place instead"
-    return f"use the out-of-place `w = w.{op[:-1]}(...)`"
-
-
-def _is_inexact(t: Tensor) -> bool:
-    """Whether t holds floating point or complex values (the only ones that can require grad)."""
-    return t.dtype.kind in "fc"
-
-
-_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
-
-
-def _floating_only(t: Tensor, message: str) -> None:
-    """PyTorch's refusal of integer and boolean inputs to mean, softmax, norm, var, ...: message names the
-    dtype at its {}."""
-    if not _is_inexact(t):
-        name = _TORCH_NAMES.get(t.dtype.name, t.dtype.name)
-        raise RuntimeError(message.format(name) + "; convert the tensor first, e.g. with .float()")
-
-
-def _composite(name, fn, tensor, *static):
-    from .composite import composite  # (composite nodes build on this module)
-
-    return composite(name, fn, [tensor], *static)
-
-
-def _clone(t: Tensor) -> Tensor:
-    """A copy; recorded (as a multiplication by one) when t requires grad, so gradients flow through it."""
-    if t.requires_grad:
-        return t * 1
-    if getattr(t.data, "_dt_trace", None) is not None:  # (a traced value is immutable: no copy needed)
-        return Tensor._wrap(t.data)
-    return Tensor._wrap(t.data.copy() if _device.is_device_array(t.data) else np.array(t.data, copy=True))
-
-
-def _moved(t: Tensor, dev) -> Tensor:
-    """t on device dev: t itself if it is there, else a copy recorded as ToCopyBackward0."""
-    source = t.device
-    if source == dev:
-        return t
-    out = Tensor._wrap(_device.move(t.data, dev))
-    if t.requires_grad and grad_mode.STATE.enabled:
-        out.grad_fn, out.requires_grad = _device.ToCopyNode(t, source), True
-    return out
-
-
-def _inplace_method(name: str, op):
-    def method(self, other, *args):
-        return self._inplace(op(self, other, *args), name)
-
-    method.__name__ = name
-    return method
-
-
-_own = {name: Tensor.__dict__[name] for name in ("mean", "softmax", "log_softmax", "norm", "transpose", "item")}
-_methods.install_array_methods(Tensor)
-for _name, _method in _own.items():  # PyTorch's versions win over the shared method set
-    setattr(Tensor, _name, _method)
-for _name, _op in {"add_": _methods.ARRAY_METHODS["__add__"], "sub_": _methods.ARRAY_METHODS["__sub__"],
-                   "mul_": _methods.ARRAY_METHODS["__mul__"], "div_": _methods.ARRAY_METHODS["__truediv__"],
-                   "pow_": _methods.ARRAY_METHODS["__pow__"]}.items():
-    setattr(Tensor, _name, _inplace_method(_name, _op))
-for _name in ("__iadd__", "__isub__", "__imul__", "__itruediv__"):
-    setattr(Tensor, _name, _inplace_method(_name, _methods.ARRAY_METHODS["__" + _name[3:]]))
-
-
-def _scaled(other, alpha):
-    """alpha * other (the multiplication skipped when alpha is the Python number 1)."""
-    return other if type(alpha) in (int, float) and alpha == 1 else other * alpha
-
-
-def _add_(self, other, *, alpha=1):
-    """self += alpha * other (PyTorch's add_ with alpha=)."""
-    return self._inplace(self + _scaled(other, alpha), "add_")
-
-
-def _sub_(self, other, *, alpha=1):
-    """self -= alpha * other."""
-    return self._inplace(self - _scaled(other, alpha), "sub_")
-
-
-def _addcmul_(self, tensor1, tensor2, *, value=1):
-    """self += value * tensor1 * tensor2."""
-    return self._inplace(self + _scaled(tensor1, value) * tensor2, "addcmul_")
-
-
-def _addcdiv_(self, tensor1, tensor2, *, value=1):
-    """self += value * tensor1 / tensor2."""
-    return self._inplace(self + _scaled(tensor1, value) / tensor2, "addcdiv_")
-
-
-for _fn in (_add_, _sub_, _addcmul_, _addcdiv_):  # (add_ and sub_ replace the alpha-less versions above)
-    _fn.__name__ = _fn.__qualname__ = _fn.__name__[1:]
-    setattr(Tensor, _fn.__name__, _fn)

@@ -1,9 +1,8 @@
-"""Tensor methods whose PyTorch meaning differs from the shared (NumPy-style) method set, or that only tensors
-have: max/min over a dim returning (values, indices) with the gradient at the index, var/std with Bessel's
-correction, squeeze(dim) as a no-op on a dimension that is not 1, expand (a view), casts to integer dtypes
-outside the graph, masked_fill, and the in-place forms ending in `_` (each the out-of-place result written back
-by `_inplace`, so the graph, the version counter and the leaf check behave as for add_). Installed on Tensor
-after the shared set, so these win."""
+"""Tensor methods with PyTorch's meaning where it differs from the shared (NumPy-style) method set, or that only
+tensors have, as the mixin TorchMethods that Tensor inherits ahead of numpy.methods.ArrayMethods: max/min over a
+dim returning (values, indices) with the gradient at the index, var/std with Bessel's correction, squeeze(dim)
+as a no-op on a dimension that is not 1, transpose(dim0, dim1), mean/softmax/norm as one node each, expand (a
+view), casts (to, float, cpu, cuda; to an integer dtype outside the graph) and masked_fill."""
 
 from __future__ import annotations
 
@@ -12,39 +11,169 @@ from collections import namedtuple
 import numpy as np
 
 from .._util import normalize_axes, normalize_axis
+from ..core.primitive import trace_of
 from ..numpy import elementwise as _ew
+from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from . import devices as _device
 from . import grad_mode
-from .composite import composite
-from .tensor import Tensor, _composite, _floating_only
 
 values_indices = namedtuple("return_types_max", ["values", "indices"])
 
-# the differentiable unary methods that get an in-place form (exp_, relu_, ...)
-UNARY_INPLACE = ("abs", "cos", "exp", "expm1", "log", "log1p", "neg", "relu", "sigmoid", "sign", "sin", "sqrt",
-                 "square", "tan", "tanh")
+
+def _tensor():
+    from .tensor import Tensor  # (Tensor is built on this module's mixin)
+
+    return Tensor
 
 
-# ---- reductions over a dim ------------------------------------------------------------------------------------
-def max(self, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    """The maximum (ties share the gradient evenly); with dim, (values, indices) as in PyTorch, the gradient
-    going to the returned index; with a tensor, the elementwise maximum."""
-    if dim is None:
-        return _red.max(self)
-    if hasattr(dim, "shape"):
-        return _ew.maximum(self, dim)
-    return _with_indices(self, dim, keepdim, "MaxBackward0", _red.argmax)
+class TorchMethods:
+    """Tensor's methods with PyTorch's own meaning."""
 
+    __slots__ = ()
 
-def min(self, dim=None, keepdim=False):  # noqa: A001
-    """The minimum; with dim, (values, indices); with a tensor, the elementwise minimum."""
-    if dim is None:
-        return _red.min(self)
-    if hasattr(dim, "shape"):
-        return _ew.minimum(self, dim)
-    return _with_indices(self, dim, keepdim, "MinBackward0", _red.argmin)
+    def max(self, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+        """The maximum (ties share the gradient evenly); with dim, (values, indices) as in PyTorch, the gradient
+        going to the returned index; with a tensor, the elementwise maximum."""
+        if dim is None:
+            return _red.max(self)
+        if hasattr(dim, "shape"):
+            return _ew.maximum(self, dim)
+        return _with_indices(self, dim, keepdim, "MaxBackward0", _red.argmax)
+
+    def min(self, dim=None, keepdim=False):  # noqa: A001
+        """The minimum; with dim, (values, indices); with a tensor, the elementwise minimum."""
+        if dim is None:
+            return _red.min(self)
+        if hasattr(dim, "shape"):
+            return _ew.minimum(self, dim)
+        return _with_indices(self, dim, keepdim, "MinBackward0", _red.argmin)
+
+    def amax(self, dim=(), keepdim=False):
+        """The maximum over dim (an int, tuple or list; all dims when empty); ties share the gradient evenly."""
+        return _red.max(self, None if dim == () else dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return _red.min(self, None if dim == () else dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """PyTorch's variance: Bessel-corrected (correction=1) unless unbiased=False or another correction is
+        given; dim an int, a tuple or a list of dims (all by default)."""
+        ddof = correction_of(self, dim, unbiased, correction)
+        dim = None if isinstance(dim, bool) else dim  # (var(False): the unbiased flag given by position)
+        return _composite("VarBackward0", _red.var, self, dim, keepdim, ddof)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The square root of var (same arguments)."""
+        ddof = correction_of(self, dim, unbiased, correction)
+        dim = None if isinstance(dim, bool) else dim
+        return _composite("StdBackward0", _red.std, self, dim, keepdim, ddof)
+
+    def squeeze(self, dim=None, *, axis=None):
+        """Remove size-1 dimensions: all of them, or those among dim (an int or a tuple) that have size 1; a
+        named dimension of another size stays (PyTorch's rule, where NumPy would raise)."""
+        dim = dim if axis is None else axis
+        if dim is None:
+            return _sh.squeeze(self)
+        shape = self.shape
+        axes = normalize_axes(dim, len(shape), "squeeze")
+        return _sh.squeeze(self, tuple(a for a in axes if shape and shape[a] == 1))
+
+    def astype(self, dtype):
+        """self converted to dtype; a conversion to an integer or boolean dtype is not differentiable, so its
+        result does not require grad (as PyTorch's .to(torch.int64))."""
+        if np.dtype(dtype).kind in "fc" or not self.requires_grad:
+            return _ew.astype(self, dtype)
+        with grad_mode.no_grad():
+            return _ew.astype(self, dtype)
+
+    def expand(self, *sizes):
+        """A view of self broadcast to sizes (a tuple, or sizes one by one); -1 keeps a dimension's size."""
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+                               f"number of dimensions in the tensor ({self.ndim})")
+        if any(n == -1 for n in sizes[:lead]):
+            raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension (sizes {list(sizes)})")
+        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
+        return _sh.broadcast_to(self, shape)
+
+    def expand_as(self, other):
+        """self expanded to other's shape."""
+        return self.expand(other.shape)
+
+    def masked_fill(self, mask, value):
+        """self with value where the boolean mask (broadcast to self's shape) is True."""
+        mask_dtype = np.dtype(mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype)
+        if mask_dtype != np.bool_:
+            raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask_dtype}")
+        if isinstance(value, _tensor()):
+            if value.ndim:
+                raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor with "
+                                   f"{value.ndim} dimension(s).")
+            value = value.to(self.dtype)
+        else:
+            value = np.asarray(value, dtype=self.dtype)  # (the tensor's dtype, whatever the Python value's type)
+        return _ew.where(mask, value, self)
+
+    # ---- PyTorch spellings that differ from NumPy's ---------------------------------------------------------
+    def transpose(self, dim0, dim1):
+        """PyTorch's: swap two dimensions (NumPy's `transpose(0, 1)` of a matrix would be the identity)."""
+        return _sh.swapaxes(self, dim0, dim1)
+
+    def t(self):
+        """The transpose of a matrix (a vector is returned as it is)."""
+        return self if self.ndim < 2 else _sh.swapaxes(self, 0, 1)
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False, dtype=None):
+        source = self if dtype is None else self.to(dtype)
+        _floating_only(source, "mean(): could not infer output dtype. Input dtype must be either a floating "
+                               "point or complex dtype. Got: {}")
+        dim = dim if axis is None else axis
+        name = "MeanBackward0" if dim is None else "MeanBackward1"  # (PyTorch's overloads: all, or dims)
+        return _composite(name, _red.mean, source, dim, keepdim or keepdims)
+
+    def softmax(self, dim=-1):
+        _floating_only(self, "softmax(): expected a floating point or complex tensor as input. Got {}")
+        return _composite("SoftmaxBackward0", _red.softmax, self, dim)
+
+    def log_softmax(self, dim=-1):
+        _floating_only(self, "log_softmax(): expected a floating point or complex tensor as input. Got {}")
+        return _composite("LogSoftmaxBackward0", _red.log_softmax, self, dim)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        _floating_only(self, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}")
+        return _composite("LinalgVectorNormBackward0", _methods.ARRAY_METHODS["norm"], self, p, dim, keepdim)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False):
+        """PyTorch's to(dtype), to(device, dtype=None), to(other) and to(device=, dtype=): self where nothing
+        changes (unless copy=True), else a new tensor; moves and conversions are recorded in the graph."""
+        for arg in args:
+            if isinstance(arg, _tensor()):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (_device.device, int)) and not isinstance(arg, bool) or (
+                    isinstance(arg, str) and arg.partition(":")[0] in ("cpu", "cuda")):
+                device = arg
+            else:
+                dtype = arg
+        out = self if device is None else _moved(self, _device.parse(device))
+        out = out if dtype is None else out.astype(dtype)
+        return _clone(out) if copy and out is self else out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        """A copy on the GPU (self if it is there already); needs CuPy and a GPU."""
+        return self.to("cuda" if device is None else _device.parse(device))
 
 
 def _with_indices(t, dim, keepdim, name, arg):
@@ -59,6 +188,8 @@ def _with_indices(t, dim, keepdim, name, arg):
     indices = arg(t, dim, True)
     grids = [_device.move(np.arange(d).reshape([-1 if b == a else 1 for b in range(len(dims))]), t.device)
              for a, d in enumerate(dims) if a != dim]
+    from .composite import composite  # (composite nodes build on Tensor)
+
     values = composite(name, _gather, [t, indices, *grids], dim, keepdim)
     return values_indices(values, indices if keepdim else _sh.squeeze(indices, dim))
 
@@ -69,30 +200,6 @@ def _gather(x, indices, *grids_dim_keepdim):
     grids.insert(dim, indices)
     values = _sh.getitem(x, tuple(grids))
     return values if keepdim else _sh.squeeze(values, dim)
-
-
-def amax(self, dim=(), keepdim=False):
-    """The maximum over dim (an int, tuple or list; all dims when empty); ties share the gradient evenly."""
-    return _red.max(self, None if dim == () else dim, keepdim)
-
-
-def amin(self, dim=(), keepdim=False):
-    return _red.min(self, None if dim == () else dim, keepdim)
-
-
-def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """PyTorch's variance: Bessel-corrected (correction=1) unless unbiased=False or another correction is
-    given; dim an int, a tuple or a list of dims (all by default)."""
-    ddof = correction_of(self, dim, unbiased, correction)
-    dim = None if isinstance(dim, bool) else dim  # (var(False): the unbiased flag given by position)
-    return _composite("VarBackward0", _red.var, self, dim, keepdim, ddof)
-
-
-def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """The square root of var (same arguments)."""
-    ddof = correction_of(self, dim, unbiased, correction)
-    dim = None if isinstance(dim, bool) else dim
-    return _composite("StdBackward0", _red.std, self, dim, keepdim, ddof)
 
 
 def correction_of(t, dim, unbiased, correction):
@@ -107,114 +214,45 @@ def correction_of(t, dim, unbiased, correction):
     return 0 if unbiased is False else 1
 
 
-# ---- shapes, casts, masks ---------------------------------------------------------------------------------------
-def squeeze(self, dim=None, *, axis=None):
-    """Remove size-1 dimensions: all of them, or those among dim (an int or a tuple) that have size 1; a
-    named dimension of another size stays (PyTorch's rule, where NumPy would raise)."""
-    dim = dim if axis is None else axis
-    if dim is None:
-        return _sh.squeeze(self)
-    shape = self.shape
-    axes = normalize_axes(dim, len(shape), "squeeze")
-    return _sh.squeeze(self, tuple(a for a in axes if shape and shape[a] == 1))
+def _is_inexact(t) -> bool:
+    """Whether t holds floating point or complex values (the only ones that can require grad)."""
+    return t.dtype.kind in "fc"
 
 
-def astype(self, dtype):
-    """self converted to dtype; a conversion to an integer or boolean dtype is not differentiable, so its
-    result does not require grad (as PyTorch's .to(torch.int64))."""
-    if np.dtype(dtype).kind in "fc" or not self.requires_grad:
-        return _ew.astype(self, dtype)
-    with grad_mode.no_grad():
-        return _ew.astype(self, dtype)
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
 
 
-def expand(self, *sizes):
-    """A view of self broadcast to sizes (a tuple, or sizes one by one); -1 keeps a dimension's size."""
-    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
-    lead = len(sizes) - self.ndim
-    if lead < 0:
-        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
-                           f"number of dimensions in the tensor ({self.ndim})")
-    if any(n == -1 for n in sizes[:lead]):
-        raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension (sizes {list(sizes)})")
-    shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
-    return _sh.broadcast_to(self, shape)
+def _floating_only(t, message: str) -> None:
+    """PyTorch's refusal of integer and boolean inputs to mean, softmax, norm, var, ...: message names the
+    dtype at its {}."""
+    if not _is_inexact(t):
+        name = _TORCH_NAMES.get(t.dtype.name, t.dtype.name)
+        raise RuntimeError(message.format(name) + "; convert the tensor first, e.g. with .float()")
 
 
-def expand_as(self, other):
-    """self expanded to other's shape."""
-    return expand(self, other.shape)
+def _composite(name, fn, tensor, *static):
+    from .composite import composite  # (composite nodes build on this module)
+
+    return composite(name, fn, [tensor], *static)
 
 
-def masked_fill(self, mask, value):
-    """self with value where the boolean mask (broadcast to self's shape) is True."""
-    mask_dtype = np.dtype(mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype)
-    if mask_dtype != np.bool_:
-        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask_dtype}")
-    if isinstance(value, Tensor):
-        if value.ndim:
-            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor with "
-                               f"{value.ndim} dimension(s).")
-        value = value.to(self.dtype)
-    else:
-        value = np.asarray(value, dtype=self.dtype)  # (the tensor's dtype, whatever the Python value's type)
-    return _ew.where(mask, value, self)
+def _clone(t):
+    """A copy; recorded (as a multiplication by one) when t requires grad, so gradients flow through it."""
+    if t.requires_grad:
+        return t * 1
+    Tensor = _tensor()
+    if trace_of(t.data) is not None:  # (a traced value is immutable: no copy needed)
+        return Tensor._wrap(t.data)
+    return Tensor._wrap(t.data.copy() if _device.is_device_array(t.data) else np.array(t.data, copy=True))
 
 
-# ---- in-place forms -------------------------------------------------------------------------------------------
-def masked_fill_(self, mask, value):
-    return self._inplace(masked_fill(self, mask, value), "masked_fill_")
+def _moved(t, dev):
+    """t on device dev: t itself if it is there, else a copy recorded as ToCopyBackward0."""
+    source = t.device
+    if source == dev:
+        return t
+    out = _tensor()._wrap(_device.move(t.data, dev))
+    if t.requires_grad and grad_mode.STATE.enabled:
+        out.grad_fn, out.requires_grad = _device.ToCopyNode(t, source), True
+    return out
 
-
-def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-    return self._inplace(self.clamp(min, max), "clamp_")
-
-
-def clip_(self, min=None, max=None):  # noqa: A002
-    return self._inplace(self.clip(min, max), "clip_")
-
-
-def uniform_(self, a=0.0, b=1.0):
-    """Fill with values drawn uniformly from [a, b), from the generator dt.manual_seed seeds."""
-    return _random_fill(self, "random", lambda u: u * (b - a) + a, "uniform_")
-
-
-def normal_(self, mean=0.0, std=1.0):
-    """Fill with values drawn from N(mean, std**2), from the generator dt.manual_seed seeds."""
-    return _random_fill(self, "standard_normal", lambda z: z * std + mean, "normal_")
-
-
-def _random_fill(self, method: str, transform, name: str):
-    """Draw (as dt.rand / dt.randn do, so dt.compile replays it), transform, and write into self in place. The
-    new values do not depend on the old ones: a gradient reaching them goes nowhere."""
-    from .factories import _random  # (the factories build on this module's Tensor)
-
-    _floating_only(self, f"{name}: expected a floating point tensor. Got {{}}")
-    with grad_mode.no_grad():
-        values = transform(_random(method, self.shape, self.dtype, False, None))
-    return self._inplace(_in_graph(self, values), name)
-
-
-def _in_graph(self, result):
-    """result, to be written into self in place. Where self is recorded but result is not (new random values,
-    sign), result gets a place in the graph with zero gradient to self; else self would keep its old grad_fn,
-    and gradients would flow to what self was computed from as if its values were still there."""
-    if self.requires_grad and not result.requires_grad and grad_mode.STATE.enabled:
-        return _ew.where(_device.move(np.ones(self.shape, np.bool_), self.device), result, self)
-    return result
-
-
-def _unary_inplace(name: str):
-    def method(self):
-        return self._inplace(_in_graph(self, getattr(self, name)()), name + "_")
-
-    method.__name__ = method.__qualname__ = name + "_"
-    method.__doc__ = f"self.{name}() written into self."
-    return method
-
-
-for _fn in (max, min, amax, amin, var, std, squeeze, astype, expand, expand_as, masked_fill, masked_fill_, clamp_,
-            clip_, uniform_, normal_):
-    setattr(Tensor, _fn.__name__, _fn)
-for _name in UNARY_INPLACE:
-    setattr(Tensor, _name + "_", _unary_inplace(_name))

@@ -1,6 +1,8 @@
 """The array method set — operators, NumPy methods and the eager Tensor method names — and NumPy's dispatch
-protocols. `install_array_methods(cls)` puts the one set on every value kind (tracers now, tensors later),
-so one function body runs under every API."""
+protocols, declared once in ARRAY_METHODS and ARRAY_PROPERTIES, so one function body runs under every API.
+`ArrayMethods` is that set as a mixin class (the eager Tensor inherits it and overrides the methods whose
+PyTorch meaning differs); `install_array_methods(cls)` gives it to the traced value kinds, which live below
+this layer and so cannot inherit it, with JAX's immutable-value extras."""
 
 from __future__ import annotations
 
@@ -369,21 +371,31 @@ def _unsupported_argument(name: str, key: str, value) -> NotImplementedError:
                                f"supports only its default; {fix}")
 
 
+def _namespace() -> dict:
+    """The array method set and NumPy's protocols, as a class namespace."""
+    namespace = dict(ARRAY_METHODS)
+    namespace.update({name: property(fn) for name, fn in ARRAY_PROPERTIES.items()})
+    namespace["__array_ufunc__"] = array_ufunc
+    namespace["__array_function__"] = array_function
+    return namespace
+
+
+ArrayMethods = type("ArrayMethods", (), {
+    "__doc__": "The shared array method set (ARRAY_METHODS, ARRAY_PROPERTIES) and NumPy's dispatch protocols.",
+    "__module__": __name__, "__slots__": (), "__hash__": object.__hash__, **_namespace()})
+
+
 def install_array_methods(cls) -> None:
-    """Give a value kind the array method set and NumPy's dispatch protocols; the immutable kinds (traced
-    values, not eager tensors) also get JAX's `.at[index]` updates, `.copy()` / `.clone()`, `.detach()`
-    (stop_gradient), and a clear error for `x[index] = v`."""
-    for name, fn in ARRAY_METHODS.items():
+    """Give a traced value kind (a subclass of core's ArrayValue) the array method set and NumPy's dispatch
+    protocols, and, as its values are immutable, JAX's `.at[index]` updates, `.copy()` / `.clone()`,
+    `.detach()` (stop_gradient), and a clear error for `x[index] = v`."""
+    assert issubclass(cls, ArrayValue), cls
+    for name, fn in _namespace().items():
         setattr(cls, name, fn)
-    for name, fn in ARRAY_PROPERTIES.items():
-        setattr(cls, name, property(fn))
-    if issubclass(cls, ArrayValue):
-        cls.at = property(_At)
-        cls.copy = cls.clone = _copy
-        cls.detach = _detach
-        cls.__setitem__ = _setitem
-    cls.__array_ufunc__ = array_ufunc
-    cls.__array_function__ = array_function
+    cls.at = property(_At)
+    cls.copy = cls.clone = _copy
+    cls.detach = _detach
+    cls.__setitem__ = _setitem
 
 
 install_array_methods(Tracer)

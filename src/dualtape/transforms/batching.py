@@ -13,13 +13,13 @@ import numpy as np
 from .. import tree
 from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
-from ..core.trace import ArrayValue, bind, new_level
+from ..core.trace import ArrayValue, Trace, bind, new_level, trace_of
 from ..errors import ConcretizationError, EscapedTracerError
 from ..numpy import broadcast_to, moveaxis, stack
 from ..numpy.methods import install_array_methods
 
 
-class BatchTrace:
+class BatchTrace(Trace):
     """One level of vectorisation over a batch of `size` examples."""
 
     def __init__(self, size: int):
@@ -31,7 +31,7 @@ class BatchTrace:
         """(value, is_batched) of x at this level."""
         if type(x) is Batched and x._dt_trace is self:
             return x.value, True
-        trace = getattr(x, "_dt_trace", None)
+        trace = trace_of(x)
         if trace is not None and not trace.active:
             raise EscapedTracerError(repr(x))
         return x, False

@@ -14,13 +14,13 @@ from .. import tree
 from ..avals import ShapedArray, aval_of, is_float
 from ..core.ir import Program
 from ..core.primitive import on_numpy_numbers
-from ..core.trace import ArrayValue, bind, make_program, new_level
+from ..core.trace import ArrayValue, Trace, bind, make_program, new_level, trace_of
 from ..errors import EscapedTracerError
 from ..numpy.methods import install_array_methods
 from .evaluate import eval_program
 
 
-class JVPTrace:
+class JVPTrace(Trace):
     """One level of forward-mode differentiation."""
 
     def __init__(self):
@@ -31,7 +31,7 @@ class JVPTrace:
         """(primal, tangent) of x at this level; values of other levels are constants here."""
         if type(x) is Dual and x._dt_trace is self:
             return x.primal, x.tangent
-        trace = getattr(x, "_dt_trace", None)
+        trace = trace_of(x)
         if trace is not None and not trace.active:
             raise EscapedTracerError(repr(x))
         return x, None

@@ -1,0 +1,275 @@
+"""In-place tensor operations (PyTorch's methods ending in `_`, the augmented operators, item assignment), as the
+mixin InPlaceMethods that Tensor inherits. Each computes its result out of place and `_inplace` writes it back:
+the leaf check, a view's checks and rebasing (views.py), the version counter, and the graph (the tensor takes
+the result's grad_fn), so every in-place form behaves as add_ does."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.primitive import trace_of
+from ..numpy import elementwise as _ew
+from ..numpy import shapes as _sh
+from . import devices as _device
+from . import grad_mode
+from .graph import before_inplace
+from .lifting import LIFTING, lift
+from .tensor_methods import _floating_only
+from .views import check_inplace, rebase
+
+
+def _tensor():
+    from .tensor import Tensor  # (Tensor is built on this module's mixin)
+
+    return Tensor
+
+
+class InPlaceMethods:
+    """Tensor's in-place methods."""
+
+    __slots__ = ()
+
+    def _check_leaf(self, op: str) -> None:
+        if self.is_leaf and self.requires_grad and grad_mode.STATE.enabled:
+            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
+                               f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or {_out_of_place(op)}")
+
+    def _inplace(self, result, op: str):
+        self._check_leaf(op)
+        node = result.grad_fn
+        if self._view is not None:
+            check_inplace(self, node is not None, op)
+        new = result.data
+        if tuple(new.shape) != self.shape:  # (PyTorch: the result must fit the tensor; copy_ broadcasts)
+            if op == "copy_" and _fits(tuple(new.shape), self.shape):
+                new = _sh.broadcast_to(new, self.shape)
+            else:
+                raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                   f"{list(new.shape)}")
+        if op not in _FILLS and op != "__setitem__" and _kind(new.dtype) > _kind(self.dtype):
+            raise RuntimeError(f"{op}: result type {_torch_type(new.dtype)} can't be cast to the desired output "
+                               f"type {_torch_type(self.dtype)} (compute out of place, or convert the tensor first)")
+        lift(self)
+        before_inplace(self, node if op != "copy_" else None)
+        if type(new) is not np.ndarray or type(self.data) is not np.ndarray:
+            new = _device.like(new, self.data)  # (a scalar becomes an array; copy_ may cross devices)
+        if type(new) is type(self.data) and self.data.shape == new.shape and (
+                type(new) is np.ndarray or _device.is_device_array(new)):
+            self.data[...] = new
+        else:  # (a traced value, or another shape: the tensor takes the new array)
+            self.data = new if new.dtype == self.dtype else new.astype(self.dtype)
+        self._version[0] += 1
+        if node is not None:
+            self._grad_fn, self._requires_grad = node, True
+            if self._view is not None:  # (the base's history, written through this view)
+                rebase(self, node)
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_leaf("fill_")
+        if self.requires_grad and grad_mode.STATE.enabled:  # (recorded: the gradient to the old value is 0)
+            nowhere = _device.module_of(self.data).zeros(self.shape, bool)
+            return self._inplace(_ew.where(nowhere, self, value), "fill_")
+        with grad_mode.no_grad():
+            return self._inplace(_tensor()._wrap(np.full_like(self.data, value)), "fill_")
+
+    def copy_(self, src):
+        """src's values (broadcast, in self's dtype) written into self; recorded (CopyBackwards: src gets the
+        gradient, self's old value none) when either requires grad."""
+        Tensor = _tensor()
+        src = src if isinstance(src, Tensor) else Tensor._wrap(_device.as_array(src))
+        if grad_mode.STATE.enabled and (self.requires_grad or src.requires_grad):
+            everywhere = _device.module_of(self.data).ones(self.shape, bool)
+            src = _ew.where(everywhere, src if src.dtype == self.dtype else src.to(self.dtype), self)
+            src.grad_fn._name = "CopyBackwards"
+        return self._inplace(src, "copy_")
+
+    def __setitem__(self, index, value) -> None:
+        """self[index] = value in place; recorded (CopySlices) when a gradient flows through self or value."""
+        recording = grad_mode.STATE.enabled and (self.requires_grad or getattr(value, "requires_grad", False) or (
+            self._view is not None and self._view.base.requires_grad))  # (a view made under no_grad: refused)
+        if recording or LIFTING.stack or trace_of(self.data) is not None or \
+                trace_of(getattr(value, "data", value)) is not None:
+            self._inplace(_sh.index_update(self, index, value), "__setitem__")
+            return
+        before_inplace(self, None)  # (nothing to record: write the values where they are)
+        self.data[_plain_index(index)] = _device.like(getattr(value, "data", value), self.data)
+        self._version[0] += 1
+
+
+    def add_(self, other, *, alpha=1):
+        """self += alpha * other (PyTorch's add_ with alpha=)."""
+        return self._inplace(self + _scaled(other, alpha), "add_")
+
+    def sub_(self, other, *, alpha=1):
+        """self -= alpha * other."""
+        return self._inplace(self - _scaled(other, alpha), "sub_")
+
+    def mul_(self, other):
+        return self._inplace(_ew.multiply(self, other), "mul_")
+
+    def div_(self, other):
+        return self._inplace(_ew.divide(self, other), "div_")
+
+    def pow_(self, other):
+        return self._inplace(_ew.power(self, other), "pow_")
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        """self += value * tensor1 * tensor2."""
+        return self._inplace(self + _scaled(tensor1, value) * tensor2, "addcmul_")
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        """self += value * tensor1 / tensor2."""
+        return self._inplace(self + _scaled(tensor1, value) / tensor2, "addcdiv_")
+
+    def __iadd__(self, other):
+        return self._inplace(_ew.add(self, other), "__iadd__")
+
+    def __isub__(self, other):
+        return self._inplace(_ew.subtract(self, other), "__isub__")
+
+    def __imul__(self, other):
+        return self._inplace(_ew.multiply(self, other), "__imul__")
+
+    def __itruediv__(self, other):
+        return self._inplace(_ew.divide(self, other), "__itruediv__")
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(self.masked_fill(mask, value), "masked_fill_")
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        return self._inplace(self.clamp(min, max), "clamp_")
+
+    def clip_(self, min=None, max=None):  # noqa: A002
+        return self._inplace(self.clip(min, max), "clip_")
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Fill with values drawn uniformly from [a, b), from the generator dt.manual_seed seeds."""
+        return _random_fill(self, "random", lambda u: u * (b - a) + a, "uniform_")
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Fill with values drawn from N(mean, std**2), from the generator dt.manual_seed seeds."""
+        return _random_fill(self, "standard_normal", lambda z: z * std + mean, "normal_")
+
+    # the differentiable unary methods' in-place forms: self.exp() written into self, ...
+    def abs_(self):
+        return _unary_inplace(self, "abs")
+
+    def cos_(self):
+        return _unary_inplace(self, "cos")
+
+    def exp_(self):
+        return _unary_inplace(self, "exp")
+
+    def expm1_(self):
+        return _unary_inplace(self, "expm1")
+
+    def log_(self):
+        return _unary_inplace(self, "log")
+
+    def log1p_(self):
+        return _unary_inplace(self, "log1p")
+
+    def neg_(self):
+        return _unary_inplace(self, "neg")
+
+    def relu_(self):
+        return _unary_inplace(self, "relu")
+
+    def sigmoid_(self):
+        return _unary_inplace(self, "sigmoid")
+
+    def sign_(self):
+        return _unary_inplace(self, "sign")
+
+    def sin_(self):
+        return _unary_inplace(self, "sin")
+
+    def sqrt_(self):
+        return _unary_inplace(self, "sqrt")
+
+    def square_(self):
+        return _unary_inplace(self, "square")
+
+    def tan_(self):
+        return _unary_inplace(self, "tan")
+
+    def tanh_(self):
+        return _unary_inplace(self, "tanh")
+
+def _unary_inplace(self, name: str):
+    """self.name() written into self."""
+    return self._inplace(_in_graph(self, getattr(self, name)()), name + "_")
+
+
+def _random_fill(self, method: str, transform, name: str):
+    """Draw (as dt.rand / dt.randn do, so dt.compile replays it), transform, and write into self in place. The
+    new values do not depend on the old ones: a gradient reaching them goes nowhere."""
+    from .factories import _random  # (the factories build on Tensor)
+
+    _floating_only(self, f"{name}: expected a floating point tensor. Got {{}}")
+    with grad_mode.no_grad():
+        values = transform(_random(method, self.shape, self.dtype, False, None))
+    return self._inplace(_in_graph(self, values), name)
+
+
+def _in_graph(self, result):
+    """result, to be written into self in place. Where self is recorded but result is not (new random values,
+    sign), result gets a place in the graph with zero gradient to self; else self would keep its old grad_fn,
+    and gradients would flow to what self was computed from as if its values were still there."""
+    if self.requires_grad and not result.requires_grad and grad_mode.STATE.enabled:
+        return _ew.where(_device.move(np.ones(self.shape, np.bool_), self.device), result, self)
+    return result
+
+
+def _scaled(other, alpha):
+    """alpha * other (the multiplication skipped when alpha is the Python number 1)."""
+    return other if type(alpha) in (int, float) and alpha == 1 else other * alpha
+
+def _kind(dtype) -> int:
+    """bool < integer < floating < complex: an in-place result of a higher kind does not fit (PyTorch)."""
+    return {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}.get(np.dtype(dtype).kind, 0)
+
+
+def _fits(shape: tuple, target: tuple) -> bool:
+    """shape broadcasts to exactly target."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+_TORCH_TYPES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+                "complex128": "ComplexDouble"}
+
+
+def _torch_type(dtype) -> str:
+    return _TORCH_TYPES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+
+
+def _plain_index(index):
+    """An index with the tensors in it replaced by their arrays."""
+    Tensor = _tensor()
+    if isinstance(index, tuple):
+        return tuple(e.data if isinstance(e, Tensor) else e for e in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+_OPERATOR_SIGNS = {"__iadd__": "+", "__isub__": "-", "__imul__": "*", "__itruediv__": "/", "__ipow__": "**",
+                   "__ifloordiv__": "//", "__imod__": "%", "__imatmul__": "@", "__iand__": "&", "__ior__": "|",
+                   "__ixor__": "^"}
+_FILLS = frozenset({"zero_", "fill_", "copy_", "uniform_", "normal_"})
+
+
+def _out_of_place(op: str) -> str:
+    """How to write in-place op `op` out of place: `w = w + ...` for an operator, `w = w.add(...)` for add_."""
+    if op in _OPERATOR_SIGNS:
+        return f"compute a new tensor out of place instead (`w = w {_OPERATOR_SIGNS[op]} ...`)"
+    if op.startswith("__") or op in _FILLS:  # (item assignment, and fills that have no out-of-place form)
+        return "compute a new tensor out of place instead"
+    return f"use the out-of-place `w = w.{op[:-1]}(...)`"
+
