@@ -103,8 +103,6 @@ def _reuse_dying_name(eqn, i: int, last_use: dict[int, int], local: set[int], na
 
 
 _AUGMENTED = {ast.Add: True, ast.Mult: True, ast.Sub: False, ast.Div: False}  # op -> commutative
-# results that are always a new array (never a view of an operand, nor an operand itself)
-_NEW_ARRAY = {"matmul", "reduce_sum", "reduce_max", "reduce_min", "reduce_prod"}
 
 
 def _owned_temporaries(program: Program) -> set[int]:
@@ -117,7 +115,7 @@ def _owned_temporaries(program: Program) -> set[int]:
                 uses[a.id] = uses.get(a.id, 0) + 1
     outputs = {a.id for a in program.outputs if type(a) is Var}
     return {v.id for e in program.eqns if (e.prim.elementwise and e.prim.name not in ("stop_gradient",
-            "convert_element_type")) or e.prim.name in _NEW_ARRAY
+            "convert_element_type")) or e.prim.facts.new_array
             for v in e.outs if uses.get(v.id) == 1 and v.id not in outputs}
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import ast
 from typing import NamedTuple
 
+from ..core.primitive import REGISTRY
+from ..ops import elementwise as _elementwise  # noqa: F401  (its rows: the ufuncs emitted code calls)
+
 
 class Function(NamedTuple):
     """What emitted code may pass to one array function, and how CuPy's differs from NumPy's."""
@@ -25,13 +28,22 @@ _REDUCTION = Function(("axis", "keepdims"), (0,), "CuPy calls the operand's meth
                       "where= keywords")
 _INDEX_REDUCTION = Function(("axis", "keepdims"), (0,), "keepdims is keyword-only in NumPy; CuPy adds dtype=")
 
+
+
+def _elementwise_calls() -> list[str]:
+    """The xp functions the elementwise rows' templates call (xp.sin, xp.logaddexp, ...): ufuncs in both
+    libraries, but for those listed below with their own entry."""
+    calls = set()
+    for prim in REGISTRY.values():
+        if prim.elementwise and prim.template:
+            calls.update(node.func.attr for node in ast.walk(ast.parse(prim.template, mode="eval"))
+                         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                         and isinstance(node.func.value, ast.Name) and node.func.value.id == "xp")
+    return sorted(calls)
+
+
 FUNCTIONS: dict[str, Function] = {
-    **dict.fromkeys((
-        "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "exp2", "expm1", "log",
-        "log2", "log10", "log1p", "sqrt", "logaddexp", "abs", "sign", "floor", "ceil", "isfinite", "logical_not",
-        "logical_and", "logical_or", "logical_xor", "maximum", "minimum", "arctan2", "bitwise_and", "bitwise_or",
-        "bitwise_xor", "invert",
-    ), _UFUNC),
+    **dict.fromkeys(_elementwise_calls(), _UFUNC),  # (the rows' own: a new elementwise row needs no entry here)
     "round": Function(cupy="not a ufunc in CuPy: converts its operand with cupy.array, then calls a.round()"),
     "where": Function((), (0,), "the condition must be an array (CuPy calls condition.astype); the two values "
                       "may be scalars"),

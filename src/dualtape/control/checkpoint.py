@@ -6,11 +6,12 @@ from __future__ import annotations
 import functools
 
 from .. import tree
+from ..core.faces import Faces
 from ..transforms.vjp import Pullback
 from .primitive import padded, plain_jvp, sub_program_primitive
 from .trace import fn_name, trace_sub_program
 
-checkpoint_p = sub_program_primitive("checkpoint")
+checkpoint_p = sub_program_primitive("checkpoint", Faces(torch_node="CheckpointBackward0"))
 
 
 def _checkpoint_vjp(gs, *primals, out, needed=None, program):

@@ -9,6 +9,7 @@ running their sub-programs, so every rule here is a transform of a sub-program.
 from __future__ import annotations
 
 from ..avals import aval_of
+from ..core.faces import Faces
 from ..core.ir import Program
 from ..core.primitive import Primitive
 from ..ops.rules import zeros
@@ -39,11 +40,11 @@ def _out_dtypes(*avals, program: Program, **_):
     return [a.dtype for a in program.out_avals]
 
 
-def sub_program_primitive(name: str) -> Primitive:
+def sub_program_primitive(name: str, faces: Faces | None = None) -> Primitive:
     """A primitive whose meaning is its `program` param: evaluated, emitted in line and vectorised as it."""
     prim = Primitive(
         name, "*xs", None, _out_avals, dtype_rule=_out_dtypes, multiple_results=True, inline_param="program",
-        impl=lambda *xs, program, **_: eval_program(program, xs), emit=_no_expression,
+        impl=lambda *xs, program, **_: eval_program(program, xs), emit=_no_expression, faces=faces,
     )
     prim.expand = lambda *xs, program, **_: eval_program(program, xs)
     return prim

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..avals import ShapedArray, result_type
+from .faces import Faces, Facts
 
 REGISTRY: dict[str, "Primitive"] = {}
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -124,6 +125,8 @@ class Primitive:
         elementwise: bool = False,
         inline_param: str | None = None,
         on_numbers: str | None = None,
+        faces: Faces | None = None,
+        facts: Facts | None = None,
     ):
         self.name = name
         self.variadic = isinstance(operands, str)  # "*xs": any number of operands
@@ -134,6 +137,8 @@ class Primitive:
         self.multiple_results = multiple_results
         self.inline_param = inline_param  # the param holding a sub-program that codegen writes in line
         self.elementwise = elementwise  # broadcasting maps elements to elements (optimisation passes use it)
+        self.faces = faces or Faces()  # how users reach it (core/faces.py)
+        self.facts = facts or Facts()  # what the optimiser may assume of it
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
         # where every operand is a Python number and Python would raise (1 / 0.0, 0.0 ** -1, 1e40 ** 10.0), the
         # evaluator computes it as NumPy does, and emitted code calls a helper named so (NumPy's ufunc name)
@@ -144,7 +149,7 @@ class Primitive:
         self.differentiable = differentiable
         self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
         self.view = False  # its result may share its first operand's memory (reshape, basic indexing, ...)
-        self.torch_promotion = None  # how eager mode promotes its operands' dtypes (set by eager.promotion)
+        self.torch_promotion = self.faces.promotion  # how eager mode promotes its operands' dtypes (eager/promotion.py)
         # what its VJP reads beyond shapes and dtypes, as its rules declare it (ops.rules.declare_reads); the
         # defaults, for a primitive that declares nothing, are that it reads everything
         self.vjp_reads: tuple | None = None  # per operand's rule, the names it reads: operands' and "ans"

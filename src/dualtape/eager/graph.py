@@ -12,32 +12,13 @@ from ..avals import ShapedArray
 
 _sequence = itertools.count()  # creation order: a node is always made after the nodes of its operands
 
-_TORCH_NAMES = {
-    "add": "AddBackward0", "sub": "SubBackward0", "mul": "MulBackward0", "div": "DivBackward0",
-    "neg": "NegBackward0", "pow": "PowBackward0", "integer_pow": "PowBackward0", "exp": "ExpBackward0",
-    "log": "LogBackward0", "sin": "SinBackward0", "cos": "CosBackward0", "tan": "TanBackward0",
-    "tanh": "TanhBackward0", "sigmoid": "SigmoidBackward0", "sqrt": "SqrtBackward0", "abs": "AbsBackward0",
-    "reduce_sum": "SumBackward0", "reduce_max": "MaxBackward0", "reduce_min": "MinBackward0",
-    "reduce_prod": "ProdBackward0", "matmul": "MmBackward0", "einsum": "EinsumBackward0",
-    "reshape": "ViewBackward0", "transpose": "PermuteBackward0", "broadcast_to": "ExpandBackward0",
-    "squeeze": "SqueezeBackward0", "expand_dims": "UnsqueezeBackward0", "concatenate": "CatBackward0",
-    "getitem": "IndexBackward0", "maximum": "MaximumBackward0", "minimum": "MinimumBackward0",
-    "where": "WhereBackward0", "convert_element_type": "ToCopyBackward0", "log1p": "Log1PBackward0",
-    "expm1": "Expm1Backward0", "exp2": "Exp2Backward0", "log2": "Log2Backward0", "log10": "Log10Backward0",
-    "arcsin": "AsinBackward0", "arccos": "AcosBackward0", "arctan": "AtanBackward0", "sinh": "SinhBackward0",
-    "cosh": "CoshBackward0", "arctan2": "Atan2Backward0", "mod": "RemainderBackward0",
-    "index_add": "IndexAddBackward0", "index_update": "CopySlices", "relu": "ReluBackward0",
-    "checkpoint": "CheckpointBackward0",
-}
-
-
 _NAMED_BY_OPERANDS = frozenset({"matmul", "pow", "sub", "reduce_sum", "reduce_max", "reduce_min", "getitem"})
 
 
 def torch_name(prim, operands, params=None) -> str:
-    """PyTorch's name for the backward node of prim: its overload shows in the number (x ** 2 is PowBackward0,
-    x ** y PowBackward1, 2 ** x PowBackward2; sum() SumBackward0, sum(dim) SumBackward1), matmul by ranks
-    (Mm, Mv, Dot), indexing by index kind (Select for an integer, Slice, Index for an array)."""
+    """PyTorch's name for the backward node of prim (its row's torch_node face): its overload shows in the
+    number (x ** 2 is PowBackward0, x ** y PowBackward1, 2 ** x PowBackward2; sum() SumBackward0, sum(dim)
+    SumBackward1), matmul by ranks (Mm, Mv, Dot), indexing by index kind (Select, Slice or Index)."""
     name, params = prim.name, params or {}
     scalar = [type(x) in (int, float) for x in operands]  # a Python number, not a tensor (nor np.float64)
     if name == "matmul":
@@ -51,12 +32,12 @@ def torch_name(prim, operands, params=None) -> str:
     if name in ("reduce_sum", "reduce_max", "reduce_min") and "axes" in params:
         whole = set(params["axes"]) == set(range(getattr(operands[0], "ndim", 0))) and not params.get("keepdims")
         overload = (not whole) if name == "reduce_sum" else whole  # PyTorch: sum() is overload 0, max() is 1
-        return _TORCH_NAMES[name][:-1] + str(int(overload))
+        return prim.faces.torch_node[:-1] + str(int(overload))
     if name == "getitem" and "index" in params:
         kinds = {type(i).__name__ for i in params["index"]}
         return "IndexBackward0" if "ArrayIndex" in kinds else "SelectBackward0" if "int" in kinds else (
             "SliceBackward0" if kinds == {"Slice"} else "IndexBackward0")
-    return _TORCH_NAMES.get(name, "".join(p.capitalize() for p in name.split("_")) + "Backward0")
+    return prim.faces.torch_node or "".join(p.capitalize() for p in name.split("_")) + "Backward0"
 
 
 class Node:

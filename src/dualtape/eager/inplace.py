@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.primitive import trace_of
+from ..core.primitive import REGISTRY, trace_of
 from ..numpy import elementwise as _ew
 from ..numpy import shapes as _sh
 from . import devices as _device
@@ -24,7 +24,23 @@ def _tensor():
     return Tensor
 
 
-class InPlaceMethods:
+def _unary_inplace_method(name: str):
+    def method(self):
+        return _unary_inplace(self, name)
+
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"self.{name}() written into self."
+    return method
+
+
+# the in-place forms of the unary methods, one per row that declares one (its torch_inplace face): exp_, ...
+UnaryInPlaceMethods = type("UnaryInPlaceMethods", (), {
+    "__slots__": (), "__doc__": "The in-place forms of the primitives' unary methods (their rows' torch_inplace).",
+    **{prim.faces.torch_inplace: _unary_inplace_method(prim.faces.method)
+       for prim in REGISTRY.values() if prim.faces.torch_inplace}})
+
+
+class InPlaceMethods(UnaryInPlaceMethods):
     """Tensor's in-place methods."""
 
     __slots__ = ()
@@ -154,55 +170,15 @@ class InPlaceMethods:
         """Fill with values drawn from N(mean, std**2), from the generator dt.manual_seed seeds."""
         return _random_fill(self, "standard_normal", lambda z: z * std + mean, "normal_")
 
-    # the differentiable unary methods' in-place forms: self.exp() written into self, ...
-    def abs_(self):
-        return _unary_inplace(self, "abs")
-
-    def cos_(self):
-        return _unary_inplace(self, "cos")
-
-    def exp_(self):
-        return _unary_inplace(self, "exp")
-
-    def expm1_(self):
-        return _unary_inplace(self, "expm1")
-
-    def log_(self):
-        return _unary_inplace(self, "log")
-
-    def log1p_(self):
-        return _unary_inplace(self, "log1p")
-
-    def neg_(self):
-        return _unary_inplace(self, "neg")
-
-    def relu_(self):
-        return _unary_inplace(self, "relu")
-
-    def sigmoid_(self):
-        return _unary_inplace(self, "sigmoid")
-
-    def sign_(self):
-        return _unary_inplace(self, "sign")
-
-    def sin_(self):
-        return _unary_inplace(self, "sin")
-
-    def sqrt_(self):
-        return _unary_inplace(self, "sqrt")
-
     def square_(self):
         return _unary_inplace(self, "square")
 
-    def tan_(self):
-        return _unary_inplace(self, "tan")
-
-    def tanh_(self):
-        return _unary_inplace(self, "tanh")
 
 def _unary_inplace(self, name: str):
     """self.name() written into self."""
     return self._inplace(_in_graph(self, getattr(self, name)()), name + "_")
+
+
 
 
 def _random_fill(self, method: str, transform, name: str):

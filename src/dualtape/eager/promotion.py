@@ -2,33 +2,18 @@
 ranks differ: a float32 tensor times an int64 tensor or a NumPy float64 scalar stays float32, a 0-d tensor
 does not widen a tensor of its category, a Python float meeting integers gives the default float32, and
 true division and float functions of integers give float32. The operands are cast before the op runs, so
-every face (eager, dt.compile's trace of eager code) computes in the dtype PyTorch would."""
+every face (eager, dt.compile's trace of eager code) computes in the dtype PyTorch would. Which operands a
+primitive promotes together is its row's `promotion` face (core/faces.py), read as `prim.torch_promotion`."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..core.primitive import REGISTRY, bind, trace_of
-from ..ops import elementwise as _declared  # noqa: F401  (the primitives these rules are for)
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 _DEFAULT = {"b": np.dtype(np.bool_), "i": np.dtype(np.int64), "f": DEFAULT_FLOAT, "c": np.dtype(np.complex64)}
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-# primitive name -> (the operand positions promoted together, whether the result is floating anyway)
-RULES = {name: ((0, 1), False) for name in ("add", "sub", "mul", "pow", "maximum", "minimum", "mod",
-                                             "floor_divide", "eq", "ne", "lt", "le", "gt", "ge")}
-RULES.update({name: ((0, 1), True) for name in ("div", "arctan2")})
-RULES["where"] = ((1, 2), False)
-RULES.update({name: ((0,), True) for name in ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
-                                               "tanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
-                                               "sqrt", "sigmoid")})
-
-
-def install() -> None:
-    """Mark the registry's primitives with their promotion rule (read on every eager op)."""
-    for name, prim in REGISTRY.items():
-        prim.torch_promotion = RULES.get(name)
 
 
 def _kind(dtype) -> str:
@@ -119,4 +104,3 @@ def promoted(rule, raw: list, versions: list) -> list:
     return raw if out is None else out
 
 
-install()

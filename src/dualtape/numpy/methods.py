@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._util import normalize_axis, user_source_line
-from ..core.primitive import bind
+from ..core.primitive import REGISTRY, bind
 from ..core.trace import ArrayValue, Tracer
 from ..ops.elementwise import stop_gradient_p
 from . import elementwise as ew
@@ -123,6 +123,12 @@ def _swapped(fn):
     return lambda x, y: fn(y, x)
 
 
+def _dnp_function(prim):
+    """The dnp function of a row (its first dnp name), wherever in dnp it is written."""
+    name = prim.faces.dnp[0]
+    return next(getattr(m, name) for m in (ew, la, red, sh) if hasattr(m, name))
+
+
 ARRAY_METHODS = {
     "__add__": ew.add, "__sub__": ew.subtract, "__mul__": ew.multiply, "__truediv__": ew.divide,
     "__floordiv__": ew.floor_divide, "__mod__": ew.mod, "__pow__": ew.power, "__matmul__": la.matmul,
@@ -170,10 +176,9 @@ ARRAY_METHODS = {
     "softmax": lambda x, dim=-1: red.softmax(x, dim),
     "log_softmax": lambda x, dim=-1: red.log_softmax(x, dim),
     "logsumexp": lambda x, dim=None, keepdim=False: red.logsumexp(x, dim, keepdim),
-    "pow": ew.power, "exp": ew.exp, "log": ew.log, "sin": ew.sin, "cos": ew.cos, "tan": ew.tan,
-    "tanh": ew.tanh, "sigmoid": ew.sigmoid, "relu": ew.relu, "sqrt": ew.sqrt, "abs": ew.abs,
-    "neg": ew.negative, "square": ew.square, "log1p": ew.log1p, "expm1": ew.expm1, "sign": ew.sign,
+    "square": ew.square,
     "item": _unsupported_item,
+    **{prim.faces.method: _dnp_function(prim) for prim in REGISTRY.values() if prim.faces.method},  # (rows)
 }
 
 ARRAY_PROPERTIES = {"T": lambda x: sh.transpose(x), "mT": lambda x: sh.swapaxes(x, -1, -2)}
@@ -230,27 +235,10 @@ def _setitem(x, index, value):
 
 
 # ---- NumPy protocols ---------------------------------------------------------------------------------
-def _ufunc_table() -> dict:
-    table = {
-        np.add: ew.add, np.subtract: ew.subtract, np.multiply: ew.multiply, np.divide: ew.divide,
-        np.power: ew.power, np.maximum: ew.maximum, np.minimum: ew.minimum, np.arctan2: ew.arctan2,
-        np.floor_divide: ew.floor_divide, np.mod: ew.mod, np.equal: ew.equal, np.not_equal: ew.not_equal,
-        np.less: ew.less, np.less_equal: ew.less_equal, np.greater: ew.greater,
-        np.greater_equal: ew.greater_equal, np.logical_and: ew.logical_and, np.logical_or: ew.logical_or,
-        np.logical_xor: ew.logical_xor, np.logical_not: ew.logical_not, np.negative: ew.negative,
-        np.bitwise_and: ew.bitwise_and, np.bitwise_or: ew.bitwise_or, np.bitwise_xor: ew.bitwise_xor,
-        np.invert: ew.invert,
-        np.positive: ew.positive, np.absolute: ew.abs, np.sign: ew.sign, np.floor: ew.floor, np.ceil: ew.ceil,
-        np.isfinite: ew.isfinite, np.square: ew.square, np.reciprocal: ew.reciprocal, np.matmul: la.matmul,
-        np.rint: ew.rint,
-    }
-    for name in ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "exp2",
-                 "expm1", "log", "log2", "log10", "log1p", "sqrt"):
-        table[getattr(np, name)] = getattr(ew, name)
-    return table
-
-
-_UFUNCS = _ufunc_table()
+_UFUNCS = {  # NumPy's ufuncs on traced values: each row's ufunc face, and the compositions
+    **{getattr(np, prim.faces.ufunc): _dnp_function(prim) for prim in REGISTRY.values() if prim.faces.ufunc},
+    np.positive: ew.positive, np.square: ew.square, np.reciprocal: ew.reciprocal,
+}
 _UFUNC_REDUCE = {np.add: red.sum, np.multiply: red.prod, np.maximum: red.max, np.minimum: red.min}
 
 _FUNCTIONS = {

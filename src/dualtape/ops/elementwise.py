@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..avals import aval_of, broadcast_shapes, is_float
+from ..core.faces import CHOICE, FLOAT_FUNCTION, SAME_KIND, TO_FLOAT, Faces, Facts
 from ..core.primitive import Primitive
 from .rules import batch_elementwise, defelementwise, defjvp, defvjp, defzero
 
@@ -20,74 +21,105 @@ def _same_shape(x, **_):
     return x.shape
 
 
-def unary(name: str, template: str, differentiable: bool = True) -> Primitive:
-    return Primitive(name, ("x",), template, _same_shape, differentiable=differentiable, elementwise=True)
+def _faces(name, operands, doc, dnp, ufunc, method, torch, inplace, promotion) -> Faces:
+    """A row's faces from its short spellings: dnp names (default: the primitive's name), ufunc True for the
+    NumPy ufunc of the dnp name, torch "Sin" for the node SinBackward0, inplace True for `<method>_`."""
+    dnp = (name,) if dnp is None else (dnp,) if isinstance(dnp, str) else tuple(dnp)
+    node = torch if torch is None or torch.endswith(("Backward0", "Slices")) else torch + "Backward0"
+    return Faces(dnp=dnp, doc=doc or f"Elementwise {dnp[0] if dnp else name} with NumPy broadcasting.",
+                 ufunc=(dnp[0] if ufunc is True else ufunc) if dnp else None, method=method, torch_node=node,
+                 torch_inplace=f"{method}_" if inplace else None, promotion=promotion)
 
 
-def binary(name: str, template: str, differentiable: bool = True, on_numbers: str | None = None) -> Primitive:
+def unary(name: str, template: str, doc: str = "", *, dnp=None, ufunc=True, method=None, torch=None,
+          inplace=False, promotion=None, differentiable=True, **declared) -> Primitive:
+    faces = _faces(name, 1, doc, dnp, ufunc, method, torch, inplace, promotion)
+    return Primitive(name, ("x",), template, _same_shape, differentiable=differentiable, elementwise=True,
+                     faces=faces, **declared)
+
+
+def binary(name: str, template: str, doc: str = "", *, dnp=None, ufunc=True, method=None, torch=None,
+           promotion=SAME_KIND, differentiable=True, **declared) -> Primitive:
     rule = lambda x, y, **_: broadcast_shapes(name, x.shape, y.shape)
+    faces = _faces(name, 2, doc, dnp, ufunc, method, torch, False, promotion)
     return Primitive(name, ("x", "y"), template, rule, differentiable=differentiable, elementwise=True,
-                     on_numbers=on_numbers)
+                     faces=faces, **declared)
 
 
 # ---- unary maths -------------------------------------------------------------------------------------
-neg_p = unary("neg", "-x")
-sin_p = unary("sin", "xp.sin(x)")
-cos_p = unary("cos", "xp.cos(x)")
-tan_p = unary("tan", "xp.tan(x)")
-arcsin_p = unary("arcsin", "xp.arcsin(x)")
-arccos_p = unary("arccos", "xp.arccos(x)")
-arctan_p = unary("arctan", "xp.arctan(x)")
-sinh_p = unary("sinh", "xp.sinh(x)")
-cosh_p = unary("cosh", "xp.cosh(x)")
-tanh_p = unary("tanh", "xp.tanh(x)")
-exp_p = unary("exp", "xp.exp(x)")
-exp2_p = unary("exp2", "xp.exp2(x)")
-expm1_p = unary("expm1", "xp.expm1(x)")
-log_p = unary("log", "xp.log(x)")
-log2_p = unary("log2", "xp.log2(x)")
-log10_p = unary("log10", "xp.log10(x)")
-log1p_p = unary("log1p", "xp.log1p(x)")
-sqrt_p = unary("sqrt", "xp.sqrt(x)")
-sigmoid_p = unary("sigmoid", "xp.exp(-xp.logaddexp(0, -x))")  # 1/(1+e^-x) without overflow
-abs_p = unary("abs", "xp.abs(x)")
-relu_p = unary("relu", "xp.maximum(x, 0)")  # (NaN stays NaN, as PyTorch's relu)
-sign_p = unary("sign", "xp.sign(x)", differentiable=False)
-floor_p = unary("floor", "xp.floor(x)", differentiable=False)
-ceil_p = unary("ceil", "xp.ceil(x)", differentiable=False)
-round_p = unary("round", "xp.round(x)", differentiable=False)
-logical_not_p = unary("logical_not", "xp.logical_not(x)", differentiable=False)
-isfinite_p = unary("isfinite", "xp.isfinite(x)", differentiable=False)
-stop_gradient_p = unary("stop_gradient", "x", differentiable=False)  # the identity, with derivative zero
+# Each row: name, template (evaluation and emitted source), the dnp docstring, then its faces (core/faces.py).
+F = FLOAT_FUNCTION
+neg_p = unary("neg", "-x", "-x elementwise.", dnp="negative", method="neg", torch="Neg", inplace=True)
+sin_p = unary("sin", "xp.sin(x)", "Sine.", method="sin", torch="Sin", inplace=True, promotion=F)
+cos_p = unary("cos", "xp.cos(x)", "Cosine.", method="cos", torch="Cos", inplace=True, promotion=F)
+tan_p = unary("tan", "xp.tan(x)", "Tangent.", method="tan", torch="Tan", inplace=True, promotion=F)
+arcsin_p = unary("arcsin", "xp.arcsin(x)", "Inverse sine.", torch="Asin", promotion=F)
+arccos_p = unary("arccos", "xp.arccos(x)", "Inverse cosine.", torch="Acos", promotion=F)
+arctan_p = unary("arctan", "xp.arctan(x)", "Inverse tangent.", torch="Atan", promotion=F)
+sinh_p = unary("sinh", "xp.sinh(x)", "Hyperbolic sine.", torch="Sinh", promotion=F)
+cosh_p = unary("cosh", "xp.cosh(x)", "Hyperbolic cosine.", torch="Cosh", promotion=F)
+tanh_p = unary("tanh", "xp.tanh(x)", "Hyperbolic tangent.", method="tanh", torch="Tanh", inplace=True, promotion=F)
+exp_p = unary("exp", "xp.exp(x)", "e**x.", method="exp", torch="Exp", inplace=True, promotion=F)
+exp2_p = unary("exp2", "xp.exp2(x)", "2**x.", torch="Exp2", promotion=F)
+expm1_p = unary("expm1", "xp.expm1(x)", "e**x - 1, accurate near 0.", method="expm1", torch="Expm1", inplace=True,
+                promotion=F)
+log_p = unary("log", "xp.log(x)", "Natural logarithm.", method="log", torch="Log", inplace=True, promotion=F)
+log2_p = unary("log2", "xp.log2(x)", "Base-2 logarithm.", torch="Log2", promotion=F)
+log10_p = unary("log10", "xp.log10(x)", "Base-10 logarithm.", torch="Log10", promotion=F)
+log1p_p = unary("log1p", "xp.log1p(x)", "log(1 + x), accurate near 0.", method="log1p", torch="Log1P", inplace=True,
+                promotion=F)
+sqrt_p = unary("sqrt", "xp.sqrt(x)", "Square root.", method="sqrt", torch="Sqrt", inplace=True, promotion=F)
+sigmoid_p = unary("sigmoid", "xp.exp(-xp.logaddexp(0, -x))",  # 1/(1+e^-x) without overflow
+                  "Logistic sigmoid 1 / (1 + e**-x), computed without overflow.", ufunc=None, method="sigmoid",
+                  torch="Sigmoid", inplace=True, promotion=F)
+abs_p = unary("abs", "xp.abs(x)", "Absolute value.", dnp=("abs", "absolute"), ufunc="absolute", method="abs",
+              torch="Abs", inplace=True)
+relu_p = unary("relu", "xp.maximum(x, 0)", "max(x, 0), with derivative 0 at 0 (as PyTorch and JAX).", ufunc=None,
+               method="relu", torch="Relu", inplace=True)  # (NaN stays NaN, as PyTorch's relu)
+sign_p = unary("sign", "xp.sign(x)", "Sign (-1, 0, 1).", method="sign", inplace=True, differentiable=False)
+floor_p = unary("floor", "xp.floor(x)", "Floor.", differentiable=False)
+ceil_p = unary("ceil", "xp.ceil(x)", "Ceiling.", differentiable=False)
+round_p = unary("round", "xp.round(x)", "Round half to even, to an integral value.", dnp="rint",
+                differentiable=False)
+logical_not_p = unary("logical_not", "xp.logical_not(x)", "Logical not.", differentiable=False)
+isfinite_p = unary("isfinite", "xp.isfinite(x)", "True where finite.", differentiable=False)
+stop_gradient_p = unary("stop_gradient", "x", dnp=(), differentiable=False)  # the identity, with derivative zero
 
-integer_pow_p = Primitive("integer_pow", ("x",), "x ** y", _same_shape, on_numbers="power")  # y: a Python int
+integer_pow_p = Primitive("integer_pow", ("x",), "x ** y", _same_shape, on_numbers="power",  # y: a Python int
+                          faces=Faces(torch_node="PowBackward0"))
 
 # ---- binary arithmetic -------------------------------------------------------------------------------
-add_p = binary("add", "x + y")
-sub_p = binary("sub", "x - y")
-mul_p = binary("mul", "x * y")
-div_p = binary("div", "x / y", on_numbers="true_divide")  # (on Python numbers: NumPy's inf / nan, not an error)
-pow_p = binary("pow", "x ** y", on_numbers="power")
-maximum_p = binary("maximum", "xp.maximum(x, y)")
-minimum_p = binary("minimum", "xp.minimum(x, y)")
-arctan2_p = binary("arctan2", "xp.arctan2(x, y)")
+add_p = binary("add", "x + y", torch="Add", facts=Facts(commutative=True))
+sub_p = binary("sub", "x - y", dnp="subtract", torch="Sub")
+mul_p = binary("mul", "x * y", dnp="multiply", torch="Mul", facts=Facts(commutative=True))
+div_p = binary("div", "x / y", dnp=("divide", "true_divide"), torch="Div", promotion=TO_FLOAT,
+               on_numbers="true_divide")  # (on Python numbers: NumPy's inf / nan, not an error)
+pow_p = binary("pow", "x ** y", dnp="power", method="pow", torch="Pow", on_numbers="power")  # (dnp.power: by hand)
+maximum_p = binary("maximum", "xp.maximum(x, y)", torch="Maximum")
+minimum_p = binary("minimum", "xp.minimum(x, y)", torch="Minimum")
+arctan2_p = binary("arctan2", "xp.arctan2(x, y)", torch="Atan2", promotion=TO_FLOAT)
 floor_divide_p = binary("floor_divide", "x // y", differentiable=False, on_numbers="floor_divide")
-mod_p = binary("mod", "x % y", on_numbers="remainder")
+mod_p = binary("mod", "x % y", dnp=("mod", "remainder"), torch="Remainder", on_numbers="remainder")
 
 # ---- comparisons and logic ---------------------------------------------------------------------------
-eq_p = binary("eq", "x == y", differentiable=False)
-ne_p = binary("ne", "x != y", differentiable=False)
-lt_p = binary("lt", "x < y", differentiable=False)
-le_p = binary("le", "x <= y", differentiable=False)
-gt_p = binary("gt", "x > y", differentiable=False)
-ge_p = binary("ge", "x >= y", differentiable=False)
-logical_and_p = binary("logical_and", "xp.logical_and(x, y)", differentiable=False)
-logical_or_p = binary("logical_or", "xp.logical_or(x, y)", differentiable=False)
-logical_xor_p = binary("logical_xor", "xp.logical_xor(x, y)", differentiable=False)
-bitwise_and_p = binary("bitwise_and", "xp.bitwise_and(x, y)", differentiable=False)  # integers and booleans
-bitwise_or_p = binary("bitwise_or", "xp.bitwise_or(x, y)", differentiable=False)
-bitwise_xor_p = binary("bitwise_xor", "xp.bitwise_xor(x, y)", differentiable=False)
-invert_p = unary("invert", "xp.invert(x)", differentiable=False)  # (xp.invert, not `~x`: ~True is -2 in Python)
+eq_p = binary("eq", "x == y", dnp="equal", differentiable=False, facts=Facts(commutative=True))
+ne_p = binary("ne", "x != y", dnp="not_equal", differentiable=False, facts=Facts(commutative=True))
+lt_p = binary("lt", "x < y", dnp="less", differentiable=False)
+le_p = binary("le", "x <= y", dnp="less_equal", differentiable=False)
+gt_p = binary("gt", "x > y", dnp="greater", differentiable=False)
+ge_p = binary("ge", "x >= y", dnp="greater_equal", differentiable=False)
+logical_and_p = binary("logical_and", "xp.logical_and(x, y)", promotion=None, differentiable=False,
+                       facts=Facts(commutative=True))
+logical_or_p = binary("logical_or", "xp.logical_or(x, y)", promotion=None, differentiable=False,
+                      facts=Facts(commutative=True))
+logical_xor_p = binary("logical_xor", "xp.logical_xor(x, y)", promotion=None, differentiable=False,
+                       facts=Facts(commutative=True))
+bitwise_and_p = binary("bitwise_and", "xp.bitwise_and(x, y)", promotion=None,  # integers and booleans
+                       differentiable=False)
+bitwise_or_p = binary("bitwise_or", "xp.bitwise_or(x, y)", promotion=None, differentiable=False)
+bitwise_xor_p = binary("bitwise_xor", "xp.bitwise_xor(x, y)", promotion=None, differentiable=False)
+invert_p = unary("invert", "xp.invert(x)", "Bitwise not of integers; logical not of booleans.",
+                 dnp=("invert", "bitwise_not"), differentiable=False)  # (xp.invert, not `~x`: ~True is -2 in Python)
 
 where_p = Primitive(
     "where",
@@ -95,6 +127,7 @@ where_p = Primitive(
     "xp.where(c, x, y)",
     lambda c, x, y: broadcast_shapes("where", c.shape, x.shape, y.shape),
     elementwise=True,
+    faces=Faces(dnp=("where",), torch_node="WhereBackward0", promotion=CHOICE),  # (dnp.where: numpy/elementwise.py)
 )
 
 # ---- dtype conversion and constants ------------------------------------------------------------------
@@ -112,6 +145,7 @@ convert_element_type_p = Primitive(
     lambda x, dtype: x.shape,
     dtype_rule=lambda x, dtype: np.dtype(dtype),
     impl=_convert_impl,
+    faces=Faces(torch_node="ToCopyBackward0"),
 )
 
 full_p = Primitive(

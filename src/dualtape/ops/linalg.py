@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..avals import aval_of, broadcast_shapes
+from ..core.faces import Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
 from .rules import add_any, declare_reads, defjvp, defvjp, fit_dtype, move_batch_rank, unbroadcast
@@ -54,8 +55,10 @@ def _einsum_rule(*xs, spec):
     return tuple(sizes[c] for c in out)
 
 
-matmul_p = Primitive("matmul", ("x", "y"), "x @ y", _matmul_rule)
-einsum_p = Primitive("einsum", "*xs", "xp.einsum(spec, *xs)", _einsum_rule)
+matmul_p = Primitive("matmul", ("x", "y"), "x @ y", _matmul_rule,
+                     faces=Faces(dnp=("matmul",), ufunc="matmul", method="matmul", torch_node="MmBackward0"),
+                     facts=Facts(new_array=True))
+einsum_p = Primitive("einsum", "*xs", "xp.einsum(spec, *xs)", _einsum_rule, faces=Faces(torch_node="EinsumBackward0"))
 
 
 # ---- matmul: derivative and batch rules --------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..avals import ShapedArray, aval_of, broadcast_shapes
+from ..core.faces import Faces
 from ..core.primitive import Primitive
 from ..errors import ShapeError
 from .rules import (
@@ -74,7 +75,8 @@ def _concatenate_rule(*xs, axis):
     return first.shape[:axis] + (sum(x.shape[axis] for x in xs),) + first.shape[axis + 1:]
 
 
-reshape_p = Primitive("reshape", ("x",), "xp.reshape(x, shape)", _reshape_rule, dtype_rule=_same_dtype)
+reshape_p = Primitive("reshape", ("x",), "xp.reshape(x, shape)", _reshape_rule, dtype_rule=_same_dtype,
+                      faces=Faces(torch_node="ViewBackward0"))
 # x's values laid out row by row (a copy only where they are not): the same numbers, faster to run over
 contiguous_p = Primitive("contiguous", ("x",), "xp.asarray(x, order='C')", lambda x: x.shape, dtype_rule=_same_dtype)
 def _transpose_emit(operands, params):
@@ -87,15 +89,19 @@ def _transpose_emit(operands, params):
 
 
 transpose_p = Primitive("transpose", ("x",), "x.transpose(perm)", _transpose_rule, dtype_rule=_same_dtype,
-                        emit=_transpose_emit)
+                        emit=_transpose_emit, faces=Faces(torch_node="PermuteBackward0"))
 broadcast_to_p = Primitive(
-    "broadcast_to", ("x",), "xp.broadcast_to(x, shape)", _broadcast_to_rule, dtype_rule=_same_dtype
+    "broadcast_to", ("x",), "xp.broadcast_to(x, shape)", _broadcast_to_rule, dtype_rule=_same_dtype,
+    faces=Faces(torch_node="ExpandBackward0"),
 )
-squeeze_p = Primitive("squeeze", ("x",), "xp.squeeze(x, axis=axes)", _squeeze_rule, dtype_rule=_same_dtype)
+squeeze_p = Primitive("squeeze", ("x",), "xp.squeeze(x, axis=axes)", _squeeze_rule, dtype_rule=_same_dtype,
+                      faces=Faces(torch_node="SqueezeBackward0"))
 expand_dims_p = Primitive(
-    "expand_dims", ("x",), "xp.expand_dims(x, axes)", _expand_dims_rule, dtype_rule=_same_dtype
+    "expand_dims", ("x",), "xp.expand_dims(x, axes)", _expand_dims_rule, dtype_rule=_same_dtype,
+    faces=Faces(torch_node="UnsqueezeBackward0"),
 )
-concatenate_p = Primitive("concatenate", "*xs", "xp.concatenate(xs, axis=axis)", _concatenate_rule)
+concatenate_p = Primitive("concatenate", "*xs", "xp.concatenate(xs, axis=axis)", _concatenate_rule,
+                          faces=Faces(torch_node="CatBackward0"))
 
 
 # ---- indexing ----------------------------------------------------------------------------------------
@@ -201,7 +207,8 @@ def _getitem_emit(operands, params):
 
 
 getitem_p = Primitive(
-    "getitem", "*xs", None, _getitem_rule, dtype_rule=_same_dtype, impl=_getitem_impl, emit=_getitem_emit
+    "getitem", "*xs", None, _getitem_rule, dtype_rule=_same_dtype, impl=_getitem_impl, emit=_getitem_emit,
+    faces=Faces(torch_node="IndexBackward0"),
 )
 
 
@@ -254,6 +261,7 @@ def _index_add_emit(operands, params):
 index_add_p = Primitive(
     "index_add", "*xs", None, lambda g, *arrays, index, shape: tuple(shape), dtype_rule=_same_dtype,
     impl=_index_add_impl, emit=_index_add_emit, helpers={"index_add": _index_add_helper},
+    faces=Faces(torch_node="IndexAddBackward0"),
 )
 
 
@@ -290,6 +298,7 @@ def _index_update_emit(operands, params):
 index_update_p = Primitive(
     "index_update", "*xs", None, _index_update_rule, dtype_rule=_same_dtype, impl=_index_update_impl,
     emit=_index_update_emit, helpers={"index_update": _index_update_helper},
+    faces=Faces(torch_node="CopySlices"),
 )
 
 

@@ -28,9 +28,6 @@ def _atom_key(a, rename):
     return ("l", type(a.value), repr(a.value), a.aval.dtype)
 
 
-_COMMUTATIVE = frozenset({"add", "mul", "eq", "ne", "logical_and", "logical_or", "logical_xor"})  # bitwise exact
-
-
 def cse(program: Program) -> Program:
     """Common-subexpression elimination: one equation per (primitive, operands, params); the operands of a
     commutative primitive in either order (`g * x` and `x * g`, as a product rule writes them) are one."""
@@ -41,7 +38,7 @@ def cse(program: Program) -> Program:
         inputs = [rename.get(a.id, a) if type(a) is Var else a for a in eqn.inputs]
         try:
             operands = [_atom_key(a, rename) for a in inputs]
-            if eqn.prim.name in _COMMUTATIVE:
+            if eqn.prim.facts.commutative:
                 operands.sort(key=repr)
             key = (eqn.prim, tuple(operands), tuple(sorted(eqn.params.items())))
             hash(key)
