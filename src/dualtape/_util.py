@@ -45,18 +45,27 @@ class SourceLine(NamedTuple):
 
 
 def user_source_line(skip: int = 1) -> SourceLine | None:
-    """The innermost stack frame outside the dualtape package (the user's line), or None."""
-    import linecache
-
+    """The innermost stack frame outside the dualtape package (the user's line), or None. Called for every
+    recorded op, so the frames' verdicts and the lines read are cached (by file name and line)."""
     frame = sys._getframe(skip)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not is_internal(filename):
-            if "importlib" not in filename:
-                text = linecache.getline(filename, frame.f_lineno).strip()
-                return SourceLine(filename, frame.f_lineno, frame.f_code.co_name, text)
+        code = frame.f_code
+        if not _skipped(code.co_filename):
+            return _source_line(code.co_filename, frame.f_lineno, code.co_name)
         frame = frame.f_back
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _skipped(filename: str) -> bool:
+    return is_internal(filename) or "importlib" in filename
+
+
+@functools.lru_cache(maxsize=4096)
+def _source_line(filename: str, lineno: int, function: str) -> SourceLine:
+    import linecache
+
+    return SourceLine(filename, lineno, function, linecache.getline(filename, lineno).strip())
 
 
 def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:

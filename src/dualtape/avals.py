@@ -73,6 +73,8 @@ def aval_of(x) -> ShapedArray:
     aval = getattr(x, "aval", None)
     if isinstance(aval, ShapedArray):
         return aval
+    if type(x) is float:  # (every Python float literal of a traced function comes here)
+        return _WEAK_FLOAT
     if is_python_scalar(x):
         return ShapedArray((), np.result_type(x), weak=True)
     if isinstance(x, (np.ndarray, np.generic)):
@@ -84,8 +86,14 @@ def aval_of(x) -> ShapedArray:
     raise TypeError(f"dualtape cannot use a value of type {type(x).__name__} as an array")
 
 
+_WEAK_FLOAT = ShapedArray((), np.dtype(np.float64), weak=True)
+
+
 def broadcast_shapes(op: str, *shapes) -> tuple:
     """NumPy broadcasting of shapes, or a ShapeError naming the op and every shape."""
+    first = shapes[0] if shapes else ()
+    if all(s == first or s == () for s in shapes):  # (the common case: one shape, or it and scalars)
+        return tuple(first) if first else max(shapes, key=len, default=())
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(-ndim, 0):
