@@ -1,6 +1,8 @@
 """pytest's root conftest: its presence puts tests/ on sys.path, so test modules import the shared helpers
-(`strategies`, `opcheck`) by name. Its fixtures act only on the tests that ask for them: `jax`, the JAX
-oracle with 64-bit floats (as NumPy's), skipped where JAX is not installed."""
+by name: `testkit` (tolerances, `leaf`, `torch_or_skip`), `primitive_cases` (the one per-primitive table, with
+its `layouts` and `value_cases`), `corpus`, `strategies`, `opcheck`, `gradcheck`. Its fixtures act only on the
+tests that ask for them: `jax`, the JAX oracle with 64-bit floats (as NumPy's), skipped where JAX is not
+installed."""
 
 import pytest
 

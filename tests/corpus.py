@@ -1,7 +1,9 @@
-"""Functions that every mode must compute (and, as the derivative issues land, differentiate) identically:
-eager dnp on NumPy arrays, traced-and-evaluated, NumPy-compiled, CuPy-compiled when a GPU is present.
+"""Functions that every mode must compute and differentiate identically: eager dnp on NumPy arrays,
+traced-and-evaluated, NumPy-compiled, CuPy-compiled when a GPU is present, reverse and forward mode, and
+eagerly on dt.tensor leaves through Tensor.backward (tests/test_corpus.py runs them all).
 
-Each Case gives a function written with dualtape.numpy and a maker of float64 example arguments (seeded).
+Each Case gives a function written with dualtape.numpy and a maker of float64 example arguments (seeded);
+`not_eager` says why a function cannot run on tensors (empty: it can).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ class Case(NamedTuple):
     name: str
     fn: Callable
     make_args: Callable[[np.random.Generator], tuple]
+    not_eager: str = ""
 
 
 def _normal(rng, *shape):
@@ -86,7 +89,9 @@ CORPUS = [
     Case("stable_reductions", stable_reductions, lambda r: (_normal(r, 3, 5),)),
     Case("statistics", statistics, lambda r: (_normal(r, 4, 3),)),
     Case("indexing", indexing, lambda r: (_normal(r, 4, 3), np.array([2, 0, 1, 2]))),
-    Case("shapes", shapes, lambda r: (_normal(r, 3, 4),)),
+    Case("shapes", shapes, lambda r: (_normal(r, 3, 4),),
+         not_eager="x.transpose(2, 0, 1) is NumPy's spelling; a Tensor's transpose(dim0, dim1) swaps two axes, "
+                   "as PyTorch's does"),
     Case("contractions", contractions, lambda r: (_normal(r, 3, 4), _normal(r, 2, 4))),
     Case("piecewise", piecewise, lambda r: (_normal(r, 6), _normal(r, 6))),
     Case("norms", norms, lambda r: (_normal(r, 3, 4),)),

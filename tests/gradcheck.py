@@ -19,10 +19,9 @@ import numpy as np
 
 import dualtape as dt
 from dualtape import tree
+from testkit import EXACT, FD_ATOL, FD_RTOL
 
-STEP = 1e-4
-RTOL = 1e-6
-ATOL = 1e-8  # relative to the largest entry of the expected value (and at least 1)
+STEP = 1e-4  # (the tolerances FD_RTOL, FD_ATOL: testkit.py)
 
 
 # ---- plumbing ----------------------------------------------------------------------------------------
@@ -94,7 +93,7 @@ def numerical_jacobian(f, args, argnums=0, h=STEP):
     return tree.unflatten(out_tree, per_output)
 
 
-def assert_close(actual, expected, what="", rtol=RTOL, atol=ATOL):
+def assert_close(actual, expected, what="", rtol=FD_RTOL, atol=FD_ATOL):
     """actual ≈ expected (a numerical reference), with atol scaled by the size of expected."""
     a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     assert a.shape == e.shape, f"{what}: shape {a.shape}, expected {e.shape}"
@@ -116,7 +115,7 @@ def _float_args(args, nums, where):
 
 
 # ---- forward mode ------------------------------------------------------------------------------------
-def check_jvp(f, args, tangents=None, argnums=None, *, seed=0, h=STEP, rtol=RTOL, atol=ATOL):
+def check_jvp(f, args, tangents=None, argnums=None, *, seed=0, h=STEP, rtol=FD_RTOL, atol=FD_ATOL):
     """dt.jvp of f (w.r.t. the arguments at argnums, all when None) along random (or given) tangents equals
     central differences; the primal output equals f(*args) and every output tangent has its primal's shape
     and dtype. Returns (primal out, tangent out)."""
@@ -145,14 +144,14 @@ def check_jvp(f, args, tangents=None, argnums=None, *, seed=0, h=STEP, rtol=RTOL
         if np.issubdtype(np.asarray(e).dtype, np.floating):
             assert np.asarray(d).dtype == np.asarray(e).dtype, (
                 f"jvp: tangent dtype {np.asarray(d).dtype}, output dtype {np.asarray(e).dtype}")
-        assert_close(o, e, "jvp primal output", rtol=1e-12, atol=1e-12)
+        assert_close(o, e, "jvp primal output", **EXACT)
     numerical = numerical_jvp(f, args, tangents, nums, h)
     for k, (d, n) in enumerate(zip(dot_leaves, numerical)):
         assert_close(d, n, f"jvp tangent of output leaf {k}", rtol, atol)
     return out, out_dot
 
 
-def check_jacfwd(f, args, argnums=0, *, h=STEP, rtol=RTOL, atol=ATOL):
+def check_jacfwd(f, args, argnums=0, *, h=STEP, rtol=FD_RTOL, atol=FD_ATOL):
     """dt.jacfwd(f, argnums)(*args) equals the central-difference Jacobian, leaf by leaf, and each block
     has the dtype of its output (float32 Jacobians for float32 functions)."""
     nums = _nums(argnums, len(args))
@@ -227,7 +226,7 @@ def _check_leaf(actual, like, what):
         assert np.asarray(actual).dtype == want, f"{what}: dtype {np.asarray(actual).dtype}, expected {want}"
 
 
-def check_vjp(f, args, cotangents=None, argnums=None, *, seed=0, h=STEP, rtol=RTOL, atol=ATOL):
+def check_vjp(f, args, cotangents=None, argnums=None, *, seed=0, h=STEP, rtol=FD_RTOL, atol=FD_ATOL):
     """dt.vjp of f (w.r.t. the arguments at argnums, all when None) pulls random (or given) cotangents back
     to central-difference values of Jᵀ·ȳ; each result mirrors its primal (pytree, shape, dtype); and the
     inner-product identity <ȳ, J·t> = <Jᵀ·ȳ, t> holds against dt.jvp. Returns (primal out, cotangents)."""
@@ -248,7 +247,7 @@ def check_vjp(f, args, cotangents=None, argnums=None, *, seed=0, h=STEP, rtol=RT
     assert tree.flatten(out)[1] == tree.flatten(expected_out)[1], "vjp: output structure differs from f's"
     for o, e in zip(tree.leaves(out), tree.leaves(expected_out)):
         _check_leaf(o, e, "vjp primal output")
-        assert_close(o, e, "vjp primal output", rtol=1e-12, atol=1e-12)
+        assert_close(o, e, "vjp primal output", **EXACT)
     if cotangents is None:
         cotangents = random_tangents(out, rng)
     with np.errstate(all="ignore"):
@@ -274,7 +273,7 @@ def check_vjp(f, args, cotangents=None, argnums=None, *, seed=0, h=STEP, rtol=RT
     return out, bars
 
 
-def check_jacrev(f, args, argnums=0, *, h=STEP, rtol=RTOL, atol=ATOL):
+def check_jacrev(f, args, argnums=0, *, h=STEP, rtol=FD_RTOL, atol=FD_ATOL):
     """dt.jacrev(f, argnums)(*args) equals the central-difference Jacobian, leaf by leaf (float32 blocks for
     a float32 function)."""
     nums = _nums(argnums, len(args))
@@ -310,7 +309,7 @@ def cotangent_function(f, n_args: int):
 def _check_rev(f, args, order, **tol):
     check_vjp(f, args, **tol)
     if order >= 2:
-        tol2 = {**tol, "rtol": tol.get("rtol", RTOL) * 100, "atol": tol.get("atol", ATOL) * 100}  # FD of AD
+        tol2 = {**tol, "rtol": tol.get("rtol", FD_RTOL) * 100, "atol": tol.get("atol", FD_ATOL) * 100}  # FD of AD
         with np.errstate(all="ignore"):
             out = f(*args)
         cotangent = random_tangents(out, np.random.default_rng(tol.get("seed", 0) + 2))

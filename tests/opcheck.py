@@ -12,12 +12,7 @@ import numpy as np
 import dualtape as dt
 from dualtape.avals import aval_of
 from dualtape.core.ir import Var
-
-TOLERANCES = {  # dtype: (rtol, atol)
-    np.dtype(np.float16): (2e-3, 2e-3),
-    np.dtype(np.float32): (2e-5, 2e-6),
-    np.dtype(np.float64): (1e-11, 1e-13),
-}
+from testkit import DTYPE_TOLERANCES
 
 
 @contextmanager
@@ -35,7 +30,7 @@ def assert_like_numpy(actual, expected, what: str = "", rtol=None, atol=None) ->
     assert a.shape == e.shape, f"{what}: shape {a.shape}, NumPy gives {e.shape}"
     assert a.dtype == e.dtype, f"{what}: dtype {a.dtype}, NumPy gives {e.dtype}"
     if e.dtype.kind in "fc":
-        r, t = TOLERANCES.get(e.dtype, TOLERANCES[np.dtype(np.float64)])
+        r, t = DTYPE_TOLERANCES.get(e.dtype, DTYPE_TOLERANCES[np.dtype(np.float64)])
         np.testing.assert_allclose(a, e, rtol=rtol or r, atol=atol or t, equal_nan=True, err_msg=what)
     else:
         np.testing.assert_array_equal(a, e, err_msg=what)

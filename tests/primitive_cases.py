@@ -1,11 +1,17 @@
-"""One case per differentiable primitive, for the derivative and vmap suites: a dualtape function that
-reaches the primitive (through `dnp`, a method or an operator), the same maths in plain NumPy, and a
-hypothesis strategy of layouts (operand shapes, params, dtypes) whose values keep the function smooth
-around the drawn point (away from kinks, ties, poles and domain edges), so finite differences are exact.
+"""The one table of per-primitive cases that every primitive test reads: `CASES[name]` is a `Case` with a
+dualtape function reaching the primitive (through `dnp`, a method, or `operator`, the Python-operator
+spelling), the same maths in plain NumPy, and what each suite draws from:
 
-`CASES[name]` is a `Case`; `draw_args(draw, case, shapes, dtypes)` draws its operands. Each operand is
-drawn from its own `Domain` and then passed through its own `post` map (elementwise or whole-array, one
-operand at a time), so that a batch of examples can be drawn operand by operand for vmap.
+- `values` (tests/value_cases.py): NumPy agreement over every dtype, broadcasting, Python scalars, edges;
+- `layout` (tests/layouts.py), `domains`, `post`: derivative and vmap layouts whose values keep the function
+  smooth around the drawn point (away from kinks, ties, poles and domain edges), so finite differences are
+  exact; None for a primitive that is not differentiable, which has fixed `examples` over several dtypes
+  for the emitted-code checks instead.
+
+The table is built from sections (UNARY, BINARY, BITWISE, OTHER_ELEMENTWISE, REDUCTIONS, SHAPES,
+CONTRACTIONS, SUB_PROGRAMS) so each suite can take its part. `draw_args(draw, case, shapes, dtypes)` draws an
+entry's derivative operands: each from its own `Domain`, then through its own `post` map (elementwise or
+whole-array, one operand at a time), so a batch of examples can be drawn operand by operand for vmap.
 """
 
 from __future__ import annotations
@@ -14,31 +20,92 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import dualtape as dt
 import dualtape.numpy as dnp
-from dualtape.core.primitive import REGISTRY
+import value_cases as vc
 from dualtape.numpy.shapes import contiguous
-from dualtape.ops import shape as sh
-from strategies import ANY, EXPONENT, NONZERO, NUMPY_POWER, POSITIVE, Domain, arrays, axes, broadcastable_shapes, shapes
+from layouts import (
+    F32,
+    F64,
+    above_half,
+    below_half,
+    broadcast_to_layout,
+    concatenate_layout,
+    convert_layout,
+    distinct,
+    einsum_layout,
+    expand_dims_layout,
+    getitem_layout,
+    index_add_dt,
+    index_add_layout,
+    index_add_np,
+    index_update_layout,
+    index_update_np,
+    integer_pow_layout,
+    matmul_layout,
+    odd_halves,
+    one,
+    powers_of_two,  # noqa: F401 (the batching suite's einsum specs, read from here)
+    reduction_layout,
+    reshape_layout,
+    scan_layout,
+    squeeze_layout,
+    transpose_layout,
+    two,
+    where_layout,
+)
+from strategies import (
+    ABOVE_MINUS_ONE,
+    ALL,
+    ANY,
+    BOOL,
+    EXPONENT,
+    INTS,
+    NONFINITE,
+    NONNEGATIVE,
+    NONZERO,
+    NUMERIC,
+    NUMPY_POWER,
+    POSITIVE,
+    SMALL,
+    UNIT,
+    WIDE,
+    Domain,
+    arrays,
+)
 
-F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
+I32, I64, B = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
 TAN = Domain(-1.3, 1.3)  # clear of the poles at ±pi/2
 INNER_UNIT = Domain(-0.9, 0.9)  # arcsin / arccos: clear of the infinite slopes at ±1
 LOG1P = Domain(-0.75, 10.0)
 MODERATE = Domain(-3.0, 3.0)
+NO_BOOL_SIGN = NUMERIC  # NumPy has no negative / sign / subtract loops for booleans
 
 
 class Case(NamedTuple):
     fn: Callable  # dualtape: fn(*operands, **params)
     ref: Callable  # NumPy: ref(*operands, **params)
-    layout: st.SearchStrategy  # -> (operand shapes, params, operand dtypes or None for float64)
-    domains: tuple = (ANY,)  # per operand (the last one repeats)
-    post: tuple = ()  # per operand: a map applied after drawing (None: none)
+    layout: st.SearchStrategy | None = None  # -> (operand shapes, params, operand dtypes or None for float64)
+    domains: tuple = (ANY,)  # derivatives: per operand (the last one repeats)
+    post: tuple = ()  # derivatives: per operand, a map applied after drawing (None: none)
     rtol: float | None = None  # overrides for the finite-difference comparison
     atol: float | None = None
     h: float | None = None
+    operator: Callable | None = None  # the Python-operator spelling (the derivative suites differentiate it)
+    values: st.SearchStrategy | None = None  # -> (NumPy function, dualtape function, operands)
+    value_domains: tuple = ()  # elementwise: the operands' domains and dtypes for NumPy agreement
+    dtypes: tuple = ()
+    examples: tuple | None = None  # (fn, [operand tuples]) where there is no layout
+
+    def tolerances(self, *keys) -> dict:
+        """The finite-difference overrides this entry sets, of rtol, atol and h (or of `keys` only)."""
+        return {k: getattr(self, k) for k in keys or ("rtol", "atol", "h") if getattr(self, k) is not None}
+
+    def call(self, params: dict) -> Callable:
+        """The function the derivative, vmap and emitted-code suites run: the operator spelling if any."""
+        fn = self.operator or self.fn
+        return lambda *xs: fn(*xs, **params)
 
 
 def _at(seq, i, default=None):
@@ -57,8 +124,8 @@ def draw_args(draw, case: Case, shape_list, dtypes=None) -> tuple:
 
 
 def draw_case(data, name: str):
-    """(case, shapes, params, dtypes, args) drawn for one primitive's case (hypothesis `data`). custom_vjp_call's
-    rule returns (g, g), so its two operands get one shape."""
+    """(case, shapes, params, dtypes, args) drawn for one primitive's derivative case (hypothesis `data`).
+    custom_vjp_call's rule returns (g, g), so its two operands get one shape."""
     case = CASES[name]
     shape_list, params, dtypes = data.draw(case.layout, label="layout")
     args = draw_args(data.draw, case, shape_list, dtypes)
@@ -67,253 +134,52 @@ def draw_case(data, name: str):
     return case, shape_list, params, dtypes, args
 
 
-# ---- value maps: keep the drawn point clear of kinks and ties -----------------------------------------
-def below_half(x):
-    """floor(x) + 1/4: with `above_half` on the other operand, |x - y| >= 1/2 (no ties for max / min)."""
-    return np.floor(x) + 0.25
+# ---- fixed examples for the primitives without a layout ----------------------------------------------
+def example_array(dtype, shape=(2, 3)):
+    values = np.linspace(-2.5, 2.5, int(np.prod(shape))).reshape(shape)
+    return (values > 0) if dtype == B else values.astype(dtype)
 
 
-def above_half(x):
-    return np.floor(x) + 0.75
+def _pair(fn, dtypes):
+    return fn, [(example_array(d), example_array(d)[::-1]) for d in dtypes]
 
 
-def odd_halves(x):
-    return np.floor(x) + 0.5
+def _one(fn, dtypes):
+    return fn, [(example_array(d),) for d in dtypes]
 
 
-def powers_of_two(y):
-    """±1, ±2 or ±4: with x in Z + 1/2, x / y is at least 1/8 from an integer, clear of mod's jumps."""
-    return np.where(y < 0, -1.0, 1.0) * 2.0 ** (np.floor(np.abs(y)) % 3)
+# ---- entry makers ------------------------------------------------------------------------------------
+def unary(fn, ref, domain=ANY, post=None, *, values=ANY, dtypes=ALL, operator=None, examples=None, **tol):
+    """An elementwise unary entry; `examples` instead of a derivative layout for one not differentiable."""
+    return Case(fn, ref, None if examples else one(), (domain,), (post,), operator=operator,
+                values=vc.unary_values(fn, ref, values, dtypes), value_domains=(values,), dtypes=dtypes,
+                examples=examples, **tol)
 
 
-def distinct(x):
-    """Values at least 0.3 apart (ranks times 1/2, nudged by x), so a max or min has no ties."""
-    ranks = np.argsort(np.argsort(x.ravel(), kind="stable"), kind="stable").reshape(x.shape)
-    return ranks * 0.5 + 0.1 * np.sin(x) - 3.0
+def binary(fn, ref, dx=ANY, dy=ANY, px=None, py=None, *, values=(ANY, ANY), dtypes=ALL, operator=None,
+           scalars=(bool, int, float), examples=None, **tol):
+    """An elementwise binary entry; 0-d operands of its NumPy-agreement draws may be Python `scalars`."""
+    return Case(fn, ref, None if examples else two(), (dx, dy), (px, py), operator=operator,
+                values=vc.binary_values(fn, ref, *values, dtypes, scalars), value_domains=values, dtypes=dtypes,
+                examples=examples, **tol)
 
 
-# ---- layouts -----------------------------------------------------------------------------------------
-def one(shape_strategy=None):
-    return st.tuples(shape_strategy or shapes()).map(lambda s: (s, {}, None))
+def _pow_np(x, k):
+    with np.errstate(divide="ignore"):
+        return np.power(x, float(k))
 
 
-def two():
-    return broadcastable_shapes(2).map(lambda s: (tuple(s), {}, None))
+_GAUSS_T, _GAUSS_W = np.polynomial.legendre.leggauss(64)
 
 
-@st.composite
-def _integer_pow(draw):
-    return (draw(shapes()),), {"k": draw(st.sampled_from([-2, -1, 0, 2, 3, 4]))}, None
-
-
-@st.composite
-def _where(draw):
-    c_shape, x_shape, y_shape = draw(broadcastable_shapes(3))
-    return (x_shape, y_shape), {"c": draw(hnp.arrays(np.bool_, c_shape))}, None
-
-
-@st.composite
-def _reduction(draw, min_side=0):
-    shape = draw(shapes(min_side=min_side))
-    return (shape,), {"axis": draw(axes(len(shape))), "keepdims": draw(st.booleans())}, None
-
-
-@st.composite
-def _convert(draw):
-    source, target = draw(st.sampled_from([(F64, F32), (F32, F64)]))
-    return (draw(shapes()),), {"dtype": target}, (source,)
-
-
-@st.composite
-def _reshape(draw):
-    shape = draw(shapes())
-    options = [(-1,), shape[::-1], (1,) + shape, shape + (1,)]
-    if len(shape) >= 2:
-        options.append((shape[0] * shape[1],) + shape[2:])
-    size = int(np.prod(shape))
-    new = draw(st.sampled_from([o for o in options if (o if o != (-1,) else (size,)) != shape]))
-    return (shape,), {"shape": new}, None
-
-
-@st.composite
-def _transpose(draw):
-    shape = draw(shapes(min_dims=2))
-    perm = draw(st.permutations(range(len(shape))))
-    if list(perm) == sorted(perm):
-        perm = perm[::-1]
-    return (shape,), {"axes": tuple(perm)}, None
-
-
-@st.composite
-def _broadcast_to(draw):
-    target = draw(shapes())
-    lead = draw(st.integers(0, len(target)))
-    shape = tuple(1 if draw(st.booleans()) else d for d in target[lead:])
-    if shape == target:
-        target = (2,) + target
-    return (shape,), {"shape": target}, None
-
-
-@st.composite
-def _squeeze(draw):
-    shape = list(draw(shapes(max_dims=2)))
-    for _ in range(draw(st.integers(1, 2))):
-        shape.insert(draw(st.integers(0, len(shape))), 1)
-    ones = [i for i, d in enumerate(shape) if d == 1]
-    chosen = draw(st.lists(st.sampled_from(ones), min_size=1, unique=True))
-    axis = None if draw(st.booleans()) else tuple(a - len(shape) if draw(st.booleans()) else a for a in chosen)
-    return (tuple(shape),), {"axis": axis}, None
-
-
-@st.composite
-def _expand_dims(draw):
-    shape = draw(shapes())
-    return (shape,), {"axis": draw(st.integers(-len(shape) - 1, len(shape)))}, None
-
-
-@st.composite
-def _concatenate(draw):
-    shape = draw(shapes(min_dims=1))
-    axis = draw(st.integers(-len(shape), len(shape) - 1))
-    count = draw(st.integers(2, 3))
-    sizes = [draw(st.integers(0, 3)) for _ in range(count)]
-    shape_list = tuple(shape[:axis % len(shape)] + (n,) + shape[axis % len(shape) + 1:] for n in sizes)
-    return shape_list, {"axis": axis}, None
-
-
-@st.composite
-def _slice(draw, size):
-    bound = st.none() | st.integers(-size - 1, size + 1)
-    return slice(draw(bound), draw(bound), draw(st.none() | st.sampled_from([-2, -1, 1, 2, 3])))
-
-
-@st.composite
-def indices(draw, shape, advanced=True, newaxis=True, ellipsis=True):
-    """A NumPy index for an array of `shape`: ints (negative too), slices (any step), None, an Ellipsis,
-    and (if advanced) integer arrays, with repeats and negative entries, whose shapes broadcast together;
-    never the identity (x[:, ...] records no getitem)."""
-    ndim = len(shape)
-    use_ellipsis = ellipsis and draw(st.booleans())
-    lead = draw(st.integers(0, ndim))
-    trail = draw(st.integers(0, ndim - lead)) if use_ellipsis else 0
-    positions = list(range(lead)) + list(range(ndim - trail, ndim))
-    kinds = [draw(st.sampled_from(["slice"] + (["int"] + ["array"] * advanced if shape[a] else [])))
-             for a in positions]
-    n_arrays = kinds.count("array")
-    array_shapes = draw(broadcastable_shapes(n_arrays, max_dims=2, max_side=3)) if n_arrays else ()
-    entries, arrays = [], iter(array_shapes)
-    for axis, kind in zip(positions, kinds):
-        size = shape[axis]
-        if kind == "int":
-            entries.append(draw(st.integers(-size, size - 1)))
-        elif kind == "slice":
-            entries.append(draw(_slice(size)))
-        else:
-            entries.append(draw(hnp.arrays(np.int64, next(arrays), elements=st.integers(-size, size - 1))))
-    if use_ellipsis:
-        entries.insert(lead, Ellipsis)
-    if newaxis:
-        for _ in range(draw(st.integers(0, 1))):
-            entries.insert(draw(st.integers(0, len(entries))), None)
-    full = lambda e: e is Ellipsis or isinstance(e, slice) and e == slice(None)
-    if newaxis and all(full(e) for e in entries):
-        entries.insert(0, None)
-    return tuple(entries)
-
-
-@st.composite
-def _getitem(draw):
-    shape = draw(shapes(min_dims=1))
-    return (shape,), {"index": draw(indices(shape))}, None
-
-
-def index_params(shape, index):
-    """getitem's (Index param, index-array operands) for x[index] with x of `shape`, as dnp normalises them."""
-    entries, arrays = [], []
-    consumed = sum(e is not None and e is not Ellipsis for e in index)
-    for e in index:
-        if e is Ellipsis:
-            width = len(shape) - consumed
-            entries.extend([sh.Slice(None, None, None)] * width if width > 0 else [Ellipsis])
-        elif isinstance(e, slice):
-            entries.append(sh.Slice(e.start, e.stop, e.step))
-        elif isinstance(e, np.ndarray):
-            entries.append(sh.ArrayIndex(len(arrays)))
-            arrays.append(e)
-        else:
-            entries.append(e)
-    return sh.Index(entries), arrays
-
-
-@st.composite
-def _index_update(draw):
-    """x, a value broadcasting to x[index] (some of its axes 1 or dropped), and a basic index, or one whose
-    integer array has no repeats (with repeats, which write wins is unspecified, so the derivative too)."""
-    shape = draw(shapes(min_dims=1))
-    if draw(st.booleans()) and shape[0]:
-        rows = draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=shape[0], unique=True))
-        index = (np.array(rows),) + tuple(draw(_slice(d)) for d in shape[1:draw(st.integers(1, len(shape)))])
-    else:
-        index = draw(indices(shape, advanced=False, newaxis=False))
-    target = np.zeros(shape)[index].shape
-    value = tuple(1 if draw(st.booleans()) else d for d in target)[draw(st.integers(0, len(target))):]
-    return (shape, value), {"index": index}, None
-
-
-def _index_update_np(x, v, index):
-    out = np.array(x, copy=True)
-    out[index] = v
-    return out
-
-
-@st.composite
-def _index_add(draw):
-    shape = draw(shapes(min_dims=1))
-    index = draw(indices(shape, newaxis=False, ellipsis=False))
-    return (np.zeros(shape)[index].shape,), {"index": index, "shape": shape}, None
-
-
-def _index_add_dt(g, index, shape):
-    entries, arrays = index_params(shape, index)
-    return REGISTRY["index_add"](g, *arrays, index=entries, shape=shape)
-
-
-def _index_add_np(g, index, shape):
-    out = np.zeros(shape, np.asarray(g).dtype)
-    np.add.at(out, index, g)
-    return out
-
-
-@st.composite
-def _matmul(draw):
-    m, k, n = (draw(st.integers(1, 3)) for _ in range(3))
-    bx, by = draw(broadcastable_shapes(2, max_dims=2, min_side=1, max_side=3))
-    x_kind, y_kind = draw(st.sampled_from(["vector", "matrix", "batched"])), draw(
-        st.sampled_from(["vector", "matrix", "batched"]))
-    x = {"vector": (k,), "matrix": (m, k), "batched": tuple(bx) + (m, k)}[x_kind]
-    y = {"vector": (k,), "matrix": (k, n), "batched": tuple(by) + (k, n)}[y_kind]
-    return (x, y), {}, None
-
-
-EINSUM_SPECS = ["ij,jk->ik", "i,i->", "i,j->ij", "bij,bjk->bik", "ijk,ik->j", "ij,ij->i", "ij->ji", "ijk->ki",
-                "ij->", "i,->i", "ab,cb->ca"]
-
-
-@st.composite
-def _einsum(draw):
-    spec = draw(st.sampled_from(EINSUM_SPECS))
-    sizes = {c: draw(st.integers(1, 3)) for c in sorted(set(spec) - set(",->"))}
-    terms = spec.split("->")[0].split(",")
-    return tuple(tuple(sizes[c] for c in t) for t in terms), {"spec": spec}, None
-
-
-# ---- the cases ---------------------------------------------------------------------------------------
-def unary(fn, ref, domain=ANY, post=None, **tol):
-    return Case(lambda x: fn(x), lambda x: ref(x), one(), (domain,), (post,), **tol)
-
-
-def binary(fn, ref, dx=ANY, dy=ANY, px=None, py=None, **tol):
-    return Case(fn, ref, two(), (dx, dy), (px, py), **tol)
+def _erf_np(x):
+    """erf by Gauss-Legendre quadrature of 2/sqrt(pi) e^(-t^2) over [0, x] (independent of math.erf: within
+    1e-14 on [-10, 10]), in the operand's floating dtype as a NumPy ufunc gives it (float64 for integers)."""
+    x = np.asarray(x)
+    xs = x.astype(np.float64)[..., None]
+    t = xs / 2 * (_GAUSS_T + 1)
+    value = (xs / 2 * (_GAUSS_W * np.exp(-t * t))).sum(-1) * (2 / np.sqrt(np.pi))
+    return value.astype(x.dtype if x.dtype.kind == "f" else np.float64)[()]
 
 
 # ---- sub-program primitives, through the public decorators ------------------------------------------
@@ -390,24 +256,14 @@ def _scan_np(c, xs):
     return c + ys[-1]
 
 
-@st.composite
-def _scan_layout(draw):
-    carry = draw(shapes(max_dims=2))
-    return (carry, (draw(st.integers(1, 3)),) + carry), {}, None
-
-
-def _pow_np(x, k):
-    with np.errstate(divide="ignore"):
-        return np.power(x, float(k))
-
-
-CASES: dict[str, Case] = {
-    "neg": unary(lambda x: -x, np.negative),
+# ---- the table ---------------------------------------------------------------------------------------
+UNARY: dict[str, Case] = {
+    "neg": unary(dnp.negative, np.negative, dtypes=NO_BOOL_SIGN, operator=lambda x: -x),
     "sin": unary(dnp.sin, np.sin),
     "cos": unary(dnp.cos, np.cos),
-    "tan": unary(dnp.tan, np.tan, TAN),
-    "arcsin": unary(dnp.arcsin, np.arcsin, INNER_UNIT),
-    "arccos": unary(dnp.arccos, np.arccos, INNER_UNIT),
+    "tan": unary(dnp.tan, np.tan, TAN, values=SMALL),
+    "arcsin": unary(dnp.arcsin, np.arcsin, INNER_UNIT, values=UNIT),
+    "arccos": unary(dnp.arccos, np.arccos, INNER_UNIT, values=UNIT),
     "arctan": unary(dnp.arctan, np.arctan),
     "sinh": unary(dnp.sinh, np.sinh),
     "cosh": unary(dnp.cosh, np.cosh),
@@ -415,58 +271,136 @@ CASES: dict[str, Case] = {
     "exp": unary(dnp.exp, np.exp),
     "exp2": unary(dnp.exp2, np.exp2),
     "expm1": unary(dnp.expm1, np.expm1),
-    "log": unary(dnp.log, np.log, POSITIVE),
-    "log2": unary(dnp.log2, np.log2, POSITIVE),
-    "log10": unary(dnp.log10, np.log10, POSITIVE),
-    "log1p": unary(dnp.log1p, np.log1p, LOG1P),
-    "sqrt": unary(dnp.sqrt, np.sqrt, POSITIVE),
-    "sigmoid": unary(dnp.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
-    "abs": unary(abs, np.abs, NONZERO),
-    "relu": unary(dnp.relu, lambda x: np.maximum(x, 0), NONZERO),
-    "integer_pow": Case(lambda x, k: x ** k, _pow_np, _integer_pow(), (NONZERO,)),
-    "add": binary(lambda x, y: x + y, np.add),
-    "sub": binary(dnp.subtract, np.subtract),
-    "mul": binary(lambda x, y: x * y, np.multiply),
-    "div": binary(lambda x, y: x / y, np.divide, dy=NONZERO),
-    "pow": binary(dnp.power, NUMPY_POWER, POSITIVE, EXPONENT),
+    "log": unary(dnp.log, np.log, POSITIVE, values=POSITIVE, dtypes=NUMERIC),
+    "log2": unary(dnp.log2, np.log2, POSITIVE, values=POSITIVE, dtypes=NUMERIC),
+    "log10": unary(dnp.log10, np.log10, POSITIVE, values=POSITIVE, dtypes=NUMERIC),
+    "log1p": unary(dnp.log1p, np.log1p, LOG1P, values=ABOVE_MINUS_ONE, dtypes=NUMERIC),
+    "sqrt": unary(dnp.sqrt, np.sqrt, POSITIVE, values=NONNEGATIVE),
+    "erf": unary(dnp.erf, _erf_np, MODERATE, dtypes=NUMERIC),
+    "sigmoid": unary(dnp.sigmoid, lambda x: 1 / (1 + np.exp(-x)), values=WIDE, dtypes=NUMERIC),
+    "abs": unary(dnp.abs, np.abs, NONZERO, operator=abs),
+    "relu": unary(dnp.relu, lambda x: np.maximum(x, 0), NONZERO, dtypes=NUMERIC),
+    "sign": unary(dnp.sign, np.sign, dtypes=NO_BOOL_SIGN, examples=_one(dnp.sign, [F32, F64, I32])),
+    "floor": unary(dnp.floor, np.floor, examples=_one(dnp.floor, [F32, F64, I64])),
+    "ceil": unary(dnp.ceil, np.ceil, examples=_one(dnp.ceil, [F32, I32])),
+    "round": unary(dnp.round, np.round, examples=_one(dnp.round, [F32, F64])),
+    "logical_not": unary(dnp.logical_not, np.logical_not, examples=_one(dnp.logical_not, [B, F32])),
+    "isfinite": unary(dnp.isfinite, np.isfinite, values=NONFINITE, examples=_one(dnp.isfinite, [F32, I32])),
+    "stop_gradient": unary(dt.stop_gradient, lambda x: x, examples=_one(dt.stop_gradient, [F32])),
+}
+
+BINARY: dict[str, Case] = {  # (a Python int exponent makes integer_pow, so pow's scalar operands are floats)
+    "add": binary(dnp.add, np.add, operator=lambda x, y: x + y),
+    "sub": binary(dnp.subtract, np.subtract, dtypes=NUMERIC, operator=lambda x, y: x - y),
+    "mul": binary(dnp.multiply, np.multiply, operator=lambda x, y: x * y),
+    "div": binary(dnp.divide, np.divide, dy=NONZERO, values=(ANY, NONZERO), dtypes=NUMERIC,
+                  operator=lambda x, y: x / y),
+    "pow": binary(dnp.power, NUMPY_POWER, POSITIVE, EXPONENT, values=(POSITIVE, EXPONENT), dtypes=NUMERIC,
+                  scalars=(float,), operator=lambda x, y: x ** y),
     "maximum": binary(dnp.maximum, np.maximum, px=below_half, py=above_half),
     "minimum": binary(dnp.minimum, np.minimum, px=above_half, py=below_half),
-    "arctan2": binary(dnp.arctan2, np.arctan2, NONZERO, ANY),
-    "mod": binary(lambda x, y: x % y, np.mod, ANY, NONZERO, odd_halves, powers_of_two),
-    "where": Case(lambda x, y, c: dnp.where(c, x, y), lambda x, y, c: np.where(c, x, y), _where()),
-    "convert_element_type": Case(lambda x, dtype: dnp.astype(x, dtype), lambda x, dtype: x.astype(dtype),
-                                 _convert(), rtol=1e-5, atol=1e-5, h=1.0),  # linear: a wide step is exact
-    "reshape": Case(lambda x, shape: x.reshape(shape), lambda x, shape: np.reshape(x, shape), _reshape()),
-    "contiguous": unary(lambda x: contiguous(dnp.transpose(x)), lambda x: np.asarray(x.T, order="C")),
-    "transpose": Case(lambda x, axes: dnp.transpose(x, axes), lambda x, axes: np.transpose(x, axes),
-                      _transpose()),
-    "broadcast_to": Case(lambda x, shape: dnp.broadcast_to(x, shape), lambda x, shape: np.broadcast_to(x, shape),
-                         _broadcast_to()),
-    "squeeze": Case(lambda x, axis: dnp.squeeze(x, axis), lambda x, axis: np.squeeze(x, axis), _squeeze()),
-    "expand_dims": Case(lambda x, axis: dnp.expand_dims(x, axis), lambda x, axis: np.expand_dims(x, axis),
-                        _expand_dims()),
-    "concatenate": Case(lambda *xs, axis: dnp.concatenate(xs, axis), lambda *xs, axis: np.concatenate(xs, axis),
-                        _concatenate()),
-    "getitem": Case(lambda x, index: x[index], lambda x, index: x[index], _getitem()),
-    "index_add": Case(_index_add_dt, _index_add_np, _index_add()),
-    "index_update": Case(lambda x, v, index: dnp.index_update(x, index, v), _index_update_np, _index_update()),
-    "matmul": Case(lambda x, y: x @ y, np.matmul, _matmul()),
-    "einsum": Case(lambda *xs, spec: dnp.einsum(spec, *xs), lambda *xs, spec: np.einsum(spec, *xs), _einsum()),
-    "reduce_sum": Case(lambda x, axis, keepdims: dnp.sum(x, axis, keepdims=keepdims),
-                       lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdims), _reduction()),
-    "reduce_prod": Case(lambda x, axis, keepdims: x.prod(axis, keepdims=keepdims),
-                        lambda x, axis, keepdims: np.prod(x, axis, keepdims=keepdims), _reduction(),
-                        (Domain(-2.0, 2.0, away=0.5),)),
-    "checkpoint": binary(dt.checkpoint(_body), _body_np),
-    "custom_jvp_call": binary(_custom_jvp_body, _body_np),
-    "custom_vjp_call": binary(_custom_vjp_body, _body_np),
-    "cond": binary(_cond, _cond_np, MODERATE, MODERATE, odd_halves),
-    "while_loop": unary(_while, _while_np, MODERATE),
-    "scan": Case(_scan, _scan_np, _scan_layout(), (MODERATE,)),
-    "reduce_max": Case(lambda x, axis, keepdims: dnp.max(x, axis, keepdims=keepdims),
-                       lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), _reduction(min_side=1),
-                       post=(distinct,)),
-    "reduce_min": Case(lambda x, axis, keepdims: dnp.min(x, axis, keepdims=keepdims),
-                       lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), _reduction(min_side=1),
-                       post=(distinct,)),
+    "arctan2": binary(dnp.arctan2, np.arctan2, NONZERO, ANY, dtypes=NUMERIC),
+    "mod": binary(dnp.mod, np.mod, ANY, NONZERO, odd_halves, powers_of_two, values=(ANY, NONZERO), dtypes=NUMERIC,
+                  operator=lambda x, y: x % y),
+    "floor_divide": binary(dnp.floor_divide, np.floor_divide, values=(ANY, NONZERO), dtypes=NUMERIC,
+                           operator=lambda x, y: x // y, examples=_pair(lambda x, y: x // (y + 10), [F64, I32])),
+    "eq": binary(dnp.equal, np.equal, values=(SMALL, SMALL), operator=lambda x, y: x == y,
+                 examples=_pair(lambda x, y: x == y, [F32, I64, B])),
+    "ne": binary(dnp.not_equal, np.not_equal, values=(SMALL, SMALL), operator=lambda x, y: x != y,
+                 examples=_pair(lambda x, y: x != y, [F32, B])),
+    "lt": binary(dnp.less, np.less, values=(SMALL, SMALL), operator=lambda x, y: x < y,
+                 examples=_pair(lambda x, y: x < y, [F64, I32])),
+    "le": binary(dnp.less_equal, np.less_equal, values=(SMALL, SMALL), operator=lambda x, y: x <= y,
+                 examples=_pair(lambda x, y: x <= y, [F32])),
+    "gt": binary(dnp.greater, np.greater, values=(SMALL, SMALL), operator=lambda x, y: x > y,
+                 examples=_pair(lambda x, y: x > y, [I64])),
+    "ge": binary(dnp.greater_equal, np.greater_equal, values=(SMALL, SMALL), operator=lambda x, y: x >= y,
+                 examples=_pair(lambda x, y: x >= y, [F64])),
+    "logical_and": binary(dnp.logical_and, np.logical_and, values=(SMALL, SMALL),
+                          examples=_pair(dnp.logical_and, [B, F32])),
+    "logical_or": binary(dnp.logical_or, np.logical_or, values=(SMALL, SMALL), examples=_pair(dnp.logical_or, [B])),
+    "logical_xor": binary(dnp.logical_xor, np.logical_xor, values=(SMALL, SMALL),
+                          examples=_pair(dnp.logical_xor, [B, I32])),
 }
+
+BITWISE: dict[str, Case] = {  # integers and booleans only (NumPy has no bitwise loops for floats)
+    "bitwise_and": binary(dnp.bitwise_and, np.bitwise_and, dtypes=INTS + BOOL, scalars=(bool, int),
+                          examples=_pair(dnp.bitwise_and, [I64, B])),
+    "bitwise_or": binary(dnp.bitwise_or, np.bitwise_or, dtypes=INTS + BOOL, scalars=(bool, int),
+                         examples=_pair(lambda x, y: x | y, [I32])),
+    "bitwise_xor": binary(dnp.bitwise_xor, np.bitwise_xor, dtypes=INTS + BOOL, scalars=(bool, int),
+                          examples=_pair(lambda x, y: x ^ y, [I64])),
+    "invert": unary(dnp.invert, np.invert, dtypes=INTS + BOOL, examples=_one(lambda x: ~x, [I32])),
+}
+
+OTHER_ELEMENTWISE: dict[str, Case] = {
+    "integer_pow": Case(lambda x, k: x ** k, _pow_np, integer_pow_layout(), (NONZERO,),
+                        values=vc.integer_pow_values()),
+    "where": Case(lambda x, y, c: dnp.where(c, x, y), lambda x, y, c: np.where(c, x, y), where_layout(),
+                  values=vc.where_values()),
+    "convert_element_type": Case(lambda x, dtype: dnp.astype(x, dtype), lambda x, dtype: x.astype(dtype),
+                                 convert_layout(), rtol=1e-5, atol=1e-5, h=1.0,  # linear: a wide step is exact
+                                 values=vc.convert_values()),
+    "full": Case(dnp.full_like, np.full_like, values=vc.full_values()),  # no operands: see test_portable
+}
+
+REDUCTIONS: dict[str, Case] = {
+    "reduce_sum": Case(lambda x, axis, keepdims: dnp.sum(x, axis, keepdims=keepdims),
+                       lambda x, axis, keepdims: np.sum(x, axis, keepdims=keepdims), reduction_layout(),
+                       values=vc.reduction_values(dnp.sum, np.sum, False)),
+    "reduce_prod": Case(lambda x, axis, keepdims: x.prod(axis, keepdims=keepdims),
+                        lambda x, axis, keepdims: np.prod(x, axis, keepdims=keepdims), reduction_layout(),
+                        (Domain(-2.0, 2.0, away=0.5),), values=vc.reduction_values(dnp.prod, np.prod, False)),
+    "reduce_max": Case(lambda x, axis, keepdims: dnp.max(x, axis, keepdims=keepdims),
+                       lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims), reduction_layout(min_side=1),
+                       post=(distinct,), values=vc.reduction_values(dnp.max, np.max, True)),
+    "reduce_min": Case(lambda x, axis, keepdims: dnp.min(x, axis, keepdims=keepdims),
+                       lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims), reduction_layout(min_side=1),
+                       post=(distinct,), values=vc.reduction_values(dnp.min, np.min, True)),
+    "argmax": Case(dnp.argmax, np.argmax, values=vc.index_reduction_values(dnp.argmax, np.argmax),
+                   examples=_one(lambda x: dnp.argmax(x, axis=1, keepdims=True), [F32, I64])),
+    "argmin": Case(dnp.argmin, np.argmin, values=vc.index_reduction_values(dnp.argmin, np.argmin),
+                   examples=_one(lambda x: dnp.argmin(x, axis=0), [F64, B])),
+}
+
+SHAPES: dict[str, Case] = {
+    "reshape": Case(lambda x, shape: x.reshape(shape), lambda x, shape: np.reshape(x, shape), reshape_layout(),
+                    values=vc.reshape_values()),
+    "contiguous": Case(lambda x: contiguous(dnp.transpose(x)), lambda x: np.asarray(x.T, order="C"), one(),
+                       values=vc.contiguous_values()),
+    "transpose": Case(lambda x, axes: dnp.transpose(x, axes), lambda x, axes: np.transpose(x, axes),
+                      transpose_layout(), values=vc.transpose_values()),
+    "broadcast_to": Case(lambda x, shape: dnp.broadcast_to(x, shape), lambda x, shape: np.broadcast_to(x, shape),
+                         broadcast_to_layout(), values=vc.broadcast_to_values()),
+    "squeeze": Case(lambda x, axis: dnp.squeeze(x, axis), lambda x, axis: np.squeeze(x, axis), squeeze_layout(),
+                    values=vc.squeeze_values()),
+    "expand_dims": Case(lambda x, axis: dnp.expand_dims(x, axis), lambda x, axis: np.expand_dims(x, axis),
+                        expand_dims_layout(), values=vc.expand_dims_values()),
+    "concatenate": Case(lambda *xs, axis: dnp.concatenate(xs, axis), lambda *xs, axis: np.concatenate(xs, axis),
+                        concatenate_layout(), values=vc.concatenate_values()),
+    "getitem": Case(lambda x, index: x[index], lambda x, index: x[index], getitem_layout(),
+                    values=vc.getitem_values()),
+    "index_add": Case(index_add_dt, index_add_np, index_add_layout(), values=vc.index_add_values()),
+    "index_update": Case(lambda x, v, index: dnp.index_update(x, index, v), index_update_np, index_update_layout(),
+                         values=vc.index_update_values()),
+}
+
+CONTRACTIONS: dict[str, Case] = {
+    "matmul": Case(dnp.matmul, np.matmul, matmul_layout(), operator=lambda x, y: x @ y, values=vc.matmul_values()),
+    "einsum": Case(lambda *xs, spec: dnp.einsum(spec, *xs), lambda *xs, spec: np.einsum(spec, *xs), einsum_layout(),
+                   values=vc.einsum_values()),
+}
+
+SUB_PROGRAMS: dict[str, Case] = {  # (their NumPy agreement: tests/control/)
+    "checkpoint": Case(dt.checkpoint(_body), _body_np, two()),
+    "custom_jvp_call": Case(_custom_jvp_body, _body_np, two()),
+    "custom_vjp_call": Case(_custom_vjp_body, _body_np, two()),
+    "cond": Case(_cond, _cond_np, two(), (MODERATE, MODERATE), (odd_halves, None)),
+    "while_loop": Case(_while, _while_np, one(), (MODERATE,)),
+    "scan": Case(_scan, _scan_np, scan_layout(), (MODERATE,)),
+}
+
+ELEMENTWISE = {**UNARY, **BINARY, **BITWISE, **OTHER_ELEMENTWISE}
+CASES: dict[str, Case] = {**ELEMENTWISE, **REDUCTIONS, **SHAPES, **CONTRACTIONS, **SUB_PROGRAMS}
+DIFFERENTIABLE: dict[str, Case] = {name: case for name, case in CASES.items() if case.layout is not None}
+EXAMPLES: dict[str, tuple] = {name: case.examples for name, case in CASES.items() if case.examples}

@@ -7,14 +7,12 @@ import pytest
 
 import dualtape as dt
 from gradcheck import assert_close, numerical_jacobian, numerical_jvp, numerical_vjp
+from testkit import leaf, torch_or_skip
 
 F = dt.autograd.functional
 XV = np.array([0.5, -1.0, 2.0])
 YV = np.array([1.5, 0.25, -0.5])
 
-
-def leaf(values):
-    return dt.tensor(np.array(values, dtype=np.float64), requires_grad=True)
 
 
 class Cube(dt.autograd.Function):
@@ -57,14 +55,9 @@ class CubeWithFlatBackward(dt.autograd.Function):
         return g * x * (3 * x.detach())
 
 
-class CubeWithDetachedGradient(dt.autograd.Function):
+class CubeWithDetachedGradient(Cube):
     """x^3 whose backward detaches the gradient it receives: first derivatives right, second ones wrong
     wherever that gradient depends on x (d2/dx2 of Cube(x)^2 comes out 12x^4 instead of 30x^4)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
 
     @staticmethod
     def backward(ctx, g):
@@ -213,7 +206,7 @@ def test_hvp():
 
 
 def test_functional_as_torch():
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     TF = torch.autograd.functional
     v = np.array([0.3, -0.7, 1.1])
     ours = [F.jacobian(f_vec, dt.tensor(XV)), F.hessian(f_scalar, dt.tensor(XV)),

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 
 import dualtape as dt
 import dualtape.numpy as dnp
-from corpus import CORPUS
 from dualtape import tree
 from gradcheck import assert_close, check_grads, check_jacrev, check_vjp, numerical_jacobian, numerical_vjp
 from strategies import Domain, arrays
+from testkit import EXACT
 
 X = np.array([0.5, -1.0, 2.0])
 V = np.array([1.0, -0.5, 0.25])
@@ -202,7 +202,7 @@ def test_hessian_matches_finite_differences_of_grad_and_is_symmetric(x):
     h = dt.hessian(f3)(x)
     assert h.shape == (3, 3)
     assert_close(h, hessian_fd(f3, x), "hessian", rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(h, h.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h, h.T, **EXACT)
 
 
 @settings(max_examples=10, deadline=None)
@@ -211,7 +211,7 @@ def test_hvp_equals_hessian_times_v(x, v):
     hv = dt.hvp(f3, (x,), (v,))
     hv = hv[0] if isinstance(hv, tuple) else hv
     np.testing.assert_allclose(hv, hessian_fd(f3, x) @ v, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(hv, dt.hessian(f3)(x) @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hv, dt.hessian(f3)(x) @ v, **EXACT)
 
 
 def test_hvp_needs_tuples_of_primals_and_tangents_as_jvp_does():
@@ -258,8 +258,8 @@ def test_forward_over_reverse_equals_reverse_over_forward(x):
     rr = dt.jacrev(dt.jacrev(f))(x)
     assert fr.shape == rf.shape == rr.shape == (3, 3, 3)
     assert_close(fr, numerical_jacobian(dt.jacrev(f), (x,)), "jacfwd(jacrev)", rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(rf, fr, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(rr, fr, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rf, fr, **EXACT)
+    np.testing.assert_allclose(rr, fr, **EXACT)
 
 
 def test_check_grads_second_order_in_both_modes():
@@ -315,45 +315,6 @@ def test_optimize_off_gives_the_same_gradients(monkeypatch):
     for a, b in zip(tree.leaves(on), tree.leaves(off)):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
     assert_close(off[0][0], numerical_vjp(f, (x, y), np.array(1.0), (0,))[0], "grad, optimize off")
-
-
-# ---- the corpus --------------------------------------------------------------------------------------
-def _float_argnums(args):
-    return tuple(i for i, a in enumerate(args)
-                 if all(np.issubdtype(np.asarray(leaf).dtype, np.floating) for leaf in tree.leaves(a)))
-
-
-@pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.name)
-def test_corpus_reverse_mode(case, monkeypatch):
-    args = case.make_args(np.random.default_rng(0))
-    nums = _float_argnums(args)
-    check_vjp(case.fn, args, argnums=nums)
-    out = case.fn(*args)
-    w = tree.tree_map(lambda o: np.cos(np.arange(np.size(o))).reshape(np.shape(o)), out)
-    loss = lambda *xs: sum(dnp.sum(o * c) for o, c in zip(tree.leaves(case.fn(*xs)), tree.leaves(w)))
-    grads = tree.leaves(dt.grad(loss, argnums=nums)(*args))
-    for g, n in zip(grads, numerical_vjp(loss, args, np.array(1.0), nums)):
-        assert_close(g, n, f"grad of {case.name}")
-    for g, j in zip(grads, tree.leaves(dt.jit(dt.grad(loss, argnums=nums))(*args))):
-        np.testing.assert_allclose(j, g, rtol=1e-13, atol=1e-14)
-    monkeypatch.setattr(dt.config, "optimize", False)
-    for g, o in zip(grads, tree.leaves(dt.grad(loss, argnums=nums)(*args))):
-        np.testing.assert_allclose(o, g, rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.name)
-def test_corpus_float32_gradients_stay_float32(case):
-    args = tree.tree_map(lambda a: a.astype(np.float32) if a.dtype == np.float64 else a,
-                         case.make_args(np.random.default_rng(1)))
-    nums = _float_argnums(args)
-    loss = lambda *xs: sum(dnp.sum(o) for o in tree.leaves(case.fn(*xs)))
-    grads = dt.grad(loss, argnums=nums)(*args)
-    for g in tree.leaves(grads):
-        assert np.asarray(g).dtype == np.float32
-    args64 = tree.tree_map(lambda a: a.astype(np.float64) if a.dtype == np.float32 else a, args)
-    want = dt.grad(loss, argnums=nums)(*args64)
-    for g, w in zip(tree.leaves(grads), tree.leaves(want)):
-        np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-3 * max(1.0, float(np.max(np.abs(w)))))
 
 
 # ---- float32 -----------------------------------------------------------------------------------------

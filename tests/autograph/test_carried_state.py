@@ -4,7 +4,6 @@ or loop on a traced value (`s.h = ...`, `state["h"] = ...`, `l[0] = ...`), carri
 back. Values and gradients are those of the same code run as plain Python (and of JAX's fori_loop for the
 loop index); what cannot be carried raises NotImplementedError naming the construct, the line and the fix."""
 
-import inspect
 
 import numpy as np
 import pytest
@@ -12,13 +11,9 @@ import pytest
 import dualtape as dt
 import dualtape.numpy as dnp
 from gradcheck import assert_close, numerical_vjp
+from testkit import line_of
 
 X = np.array([0.3, -0.2, 0.5])
-
-
-def line_of(fn, text: str) -> int:
-    lines, first = inspect.getsourcelines(fn)
-    return first + next(k for k, line in enumerate(lines) if text in line)
 
 
 def check(f, x, *rest, **jit_kw):
@@ -71,7 +66,7 @@ def with_continue(x, n):
 def test_the_loop_variable_after_a_loop_over_a_traced_range_is_the_last_index():
     for x in (X, np.array([0.5, 0.1, -0.2]), np.array([-1.0, -2.0, 3.0])):
         check(last_index, x)
-    assert_close(dt.jit(last_index)(X), [4.8, -3.2, 8.0], "the issue's example")
+    assert_close(dt.jit(last_index)(X), [4.8, -3.2, 8.0], "last index of a traced range")
     for f, trips in ((bound_before, (0, 1, 4)), (from_two, (3, 6)), (with_break, (0, 1, 2, 9)),
                      (with_continue, (1, 2, 6))):
         jf = dt.jit(f)

@@ -5,7 +5,6 @@ on Python values they run as ordinary Python; called functions, methods, lambdas
 are converted; the user's file and lines survive; `autograph=False` turns it off; and the constructs it cannot
 convert raise errors naming the construct, the variable, the file and the line (SPEC §3)."""
 
-import inspect
 import re
 import sys
 import traceback
@@ -17,14 +16,9 @@ import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.autograph.convert import convert
 from gradcheck import assert_close, check_vjp, numerical_vjp
+from testkit import line_of
 
 HERE = __file__
-
-
-def line_of(fn, text: str) -> int:
-    """The file line number of the first line of fn's source containing text."""
-    lines, first = inspect.getsourcelines(fn)
-    return first + next(k for k, line in enumerate(lines) if text in line)
 
 
 def plain_grad(f, x):
@@ -254,7 +248,7 @@ def test_a_variable_of_one_branch_that_is_not_used_afterwards_is_fine():
     check_against_plain_python(temporaries_in_branches, [np.array([0.5, 0.2]), np.array([-0.5, 0.2])])
 
 
-def test_issue_function_through_autograph():
+def test_a_doubling_loop_then_a_branch_through_autograph():
     check_against_plain_python(branchy, [np.array([0.3, -0.1]), np.array([-0.3, 0.1]), np.array([5.0, 1.0])])
 
 
@@ -370,7 +364,7 @@ def test_closures_lambdas_and_nested_functions():
     pair = (lambda v: v if v.sum() > 0 else -v, lambda v: v * 2 if v.sum() > 0 else -v)  # one line, two lambdas
     assert_close(dt.jit(pair[1])(x), 2 * x, "second lambda of a line")
     assert_close(dt.jit(pair[0])(-x), x, "first lambda of a line")
-    g = dt.jit(dt.grad(lambda a: dnp.sum(branchy(a))))  # the issue's lambda, in line
+    g = dt.jit(dt.grad(lambda a: dnp.sum(branchy(a))))  # branchy in a lambda, in line
     assert_close(g(np.array([0.3, -0.1])), plain_grad(branchy, np.array([0.3, -0.1])), "grad of a lambda")
 
 

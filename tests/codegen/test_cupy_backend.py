@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from test_device_backend import control
-from test_portable import VALUES
 
 import dualtape as dt
 import dualtape.numpy as dnp
 from corpus import CORPUS
-from primitive_cases import CASES, draw_case
+from primitive_cases import DIFFERENTIABLE, EXAMPLES, draw_case
+from testkit import GPU_FLOAT32
 
 try:
     import cupy
@@ -30,7 +30,6 @@ def _device_count() -> int:
 
 pytestmark = pytest.mark.skipif(_device_count() == 0, reason="CuPy is installed but CUDA finds no GPU")
 
-RTOL, ATOL = 1e-4, 1e-5  # float32: the GPU's transcendentals and reduction orders differ from NumPy's by ulps
 BOUNDED = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                          HealthCheck.data_too_large])
 
@@ -43,7 +42,7 @@ def assert_same(on_gpu, on_cpu, what=""):
         g_host, c_host = cupy.asnumpy(g), np.asarray(c)
         assert g_host.shape == c_host.shape and g_host.dtype == c_host.dtype, f"{what}: {g_host.dtype}{g_host.shape}"
         if c_host.dtype.kind in "fc":
-            np.testing.assert_allclose(g_host, c_host, rtol=RTOL, atol=ATOL, equal_nan=True, err_msg=what)
+            np.testing.assert_allclose(g_host, c_host, **GPU_FLOAT32, equal_nan=True, err_msg=what)
         else:
             np.testing.assert_array_equal(g_host, c_host, err_msg=what)
 
@@ -55,7 +54,7 @@ def on_both(fn, *args):
 
 
 # ---- every primitive ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(DIFFERENTIABLE))
 @BOUNDED
 @given(data=st.data())
 def test_value_jvp_and_vjp_match_the_cpu(name, data):
@@ -63,7 +62,7 @@ def test_value_jvp_and_vjp_match_the_cpu(name, data):
     if dtypes is None:
         args = tuple(a.astype(np.float32) for a in args)
     note(f"shapes={shape_list} params={params}")
-    fn = lambda *xs: case.fn(*xs, **params)
+    fn = case.call(params)
     n = len(args)
     with np.errstate(all="ignore"):
         out = np.asarray(fn(*args))
@@ -74,9 +73,9 @@ def test_value_jvp_and_vjp_match_the_cpu(name, data):
     assert_same(*on_both(lambda *a: dt.vjp(fn, *a[:n])[1](a[n]), *args, cotangent), f"{name} vjp")
 
 
-@pytest.mark.parametrize("name", sorted(VALUES))
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_values_of_the_other_primitives_match_the_cpu(name):
-    fn, arg_lists = VALUES[name]
+    fn, arg_lists = EXAMPLES[name]
     for args in arg_lists:
         assert_same(*on_both(fn, *args), f"{name} on {args[0].dtype}")
 

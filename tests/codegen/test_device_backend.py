@@ -16,6 +16,7 @@ import fake_cupy
 from corpus import CORPUS
 from dualtape.codegen.runtime import Compiled, array_module
 from fake_cupy import COPIES, DeviceArray
+from testkit import EXACT
 
 W = np.array([0.5, -1.0, 2.0])
 
@@ -119,20 +120,20 @@ def test_every_transform_compiles_for_the_device(cupy, name):
     assert len(got_leaves) == len(expected_leaves)
     for g, e in zip(got_leaves, expected_leaves):
         assert isinstance(g, DeviceArray), f"{name}: a {type(g).__name__} came back"
-        np.testing.assert_allclose(_host(g), e, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(_host(g), e, **EXACT)
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.name)
 def test_corpus_values_and_gradients_match_numpy(cupy, case):
     args = case.make_args(np.random.default_rng(0))
     value = dt.jit(case.fn, backend="cupy", to_host=True)(*args)
-    np.testing.assert_allclose(value, dt.jit(case.fn)(*args), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(value, dt.jit(case.fn)(*args), **EXACT)
     if np.shape(value) == ():
         grads = dt.grad(case.fn, argnums=tuple(range(len(args))), backend="cupy", to_host=True)(*args)
         expected = dt.grad(case.fn, argnums=tuple(range(len(args))))(*args)
         for g, e in zip(dt.tree.leaves(grads), dt.tree.leaves(expected)):
             assert type(g) is np.ndarray
-            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(g, e, **EXACT)
 
 
 def control(x):

@@ -28,6 +28,7 @@ from gradcheck import (
     numerical_jvp,
     numerical_vjp,
 )
+from testkit import EXACT
 
 X = np.array([0.3, -0.7, 1.1])
 S = np.array(0.7)
@@ -50,8 +51,8 @@ def check_compiled_grad(f, args, argnums=0):
             assert_close(g, e, how)
 
 
-# ---- the issue's function ----------------------------------------------------------------------------
-def issue_f(a):
+# ---- a doubling loop, then a branch ----------------------------------------------------------------
+def double_then_branch(a):
     b = a * 2
     while dnp.linalg.norm(b) < 1000:
         b = b * 2
@@ -62,12 +63,12 @@ def issue_f(a):
     return c
 
 
-def issue_loss(a):
-    return issue_f(a).sum()
+def double_then_branch_loss(a):
+    return double_then_branch(a).sum()
 
 
-def issue_reference(a):
-    """issue_f in plain NumPy, with its trip count and branch."""
+def double_then_branch_np(a):
+    """double_then_branch in plain NumPy, with its trip count and branch."""
     b, trips = a * 2, 0
     while np.linalg.norm(b) < 1000:
         b, trips = b * 2, trips + 1
@@ -75,44 +76,45 @@ def issue_reference(a):
 
 
 # points away from the trip-count jumps, taking both branches and several trip counts
-ISSUE_POINTS = [np.array([0.3, -0.1]), np.array([-0.3, 0.1]), np.array([3.0, 1.0]), np.array([-20.0, 7.0]),
-                np.array([0.011, 0.002])]
+DOUBLING_POINTS = [np.array([0.3, -0.1]), np.array([-0.3, 0.1]), np.array([3.0, 1.0]), np.array([-20.0, 7.0]),
+                   np.array([0.011, 0.002])]
 
 
-def test_issue_function_points_cover_both_branches_and_several_trip_counts():
-    runs = [issue_reference(a)[1:] for a in ISSUE_POINTS]
+def test_doubling_points_cover_both_branches_and_several_trip_counts():
+    runs = [double_then_branch_np(a)[1:] for a in DOUBLING_POINTS]
     assert {branch for _, branch in runs} == {True, False}
     assert len({trips for trips, _ in runs}) >= 4
 
 
-@pytest.mark.parametrize("a", ISSUE_POINTS, ids=lambda a: str(a.tolist()))
-def test_issue_function_value_grad_jacrev_vjp_match_numpy_and_finite_differences(a):
-    expected = issue_reference(a)[0]
-    assert_close(dt.jit(issue_f)(a), expected, "value", rtol=1e-14)
-    fd = numerical_grad(lambda x: issue_reference(x)[0].sum(), (a,))
-    assert_close(dt.grad(issue_loss)(a), fd, "grad")
-    assert_close(dt.jacrev(issue_f)(a), numerical_jacobian(lambda x: issue_reference(x)[0], (a,)), "jacrev")
-    out, vjp_fn = dt.vjp(issue_f, a)
+@pytest.mark.parametrize("a", DOUBLING_POINTS, ids=lambda a: str(a.tolist()))
+def test_double_then_branch_value_grad_jacrev_vjp_match_numpy_and_finite_differences(a):
+    expected = double_then_branch_np(a)[0]
+    assert_close(dt.jit(double_then_branch)(a), expected, "value", rtol=1e-14)
+    fd = numerical_grad(lambda x: double_then_branch_np(x)[0].sum(), (a,))
+    assert_close(dt.grad(double_then_branch_loss)(a), fd, "grad")
+    jacobian = numerical_jacobian(lambda x: double_then_branch_np(x)[0], (a,))
+    assert_close(dt.jacrev(double_then_branch)(a), jacobian, "jacrev")
+    out, vjp_fn = dt.vjp(double_then_branch, a)
     assert_close(out, expected, "vjp value")
     ct = np.array([0.5, -2.0])
     (bar,) = vjp_fn(ct)
-    assert_close(bar, numerical_vjp(lambda x: issue_reference(x)[0], (a,), ct)[0], "vjp")
+    assert_close(bar, numerical_vjp(lambda x: double_then_branch_np(x)[0], (a,), ct)[0], "vjp")
 
 
-def test_issue_function_compiled_once_across_branches_and_trip_counts():
-    g, f = dt.jit(dt.grad(issue_loss)), dt.jit(issue_f)
-    for a in ISSUE_POINTS:
-        fd = numerical_grad(lambda x: issue_reference(x)[0].sum(), (a,))
+def test_double_then_branch_compiled_once_across_branches_and_trip_counts():
+    g, f = dt.jit(dt.grad(double_then_branch_loss)), dt.jit(double_then_branch)
+    for a in DOUBLING_POINTS:
+        fd = numerical_grad(lambda x: double_then_branch_np(x)[0].sum(), (a,))
         assert_close(g(a), fd, f"jit(grad) at {a}")
-        assert_close(f(a), issue_reference(a)[0], f"jit at {a}", rtol=1e-14)
+        assert_close(f(a), double_then_branch_np(a)[0], f"jit at {a}", rtol=1e-14)
     assert g.trace_count == 1 and f.trace_count == 1
 
 
-def test_issue_function_on_eager_tensors():
+def test_double_then_branch_on_eager_tensors():
     for a in (np.array([0.3, -0.1]), np.array([-0.3, 0.1])):
         t = dt.tensor(a, requires_grad=True)
-        issue_f(t).sum().backward()
-        assert_close(t.grad.numpy(), dt.grad(issue_loss)(a), "eager backward")
+        double_then_branch(t).sum().backward()
+        assert_close(t.grad.numpy(), dt.grad(double_then_branch_loss)(a), "eager backward")
 
 
 # ---- cond ----------------------------------------------------------------------------------------------
@@ -453,7 +455,7 @@ def test_optimisation_off_gives_the_same_numbers():
         assert_close(a, b, "optimize on vs off", rtol=1e-12)
 
 
-# ---- the ODE of the issue ------------------------------------------------------------------------------
+# ---- an ODE integrated by a loop ---------------------------------------------------------------------
 N_STATE, N_STEPS = 8, 50
 RNG = np.random.default_rng(3)
 A_ODE = RNG.standard_normal((N_STATE, N_STATE)) * 0.3
@@ -600,7 +602,7 @@ def test_a_while_tape_holds_what_the_adjoint_reads_not_the_state():
 
 
 def test_source_comments_name_the_users_lines():
-    src = dt.source(dt.grad(issue_loss), ISSUE_POINTS[0])
+    src = dt.source(dt.grad(double_then_branch_loss), DOUBLING_POINTS[0])
     assert "while dnp.linalg.norm(b) < 1000:" in src and "c = 100 * b" in src
     assert "test_flow.py:" in src
 
@@ -763,7 +765,7 @@ def test_random_compositions_match_numpy_and_finite_differences(recipe, v, s):
     twin, s = Twin(recipe), np.array(s)
     expected = twin.numpy(v, s)
     assume(np.all(np.abs(expected) < 1e3) and twin.stable(v, s))  # no decision flips inside the stencil
-    assert_close(dt.jit(twin.dual)(v, s), expected, "value", rtol=1e-12, atol=1e-12)
+    assert_close(dt.jit(twin.dual)(v, s), expected, "value", **EXACT)
     loss = lambda v, s: dnp.sum(twin.dual(v, s))
     fd = numerical_grad(lambda v, s: np.sum(twin.numpy(v, s)), (v, s), (0, 1))
     for how, grad in (("grad", dt.grad(loss, (0, 1))), ("jit(grad)", dt.jit(dt.grad(loss, (0, 1))))):

@@ -2,7 +2,7 @@
 products and third derivatives of while_loop, fori_loop with traced bounds, nested loops (an inner bound that
 depends on the outer index), scan, and cond inside loops, against closed forms and central finite differences
 (float64); staged (dt.jit) and vectorised (vmap); Newton's method on functions computed by a while loop. Also
-the errors of issue 14: a scan body that does not return a pair, and fori_loop bounds that are not integers.
+the errors for a scan body that does not return a pair, and fori_loop bounds that are not integers.
 
 Every point keeps each loop's trip count and each branch unchanged within the difference stencil."""
 
@@ -16,15 +16,14 @@ import dualtape.numpy as dnp
 from gradcheck import assert_close, check_grads, numerical_jacobian
 
 
-# ---- the issue's functions, against closed forms ----------------------------------------------------------
+# ---- loops computing powers, against closed forms ----------------------------------------------------------
 def power_by_while(x):
-    """x**6: five multiplications by x in a while loop (the issue's f)."""
+    """x**6: five multiplications by x in a while loop (f)."""
     return dt.while_loop(lambda c: c[0] < 5, lambda c: (c[0] + 1, c[1] * x), (0, x))[1]
 
 
 def power_by_nested_fori(x):
-    """x**4: an outer fori_loop over i in range(3) running an inner one over range(i), a while loop (the
-    issue's g)."""
+    """x**4: an outer fori_loop over i in range(3) running an inner one over range(i), a while loop (g)."""
     def outer(i, acc):
         return dt.fori_loop(0, i, lambda j, a: a * x, acc)
     return dt.fori_loop(0, 3, outer, x)
@@ -43,7 +42,7 @@ SECOND_ORDER = {
 
 
 @pytest.mark.parametrize("how", list(SECOND_ORDER))
-def test_second_derivative_of_the_issues_loops_equals_the_closed_form(how):
+def test_second_derivative_of_power_loops_equals_the_closed_form(how):
     second = SECOND_ORDER[how]
     assert_close(second(power_by_while)(1.5), 30 * 1.5 ** 4, f"{how} of x**6 by while_loop", rtol=1e-12)
     assert_close(second(power_by_nested_fori)(1.1), 12 * 1.1 ** 2, f"{how} of x**4 by nested fori_loop", rtol=1e-12)
@@ -218,7 +217,7 @@ def test_newton_minimises_a_function_computed_by_a_while_loop():
 
 
 def test_newton_root_of_a_one_dimensional_while_loop():
-    """The minimum of x**6 / 6 - x, with x**6 from the issue's while loop: Newton lands on x = 1."""
+    """The minimum of x**6 / 6 - x, with x**6 from power_by_while: Newton lands on x = 1."""
     F = lambda x: power_by_while(x) / 6 - x
     x = 1.7
     for _ in range(12):

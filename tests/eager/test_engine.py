@@ -14,14 +14,7 @@ from hypothesis import strategies as st
 
 import dualtape as dt
 from gradcheck import assert_close, numerical_vjp
-
-
-def torch_or_skip():
-    return pytest.importorskip("torch")
-
-
-def leaf(values):
-    return dt.tensor(np.array(values, dtype=np.float64), requires_grad=True)
+from testkit import leaf, torch_or_skip
 
 
 # ---- errors, and nothing half-done -------------------------------------------------------------------

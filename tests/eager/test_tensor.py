@@ -7,10 +7,7 @@ import numpy as np
 import pytest
 
 import dualtape as dt
-
-
-def torch_or_skip():
-    return pytest.importorskip("torch")
+from testkit import torch_or_skip
 
 
 # ---- the autograd tutorial, value for value ---------------------------------------------------------

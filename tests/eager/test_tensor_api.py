@@ -10,13 +10,10 @@ import pytest
 
 import dualtape as dt
 import dualtape.numpy as dnp
+from testkit import torch_or_skip
 
 TIES = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], np.float32)
 CUBE = np.array([[[1.0, 5.0], [5.0, 2.0]], [[0.0, 0.0], [7.0, 7.0]], [[4.0, 1.0], [4.0, 9.0]]], np.float32)
-
-
-def torch_or_skip():
-    return pytest.importorskip("torch")
 
 
 def _grad(fn, data, module=dt):
@@ -35,7 +32,7 @@ def _same_as_torch(fn, data, rtol=1e-6):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-6)
 
 
-# ---- #2 max(dim) / min(dim): the gradient goes to the returned index ----------------------------------------
+# ---- max(dim) / min(dim): the gradient goes to the returned index ----------------------------------------
 def test_max_dim_gradient_goes_to_the_returned_index_not_split_among_ties():
     x = dt.tensor(TIES, requires_grad=True)
     values, indices = x.max(dim=1)
@@ -87,7 +84,7 @@ def test_max_min_dim_match_torch(op, dim, keepdim):
     np.testing.assert_array_equal(ours, getattr(torch.tensor(CUBE), op)(dim=dim, keepdim=keepdim).indices.numpy())
 
 
-# ---- #25 max(other) / min(other) ---------------------------------------------------------------------------
+# ---- max(other) / min(other) ---------------------------------------------------------------------------
 def test_max_and_min_of_another_tensor_are_elementwise():
     a, b = dt.tensor([1.0, 3.0]), dt.tensor([2.0, 2.0])
     assert a.max(b).tolist() == [2.0, 3.0] and a.min(b).tolist() == [1.0, 2.0]
@@ -103,7 +100,7 @@ def test_max_of_another_tensor_matches_torch():
         assert x.grad.tolist() == [0.0, 2.0, 0.0]
 
 
-# ---- #3 var / std ------------------------------------------------------------------------------------------
+# ---- var / std ------------------------------------------------------------------------------------------
 def test_var_and_std_use_bessels_correction_by_default():
     x = dt.tensor([1.0, 2.0, 3.0, 4.0])
     assert x.var().item() == pytest.approx(5 / 3) and x.std().item() == pytest.approx(np.sqrt(5 / 3))
@@ -135,7 +132,7 @@ def test_var_and_std_match_torch(op, kwargs):
     _same_as_torch(lambda x: getattr(x, op)(**kwargs), [[1.0, 2.0, 4.5], [3.0, 5.0, -1.0]])
 
 
-# ---- #22 dims given as lists ---------------------------------------------------------------------------------
+# ---- dims given as lists ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("op", ["mean", "sum", "var", "std", "norm", "prod", "amax", "logsumexp"])
 def test_dims_given_as_a_list_work_with_requires_grad(op):
     x = dt.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
@@ -156,7 +153,7 @@ def test_dims_as_a_list_match_torch():
                    rtol=1e-5)
 
 
-# ---- #23 squeeze, #24 flatten ------------------------------------------------------------------------------------
+# ---- squeeze, flatten ------------------------------------------------------------------------------------
 def test_squeeze_of_a_dimension_that_is_not_one_is_a_no_op():
     assert dt.zeros(4, 3).squeeze(1).shape == (4, 3)
     assert dt.zeros(4, 1, 3).squeeze((0, 1)).shape == (4, 3)
@@ -186,7 +183,7 @@ def test_squeeze_and_flatten_match_torch():
         assert call(dt.zeros(shape)).shape == tuple(call(torch.zeros(shape)).shape)
 
 
-# ---- #31 format specs ----------------------------------------------------------------------------------------
+# ---- format specs ----------------------------------------------------------------------------------------
 def test_format_spec_of_a_0d_tensor():
     loss = dt.tensor(1.23456)
     assert f"{loss:.2f}" == "1.23" and f"{dt.tensor(3):d}" == "3" and f"{dt.tensor(7):>3}" == "  7"
@@ -201,7 +198,7 @@ def test_format_matches_torch():
         assert format(dt.tensor(1.23456), spec) == format(torch.tensor(1.23456), spec)
 
 
-# ---- #33 function forms and dtype names ------------------------------------------------------------------------
+# ---- function forms and dtype names ------------------------------------------------------------------------
 def test_function_forms():
     x = dt.tensor([[1.0, 3.0], [4.0, 2.0]])
     assert dt.max(x).item() == 4.0 and dt.max(x, 1).indices.tolist() == [1, 0]
@@ -253,7 +250,7 @@ def test_dtype_names_are_torchs():
         assert str(np.dtype(getattr(dt, name))) == str(getattr(torch, name)).replace("torch.", ""), name
 
 
-# ---- #32 in-place methods -------------------------------------------------------------------------------------
+# ---- in-place methods -------------------------------------------------------------------------------------
 UNARY = ["abs", "cos", "exp", "expm1", "log", "log1p", "neg", "relu", "sigmoid", "sign", "sin", "sqrt",
          "square", "tan", "tanh"]
 
@@ -347,7 +344,7 @@ def test_uniform_and_normal_exist_in_torch_with_these_signatures():
     assert torch.zeros(3).normal_(5.0, 0.5).shape == dt.zeros(3).normal_(5.0, 0.5).shape
 
 
-# ---- #5 bitwise operators -------------------------------------------------------------------------------------
+# ---- bitwise operators -------------------------------------------------------------------------------------
 def test_bitwise_operators_on_integer_and_bool_tensors():
     a, b = dt.tensor([1, 2, 4]), dt.tensor([3, 1, 6])
     assert (a & b).tolist() == [1, 0, 4] and (a | b).tolist() == [3, 3, 6] and (a ^ b).tolist() == [2, 3, 2]
@@ -375,7 +372,7 @@ def test_bitwise_operators_match_torch():
             assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
 
 
-# ---- #11 full, #19 casts -------------------------------------------------------------------------------------------
+# ---- full, casts -------------------------------------------------------------------------------------------
 def test_full_infers_the_dtype_from_the_fill_value():
     assert dt.full((2,), 3).dtype == np.int64 and dt.full((2,), 3).tolist() == [3, 3]
     assert dt.full((2,), True).dtype == np.bool_ and dt.full((2,), 2.5).dtype == np.float32
@@ -396,7 +393,7 @@ def test_casting_to_an_integer_dtype_leaves_the_graph():
     assert x.to(np.float64).requires_grad and x.double().grad_fn is not None
 
 
-# ---- #36, #39, #40 errors --------------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------------
 def test_leaf_in_place_hint_suggests_the_out_of_place_form():
     w = dt.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"`w = w \+ \.\.\.`") as error:
@@ -555,7 +552,6 @@ def test_no_grad_and_detach_hold_under_functional_transforms():
     np.testing.assert_allclose(dt.autograd.functional.jacobian(f, dt.tensor([1.0, 2.0])).numpy(), [3.0, 6.0])
     jac = dt.autograd.functional.jacobian(lambda x: (x * x.detach()).sum(), dt.tensor([1.0, 2.0]))
     np.testing.assert_allclose(jac.numpy(), [1.0, 2.0])
-
 
 
 def _written_in_body(cls) -> set:

@@ -8,10 +8,7 @@ import numpy as np
 import pytest
 
 import dualtape as dt
-
-
-def torch_or_skip():
-    return pytest.importorskip("torch")
+from testkit import torch_or_skip
 
 
 def _torch():
@@ -38,7 +35,7 @@ def _grads(*tensors):
     return [None if t.grad is None else t.grad.numpy() for t in tensors]
 
 
-# ---- each case of the issue, by hand: (name, program(lib) -> the grads, expected grads) -----------------------
+# ---- each case, by hand: (name, program(lib) -> the grads, expected grads) -----------------------
 def _slice_then_base_mul(lib):
     x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * 1

@@ -7,6 +7,7 @@ import numpy as np
 
 import dualtape as dt
 from gradcheck import assert_close, numerical_jacobian
+from testkit import EXACT
 
 
 def check_against_reference(forward, reference, leaves, reference_grads=None, seed=0):
@@ -19,7 +20,7 @@ def check_against_reference(forward, reference, leaves, reference_grads=None, se
         leaf.grad = None
     out = forward()
     assert out.dtype == np.float64 and out.shape == expected.shape, (out.dtype, out.shape, expected.shape)
-    assert_close(out.detach().numpy(), expected, "forward value", rtol=1e-12, atol=1e-12)
+    assert_close(out.detach().numpy(), expected, "forward value", **EXACT)
     cotangent = np.asarray(np.random.default_rng(seed).standard_normal(expected.shape))
     out.backward(dt.tensor(cotangent))
     grads = [leaf.grad.numpy() for leaf in leaves]

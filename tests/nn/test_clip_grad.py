@@ -11,6 +11,7 @@ import dualtape as dt
 from dualtape import nn
 from dualtape.nn.utils import clip_grad_norm_
 from strategies import arrays
+from testkit import torch_or_skip
 
 
 def params_with_grads(grads):
@@ -65,7 +66,7 @@ def test_non_finite_norms_raise_only_when_asked():
 
 
 def test_clip_grad_norm_matches_torch_after_backward():
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     rng = np.random.default_rng(2)
     w = rng.standard_normal((3, 4)).astype(np.float32) * 5
     x = rng.standard_normal((6, 4)).astype(np.float32)

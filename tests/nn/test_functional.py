@@ -13,13 +13,11 @@ from nn_checks import check_against_reference
 import dualtape as dt
 from dualtape.nn import functional as F
 from strategies import SMALL, Domain, arrays
+from testkit import leaf
 
 FEW = settings(max_examples=20, deadline=None)
 MATRICES = st.sampled_from([(1, 1), (2, 3), (4, 2), (3, 4)])
 
-
-def leaf(array):
-    return dt.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
 
 
 def softmax_np(z, axis):

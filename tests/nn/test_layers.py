@@ -13,6 +13,7 @@ from nn_checks import check_against_reference
 import dualtape as dt
 from dualtape import nn
 from strategies import SMALL, Domain, arrays
+from testkit import torch_or_skip
 
 FEW = settings(max_examples=20, deadline=None)
 AWAY_FROM_ZERO = Domain(-3.0, 3.0, away=0.1)
@@ -182,7 +183,7 @@ def test_cross_entropy_loss_with_float_targets_of_the_wrong_shape():
 
 # ---- PyTorch as the oracle -------------------------------------------------------------------------------
 def test_linear_and_losses_match_torch():
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     rng = np.random.default_rng(1)
     w, b = rng.standard_normal((3, 5)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
     x, labels = rng.standard_normal((4, 5)).astype(np.float32), rng.integers(0, 3, 4)

@@ -11,6 +11,7 @@ import pytest
 
 import dualtape as dt
 from dualtape import nn
+from testkit import torch_or_skip
 
 
 class Block(nn.Module):
@@ -218,7 +219,7 @@ def test_repr_prints_the_module_tree_as_pytorch_does():
     model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 1, bias=False), nn.Sigmoid()))
     assert repr(model) == EXPECTED_REPR
     assert repr(nn.MSELoss()) == "MSELoss()" and repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss()"
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     tnn = torch.nn
     theirs = tnn.Sequential(tnn.Linear(2, 8), tnn.ReLU(), tnn.Sequential(tnn.Linear(8, 1, bias=False), tnn.Sigmoid()))
     assert repr(theirs) == EXPECTED_REPR

@@ -11,195 +11,35 @@ import dualtape.numpy as dnp
 from dualtape.core.primitive import REGISTRY
 from dualtape.ops import elementwise as ew
 from opcheck import check_op, prim_names
-from strategies import (
-    ABOVE_MINUS_ONE,
-    ALL,
-    ANY,
-    BOOL,
-    EXPONENT,
-    FLOATS,
-    INTS,
-    NONFINITE,
-    NONNEGATIVE,
-    NONZERO,
-    NUMERIC,
-    NUMPY_POWER,
-    POSITIVE,
-    SMALL,
-    UNIT,
-    WIDE,
-    arrays,
-    broadcastable_shapes,
-    dtypes,
-    operands,
-    shapes,
-)
+from primitive_cases import BINARY, ELEMENTWISE
+from strategies import FLOATS, INTS, broadcastable_shapes, operands
 
-NO_BOOL_SIGN = NUMERIC  # NumPy has no negative / sign / subtract loops for booleans
-
-UNARY = {  # primitive: (dnp function, NumPy reference, value domain, dtypes)
-    "neg": (dnp.negative, np.negative, ANY, NO_BOOL_SIGN),
-    "sin": (dnp.sin, np.sin, ANY, ALL),
-    "cos": (dnp.cos, np.cos, ANY, ALL),
-    "tan": (dnp.tan, np.tan, SMALL, ALL),
-    "arcsin": (dnp.arcsin, np.arcsin, UNIT, ALL),
-    "arccos": (dnp.arccos, np.arccos, UNIT, ALL),
-    "arctan": (dnp.arctan, np.arctan, ANY, ALL),
-    "sinh": (dnp.sinh, np.sinh, ANY, ALL),
-    "cosh": (dnp.cosh, np.cosh, ANY, ALL),
-    "tanh": (dnp.tanh, np.tanh, ANY, ALL),
-    "exp": (dnp.exp, np.exp, ANY, ALL),
-    "exp2": (dnp.exp2, np.exp2, ANY, ALL),
-    "expm1": (dnp.expm1, np.expm1, ANY, ALL),
-    "log": (dnp.log, np.log, POSITIVE, NUMERIC),
-    "log2": (dnp.log2, np.log2, POSITIVE, NUMERIC),
-    "log10": (dnp.log10, np.log10, POSITIVE, NUMERIC),
-    "log1p": (dnp.log1p, np.log1p, ABOVE_MINUS_ONE, NUMERIC),
-    "sqrt": (dnp.sqrt, np.sqrt, NONNEGATIVE, ALL),
-    "sigmoid": (dnp.sigmoid, lambda x: 1 / (1 + np.exp(-x)), WIDE, NUMERIC),
-    "abs": (dnp.abs, np.abs, ANY, ALL),
-    "relu": (dnp.relu, lambda x: np.maximum(x, 0), ANY, NUMERIC),
-    "sign": (dnp.sign, np.sign, ANY, NO_BOOL_SIGN),
-    "floor": (dnp.floor, np.floor, ANY, ALL),
-    "ceil": (dnp.ceil, np.ceil, ANY, ALL),
-    "round": (dnp.round, np.round, ANY, ALL),
-    "logical_not": (dnp.logical_not, np.logical_not, ANY, ALL),
-    "isfinite": (dnp.isfinite, np.isfinite, NONFINITE, ALL),
-    "stop_gradient": (dt.stop_gradient, lambda x: x, ANY, ALL),
-}
-
-BINARY = {  # primitive: (dnp function, NumPy reference, domain of x, domain of y, dtypes)
-    "add": (dnp.add, np.add, ANY, ANY, ALL),
-    "sub": (dnp.subtract, np.subtract, ANY, ANY, NUMERIC),
-    "mul": (dnp.multiply, np.multiply, ANY, ANY, ALL),
-    "div": (dnp.divide, np.divide, ANY, NONZERO, NUMERIC),
-    "pow": (dnp.power, NUMPY_POWER, POSITIVE, EXPONENT, NUMERIC),
-    "maximum": (dnp.maximum, np.maximum, ANY, ANY, ALL),
-    "minimum": (dnp.minimum, np.minimum, ANY, ANY, ALL),
-    "arctan2": (dnp.arctan2, np.arctan2, ANY, ANY, NUMERIC),
-    "floor_divide": (dnp.floor_divide, np.floor_divide, ANY, NONZERO, NUMERIC),
-    "mod": (dnp.mod, np.mod, ANY, NONZERO, NUMERIC),
-    "eq": (dnp.equal, np.equal, SMALL, SMALL, ALL),
-    "ne": (dnp.not_equal, np.not_equal, SMALL, SMALL, ALL),
-    "lt": (dnp.less, np.less, SMALL, SMALL, ALL),
-    "le": (dnp.less_equal, np.less_equal, SMALL, SMALL, ALL),
-    "gt": (dnp.greater, np.greater, SMALL, SMALL, ALL),
-    "ge": (dnp.greater_equal, np.greater_equal, SMALL, SMALL, ALL),
-    "logical_and": (dnp.logical_and, np.logical_and, SMALL, SMALL, ALL),
-    "logical_or": (dnp.logical_or, np.logical_or, SMALL, SMALL, ALL),
-    "logical_xor": (dnp.logical_xor, np.logical_xor, SMALL, SMALL, ALL),
-}
-
-BITWISE = {  # integers and booleans only (NumPy has no bitwise loops for floats)
-    "bitwise_and": (dnp.bitwise_and, np.bitwise_and, ANY, ANY, INTS + BOOL),
-    "bitwise_or": (dnp.bitwise_or, np.bitwise_or, ANY, ANY, INTS + BOOL),
-    "bitwise_xor": (dnp.bitwise_xor, np.bitwise_xor, ANY, ANY, INTS + BOOL),
-}
-
-OPERATORS = {  # primitive: the Python operator recording it on traced values
-    "add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
-    "div": lambda x, y: x / y, "pow": lambda x, y: x ** y, "floor_divide": lambda x, y: x // y,
-    "mod": lambda x, y: x % y, "eq": lambda x, y: x == y, "ne": lambda x, y: x != y,
-    "lt": lambda x, y: x < y, "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y,
-}
-
-
-def _unary_case(dt_fn, np_fn, domain, choices):
-    @st.composite
-    def case(draw):
-        x = draw(arrays(draw(dtypes(choices)), draw(shapes()), domain))
-        return np_fn, dt_fn, (x,)
-
-    return case()
-
-
-def _binary_case(dt_fn, np_fn, x_domain, y_domain, choices, scalar_kinds):
-    """Broadcasting operands of independently drawn dtypes; 0-d ones may be Python scalars of scalar_kinds."""
-
-    @st.composite
-    def case(draw):
-        args = draw(operands(draw(broadcastable_shapes(2)), choices, (x_domain, y_domain)))
-        args = tuple(a if isinstance(a, np.ndarray) or type(a) in scalar_kinds else np.asarray(a) for a in args)
-        return np_fn, dt_fn, args
-
-    return case()
-
-
-@st.composite
-def _integer_pow_case(draw):
-    """A Python int exponent (not 1: dnp.power returns x itself then); negative ones only for float bases."""
-    dtype = draw(dtypes(NUMERIC))
-    k = draw(st.integers(-3, 4).filter(lambda k: k != 1 and (k >= 0 or dtype.kind == "f")))
-    x = draw(arrays(dtype, draw(shapes()), NONZERO if k < 0 else ANY))
-    return (lambda x: np.power(x, k)), (lambda x: dnp.power(x, k)), (x,)
-
-
-@st.composite
-def _where_case(draw):
-    c_shape, x_shape, y_shape = draw(broadcastable_shapes(3))
-    c = draw(arrays(draw(dtypes(("bool", "bool", "int32"))), c_shape))
-    x, y = draw(operands((x_shape, y_shape), ALL))
-    return np.where, dnp.where, (c, x, y)
-
-
-@st.composite
-def _convert_case(draw):
-    src = draw(dtypes())
-    dst = draw(dtypes(tuple(d for d in ALL if d != src)))  # dnp.astype records nothing for the same dtype
-    x = draw(arrays(src, draw(shapes()), WIDE))
-    return (lambda x: x.astype(dst)), (lambda x: dnp.astype(x, dst)), (x,)
-
-
-@st.composite
-def _full_case(draw):
-    """full_like, zeros_like, ones_like: constants with x's shape (and its dtype unless one is given)."""
-    x = draw(arrays(draw(dtypes()), draw(shapes())))
-    fill = draw(st.sampled_from([0, 1, 2.5, -3, True]))
-    dtype = draw(st.sampled_from([None, *ALL]))
-    return (
-        (lambda x: np.full_like(x, fill, dtype=dtype) + x),
-        (lambda x: dnp.full_like(x, fill, dtype=dtype) + x),
-        (x,),
-    )
-
-
-CASES = {
-    **{name: _unary_case(*spec) for name, spec in UNARY.items()},
-    **{name: _binary_case(*spec, scalar_kinds=(float,) if name == "pow" else (bool, int, float))
-       for name, spec in BINARY.items()},  # a Python int exponent makes integer_pow, tested below
-    "integer_pow": _integer_pow_case(),
-    "where": _where_case(),
-    "convert_element_type": _convert_case(),
-    "full": _full_case(),
-    **{name: _binary_case(*spec, scalar_kinds=(bool, int)) for name, spec in BITWISE.items()},
-    "invert": _unary_case(dnp.invert, np.invert, ANY, INTS + BOOL),
-}
 EMITTED_AS_CONSTANT = {"full"}  # no operands, so bind() evaluates it even under a trace: a captured constant
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_matches_numpy(name, data):
-    np_fn, dt_fn, args = data.draw(CASES[name], label="case")
+    np_fn, dt_fn, args = data.draw(ELEMENTWISE[name].values, label="case")
     prim = None if name in EMITTED_AS_CONSTANT else REGISTRY[name]
     check_op(np_fn, dt_fn, args, prim=prim)
 
 
-@pytest.mark.parametrize("name", sorted(OPERATORS))
+@pytest.mark.parametrize("name", sorted(name for name, case in BINARY.items() if case.operator))
 @settings(max_examples=10, deadline=None)
 @given(data=st.data())
 def test_operators_match_numpy(name, data):
-    _, np_fn, x_domain, y_domain, choices = BINARY[name]
-    x, y = data.draw(operands(data.draw(broadcastable_shapes(2)), choices, (x_domain, y_domain), scalars=False))
-    check_op(np_fn, OPERATORS[name], (x, y), prim=REGISTRY[name])
+    case = BINARY[name]
+    x, y = data.draw(operands(data.draw(broadcastable_shapes(2)), case.dtypes, case.value_domains, scalars=False))
+    check_op(case.ref, case.operator, (x, y), prim=REGISTRY[name])
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
 @pytest.mark.parametrize("scalar", [2.0, 3, True], ids=["float", "int", "bool"])
 def test_python_scalar_takes_the_array_dtype(name, scalar):
     """x32 op 2.0, 2.0 op x32 (closed over and passed as an argument) give what NumPy gives: float32."""
-    dt_fn, np_fn = BINARY[name][:2]
+    dt_fn, np_fn = BINARY[name].fn, BINARY[name].ref
     x = np.array([[0.5, 1.5, 2.5]], np.float32)
     for args, fn_np, fn_dt in [
         ((x,), lambda x: np_fn(x, scalar), lambda x: dt_fn(x, scalar)),

@@ -3,55 +3,21 @@ two-operand einsum with implicit and explicit outputs; eager, per-equation impl 
 
 import numpy as np
 import pytest
-from hypothesis import given, note, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.core.primitive import REGISTRY
 from opcheck import check_op, prim_names
-from strategies import ALL, NUMERIC, SMALL, arrays, dtypes
+from primitive_cases import CONTRACTIONS
 
 
-@st.composite
-def _matmul_case(draw):
-    """x @ y where each operand is 1-D, 2-D or batched, the batch axes broadcasting together."""
-    m, k, n = draw(st.integers(0, 4)), draw(st.integers(0, 4)), draw(st.integers(0, 4))
-    x_batch, y_batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3)).input_shapes
-    x_shape = (k,) if draw(st.booleans()) else x_batch + (m, k)
-    y_shape = (k,) if draw(st.booleans()) else y_batch + (k, n)
-    note(f"{x_shape} @ {y_shape}")
-    x = draw(arrays(draw(dtypes(ALL)), x_shape, SMALL))
-    y = draw(arrays(draw(dtypes(ALL)), y_shape, SMALL))
-    return np.matmul, dnp.matmul, (x, y)
-
-
-@st.composite
-def _einsum_case(draw):
-    """A random one- or two-operand spec over letters i..l: repeated letters (diagonals, traces), contracted
-    and free letters, 0-d operands, and an implicit or explicit (any order, any subset) output."""
-    sizes = {c: draw(st.integers(0, 3)) for c in "ijkl"}
-    n_operands = draw(st.integers(1, 2))
-    terms = [draw(st.text("ijkl", max_size=3)) for _ in range(n_operands)]
-    letters = sorted(set("".join(terms)))
-    explicit = draw(st.booleans())
-    spec = ",".join(terms)
-    if explicit:
-        spec += "->" + "".join(draw(st.permutations(letters))[: draw(st.integers(0, len(letters)))])
-    note(f"spec={spec!r}")
-    xs = tuple(draw(arrays(draw(dtypes(NUMERIC)), tuple(sizes[c] for c in t), SMALL)) for t in terms)
-    return (lambda *xs: np.einsum(spec, *xs)), (lambda *xs: dnp.einsum(spec, *xs)), xs
-
-
-CASES = {"matmul": _matmul_case(), "einsum": _einsum_case()}
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(CONTRACTIONS))
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_matches_numpy(name, data):
-    np_fn, dt_fn, args = data.draw(CASES[name], label="case")
+    np_fn, dt_fn, args = data.draw(CONTRACTIONS[name].values, label="case")
     check_op(np_fn, dt_fn, args, prim=REGISTRY[name])
 
 

@@ -5,72 +5,22 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.core.primitive import REGISTRY
 from opcheck import check_op, prim_names
-from strategies import ALL, NUMERIC, SMALL, arrays, axes, dtypes, shapes
-
-REDUCTIONS = {  # primitive: (dnp function, NumPy reference, needs non-empty reduced axes)
-    "reduce_sum": (dnp.sum, np.sum, False),
-    "reduce_prod": (dnp.prod, np.prod, False),
-    "reduce_max": (dnp.max, np.max, True),
-    "reduce_min": (dnp.min, np.min, True),
-}
+from primitive_cases import REDUCTIONS
+from strategies import NUMERIC
 
 
-def _reduced_axes(shape, axis):
-    if axis is None:
-        return tuple(range(len(shape)))
-    return tuple(a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis))
-
-
-def _reduction_case(dt_fn, np_fn, nonempty):
-    @st.composite
-    def case(draw):
-        shape = draw(shapes())
-        axis = draw(axes(len(shape)))
-        if nonempty:
-            assume(all(shape[a] > 0 for a in _reduced_axes(shape, axis)))
-        keepdims = draw(st.booleans())
-        x = draw(arrays(draw(dtypes(ALL)), shape, SMALL))
-        kwargs = dict(axis=axis, keepdims=keepdims)
-        note(f"{kwargs}")
-        return (lambda x: np_fn(x, **kwargs)), (lambda x: dt_fn(x, **kwargs)), (x,)
-
-    return case()
-
-
-def _index_reduction_case(dt_fn, np_fn):
-    @st.composite
-    def case(draw):
-        shape = draw(shapes())
-        axis = draw(axes(len(shape), allow_tuple=False))
-        assume(math.prod(shape[a] for a in _reduced_axes(shape, axis)) > 0)
-        keepdims = draw(st.booleans())
-        x = draw(arrays(draw(dtypes(ALL)), shape, SMALL))
-        kwargs = dict(axis=axis, keepdims=keepdims)
-        note(f"{kwargs}")
-        return (lambda x: np_fn(x, **kwargs)), (lambda x: dt_fn(x, **kwargs)), (x,)
-
-    return case()
-
-
-CASES = {
-    **{name: _reduction_case(*spec) for name, spec in REDUCTIONS.items()},
-    "argmax": _index_reduction_case(dnp.argmax, np.argmax),
-    "argmin": _index_reduction_case(dnp.argmin, np.argmin),
-}
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_matches_numpy(name, data):
-    np_fn, dt_fn, args = data.draw(CASES[name], label="case")
+    np_fn, dt_fn, args = data.draw(REDUCTIONS[name].values, label="case")
     check_op(np_fn, dt_fn, args, prim=REGISTRY[name])
 
 

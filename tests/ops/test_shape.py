@@ -6,239 +6,24 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.core.primitive import REGISTRY
-from dualtape.numpy.shapes import contiguous
 from opcheck import assert_like_numpy, check_op, prim_names
-from strategies import ALL, arrays, dtypes, shapes
+from primitive_cases import SHAPES
+from strategies import shapes
+from value_cases import indices, substitute
 
 
-def _array(draw, shape, choices=ALL):
-    return draw(arrays(draw(dtypes(choices)), shape))
-
-
-@st.composite
-def _reshape_case(draw):
-    """A new shape for the same elements: the old axes permuted, with 1s added or dropped, maybe one -1."""
-    shape = draw(shapes())
-    dims = [d for d in draw(st.permutations(shape)) if d != 1 or draw(st.booleans())]
-    for _ in range(draw(st.integers(0, 2))):
-        dims.insert(draw(st.integers(0, len(dims))), 1)
-    if math.prod(dims) != math.prod(shape):
-        dims.append(math.prod(shape))
-    new = tuple(dims)
-    assume(new != shape)
-    if new and draw(st.booleans()):
-        i = draw(st.integers(0, len(new) - 1))
-        if math.prod(new[:i] + new[i + 1:]) > 0:
-            new = new[:i] + (-1,) + new[i + 1:]
-    x = _array(draw, shape)
-    if new and draw(st.booleans()):  # the separate-ints spelling
-        return (lambda x: np.reshape(x, new)), (lambda x: dnp.reshape(x, *new)), (x,)
-    return (lambda x: np.reshape(x, new)), (lambda x: dnp.reshape(x, new)), (x,)
-
-
-@st.composite
-def _transpose_case(draw):
-    shape = draw(shapes(min_dims=2))
-    perm = draw(st.permutations(range(len(shape))))
-    assume(perm != list(range(len(shape))))
-    perm = tuple(p - len(shape) if draw(st.booleans()) else p for p in perm)
-    x = _array(draw, shape)
-    if draw(st.booleans()):
-        return np.transpose, dnp.transpose, (x,)
-    return (lambda x: np.transpose(x, perm)), (lambda x: dnp.transpose(x, perm)), (x,)
-
-
-@st.composite
-def _broadcast_to_case(draw):
-    target = draw(shapes())
-    shape = draw(hnp.broadcastable_shapes(target, min_dims=0, max_dims=len(target), min_side=0))
-    assume(shape != target and np.broadcast_shapes(shape, target) == target)
-    x = _array(draw, shape)
-    return (lambda x: np.broadcast_to(x, target)), (lambda x: dnp.broadcast_to(x, target)), (x,)
-
-
-@st.composite
-def _squeeze_case(draw):
-    shape = list(draw(shapes(max_dims=2)))
-    for _ in range(draw(st.integers(1, 2))):
-        shape.insert(draw(st.integers(0, len(shape))), 1)
-    ones = [i for i, d in enumerate(shape) if d == 1]
-    chosen = draw(st.lists(st.sampled_from(ones), unique=True, min_size=1))
-    axis = draw(st.sampled_from([None, tuple(a - len(shape) if a % 2 else a for a in chosen), chosen[0]]))
-    x = _array(draw, tuple(shape))
-    return (lambda x: np.squeeze(x, axis)), (lambda x: dnp.squeeze(x, axis)), (x,)
-
-
-@st.composite
-def _expand_dims_case(draw):
-    shape = draw(shapes())
-    n = draw(st.integers(1, 2))
-    out_ndim = len(shape) + n
-    chosen = draw(st.lists(st.integers(0, out_ndim - 1), unique=True, min_size=n, max_size=n))
-    chosen = [a - out_ndim if draw(st.booleans()) else a for a in chosen]
-    axis = chosen[0] if n == 1 and draw(st.booleans()) else tuple(chosen)
-    x = _array(draw, shape)
-    return (lambda x: np.expand_dims(x, axis)), (lambda x: dnp.expand_dims(x, axis)), (x,)
-
-
-@st.composite
-def _concatenate_case(draw):
-    base = draw(shapes(min_dims=1))
-    axis = draw(st.integers(-len(base), len(base) - 1))
-    count = draw(st.integers(2, 3))
-    xs = []
-    for _ in range(count):
-        shape = list(base)
-        shape[axis] = draw(st.integers(0, 3))
-        xs.append(_array(draw, tuple(shape)))
-    if draw(st.booleans()):  # axis=None flattens arrays of any shapes
-        xs = [_array(draw, draw(shapes())) for _ in range(count)]
-        axis = None
-    return (lambda *xs: np.concatenate(xs, axis)), (lambda *xs: dnp.concatenate(xs, axis)), tuple(xs)
-
-
-# ---- indices -----------------------------------------------------------------------------------------
-@st.composite
-def _slices(draw, size):
-    bound = st.none() | st.integers(-size - 2, size + 2)
-    step = st.none() | st.integers(-3, 3).filter(bool)
-    return slice(draw(bound), draw(bound), draw(step))
-
-
-@st.composite
-def indices(draw, shape, advanced=True):
-    """An index for an array of `shape`: ints (negative too), slices (any step), None, at most one Ellipsis,
-    and (if advanced) integer arrays or lists whose shapes broadcast together. Returns (index, arrays) where
-    arrays are the ndarray entries, in order, so a test can also pass them as traced arguments."""
-    ndim = len(shape)
-    ellipsis = draw(st.booleans())
-    lead = draw(st.integers(0, ndim))
-    trail = draw(st.integers(0, ndim - lead)) if ellipsis else 0
-    positions = list(range(lead)) + list(range(ndim - trail, ndim))
-    kinds = []
-    for axis in positions:
-        options = ["slice"] + (["int"] + ["array"] * advanced if shape[axis] > 0 else [])
-        kinds.append(draw(st.sampled_from(options)))
-    n_arrays = kinds.count("array")
-    array_shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=n_arrays, max_dims=2, max_side=3)).input_shapes \
-        if n_arrays else ()
-    entries, arrays, k = [], [], 0
-    for axis, kind in zip(positions, kinds):
-        size = shape[axis]
-        if kind == "int":
-            entries.append(draw(st.integers(-size, size - 1).map(draw(st.sampled_from([int, np.int64])))))
-        elif kind == "slice":
-            entries.append(draw(_slices(size)))
-        else:
-            values = draw(hnp.arrays(draw(st.sampled_from([np.int64, np.int32])), array_shapes[k],
-                                     elements=st.integers(-size, size - 1)))
-            k += 1
-            if values.ndim == 1 and draw(st.booleans()):
-                entries.append(values.tolist())
-            else:
-                entries.append(values)
-                arrays.append(values)
-    if ellipsis:
-        entries.insert(lead, Ellipsis)
-    for _ in range(draw(st.integers(0, 2))):
-        entries.insert(draw(st.integers(0, len(entries))), None)
-    index = entries[0] if len(entries) == 1 and draw(st.booleans()) else tuple(entries)
-    return index, arrays
-
-
-def _substitute(index, arrays):
-    """index with its ndarray entries replaced, in order, by `arrays` (e.g. by traced values)."""
-    it = iter(arrays)
-    if not isinstance(index, tuple):
-        return next(it) if isinstance(index, np.ndarray) else index
-    return tuple(next(it) if isinstance(e, np.ndarray) else e for e in index)
-
-
-@st.composite
-def _getitem_case(draw):
-    shape = draw(shapes(min_dims=1))
-    index, _ = draw(indices(shape))
-    entries = index if isinstance(index, tuple) else (index,)
-    assume(not all(e is Ellipsis or isinstance(e, slice) and e == slice(None) for e in entries))  # x[:, ...] is x
-    note(f"index={index!r}")
-    x = _array(draw, shape)
-    return (lambda x: x[index]), (lambda x: dnp.getitem(x, index)), (x,)
-
-
-@st.composite
-def _index_add_case(draw):
-    """index_add (getitem's transpose): zeros of x's shape with g added at x[index], duplicates summed."""
-    shape = draw(shapes(min_dims=1))
-    index, _ = draw(indices(shape))
-    program = dt.trace(lambda x: dnp.getitem(x, index))(np.zeros(shape))
-    assume(program.eqns)
-    (eqn,) = program.eqns
-    captured = {v.id: value for v, value in program.captures}
-    arrays = [captured.get(getattr(a, "id", None), getattr(a, "value", None)) for a in eqn.inputs[1:]]
-    note(f"index={index!r}")
-    g = _array(draw, np.zeros(shape)[index].shape)
-
-    def by_numpy(g):
-        out = np.zeros(shape, g.dtype)
-        np.add.at(out, index, g)
-        return out
-
-    prim = REGISTRY["index_add"]
-    return by_numpy, (lambda g: prim(g, *arrays, index=eqn.params["index"], shape=shape)), (g,)
-
-
-@st.composite
-def _contiguous_case(draw):
-    """A transposed array laid out row by row: the same values."""
-    x = _array(draw, draw(shapes()))
-    return (lambda x: np.asarray(x.T, order="C")), (lambda x: contiguous(dnp.transpose(x))), (x,)
-
-
-@st.composite
-def _index_update_case(draw):
-    """index_update: a copy of x with a value (of x's dtype, broadcasting to x[index]) written at index; with
-    repeated integer indices the last write wins, as NumPy writes."""
-    shape = draw(shapes(min_dims=1))
-    index, _ = draw(indices(shape, advanced=draw(st.booleans())))
-    x = _array(draw, shape)
-    target = np.zeros(shape)[index].shape
-    value = draw(arrays(x.dtype, target[draw(st.integers(0, len(target))):]))
-    note(f"index={index!r}")
-
-    def by_numpy(x, value):
-        out = x.copy()
-        out[index] = value
-        return out
-
-    return by_numpy, (lambda x, value: dnp.index_update(x, index, value)), (x, value)
-
-
-CASES = {
-    "index_add": _index_add_case(),
-    "index_update": _index_update_case(),
-    "reshape": _reshape_case(),
-    "contiguous": _contiguous_case(),
-    "transpose": _transpose_case(),
-    "broadcast_to": _broadcast_to_case(),
-    "squeeze": _squeeze_case(),
-    "expand_dims": _expand_dims_case(),
-    "concatenate": _concatenate_case(),
-    "getitem": _getitem_case(),
-}
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(SHAPES))
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_matches_numpy(name, data):
-    np_fn, dt_fn, args = data.draw(CASES[name], label="case")
+    np_fn, dt_fn, args = data.draw(SHAPES[name].values, label="case")
     check_op(np_fn, dt_fn, args, prim=REGISTRY[name])
 
 
@@ -252,7 +37,7 @@ def test_indexing_matches_numpy(data):
     expected = x[index]
     assert_like_numpy(dnp.getitem(x, index), expected, "eager")
     assert_like_numpy(dt.jit(lambda x: x[index])(x), expected, "jit, closed over")
-    with_args = lambda x, *arrays: x[_substitute(index, arrays)]
+    with_args = lambda x, *arrays: x[substitute(index, arrays)]
     assert_like_numpy(dt.jit(with_args)(x, *index_arrays), expected, "jit, index arrays traced")
     program = dt.trace(with_args)(x, *index_arrays)
     assert (program.out_avals[0].shape, program.out_avals[0].dtype) == (expected.shape, expected.dtype)

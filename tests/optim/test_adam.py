@@ -11,6 +11,7 @@ from quadratic import P0, A, B, quadratic_loss, run_dualtape, take_steps
 
 import dualtape as dt
 from dualtape import nn, optim
+from testkit import torch_or_skip
 
 
 def numpy_adam(p, steps, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False):
@@ -157,7 +158,7 @@ def test_fits_a_sine_with_a_small_mlp():
 
 
 def test_steps_match_torch():
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     rng = np.random.default_rng(4)
     w, x = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((6, 4)).astype(np.float32)
     labels = rng.integers(0, 3, 6)

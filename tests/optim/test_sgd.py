@@ -11,6 +11,7 @@ from quadratic import P0, A, B, quadratic_loss, run_dualtape, take_steps
 
 import dualtape as dt
 from dualtape import nn, optim
+from testkit import torch_or_skip
 
 
 def numpy_sgd(p, steps, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
@@ -174,7 +175,7 @@ def test_linear_regression_reaches_a_small_error():
 
 
 def test_steps_match_torch():
-    torch = pytest.importorskip("torch")
+    torch = torch_or_skip()
     rng = np.random.default_rng(3)
     w, x = rng.standard_normal((2, 4)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)
     settings_list = [dict(lr=0.1), dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01),

@@ -5,21 +5,16 @@ through the program in one batched pass."""
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import given, note
 from hypothesis import strategies as st
 
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.transforms.batching import BatchTrace
 from gradcheck import assert_close, check_jvp, numerical_jacobian
-from primitive_cases import CASES, EINSUM_SPECS, operand
-
-RTOL, ATOL = 1e-12, 1e-12  # batched and per-example NumPy calls may sum in different orders
-
-
-def bounded(max_examples):
-    return settings(max_examples=max_examples, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+from layouts import EINSUM_SPECS
+from primitive_cases import DIFFERENTIABLE, operand
+from testkit import EXACT, bounded
 
 
 def assert_matches(got, expected, what=""):
@@ -27,7 +22,7 @@ def assert_matches(got, expected, what=""):
     got, expected = np.asarray(got), np.asarray(expected)
     assert got.shape == expected.shape, f"{what}: shape {got.shape}, NumPy gives {expected.shape}"
     assert got.dtype == expected.dtype, f"{what}: dtype {got.dtype}, NumPy gives {expected.dtype}"
-    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL, err_msg=what)
+    np.testing.assert_allclose(got, expected, **EXACT, err_msg=what)  # (sums may run in other orders)
 
 
 def stacked(ref, batched_args, axes, size, out_axis=0):
@@ -41,11 +36,11 @@ def stacked(ref, batched_args, axes, size, out_axis=0):
 
 
 # ---- every primitive ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(DIFFERENTIABLE))
 @bounded(12)
 @given(data=st.data())
 def test_vmap_of_each_primitive_matches_stacked_numpy(name, data):
-    case = CASES[name]
+    case = DIFFERENTIABLE[name]
     shape_list, params, dtypes = data.draw(case.layout, label="layout")
     dtypes = dtypes or [np.dtype(np.float64)] * len(shape_list)
     size = data.draw(st.integers(1, 3), label="batch size")
@@ -64,7 +59,7 @@ def test_vmap_of_each_primitive_matches_stacked_numpy(name, data):
     out_axis = data.draw(st.integers(0, out_ndim - 1), label="out_axes")
     note(f"shapes={shape_list} params={params} in_axes={in_axes} out_axes={out_axis}")
     expected = stacked(ref, args, axes, size, out_axis)
-    got = dt.vmap(lambda *xs: case.fn(*xs, **params), in_axes=in_axes, out_axes=out_axis)(*args)
+    got = dt.vmap(case.call(params), in_axes=in_axes, out_axes=out_axis)(*args)
     assert_matches(got, expected, f"vmap of {name}")
 
 

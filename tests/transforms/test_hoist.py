@@ -9,6 +9,7 @@ import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.transforms.hoist import hoist_outer_products
 from gradcheck import assert_close, numerical_jacobian
+from testkit import EXACT
 
 RNG = np.random.default_rng(7)
 
@@ -44,7 +45,7 @@ def test_the_ode_weight_cotangent_is_one_matrix_product_after_the_adjoint_loop()
     assert not any("expand_dims" in line or "A_bar" in line for line in loop_body)  # no per-step outer product
     assert after[0].endswith(".T") and after[1].startswith("A_bar = ") and " @ " in after[1]  # one GEMM after
     expected = grad_unoptimised(f, A, x0)
-    assert_close(dt.grad(f)(A, x0), expected, "hoisted vs per-step accumulation", rtol=1e-12, atol=1e-12)
+    assert_close(dt.grad(f)(A, x0), expected, "hoisted vs per-step accumulation", **EXACT)
 
 
 def test_the_python_loop_and_the_fori_loop_agree():
@@ -56,7 +57,7 @@ def test_the_python_loop_and_the_fori_loop_agree():
             x = x + 0.01 * dnp.tanh(A @ x)
         return dnp.sum(x * x)
 
-    assert_close(dt.grad(ode(12))(A, x0), dt.grad(unrolled)(A, x0), "fori vs for", rtol=1e-12, atol=1e-12)
+    assert_close(dt.grad(ode(12))(A, x0), dt.grad(unrolled)(A, x0), "fori vs for", **EXACT)
 
 
 def test_an_accumulator_the_body_also_reads_is_left_alone():
@@ -72,7 +73,7 @@ def test_an_accumulator_the_body_also_reads_is_left_alone():
     A, x0 = RNG.normal(size=(4, 4)) / 3, RNG.normal(size=4)
     program = dt.trace(f)(A, x0)
     assert hoist_outer_products(program) is program  # the forward carry is read by the step: not a pure sum
-    assert_close(dt.grad(f)(A, x0), grad_unoptimised(f, A, x0), "unchanged", rtol=1e-12, atol=1e-12)
+    assert_close(dt.grad(f)(A, x0), grad_unoptimised(f, A, x0), "unchanged", **EXACT)
     assert_close(dt.grad(f)(A, x0), numerical_jacobian(f, (A, x0)), "finite differences", rtol=1e-6,
                  atol=1e-8)
 

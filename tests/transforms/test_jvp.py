@@ -4,7 +4,7 @@ with itself and with jit, and the symbolic zeros that keep undifferentiated inpu
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import given, note
 from hypothesis import strategies as st
 
 import dualtape as dt
@@ -21,29 +21,18 @@ from gradcheck import (
     numerical_jvp,
     random_tangents,
 )
-from primitive_cases import CASES, draw_args
+from opcheck import prim_names
+from primitive_cases import DIFFERENTIABLE, draw_args
 from strategies import Domain, arrays, shapes
-
-
-def bounded(max_examples):
-    return settings(max_examples=max_examples, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def prim_names(program):
-    return [e.prim.name for e in program.eqns]
-
-
-def _tolerances(case):
-    return {k: v for k, v in (("rtol", case.rtol), ("atol", case.atol), ("h", case.h)) if v is not None}
+from testkit import EXACT, bounded
 
 
 def _draw_case(data, name):
-    case = CASES[name]
+    case = DIFFERENTIABLE[name]
     shape_list, params, dtypes = data.draw(case.layout, label="layout")
     note(f"shapes={shape_list} params={params} dtypes={dtypes}")
     args = draw_args(data.draw, case, shape_list, dtypes)
-    return case, (lambda *xs: case.fn(*xs, **params)), args, params
+    return case, case.call(params), args, params
 
 
 # ---- the registry: every differentiable primitive has rules and a case here --------------------------
@@ -59,8 +48,8 @@ def _differentiable():
 def test_every_differentiable_primitive_has_a_jvp_rule_and_a_case():
     differentiable = _differentiable()
     assert not sorted(n for n in differentiable if REGISTRY[n].jvp is None), "primitives without a jvp rule"
-    missing = sorted(differentiable - set(CASES) - REACHED_BY_VJP)
-    unknown = sorted(set(CASES) - differentiable)
+    missing = sorted(differentiable - set(DIFFERENTIABLE) - REACHED_BY_VJP)
+    unknown = sorted(set(DIFFERENTIABLE) - differentiable)
     assert not missing, f"differentiable primitives without a derivative case in primitive_cases.py: {missing}"
     assert not unknown, f"cases for primitives that are not differentiable (or not registered): {unknown}"
 
@@ -73,18 +62,18 @@ def test_every_differentiable_primitive_has_a_batch_rule():
 
 
 # ---- every primitive alone ---------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(DIFFERENTIABLE))
 @bounded(15)
 @given(data=st.data())
 def test_primitive_jvp_and_jacfwd_match_finite_differences(name, data):
     case, f, args, _ = _draw_case(data, name)
     program = dt.trace(f)(*args)
     assert name in prim_names(program), f"the case does not reach {name}:\n{program}"
-    check_jvp(f, args, seed=data.draw(st.integers(0, 2**16), label="seed"), **_tolerances(case))
-    check_jacfwd(f, args, argnums=tuple(range(len(args))), **_tolerances(case))
+    check_jvp(f, args, seed=data.draw(st.integers(0, 2**16), label="seed"), **case.tolerances())
+    check_jacfwd(f, args, argnums=tuple(range(len(args))), **case.tolerances())
 
 
-@pytest.mark.parametrize("name", sorted(set(CASES) - {"convert_element_type"}))
+@pytest.mark.parametrize("name", sorted(set(DIFFERENTIABLE) - {"convert_element_type"}))
 @bounded(8)
 @given(data=st.data())
 def test_float32_primals_and_tangents_give_float32_tangents(name, data):
@@ -343,7 +332,7 @@ def test_jacfwd_of_jacfwd_is_the_symmetric_hessian():
     numerical = numerical_jacobian(lambda x: numerical_jacobian(f, (x,), h=1e-4), (X,), h=1e-3)
     assert hess.shape == (3, 3)
     assert_close(hess, numerical, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(hess, hess.T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hess, hess.T, **EXACT)
 
 
 def test_jit_of_a_jvp_function_is_one_staged_program():

@@ -13,22 +13,18 @@ from dualtape import tree
 from dualtape.core.primitive import REGISTRY
 from dualtape.transforms.vjp import Pullback, active_vars
 from gradcheck import assert_close, check_grads, check_jacrev, check_vjp, numerical_jacobian, numerical_vjp
-from primitive_cases import CASES, draw_args
+from primitive_cases import DIFFERENTIABLE, draw_args
 from strategies import Domain, arrays
 
 SETTINGS = settings(max_examples=12, deadline=None)
 X3 = np.array([0.5, -1.0, 2.0])
 
 
-def _tol(case):
-    return {k: v for k, v in (("rtol", case.rtol), ("atol", case.atol), ("h", case.h)) if v is not None}
-
-
 def _draw_case(data, name):
-    case = CASES[name]
+    case = DIFFERENTIABLE[name]
     shapes, params, dtypes = data.draw(case.layout, label="layout")
     args = draw_args(data.draw, case, shapes, dtypes)
-    return case, (lambda *xs: case.fn(*xs, **params)), args
+    return case, case.call(params), args
 
 
 def _over_sub_programs(p) -> bool:
@@ -47,9 +43,9 @@ def test_every_differentiable_primitive_has_a_vjp_rule_and_a_case():
     without_rule = [n for n, p in REGISTRY.items() if p.differentiable and p.vjp is None
                     and getattr(p, "emit_statements", None) is None]  # (control flow: its own suite)
     assert not without_rule, f"differentiable primitives without a VJP rule: {without_rule}"
-    without_case = sorted(set(_differentiable()) - set(CASES))
+    without_case = sorted(set(_differentiable()) - set(DIFFERENTIABLE))
     assert not without_case, f"differentiable primitives without a case in primitive_cases.py: {without_case}"
-    stale = sorted(n for n in CASES if n not in REGISTRY or not REGISTRY[n].differentiable)
+    stale = sorted(n for n in DIFFERENTIABLE if n not in REGISTRY or not REGISTRY[n].differentiable)
     assert not stale, f"cases for primitives that are not differentiable primitives: {stale}"
 
 
@@ -58,7 +54,7 @@ def test_every_differentiable_primitive_has_a_vjp_rule_and_a_case():
 @given(data=st.data())
 def test_vjp_of_each_primitive_matches_finite_differences(name, data):
     case, f, args = _draw_case(data, name)
-    check_vjp(f, args, **_tol(case))
+    check_vjp(f, args, **case.tolerances())
 
 
 @pytest.mark.parametrize("name", _differentiable())
@@ -72,23 +68,15 @@ def test_grad_and_jacrev_of_each_primitive_match_finite_differences(name, data):
     scalar = lambda *xs: dnp.sum(f(*xs) * weights)
     nums = tuple(range(len(args)))
     got = dt.grad(scalar, argnums=nums)(*args)
-    for k, (g, x, n) in enumerate(zip(got, args, numerical_vjp(f, args, weights, nums, **_tol_h(case)))):
+    for k, (g, x, n) in enumerate(zip(got, args, numerical_vjp(f, args, weights, nums, **case.tolerances("h")))):
         assert g.dtype == x.dtype and g.shape == x.shape, f"grad {k}: {g.dtype}{g.shape} for {x.dtype}{x.shape}"
-        assert_close(g, n, f"grad of operand {k}", **_tol_rel(case))
-    check_jacrev(f, args, argnums=nums, **_tol(case))
+        assert_close(g, n, f"grad of operand {k}", **case.tolerances("rtol", "atol"))
+    check_jacrev(f, args, argnums=nums, **case.tolerances())
 
 
 def test_jacrev_with_zero_size_output_and_input():
     jac = dt.jacrev(lambda a: a[0, ..., np.array(0)])(np.ones((1, 0, 1)))
     assert jac.shape == (0, 1, 0, 1)
-
-
-def _tol_h(case):
-    return {"h": case.h} if case.h else {}
-
-
-def _tol_rel(case):
-    return {k: v for k, v in (("rtol", case.rtol), ("atol", case.atol)) if v is not None}
 
 
 def test_binary_operands_broadcast_both_ways():

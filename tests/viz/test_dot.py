@@ -11,6 +11,7 @@ import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.viz import Graph, GraphvizNotFoundError, to_dot
 from dualtape.viz.dot import quote
+from testkit import leaf
 
 HAVE_DOT = shutil.which("dot") is not None
 NODE = re.compile(r"^\s*(n\d+) \[(.*)\]$")
@@ -91,9 +92,6 @@ def test_labels_are_escaped():
 
 
 # ---- eager backward graphs ----------------------------------------------------------------------------------
-def leaf(values):
-    return dt.tensor(np.array(values, dtype=np.float64), requires_grad=True)
-
 
 def test_an_eager_graph_has_grad_fn_names_accumulate_grad_shapes_and_coloured_leaves():
     x, W = leaf([1.0, 2.0]), leaf([[1.0, 2.0], [3.0, 4.0]])

@@ -16,6 +16,7 @@ from ..autograph import maybe_convert
 from ..avals import aval_of, is_float
 from ..codegen.runtime import Compiled
 from ..config import config
+from ..core.primitive import trace_of
 from ..core.trace import input_hints, make_program
 from ..errors import object_array_error
 from ..numpy import moveaxis, reshape
@@ -26,7 +27,7 @@ from ..transforms.passes import optimize
 
 def untensor(values):
     """Eager tensors given to the functional API count as their (detached) arrays."""
-    return tree.tree_map(lambda x: x.data if getattr(x, "_dt_eager", False) else x, values)
+    return tree.tree_map(lambda x: x if (t := trace_of(x)) is None else t.unwrap(x), values)
 
 
 def check_primals_tangents(primals, tangents, where: str) -> None:

@@ -20,6 +20,7 @@ from ..codegen.emit import emit_program
 from ..codegen.runtime import Compiled, array_module
 from ..config import config, logger
 from ..core.ir import Program
+from ..core.primitive import trace_of
 from ..core.trace import input_hints, make_program
 from ..errors import object_array_error
 from ..transforms.evaluate import eval_program
@@ -220,7 +221,7 @@ class _Entry:
 
     def __init__(self, program, out_tree, objects=()):
         self.program, self.out_tree, self.objects, self.compiled = program, out_tree, objects, None
-        self.captures_traced = any(getattr(v, "_dt_trace", None) is not None for _, v in program.captures)
+        self.captures_traced = any(trace_of(v) is not None for _, v in program.captures)
 
     def result(self, outs):
         """The function's result from the program's outputs (and the object leaves set aside)."""
@@ -262,7 +263,7 @@ class Jitted:
         else:
             dynamic, dynamic_kwargs, static = _split_static(args, kwargs, *statics)
         leaves, treedef = tree.flatten((dynamic, dynamic_kwargs))
-        leaves = [x.data if getattr(x, "_dt_eager", False) else x for x in leaves]  # a Tensor is its array
+        leaves = [x if (t := trace_of(x)) is None else t.unwrap(x) for x in leaves]  # a Tensor is its array
         try:
             signature = tuple(_leaf_signature(x) for x in leaves)
         except TypeError as e:
@@ -298,7 +299,7 @@ class Jitted:
                 if compiled is not None:
                     return compiled(*args)
         entry, leaves, static = self._entry(args, kwargs)
-        if entry.captures_traced or any(getattr(x, "_dt_trace", None) is not None for x in leaves):
+        if entry.captures_traced or any(trace_of(x) is not None for x in leaves):
             return entry.result(eval_program(entry.program, leaves))  # inline into the enclosing trace / transform
         compiled = entry.compiled
         if compiled is None:

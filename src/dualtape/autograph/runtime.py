@@ -12,6 +12,7 @@ from .. import tree
 from .._util import user_source_line
 from ..avals import aval_of
 from ..control.flow import cond, fori_loop, while_loop
+from ..core.primitive import trace_of
 from ..errors import ShapeError
 from ..numpy import logical_and, logical_not, logical_or, where
 
@@ -58,7 +59,7 @@ for _name in ("neg pos abs invert lt le gt ge bool len iter getitem setitem call
 
 def concrete(x):
     """(True, python value) when x has a concrete value (a dual number's primal counts), else (False, None)."""
-    while getattr(x, "_dt_trace", None) is not None:
+    while trace_of(x) is not None:
         if hasattr(x, "primal"):
             x = x.primal
         else:

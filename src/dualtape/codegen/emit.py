@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.ir import Lit, Namer, Program, Var
+from ..core.ir import Lit, Namer, Program, Var, sub_programs
 from ..core.primitive import REGISTRY
 from ..transforms.simplify import shortest
 from .portable import arrays_where_needed
@@ -71,6 +71,12 @@ def literal_ast(lit: Lit) -> ast.expr:
 
 
 _RESERVED = {"xp", *dir(builtins)}
+
+
+def _helpers_used(program: Program) -> set[str]:
+    """The runtime helpers the program's primitives (those of its sub-programs too) may call by name."""
+    return {name for eqn in program.eqns for name in eqn.prim.helpers} | {
+        name for eqn in program.eqns for sub in sub_programs(eqn.params) for name in _helpers_used(sub)}
 
 
 def _helper_names() -> set[str]:
@@ -330,7 +336,7 @@ def _fresh_results(emitter: _Emitter, program: Program) -> list[str]:
 def emit_program(program: Program, name: str | None = None, comments: bool = True) -> Emitted:
     """The program as the source of one Python function taking the program's inputs."""
     fn_name = name or program.name
-    if fn_name == "xp" or keyword.iskeyword(fn_name):  # the def must not shadow the array module
+    if fn_name == "xp" or keyword.iskeyword(fn_name) or fn_name in _helpers_used(program):  # (nor a helper)
         fn_name += "_"
     namer = Namer(_RESERVED | _helper_names() | {fn_name})
     emitter = _Emitter(namer, comments)

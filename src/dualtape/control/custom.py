@@ -11,13 +11,14 @@ import functools
 import inspect
 
 from .. import tree
+from ..core.primitive import trace_of
 from ..ops.elementwise import stop_gradient_p
 from .custom_rules import custom_jvp_call_p, custom_vjp_call_p
 from .trace import fn_name, trace_sub_program
 
 
 def _traced(x) -> bool:
-    return getattr(x, "_dt_trace", None) is not None
+    return trace_of(x) is not None
 
 
 def stop_gradient(x):

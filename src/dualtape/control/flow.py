@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import tree
 from ..avals import ShapedArray, aval_of
+from ..core.primitive import trace_of
 from ..errors import ShapeError
 from ..numpy import astype, not_equal
 from .cond import cond_p
@@ -19,7 +20,7 @@ from .trace import trace_together
 
 
 def _traced(*values) -> bool:
-    return any(getattr(x, "_dt_trace", None) is not None for x in tree.leaves(values))
+    return any(trace_of(x) is not None for x in tree.leaves(values))
 
 
 def _leaf_fn(fn, in_tree, n_lead=0):

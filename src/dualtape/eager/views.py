@@ -12,7 +12,8 @@ import weakref
 
 import numpy as np
 
-from ..ops.shape import index_update_p, reshape_p, transpose_p
+from ..ops.indexing import index_update_p
+from ..ops.shape import reshape_p, transpose_p
 from . import grad_mode
 from .graph import PrimitiveNode, Unread
 

@@ -8,7 +8,9 @@ import numpy as np
 
 from .._util import normalize_axes, normalize_axis, user_source_line
 from ..avals import aval_of
+from ..core.primitive import trace_of
 from ..errors import IndexBoundsError
+from ..ops import indexing as ix
 from ..ops import shape as sh
 from ._base import arr, bind, ndim, shape, shape_error, static_int
 from .elementwise import add, astype
@@ -147,9 +149,9 @@ def getitem(x, index):
     """x[index] for ints, slices, None, Ellipsis and integer arrays (NumPy's basic and advanced indexing)."""
     x = arr(x)
     entries, arrays = _index_entries(x, index)
-    if all(e is Ellipsis or type(e) is sh.Slice and e == (None, None, None) for e in entries):
+    if all(e is Ellipsis or type(e) is ix.Slice and e == (None, None, None) for e in entries):
         return x
-    return bind(sh.getitem_p, x, *arrays, index=sh.Index(entries))
+    return bind(ix.getitem_p, x, *arrays, index=ix.Index(entries))
 
 
 def take_along_axis(x, indices, axis=-1):
@@ -171,7 +173,7 @@ def index_update(x, index, value):
     `x.at[index].set(value)`; the eager `tensor[index] = value` records it."""
     x = arr(x)
     entries, arrays = _index_entries(x, index, "index_update")
-    return bind(sh.index_update_p, x, value, *arrays, index=sh.Index(entries))
+    return bind(ix.index_update_p, x, value, *arrays, index=ix.Index(entries))
 
 
 def index_add(x, index, value):
@@ -179,10 +181,10 @@ def index_add(x, index, value):
     `x.at[index].add(value)`. value takes x's dtype and broadcasts to the indexed region, as in JAX."""
     x = arr(x)
     entries, arrays = _index_entries(x, index, "index_add")
-    index = sh.Index(entries)
-    region = sh.getitem_p.abstract_eval(aval_of(x), *[aval_of(a) for a in arrays], index=index).shape
+    index = ix.Index(entries)
+    region = ix.getitem_p.abstract_eval(aval_of(x), *[aval_of(a) for a in arrays], index=index).shape
     value = broadcast_to(astype(value, aval_of(x).dtype), region)
-    return add(x, bind(sh.index_add_p, value, *arrays, index=index, shape=shape(x)))
+    return add(x, bind(ix.index_add_p, value, *arrays, index=index, shape=shape(x)))
 
 
 def _index_entries(x, index, op: str = "getitem") -> tuple[list, list]:
@@ -199,12 +201,12 @@ def _index_entries(x, index, op: str = "getitem") -> tuple[list, list]:
             seen_ellipsis = True
             width = ndim(x) - consumed
             # an ellipsis spanning no axis still separates advanced indices (NumPy then puts their axes first)
-            entries.extend([sh.Slice(None, None, None)] * width if width > 0 else [Ellipsis])
+            entries.extend([ix.Slice(None, None, None)] * width if width > 0 else [Ellipsis])
             axis += max(width, 0)
         elif e is None:
             entries.append(None)
         elif isinstance(e, slice):
-            entries.append(sh.Slice(static_int(e.start, "slice"), static_int(e.stop, "slice"),
+            entries.append(ix.Slice(static_int(e.start, "slice"), static_int(e.stop, "slice"),
                                     static_int(e.step, "slice")))
             axis += 1
         elif isinstance(e, (int, np.integer)) and not isinstance(e, (bool, np.bool_)):
@@ -213,7 +215,7 @@ def _index_entries(x, index, op: str = "getitem") -> tuple[list, list]:
         else:
             for a in _index_arrays(e):
                 _check_bounds(op, x, a, axis)
-                entries.append(sh.ArrayIndex(len(arrays)))
+                entries.append(ix.ArrayIndex(len(arrays)))
                 arrays.append(a)
                 axis += 1
     return entries, arrays
@@ -250,13 +252,14 @@ def _is_bool_array(e) -> bool:
 
 def _index_arrays(e) -> list:
     """An index array (or a concrete boolean mask turned into its index arrays)."""
-    if getattr(e, "_dt_eager", False) and getattr(e.data, "_dt_trace", None) is None:
-        e = e.data  # (an eager tensor's values are known: an index like a NumPy array's)
-    if getattr(e, "_dt_trace", None) is None and not hasattr(e, "__array_function__"):
+    trace = trace_of(e)
+    if trace is not None and trace_of(trace.unwrap(e)) is None:
+        e = trace.unwrap(e)  # (an eager tensor's values are known: an index like a NumPy array's)
+    if trace_of(e) is None and not hasattr(e, "__array_function__"):
         e = np.asarray(e)  # (lists; arrays, NumPy's or a GPU's, stay as they are)
     dt = aval_of(e).dtype
     if dt == np.bool_:
-        if getattr(e, "_dt_trace", None) is not None:
+        if trace_of(e) is not None:
             raise NotImplementedError(
                 "indexing with a traced boolean mask gives a data-dependent shape; "
                 "use dnp.where(mask, x, 0) or sum over x * mask instead"

@@ -46,6 +46,29 @@ def binary(name: str, template: str, doc: str = "", *, dnp=None, ufunc=True, met
                      faces=faces, **declared)
 
 
+def _erf_helper(xp):
+    """erf over arrays of xp: CuPy's own on a GPU; on the CPU math.erf per element (NumPy has no erf), in the
+    operand's floating dtype (float64 for integers), a 0-d operand giving a scalar as a ufunc does."""
+    if xp is not np:
+        from cupyx.scipy.special import erf  # (CuPy's elementwise kernel)
+
+        return erf
+    each = np.frompyfunc(math.erf, 1, 1)
+
+    def erf(x):
+        x = xp.asarray(x)
+        return xp.asarray(each(x), dtype=x.dtype if x.dtype.kind == "f" else np.float64)[()]
+
+    return erf
+
+
+_erf_helper.backend_specific = "NumPy has no erf: math.erf per element on the CPU, cupyx.scipy.special.erf on a GPU"
+
+
+def _erf_for(x):
+    return _erf_helper(np if type(x).__module__.split(".")[0] != "cupy" else __import__("cupy"))
+
+
 # ---- unary maths -------------------------------------------------------------------------------------
 # Each row: name, template (evaluation and emitted source), the dnp docstring, then its faces (core/faces.py).
 F = FLOAT_FUNCTION
@@ -69,6 +92,9 @@ log10_p = unary("log10", "xp.log10(x)", "Base-10 logarithm.", torch="Log10", pro
 log1p_p = unary("log1p", "xp.log1p(x)", "log(1 + x), accurate near 0.", method="log1p", torch="Log1P", inplace=True,
                 promotion=F)
 sqrt_p = unary("sqrt", "xp.sqrt(x)", "Square root.", method="sqrt", torch="Sqrt", inplace=True, promotion=F)
+erf_p = unary("erf", "erf(x)", "The error function 2/sqrt(pi) * integral of e**(-t**2) from 0 to x.", ufunc=None,
+              method="erf", torch="Erf", inplace=True, promotion=F, impl=lambda x: _erf_for(x)(x),
+              helpers={"erf": _erf_helper})  # (NumPy has no erf: emitted code calls the helper)
 sigmoid_p = unary("sigmoid", "xp.exp(-xp.logaddexp(0, -x))",  # 1/(1+e^-x) without overflow
                   "Logistic sigmoid 1 / (1 + e**-x), computed without overflow.", ufunc=None, method="sigmoid",
                   torch="Sigmoid", inplace=True, promotion=F)
@@ -171,6 +197,7 @@ defelementwise(arctan_p, lambda g, ans, x: g / (1 + x * x), reads="x")
 defelementwise(sinh_p, lambda g, ans, x: g * cosh_p(x), reads="x")
 defelementwise(cosh_p, lambda g, ans, x: g * sinh_p(x), reads="x")
 defelementwise(tanh_p, lambda g, ans, x: g * (1 - ans * ans), reads="ans")
+defelementwise(erf_p, lambda g, ans, x: g * (2 / math.sqrt(math.pi)) * exp_p(-(x * x)), reads="x")
 defelementwise(exp_p, lambda g, ans, x: g * ans, reads="ans")
 defelementwise(exp2_p, lambda g, ans, x: g * (ans * _LN2), reads="ans")
 defelementwise(expm1_p, lambda g, ans, x: g * (ans + 1), reads="ans")

@@ -19,6 +19,11 @@ def _p(name: str) -> Primitive:
     return REGISTRY[name]
 
 
+def same_dtype(x, *_, **__):
+    """The dtype rule of a primitive whose result has its first operand's dtype (shape primitives)."""
+    return x.dtype
+
+
 # ---- shape and dtype fitting -------------------------------------------------------------------------
 def unbroadcast(x_bar, aval: ShapedArray):
     """Sum a cotangent of a broadcast result back to an operand's shape (NumPy broadcasting undone)."""

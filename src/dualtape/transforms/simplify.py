@@ -13,13 +13,13 @@ import numpy as np
 
 from ..avals import ShapedArray
 from ..core.ir import Eqn, Lit, Program, Var, sub_programs
-from ..core.primitive import REGISTRY
+from ..core.primitive import REGISTRY, trace_of
 
 _FOLD_LIMIT = 1 << 16  # elements: bigger constant results stay as equations (a broadcast is cheaper than a copy)
 
 
 def _is_concrete(value) -> bool:
-    return isinstance(value, (np.ndarray, np.generic)) and getattr(value, "_dt_trace", None) is None
+    return isinstance(value, (np.ndarray, np.generic)) and trace_of(value) is None
 
 
 def _literal_value(a):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..api.staging import trace
 from ..core.ir import Program
+from ..eager.tensor import Tensor
 from .backward import backward_graph
 from .dot import Graph, GraphvizNotFoundError
 from .program import program_graph
@@ -18,9 +19,9 @@ def to_dot(x, *args, names: dict | None = None) -> Graph:
     from names ({label: tensor}); or a function, traced at the example args."""
     if isinstance(x, Program):
         return program_graph(x)
-    if getattr(x, "_dt_eager", False):
+    if isinstance(x, Tensor):
         return backward_graph([x], names)
-    if isinstance(x, (list, tuple)) and x and all(getattr(t, "_dt_eager", False) for t in x):
+    if isinstance(x, (list, tuple)) and x and all(isinstance(t, Tensor) for t in x):
         return backward_graph(list(x), names)
     if callable(x):
         return program_graph(trace(x)(*args))
