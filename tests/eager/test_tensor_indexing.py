@@ -165,3 +165,15 @@ def test_views_match_torch():
         (h * h).sum().backward()
         results.append(x.grad.numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+def test_an_index_out_of_bounds_is_an_index_error_naming_the_op_the_shape_and_the_line():
+    """As NumPy, an IndexError (so `except IndexError` works), but with the op, the shape and the user's line."""
+    t = dt.tensor([1.0, 2.0, 3.0])
+    written = r"__setitem__: index 5 is out of bounds .*shape \[3\]\)\n  at .*test_tensor_indexing"
+    with pytest.raises(IndexError, match=written):
+        t[np.array([5])] = 1.0
+    assert t.tolist() == [1.0, 2.0, 3.0]  # (nothing half-written)
+    for read in (lambda: t[5], lambda: dt.jit(lambda x: x[5])(np.ones(3))):
+        with pytest.raises(IndexError, match=r"getitem: index 5 is out of bounds for axis 0 with size 3"):
+            read()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._util import user_source_line
 from ..core.primitive import REGISTRY, trace_of
+from ..errors import IndexBoundsError
 from ..numpy import elementwise as _ew
 from ..numpy import shapes as _sh
 from . import devices as _device
@@ -112,7 +114,11 @@ class InPlaceMethods(UnaryInPlaceMethods):
             self._inplace(_sh.index_update(self, index, value), "__setitem__")
             return
         before_inplace(self, None)  # (nothing to record: write the values where they are)
-        self.data[_plain_index(index)] = _device.like(getattr(value, "data", value), self.data)
+        try:
+            self.data[_plain_index(index)] = _device.like(getattr(value, "data", value), self.data)
+        except IndexError as e:  # (NumPy's bare message: say which op, which tensor, where)
+            raise IndexBoundsError("__setitem__", f"{e} (writing into a tensor of shape {list(self.shape)})",
+                                   user_source_line(), "indices must lie within each axis") from None
         self._version[0] += 1
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..avals import ShapedArray, aval_of, broadcast_shapes
 from ..core.faces import Faces
 from ..core.primitive import REGISTRY, Primitive
-from ..errors import ShapeError
+from ..errors import IndexBoundsError, ShapeError
 from .rules import declare_reads, deflinear, defvjp, move_batch_rank, same_dtype, unbroadcast
 
 
@@ -86,8 +86,8 @@ def _getitem_rule(x, *arrays, index):
             pieces.append(None)
         else:
             if not -size <= e < size:
-                raise ShapeError("getitem", f"index {e} is out of bounds for axis {axis - 1} with size {size}",
-                                 fix="index within the axis length")
+                raise IndexBoundsError("getitem", f"index {e} is out of bounds for axis {axis - 1} with size {size}",
+                                       fix="index within the axis length")
             if advanced:
                 adv_pos.append(pos)
                 adv_shapes.append(())
