@@ -19,7 +19,14 @@ BOOL = (np.dtype(np.bool_),)
 NUMERIC = FLOATS + INTS
 # NumPy before 2.3 computes `a ** b` of 0-d arrays by a fast path (b 0, 0.5, 1, 2, ...) that keeps a's dtype, so it
 # can differ from np.power there; dualtape's pow is `**`, what users write, so older NumPy is compared with `**`
-NUMPY_POWER = np.power if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else (lambda x, y: x ** y)
+POWER_BY_VALUE = np.lib.NumpyVersion(np.__version__) < "2.3.0"  # (its dtype there may depend on a 0-d exponent)
+NUMPY_POWER = (lambda x, y: x ** y) if POWER_BY_VALUE else np.power
+
+
+def power_by_value(name: str, args) -> bool:
+    """NumPy before 2.3 gives `a ** b` of a 0-d array b (-1, 0, 0.5, 1, 2) a's own dtype by a fast path that
+    other exponents do not take, so no dtype rule can predict it: such draws are left out there."""
+    return POWER_BY_VALUE and name == "pow" and type(args[1]) is np.ndarray and args[1].ndim == 0
 ALL = NUMERIC + BOOL
 
 MAX_DIMS = 3
