@@ -321,12 +321,13 @@ class _Emitter:
 def _fresh_results(emitter: _Emitter, program: Program) -> list[str]:
     """The returned expressions, each a writable array of its own as a NumPy function's results are: a
     captured constant (the same array every call), a result already returned (common subexpressions merge
-    two results into one) and a broadcast (a read-only view) are returned as copies."""
+    two results into one) and a broadcast (a read-only view) are returned as copies; a Python number (a weak
+    scalar) is immutable and returned as it is."""
     broadcasts = {v.id for e in program.eqns if e.prim.name == "broadcast_to" for v in e.outs}
     results, seen = [], set()
     for a in program.outputs:
         text = ast.unparse(emitter.atom(a))
-        if type(a) is Var and (text in emitter.globals or text in seen or a.id in broadcasts):
+        if type(a) is Var and not a.aval.weak and (text in emitter.globals or text in seen or a.id in broadcasts):
             text = f"xp.copy({text})"
         seen.add(text)
         results.append(text)
