@@ -10,7 +10,6 @@ import pytest
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.codegen import portable
-from dualtape.core.faces import FLOAT_FUNCTION, TO_FLOAT
 from dualtape.core.primitive import REGISTRY
 
 WITH_FACES = sorted(name for name, prim in REGISTRY.items() if prim.faces != type(prim.faces)())
@@ -100,15 +99,20 @@ def test_matmul_node_name_and_every_declared_node_name_is_pytorchs_spelling():
 
 @pytest.mark.parametrize("name", [n for n in WITH_FACES if REGISTRY[n].faces.promotion])
 def test_declared_promotion_is_what_eager_applies(name):
+    """Integer tensors give float32 where the row says the result is floating, int64 where it says the operands
+    are promoted together (an int32 tensor meeting an int64 one)."""
     prim = REGISTRY[name]
-    assert prim.torch_promotion == prim.faces.promotion
     positions, floating = prim.faces.promotion
-    if prim.name == "where" or not floating:
+    if prim.name == "where":
         return
+    fn = getattr(dnp, prim.faces.dnp[0])
     ints = [dt.tensor(np.array([1, 1, 1])) for _ in prim.operands]
-    out = getattr(dnp, prim.faces.dnp[0])(*ints)
-    assert out.dtype == np.float32, f"{name}: an integer tensor gives {out.dtype}, PyTorch float32"
-    assert prim.faces.promotion in (FLOAT_FUNCTION, TO_FLOAT)
+    if floating:
+        assert fn(*ints).dtype == np.float32, f"{name}: an integer tensor gives {fn(*ints).dtype}, PyTorch float32"
+    else:
+        mixed = [dt.tensor(np.array([1, 1, 1], np.int32)), dt.tensor(np.array([1, 1, 1], np.int64))]
+        out = fn(*mixed).dtype
+        assert positions == (0, 1) and out in (np.int64, np.bool_), f"{name}: {out}"  # (comparisons give bool)
 
 
 @pytest.mark.parametrize("name", [n for n, p in REGISTRY.items() if p.template])

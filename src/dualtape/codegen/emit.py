@@ -120,8 +120,7 @@ def _owned_temporaries(program: Program) -> set[int]:
             if type(a) is Var:
                 uses[a.id] = uses.get(a.id, 0) + 1
     outputs = {a.id for a in program.outputs if type(a) is Var}
-    return {v.id for e in program.eqns if (e.prim.elementwise and e.prim.name not in ("stop_gradient",
-            "convert_element_type")) or e.prim.facts.new_array
+    return {v.id for e in program.eqns if e.prim.facts.new_array
             for v in e.outs if uses.get(v.id) == 1 and v.id not in outputs}
 
 

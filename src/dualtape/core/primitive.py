@@ -82,7 +82,7 @@ def bind(prim: "Primitive", *args, **params):
             if t is not None and (top is None or t.level > top.level):
                 top = t
     if top is None:
-        return prim.impl(*args, **params)
+        return prim.evaluate(*args, **params)
     if top.level:
         top = _handler(top, args)
     return top.process(prim, args, params)
@@ -140,8 +140,8 @@ class Primitive:
         self.faces = faces or Faces()  # how users reach it (core/faces.py)
         self.facts = facts or Facts()  # what the optimiser may assume of it
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
-        # where every operand is a Python number and Python would raise (1 / 0.0, 0.0 ** -1, 1e40 ** 10.0), the
-        # evaluator computes it as NumPy does, and emitted code calls a helper named so (NumPy's ufunc name)
+        # where every operand is a Python number and Python would raise (1 / 0.0, 0.0 ** -1, 1e40 ** 10.0), bind()
+        # computes it as NumPy does, and emitted code calls a helper named so (NumPy's ufunc name)
         self.on_numbers = on_numbers
         if on_numbers is not None:
             self.helpers[on_numbers] = lambda xp: as_numpy_on_numbers(_OPERATORS[type(self._template_ast.op)],
@@ -169,7 +169,9 @@ class Primitive:
         self._emit = emit
         self._impls: dict = {}
         self._explicit_impl = impl
-        self.impl = impl if impl is not None else self.impl_for(np)
+        self.impl = impl if impl is not None else self.impl_for(np)  # (on arrays: eager mode calls it directly)
+        # what bind() runs on plain values, Python numbers among them (see on_numbers)
+        self.evaluate = self.impl if on_numbers is None else as_numpy_on_numbers(self.impl, on_numbers)
         if name in REGISTRY:
             raise ValueError(f"primitive {name} is declared twice")
         REGISTRY[name] = self
@@ -209,8 +211,6 @@ class Primitive:
                 code = compile(f"lambda {sig}: {self.template}", f"<dualtape:{self.name}>", "eval")
                 fn = eval(code, {"xp": xp})  # noqa: S307 - our own template
                 fn.__name__ = f"{self.name}_impl"
-            if self.on_numbers is not None and self._explicit_impl is None:
-                fn = as_numpy_on_numbers(fn, self.on_numbers)
             self._impls[xp] = fn
         return fn
 

@@ -8,6 +8,7 @@ expression, so evaluation and emitted source cannot disagree. Result dtypes come
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -21,7 +22,7 @@ def _same_shape(x, **_):
     return x.shape
 
 
-def _faces(name, operands, doc, dnp, ufunc, method, torch, inplace, promotion) -> Faces:
+def _faces(name, doc, dnp, ufunc, method, torch, inplace, promotion) -> Faces:
     """A row's faces from its short spellings: dnp names (default: the primitive's name), ufunc True for the
     NumPy ufunc of the dnp name, torch "Sin" for the node SinBackward0, inplace True for `<method>_`."""
     dnp = (name,) if dnp is None else (dnp,) if isinstance(dnp, str) else tuple(dnp)
@@ -32,18 +33,20 @@ def _faces(name, operands, doc, dnp, ufunc, method, torch, inplace, promotion) -
 
 
 def unary(name: str, template: str, doc: str = "", *, dnp=None, ufunc=True, method=None, torch=None,
-          inplace=False, promotion=None, differentiable=True, **declared) -> Primitive:
-    faces = _faces(name, 1, doc, dnp, ufunc, method, torch, inplace, promotion)
+          inplace=False, promotion=None, differentiable=True, new_array=True, **declared) -> Primitive:
+    """An elementwise row of one operand; its result is a new array unless new_array=False (the identity)."""
+    faces = _faces(name, doc, dnp, ufunc, method, torch, inplace, promotion)
     return Primitive(name, ("x",), template, _same_shape, differentiable=differentiable, elementwise=True,
-                     faces=faces, **declared)
+                     faces=faces, facts=Facts(new_array=new_array), **declared)
 
 
 def binary(name: str, template: str, doc: str = "", *, dnp=None, ufunc=True, method=None, torch=None,
-           promotion=SAME_KIND, differentiable=True, **declared) -> Primitive:
+           promotion=SAME_KIND, differentiable=True, commutative=False, **declared) -> Primitive:
+    """An elementwise row of two broadcast operands; its result is always a new array."""
     rule = lambda x, y, **_: broadcast_shapes(name, x.shape, y.shape)
-    faces = _faces(name, 2, doc, dnp, ufunc, method, torch, False, promotion)
+    faces = _faces(name, doc, dnp, ufunc, method, torch, False, promotion)
     return Primitive(name, ("x", "y"), template, rule, differentiable=differentiable, elementwise=True,
-                     faces=faces, **declared)
+                     faces=faces, facts=Facts(commutative=commutative, new_array=True), **declared)
 
 
 def _erf_helper(xp):
@@ -65,8 +68,14 @@ def _erf_helper(xp):
 _erf_helper.backend_specific = "NumPy has no erf: math.erf per element on the CPU, cupyx.scipy.special.erf on a GPU"
 
 
-def _erf_for(x):
-    return _erf_helper(np if type(x).__module__.split(".")[0] != "cupy" else __import__("cupy"))
+def _erf_impl(x):
+    """erf of a NumPy value on the CPU, of a CuPy array with CuPy's kernel (the evaluator eager mode runs)."""
+    if type(x).__module__.startswith("cupy"):
+        return _erf_helper(sys.modules["cupy"])(x)
+    return _ERF_ON_CPU(x)
+
+
+_ERF_ON_CPU = _erf_helper(np)
 
 
 # ---- unary maths -------------------------------------------------------------------------------------
@@ -93,7 +102,7 @@ log1p_p = unary("log1p", "xp.log1p(x)", "log(1 + x), accurate near 0.", method="
                 promotion=F)
 sqrt_p = unary("sqrt", "xp.sqrt(x)", "Square root.", method="sqrt", torch="Sqrt", inplace=True, promotion=F)
 erf_p = unary("erf", "erf(x)", "The error function 2/sqrt(pi) * integral of e**(-t**2) from 0 to x.", ufunc=None,
-              method="erf", torch="Erf", inplace=True, promotion=F, impl=lambda x: _erf_for(x)(x),
+              method="erf", torch="Erf", inplace=True, promotion=F, impl=_erf_impl,
               helpers={"erf": _erf_helper})  # (NumPy has no erf: emitted code calls the helper)
 sigmoid_p = unary("sigmoid", "xp.exp(-xp.logaddexp(0, -x))",  # 1/(1+e^-x) without overflow
                   "Logistic sigmoid 1 / (1 + e**-x), computed without overflow.", ufunc=None, method="sigmoid",
@@ -109,15 +118,15 @@ round_p = unary("round", "xp.round(x)", "Round half to even, to an integral valu
                 differentiable=False)
 logical_not_p = unary("logical_not", "xp.logical_not(x)", "Logical not.", differentiable=False)
 isfinite_p = unary("isfinite", "xp.isfinite(x)", "True where finite.", differentiable=False)
-stop_gradient_p = unary("stop_gradient", "x", dnp=(), differentiable=False)  # the identity, with derivative zero
+stop_gradient_p = unary("stop_gradient", "x", dnp=(), differentiable=False, new_array=False)  # identity, derivative 0
 
 integer_pow_p = Primitive("integer_pow", ("x",), "x ** y", _same_shape, on_numbers="power",  # y: a Python int
                           faces=Faces(torch_node="PowBackward0"))
 
 # ---- binary arithmetic -------------------------------------------------------------------------------
-add_p = binary("add", "x + y", torch="Add", facts=Facts(commutative=True))
+add_p = binary("add", "x + y", torch="Add", commutative=True)
 sub_p = binary("sub", "x - y", dnp="subtract", torch="Sub")
-mul_p = binary("mul", "x * y", dnp="multiply", torch="Mul", facts=Facts(commutative=True))
+mul_p = binary("mul", "x * y", dnp="multiply", torch="Mul", commutative=True)
 div_p = binary("div", "x / y", dnp=("divide", "true_divide"), torch="Div", promotion=TO_FLOAT,
                on_numbers="true_divide")  # (on Python numbers: NumPy's inf / nan, not an error)
 pow_p = binary("pow", "x ** y", dnp="power", method="pow", torch="Pow", on_numbers="power")  # (dnp.power: by hand)
@@ -128,18 +137,15 @@ floor_divide_p = binary("floor_divide", "x // y", differentiable=False, on_numbe
 mod_p = binary("mod", "x % y", dnp=("mod", "remainder"), torch="Remainder", on_numbers="remainder")
 
 # ---- comparisons and logic ---------------------------------------------------------------------------
-eq_p = binary("eq", "x == y", dnp="equal", differentiable=False, facts=Facts(commutative=True))
-ne_p = binary("ne", "x != y", dnp="not_equal", differentiable=False, facts=Facts(commutative=True))
+eq_p = binary("eq", "x == y", dnp="equal", differentiable=False, commutative=True)
+ne_p = binary("ne", "x != y", dnp="not_equal", differentiable=False, commutative=True)
 lt_p = binary("lt", "x < y", dnp="less", differentiable=False)
 le_p = binary("le", "x <= y", dnp="less_equal", differentiable=False)
 gt_p = binary("gt", "x > y", dnp="greater", differentiable=False)
 ge_p = binary("ge", "x >= y", dnp="greater_equal", differentiable=False)
-logical_and_p = binary("logical_and", "xp.logical_and(x, y)", promotion=None, differentiable=False,
-                       facts=Facts(commutative=True))
-logical_or_p = binary("logical_or", "xp.logical_or(x, y)", promotion=None, differentiable=False,
-                      facts=Facts(commutative=True))
-logical_xor_p = binary("logical_xor", "xp.logical_xor(x, y)", promotion=None, differentiable=False,
-                       facts=Facts(commutative=True))
+logical_and_p = binary("logical_and", "xp.logical_and(x, y)", promotion=None, differentiable=False, commutative=True)
+logical_or_p = binary("logical_or", "xp.logical_or(x, y)", promotion=None, differentiable=False, commutative=True)
+logical_xor_p = binary("logical_xor", "xp.logical_xor(x, y)", promotion=None, differentiable=False, commutative=True)
 bitwise_and_p = binary("bitwise_and", "xp.bitwise_and(x, y)", promotion=None,  # integers and booleans
                        differentiable=False)
 bitwise_or_p = binary("bitwise_or", "xp.bitwise_or(x, y)", promotion=None, differentiable=False)
@@ -154,6 +160,7 @@ where_p = Primitive(
     lambda c, x, y: broadcast_shapes("where", c.shape, x.shape, y.shape),
     elementwise=True,
     faces=Faces(dnp=("where",), torch_node="WhereBackward0", promotion=CHOICE),  # (dnp.where: numpy/elementwise.py)
+    facts=Facts(new_array=True),
 )
 
 # ---- dtype conversion and constants ------------------------------------------------------------------

@@ -73,7 +73,7 @@ class _Rewriter:
         if any(v is None for v in values) or eqn.outs[0].aval.size > _FOLD_LIMIT:
             return None
         with np.errstate(all="ignore"):
-            result = eqn.prim.impl(*values, **eqn.params)
+            result = eqn.prim.evaluate(*values, **eqn.params)
         out = eqn.outs[0]
         if np.ndim(result) == 0:
             return Lit(result if out.aval.weak else np.asarray(result, out.aval.dtype)[()])
