@@ -12,9 +12,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import dualtape as dt
-from dualtape.avals import ShapedArray, aval_of
+from dualtape.avals import aval_of
 from dualtape.core.ir import Var
 from dualtape.core.primitive import REGISTRY
+from dualtape.core.trace import ArrayValue
 from dualtape.ops.rules import declare_reads, defvjp
 from primitive_cases import DIFFERENTIABLE, draw_args
 
@@ -23,27 +24,15 @@ class Undeclared(Exception):
     """A rule read a value its row does not declare."""
 
 
-class ShapeOnly:
-    """Stands for a value a rule does not declare it reads: its shape, dtype, ndim and size, and nothing
-    else (its values, arithmetic, comparisons and NumPy's ufuncs and functions all raise Undeclared)."""
+class ShapeOnly(ArrayValue):
+    """Stands for a value a rule does not declare it reads: its aval (shape, dtype, ndim, size, as every value
+    kind has them) and nothing else (its values, arithmetic, comparisons and NumPy's ufuncs and functions all
+    raise Undeclared)."""
 
-    __slots__ = ("name", "shape", "dtype", "weak")
+    __slots__ = ("name", "aval")
 
     def __init__(self, name: str, value):
-        aval = aval_of(value)
-        self.name, self.shape, self.dtype, self.weak = name, aval.shape, aval.dtype, aval.weak
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def aval(self) -> ShapedArray:
-        return ShapedArray(self.shape, self.dtype, self.weak)
+        self.name, self.aval = name, aval_of(value)
 
     def _read(self, *args, **kwargs):
         raise Undeclared(f"read {self.name}")
