@@ -16,14 +16,15 @@ whole-array, one operand at a time), so a batch of examples can be drawn operand
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
-
 import numpy as np
-from hypothesis import strategies as st
 
 import dualtape as dt
 import dualtape.numpy as dnp
 import value_cases as vc
+from case import Case, draw_args, operand  # noqa: F401  (the suites import them from here)
+from cases_cumulative import CUMULATIVE
+from cases_linalg import LINALG
+from cases_spectral import SPECTRAL
 from dualtape.numpy.shapes import contiguous
 from layouts import (
     F32,
@@ -72,7 +73,6 @@ from strategies import (
     UNIT,
     WIDE,
     Domain,
-    arrays,
 )
 
 I32, I64, B = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
@@ -81,46 +81,6 @@ INNER_UNIT = Domain(-0.9, 0.9)  # arcsin / arccos: clear of the infinite slopes 
 LOG1P = Domain(-0.75, 10.0)
 MODERATE = Domain(-3.0, 3.0)
 NO_BOOL_SIGN = NUMERIC  # NumPy has no negative / sign / subtract loops for booleans
-
-
-class Case(NamedTuple):
-    fn: Callable  # dualtape: fn(*operands, **params)
-    ref: Callable  # NumPy: ref(*operands, **params)
-    layout: st.SearchStrategy | None = None  # -> (operand shapes, params, operand dtypes or None for float64)
-    domains: tuple = (ANY,)  # derivatives: per operand (the last one repeats)
-    post: tuple = ()  # derivatives: per operand, a map applied after drawing (None: none)
-    rtol: float | None = None  # overrides for the finite-difference comparison
-    atol: float | None = None
-    h: float | None = None
-    operator: Callable | None = None  # the Python-operator spelling (the derivative suites differentiate it)
-    values: st.SearchStrategy | None = None  # -> (NumPy function, dualtape function, operands)
-    value_domains: tuple = ()  # elementwise: the operands' domains and dtypes for NumPy agreement
-    dtypes: tuple = ()
-    examples: tuple | None = None  # (fn, [operand tuples]) where there is no layout
-
-    def tolerances(self, *keys) -> dict:
-        """The finite-difference overrides this entry sets, of rtol, atol and h (or of `keys` only)."""
-        return {k: getattr(self, k) for k in keys or ("rtol", "atol", "h") if getattr(self, k) is not None}
-
-    def call(self, params: dict) -> Callable:
-        """The function the derivative, vmap and emitted-code suites run: the operator spelling if any."""
-        fn = self.operator or self.fn
-        return lambda *xs: fn(*xs, **params)
-
-
-def _at(seq, i, default=None):
-    return seq[min(i, len(seq) - 1)] if seq else default
-
-
-@st.composite
-def operand(draw, case: Case, i: int, shape, dtype=F64):
-    x = draw(arrays(dtype, tuple(shape), _at(case.domains, i, ANY)))
-    post = _at(case.post, i)
-    return x if post is None else np.asarray(post(x), dtype)
-
-
-def draw_args(draw, case: Case, shape_list, dtypes=None) -> tuple:
-    return tuple(draw(operand(case, i, s, (dtypes or [F64] * len(shape_list))[i])) for i, s in enumerate(shape_list))
 
 
 def draw_case(data, name: str):
@@ -401,6 +361,7 @@ SUB_PROGRAMS: dict[str, Case] = {  # (their NumPy agreement: tests/control/)
 }
 
 ELEMENTWISE = {**UNARY, **BINARY, **BITWISE, **OTHER_ELEMENTWISE}
-CASES: dict[str, Case] = {**ELEMENTWISE, **REDUCTIONS, **SHAPES, **CONTRACTIONS, **SUB_PROGRAMS}
+FAMILIES = {**LINALG, **SPECTRAL, **CUMULATIVE}  # (sections in tests/cases_<family>.py, each with a tests/ops suite)
+CASES: dict[str, Case] = {**ELEMENTWISE, **REDUCTIONS, **SHAPES, **CONTRACTIONS, **FAMILIES, **SUB_PROGRAMS}
 DIFFERENTIABLE: dict[str, Case] = {name: case for name, case in CASES.items() if case.layout is not None}
 EXAMPLES: dict[str, tuple] = {name: case.examples for name, case in CASES.items() if case.examples}

@@ -139,7 +139,7 @@ from .eager.functions import (
     var,
     where,
 )
-from .errors import BackendError, ConcretizationError, EscapedTracerError, ShapeError
+from .errors import BackendError, ConcretizationError, EscapedTracerError, ShapeError, UnsupportedError
 
 __version__ = "0.1.0"
 
@@ -153,7 +153,7 @@ __all__ = [
     "no_grad", "norm", "numpy", "ones", "ones_like", "optim", "outer", "pow", "prod", "Program", "rand", "randn",
     "relu", "reshape", "scan", "set_grad_enabled", "ShapeError", "sigmoid", "sign", "sin", "softmax", "source",
     "sqrt", "square", "stack", "stop_gradient", "sum", "tan", "tanh", "tensor", "Tensor", "trace", "transpose",
-    "value_and_grad", "viz", "vjp", "vmap", "where", "while_loop", "zeros", "zeros_like",
+    "UnsupportedError", "value_and_grad", "viz", "vjp", "vmap", "where", "while_loop", "zeros", "zeros_like",
     "add", "amax", "amin", "argmax", "argmin", "clip", "div", "flatten", "max", "min", "mul", "permute", "squeeze",
     "std", "sub", "unsqueeze", "var",
     "bool", "cdouble", "cfloat", "complex64", "complex128", "double", "float", "float16", "float32", "float64", "half",

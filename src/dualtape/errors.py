@@ -57,5 +57,16 @@ class EscapedTracerError(RuntimeError):
         )
 
 
+class UnsupportedError(NotImplementedError):
+    """A NumPy function or Python construct dualtape cannot trace or differentiate, named with the nearest
+    supported alternative (SPEC §3)."""
+
+    def __init__(self, what: str, alternative: str | None = None, where=None, fix: str | None = None,
+                 reason: str = "is not supported by dualtape"):
+        self.what, self.alternative = what, alternative
+        fix = fix or (f"use {alternative}" if alternative else None)
+        super().__init__(_compose(f"{what} {reason}", where, fix))
+
+
 class BackendError(ImportError):
     """A requested array backend is not available."""

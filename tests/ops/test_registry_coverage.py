@@ -4,12 +4,12 @@ when a registered primitive has none (or the table names a primitive that does n
 lands untested."""
 
 from dualtape.core.primitive import REGISTRY
-from primitive_cases import CASES, CONTRACTIONS, ELEMENTWISE, REDUCTIONS, SHAPES
+from primitive_cases import CASES, CONTRACTIONS, ELEMENTWISE, FAMILIES, REDUCTIONS, SHAPES
 
 
 def test_every_primitive_has_a_case():
     """(Primitives over sub-programs are tested in tests/control/: test_subprograms.py, test_flow.py.)"""
-    run_by_ops_suites = {**ELEMENTWISE, **REDUCTIONS, **SHAPES, **CONTRACTIONS}
+    run_by_ops_suites = {**ELEMENTWISE, **REDUCTIONS, **SHAPES, **CONTRACTIONS, **FAMILIES}
     with_values = {name for name, case in run_by_ops_suites.items() if case.values is not None}
     over_sub_programs = {name for name, p in REGISTRY.items() if p.inline_param or p.emit_statements}
     missing = sorted(set(REGISTRY) - over_sub_programs - with_values)

@@ -13,7 +13,7 @@ from .._util import user_source_line
 from ..avals import aval_of
 from ..control.flow import cond, fori_loop, while_loop
 from ..core.primitive import trace_of
-from ..errors import ShapeError
+from ..errors import ShapeError, UnsupportedError
 from ..numpy import logical_and, logical_not, logical_or, where
 
 
@@ -369,5 +369,5 @@ def unsupported(construct: str, test, lineno: int, filename: str, fix: str | Non
         return value
     fix = fix or ("restructure it (assign a result variable in each branch and return it after the if/loop), or "
                   "use dt.cond / dt.while_loop / dt.fori_loop directly")
-    raise NotImplementedError(f"{construct} depends on a traced value and cannot be converted to dualtape control "
-                              f"flow\n  at {filename}:{lineno}\n  fix: {fix}")
+    raise UnsupportedError(construct, where=f"{filename}:{lineno}", fix=fix,
+                           reason="depends on a traced value and cannot be converted to dualtape control flow")

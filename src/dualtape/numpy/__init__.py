@@ -28,7 +28,9 @@ from numpy import (  # noqa: F401  constants, dtypes and array constructors come
     zeros,
 )
 
+from . import linalg  # noqa: F401  (dnp.linalg)
 from . import methods as _methods  # noqa: F401  (installs the array method set on tracers)
+from .contractions import dot, einsum, inner, matmul, outer, vdot  # noqa: F401
 from .elementwise import ROW_FUNCTIONS as _ROW_FUNCTIONS
 from .elementwise import (  # noqa: F401
     astype,
@@ -43,7 +45,7 @@ from .elementwise import (  # noqa: F401
     where,
     zeros_like,
 )
-from .linalg import dot, einsum, inner, linalg, matmul, norm, outer, vdot  # noqa: F401
+from .norms import norm  # noqa: F401
 from .reductions import (  # noqa: F401
     amax,
     amin,
@@ -90,3 +92,12 @@ def asarray(x, dtype=None):
 
 
 array = asarray
+
+
+def __getattr__(name: str):
+    """A NumPy name dnp lacks: UnsupportedError naming it and the nearest supported alternative."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from .unsupported import public_names, unsupported
+
+    raise unsupported(name, "dnp", public_names(globals()))
