@@ -68,5 +68,10 @@ class UnsupportedError(NotImplementedError):
         super().__init__(_compose(f"{what} {reason}", where, fix))
 
 
+class UnsupportedNameError(UnsupportedError, AttributeError):
+    """`dnp.X` for a name dnp lacks: an UnsupportedError that is also an AttributeError, so `hasattr(dnp, X)` and
+    `getattr(dnp, X, default)` keep working."""
+
+
 class BackendError(ImportError):
     """A requested array backend is not available."""

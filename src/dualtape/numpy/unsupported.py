@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 
 from .._util import user_source_line
-from ..errors import UnsupportedError
+from ..errors import UnsupportedError, UnsupportedNameError
 
 # Where a near spelling would mislead: what to do instead (NumPy name -> the fix).
 FIXES = {
@@ -28,8 +28,9 @@ def unsupported(name: str, namespace: str, supported, called: str | None = None)
         if alternative is None:
             fix = (f"build it from {namespace}'s functions (docs/dnp.md lists them), or compute it outside the "
                    "traced function")
-    what = f"{called} on traced values" if called else f"{namespace}.{name}"
-    return UnsupportedError(what, alternative, user_source_line(), fix)
+    if called:
+        return UnsupportedError(f"{called} on traced values", alternative, user_source_line(), fix)
+    return UnsupportedNameError(f"{namespace}.{name}", alternative, user_source_line(), fix)
 
 
 def public_names(namespace) -> set:
