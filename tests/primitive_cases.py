@@ -217,6 +217,15 @@ def _scan_np(c, xs):
 
 
 # ---- the table ---------------------------------------------------------------------------------------
+from functions_ufuncs import (  # noqa: E402  (the special-function rows' NumPy references and order draws)
+    digamma_reference,
+    erfc_reference,
+    gammaln_reference,
+    polygamma_layout,
+    polygamma_reference,
+    polygamma_values,
+)
+
 UNARY: dict[str, Case] = {
     "neg": unary(dnp.negative, np.negative, dtypes=NO_BOOL_SIGN, operator=lambda x: -x),
     "sin": unary(dnp.sin, np.sin),
@@ -228,6 +237,20 @@ UNARY: dict[str, Case] = {
     "sinh": unary(dnp.sinh, np.sinh),
     "cosh": unary(dnp.cosh, np.cosh),
     "tanh": unary(dnp.tanh, np.tanh, MODERATE),
+    "arcsinh": unary(dnp.arcsinh, np.arcsinh, values=WIDE),
+    "arccosh": unary(dnp.arccosh, np.arccosh, Domain(1.25, 10.0), values=Domain(1.0, 100.0)),
+    "arctanh": unary(dnp.arctanh, np.arctanh, INNER_UNIT, values=UNIT),
+    "cbrt": unary(dnp.cbrt, np.cbrt, NONZERO, values=WIDE),
+    "fabs": unary(dnp.fabs, np.fabs, NONZERO),
+    "sinc": unary(dnp.sinc, np.sinc),  # (x near 0 is drawn too: the slope's series there)
+    "deg2rad": unary(dnp.deg2rad, np.deg2rad, values=WIDE),
+    "rad2deg": unary(dnp.rad2deg, np.rad2deg),
+    "erfc": unary(dnp.special.erfc, erfc_reference, MODERATE, values=Domain(-10.0, 27.0), dtypes=NUMERIC),
+    "gammaln": unary(dnp.special.gammaln, gammaln_reference, POSITIVE, values=POSITIVE, dtypes=NUMERIC),
+    "digamma": unary(dnp.special.digamma, digamma_reference, POSITIVE, values=POSITIVE, dtypes=NUMERIC),
+    "polygamma": Case(lambda x, n: dnp.special.polygamma(n, x), lambda x, n: polygamma_reference(n, x),
+                      polygamma_layout(), (POSITIVE,), values=polygamma_values(NUMERIC), value_domains=(POSITIVE,),
+                      dtypes=NUMERIC),
     "exp": unary(dnp.exp, np.exp),
     "exp2": unary(dnp.exp2, np.exp2),
     "expm1": unary(dnp.expm1, np.expm1),
@@ -260,6 +283,14 @@ BINARY: dict[str, Case] = {  # (a Python int exponent makes integer_pow, so pow'
     "maximum": binary(dnp.maximum, np.maximum, px=below_half, py=above_half),
     "minimum": binary(dnp.minimum, np.minimum, px=above_half, py=below_half),
     "arctan2": binary(dnp.arctan2, np.arctan2, NONZERO, ANY, dtypes=NUMERIC),
+    "hypot": binary(dnp.hypot, np.hypot, NONZERO, NONZERO),
+    "logaddexp": binary(dnp.logaddexp, np.logaddexp, values=(WIDE, WIDE)),
+    "logaddexp2": binary(dnp.logaddexp2, np.logaddexp2),
+    "fmax": binary(dnp.fmax, np.fmax, px=below_half, py=above_half, values=(NONFINITE, NONFINITE)),
+    "fmin": binary(dnp.fmin, np.fmin, px=above_half, py=below_half, values=(NONFINITE, NONFINITE)),
+    "copysign": binary(dnp.copysign, np.copysign, NONZERO, NONZERO, values=(NONFINITE, NONFINITE)),
+    "heaviside": binary(dnp.heaviside, np.heaviside, values=(SMALL, SMALL),
+                        examples=_pair(dnp.heaviside, [F64, F32])),
     "mod": binary(dnp.mod, np.mod, ANY, NONZERO, odd_halves, powers_of_two, values=(ANY, NONZERO), dtypes=NUMERIC,
                   operator=lambda x, y: x % y),
     "floor_divide": binary(dnp.floor_divide, np.floor_divide, values=(ANY, NONZERO), dtypes=NUMERIC,

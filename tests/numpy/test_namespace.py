@@ -211,9 +211,13 @@ def test_matrix_norms_match_numpy(data):
              rtol=1e-4 if x.dtype == np.float32 else 1e-9)
 
 
-def test_norm_without_svd_is_explicit():
-    with pytest.raises(NotImplementedError, match="SVD"):
-        dt.jit(lambda x: dnp.norm(x, 2))(np.ones((2, 2)))
+@pytest.mark.parametrize("ord", [2, -2, "nuc"])
+def test_spectral_matrix_norms_match_numpy(ord):
+    x = np.array([[2.0, -1.0, 0.5], [0.3, 1.5, -2.0]])
+    check_op(lambda x: np.linalg.norm(x, ord), lambda x: dnp.norm(x, ord), (x,))
+
+
+def test_norm_of_a_bad_rank_is_explicit():
     with pytest.raises(ValueError, match="norm"):
         dt.jit(lambda x: dnp.norm(x, 1))(np.ones((2, 2, 2)))
 

@@ -65,12 +65,8 @@ def test_einsum_specs(spec, shapes):
     check_op(lambda *xs: np.einsum(spec, *xs), lambda *xs: np.einsum(spec, *xs), xs, eager=False)
 
 
-def test_einsum_limits_are_explicit():
+def test_einsum_size_and_rank_mismatches_are_shape_errors():
     x = np.ones((2, 3))
-    with pytest.raises(NotImplementedError, match="ellipsis"):
-        dt.jit(lambda x: dnp.einsum("...j->...", x))(x)
-    with pytest.raises(NotImplementedError, match="3 operands"):
-        dt.jit(lambda x: dnp.einsum("ij,jk,kl", x, x.T, x))(x)
     with pytest.raises(ValueError, match="einsum"):
         dt.jit(lambda x: dnp.einsum("ij,jk->ik", x, x))(x)  # j is 3 in one operand and 2 in the other
     with pytest.raises(ValueError, match="einsum"):

@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-from . import eager, forward, loops, overhead, report, reverse, scaling
+from . import eager, forward, linalg, loops, overhead, report, reverse, scaling
 from .result import Result
 from .timing import FULL, QUICK
 
@@ -21,6 +21,7 @@ WORKLOADS = {
     "jvp": forward.jvp,
     "jacobians": forward.jacobians,
     "hvp": reverse.hvp,
+    "gp_grad": linalg.gp_grad,
     "ode_loop": loops.ode_loop,
     "eager_chain": eager.eager_chain,
     "training_step": eager.training_step,

@@ -53,6 +53,11 @@ FUNCTIONS: dict[str, Function] = {
     "min": _REDUCTION,
     "argmax": _INDEX_REDUCTION,
     "argmin": _INDEX_REDUCTION,
+    "cumsum": Function(("axis",), (0,), "scans a CuPy array (dualtape's operand is always at least 1-D)"),
+    "cumprod": Function(("axis",), (0,), "scans a CuPy array (dualtape's operand is always at least 1-D)"),
+    "argsort": Function(("axis", "kind"), (0,), "always a stable sort (Thrust's); kind takes only None or 'stable'"),
+    "searchsorted": Function(("side",), (0, 1), "a must be a 1-D CuPy array and v a CuPy array; no sorter= "
+                             "(dualtape gathers a first)"),
     "reshape": Function((), (0,), "the shape goes by position: NumPy 2.1 names it `shape`, CuPy `newshape`"),
     "broadcast_to": Function((), (0,), "CuPy's takes only a cupy.ndarray (a typed Cython argument)"),
     "squeeze": Function(("axis",), (0,), "CuPy calls a.squeeze(axis)"),
@@ -61,6 +66,31 @@ FUNCTIONS: dict[str, Function] = {
                             "parameter `arrays`, CuPy `tup`, so it goes by position"),
     "einsum": Function(cupy="operands pass through cupy.asanyarray; explicit subscripts only (dualtape never "
                        "emits '...')"),
+    # (solve and factorisations, ops/linalg_solve.py: dualtape passes CuPy arrays only, b always as a stack of
+    # matrices of a's batch shape, since cupy.linalg.solve neither broadcasts nor reads NumPy 2's 1-D rule)
+    "linalg.solve": Function((), (0, 1), "no broadcasting of the batch axes (dualtape broadcasts first); a singular "
+                             "matrix gives inf/nan instead of LinAlgError unless cupyx.errstate(linalg='raise')"),
+    "linalg.inv": Function((), (0,), "a singular matrix gives inf/nan instead of LinAlgError (cupyx.errstate)"),
+    "linalg.cholesky": Function((), (0,), "reads the lower triangle as NumPy; a matrix that is not positive-definite "
+                                "gives nan instead of LinAlgError (cupyx.errstate)"),
+    "linalg.det": Function((), (0,), "a 0-d CuPy array where NumPy gives a scalar"),
+    "linalg.slogdet": Function((), (0,), "a tuple of CuPy arrays where NumPy gives a SlogdetResult; emitted code "
+                               "indexes it ([0] sign, [1] log|det|). There is no solve_triangular in either "
+                               "module: its rows call a runtime helper (SciPy's / cupyx.scipy.linalg's)"),
+    # (spectral decompositions, ops/linalg_spectral.py: stacks (..., m, n) in both; CuPy returns plain tuples where
+    # NumPy returns EighResult / SVDResult / QRResult, which emitted code unpacks alike)
+    "linalg.eigh": Function(("UPLO",), (0,), "cuSOLVER's syevd (syevj for stacks); eigenvectors may differ by sign"),
+    "linalg.eigvalsh": Function(("UPLO",), (0,), "as linalg.eigh"),
+    "linalg.svd": Function(("full_matrices", "compute_uv"), (0,), "cuSOLVER's gesvd (gesvdj for stacks); no "
+                           "hermitian= (dualtape never passes it); singular vectors may differ by sign"),
+    "linalg.qr": Function(("mode",), (0,), "stacks of matrices in recent CuPy (the docs of 6.x say 2-D only)"),
+    "linalg.pinv": Function((), (0,), "rcond goes by position: NumPy 2 also takes rtol=, CuPy only rcond"),
+    "linalg.eig": Function((), (0,), "CuPy >= 14 only (cuSOLVER's Xgeev): always complex results, in an order that "
+                           "may differ from NumPy's; eig's runtime helper makes them real, or raises"),
+    "iscomplexobj": Function(),  # (these four: eig's helper only)
+    "any": Function((), (0,), "a 0-d CuPy array where NumPy gives a NumPy bool (bool() syncs with the device)"),
+    "real": Function((), (0,)),
+    "imag": Function((), (0,)),
     "asarray": Function(("dtype", "order"), (), "moves host data to the device (NumPy input) or converts in "
                         "place; no device= / like= keywords"),
     "full": Function(("dtype",), (), "fill_value may be a scalar or a 0-d CuPy array"),

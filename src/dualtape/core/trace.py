@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import linecache
+import os
 import re
 import sys
 from contextlib import contextmanager
@@ -20,7 +22,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import tree
-from .._util import is_internal, is_library, user_source_line
+from .._util import SourceLine, is_internal, is_library, user_source_line
 from ..avals import ShapedArray, aval_of, is_python_scalar
 from ..errors import ConcretizationError, EscapedTracerError, ShapeError
 from .ir import Eqn, Lit, Program, Var
@@ -144,6 +146,39 @@ def escaped(x) -> EscapedTracerError:
     return EscapedTracerError(f"{x!r} of trace '{getattr(trace, 'name', '?')}'", created, user_source_line())
 
 
+_CONTROL = "dt.cond / dt.where (to decide) or dt.while_loop / dt.fori_loop (to loop)"
+ARRAY_FIX = ("a traced value has no values until the function runs, and NumPy's functions cannot see one inside a "
+             "list or tuple: build arrays of traced values with dualtape.numpy (dnp.array([x, 2 * x]), "
+             "dnp.stack([x, y])); call dnp's functions on lists, or give NumPy's an array (dnp.mean([x, y]), "
+             "dnp.mean(dnp.stack([x, y]))); convert a dtype with x.astype(np.int64), not np.int64(x); use "
+             f"{_CONTROL} on its value; or pass the argument as static (static_argnums) to compute with its value")
+NUMBER_FIX = ("keep it an array and convert its dtype: x.astype(int) (float, complex); use " + _CONTROL + " on its "
+              "value; a Python number needs the value, which a traced value has only when the function runs: pass "
+              "the argument as static (static_argnums), or do this outside the traced function")
+INDEX_FIX = ("a traced integer indexes arrays (x[i]), but Python needs its value for range(), a shape or a list "
+             f"index: use {_CONTROL}, or pass the argument as static (static_argnums)")
+_NUMPY_DIR = os.path.dirname(np.__file__) + os.sep
+
+
+def conversion_error(what: str, aval, fix: str | None = None) -> ConcretizationError:
+    """The error for a traced value turned into a Python or NumPy value: it names the user's expression that
+    did it (`np.mean([x, y])`, read from Python's column positions) at the user's line, past NumPy's own code."""
+    frame = sys._getframe(1)
+    while frame is not None and (is_internal(frame.f_code.co_filename)
+                                 or frame.f_code.co_filename.startswith(_NUMPY_DIR)):
+        frame = frame.f_back
+    if frame is None:
+        return ConcretizationError(what, aval, user_source_line(), fix)
+    code, line = frame.f_code, frame.f_lineno
+    text = linecache.getline(code.co_filename, line)
+    start, end, column, end_column = next(itertools.islice(code.co_positions(), frame.f_lasti // 2, None),
+                                          (None,) * 4)
+    call = text.encode()[column:end_column].decode(errors="replace").strip() \
+        if start == end == line and column is not None else ""
+    return ConcretizationError(f"{what}, in `{call}`" if call else what, aval,
+                               SourceLine(code.co_filename, line, code.co_name, text.strip()), fix)
+
+
 class ArrayValue:
     """What every value kind that stands for an array shares: shape, dtype, ndim, size read from `aval`,
     len() and iteration over the first axis, identity hashing, and priority over NumPy's operators."""
@@ -182,25 +217,26 @@ class Tracer(ArrayValue):
         return self._var.aval
 
     def __bool__(self):
-        raise ConcretizationError("bool (in an if, while, and/or, or assert)", self.aval, user_source_line())
+        raise conversion_error("bool (in an if, while, and/or, or assert)", self.aval)
 
     def __int__(self):
-        raise ConcretizationError("int", self.aval, user_source_line())
+        raise conversion_error("int", self.aval, NUMBER_FIX)
 
     def __float__(self):
-        raise ConcretizationError("float", self.aval, user_source_line())
+        raise conversion_error("float", self.aval, NUMBER_FIX)
 
     def __index__(self):
-        raise ConcretizationError("index", self.aval, user_source_line())
+        raise conversion_error("index", self.aval, INDEX_FIX)
 
     def __complex__(self):
-        raise ConcretizationError("complex", self.aval, user_source_line())
+        raise conversion_error("complex", self.aval, NUMBER_FIX)
 
     def __array__(self, dtype=None, copy=None):
-        raise ConcretizationError("NumPy array (np.asarray)", self.aval, user_source_line())
+        raise conversion_error("NumPy array (np.asarray)", self.aval, ARRAY_FIX)
 
     def tolist(self):
-        raise ConcretizationError("list (.tolist())", self.aval, user_source_line())
+        raise conversion_error("list (.tolist())", self.aval, f"iterate over it (its elements are traced values "
+                               f"too), use {_CONTROL}, or pass the argument as static (static_argnums)")
 
     def __repr__(self):
         name = self._var.hint or f"#{self._var.id}"

@@ -2,7 +2,6 @@
 traced values (records equations) and on any other value kind bind() knows. softmax and logsumexp are
 numerically stable compositions of primitives, not primitives."""
 
-import numpy as _np
 from numpy import (  # noqa: F401  constants, dtypes and array constructors come straight from NumPy
     arange,
     bool_,
@@ -19,7 +18,6 @@ from numpy import (  # noqa: F401  constants, dtypes and array constructors come
     int16,
     int32,
     int64,
-    linspace,
     nan,
     newaxis,
     ones,
@@ -28,9 +26,40 @@ from numpy import (  # noqa: F401  constants, dtypes and array constructors come
     zeros,
 )
 
-from . import linalg  # noqa: F401  (dnp.linalg)
+from . import linalg, special  # noqa: F401  (dnp.linalg, dnp.special)
 from . import methods as _methods  # noqa: F401  (installs the array method set on tracers)
-from .contractions import dot, einsum, inner, matmul, outer, vdot  # noqa: F401
+from .arrange import flip, fliplr, flipud, repeat, roll, rollaxis, rot90, tile  # noqa: F401
+from .contractions import (  # noqa: F401
+    concat,
+    cross,
+    dot,
+    einsum,
+    inner,
+    kron,
+    matmul,
+    matrix_transpose,
+    outer,
+    permute_dims,
+    tensordot,
+    vdot,
+    vecdot,
+)
+from .creation import array, asanyarray, asarray, ascontiguousarray  # noqa: F401
+from .diagonals import (  # noqa: F401
+    diag,
+    diag_indices,
+    diag_indices_from,
+    diagflat,
+    diagonal,
+    trace,
+    tri,
+    tril,
+    tril_indices,
+    tril_indices_from,
+    triu,
+    triu_indices,
+    triu_indices_from,
+)
 from .elementwise import ROW_FUNCTIONS as _ROW_FUNCTIONS
 from .elementwise import (  # noqa: F401
     astype,
@@ -45,7 +74,53 @@ from .elementwise import (  # noqa: F401
     where,
     zeros_like,
 )
+from .joins import (  # noqa: F401
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    c_,
+    column_stack,
+    dsplit,
+    dstack,
+    hsplit,
+    hstack,
+    r_,
+    row_stack,
+    split,
+    vsplit,
+    vstack,
+)
 from .norms import norm  # noqa: F401
+from .padding import pad  # noqa: F401
+from .predicates import (  # noqa: F401
+    all,
+    allclose,
+    any,
+    array_equal,
+    array_equiv,
+    can_cast,
+    conj,
+    conjugate,
+    copy,
+    empty_like,
+    imag,
+    isclose,
+    iscomplexobj,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    isreal,
+    isrealobj,
+    isscalar,
+    ndim,
+    real,
+    result_type,
+    shape,
+    size,
+)
 from .reductions import (  # noqa: F401
     amax,
     amin,
@@ -63,8 +138,24 @@ from .reductions import (  # noqa: F401
     sum,
     var,
 )
+from .scans import (  # noqa: F401
+    argpartition,
+    argsort,
+    cumprod,
+    cumsum,
+    cumulative_prod,
+    cumulative_sum,
+    diff,
+    ediff1d,
+    gradient,
+    linspace,
+    nan_to_num,
+    partition,
+    searchsorted,
+    select,
+    sort,
+)
 from .shapes import (  # noqa: F401
-    atleast_1d,
     broadcast_to,
     concatenate,
     expand_dims,
@@ -82,16 +173,6 @@ from .shapes import (  # noqa: F401
 )
 
 globals().update(_ROW_FUNCTIONS)  # sin, add, ...: one function per elementwise row that names one (its dnp face)
-
-
-def asarray(x, dtype=None):
-    """Traced values pass through (converted if dtype is given); anything else becomes a NumPy array."""
-    if getattr(x, "_dt_trace", None) is not None:
-        return x if dtype is None else astype(x, dtype)
-    return _np.asarray(x, dtype=dtype)
-
-
-array = asarray
 
 
 def __getattr__(name: str):

@@ -98,6 +98,10 @@ def clip(x, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 - NumP
             raise ValueError("clip: pass the bounds as a_min/a_max or as min/max, not both (as NumPy)")
         a_min, a_max = min, max
     x = arr(x)
+    if a_min is not None and a_max is not None:  # (NumPy computes in the type of all three operands)
+        from .predicates import result_type
+
+        x = astype(x, result_type(x, a_min, a_max))
     if a_min is not None:
         x = where(ew.lt_p(x, arr(a_min)), a_min, x)
     if a_max is not None:

@@ -72,8 +72,12 @@ def _matrix_norm(x, ord, axes, keepdims):
     elif ord in (np.inf, -np.inf):
         pick = red.max if ord == np.inf else red.min
         out = pick(red.sum(a, col, keepdims=True), row, keepdims=True)
-    elif ord in (2, -2, "nuc"):
-        raise NotImplementedError(f"norm: the matrix norm ord={ord!r} needs an SVD, which dualtape does not have")
+    elif ord in (2, -2, "nuc"):  # the largest, smallest or summed singular values, the two axes moved last
+        from .linalg_spectral import svdvals
+        from .shapes import expand_dims, moveaxis
+
+        pick = {2: red.max, -2: red.min, "nuc": red.sum}[ord]
+        out = expand_dims(pick(svdvals(moveaxis(x, (row, col), (-2, -1))), -1), tuple(sorted(axes)))
     else:
         raise ValueError(f"norm: invalid order {ord!r} for a matrix norm")
     return out if keepdims else reshape(out, tuple(d for i, d in enumerate(out.shape) if i not in axes))

@@ -12,6 +12,7 @@ from ..core.primitive import REGISTRY
 from . import contractions as la
 from . import elementwise as ew
 from . import norms
+from . import predicates as pred
 from . import reductions as red
 from . import shapes as sh
 from .methods import _dnp_function
@@ -19,6 +20,8 @@ from .methods import _dnp_function
 _UFUNCS = {  # NumPy's ufuncs on traced values: each row's ufunc face, and the compositions
     **{getattr(np, prim.faces.ufunc): _dnp_function(prim) for prim in REGISTRY.values() if prim.faces.ufunc},
     np.positive: ew.positive, np.square: ew.square, np.reciprocal: ew.reciprocal,
+    np.radians: ew.radians, np.degrees: ew.degrees,  # (NumPy's second ufuncs of the deg2rad and rad2deg rows)
+    np.isnan: pred.isnan, np.isinf: pred.isinf, np.conjugate: pred.conjugate,
 }
 _UFUNC_REDUCE = {np.add: red.sum, np.multiply: red.prod, np.maximum: red.max, np.minimum: red.min}
 
@@ -32,7 +35,7 @@ _FUNCTIONS = {
     np.clip: ew.clip, np.dot: la.dot, np.einsum: la.einsum, np.outer: la.outer, np.inner: la.inner,
     np.vdot: la.vdot, np.linalg.norm: norms.norm, np.linalg.vector_norm: norms.vector_norm, np.linalg.vecdot: la.vecdot,
     np.zeros_like: ew.zeros_like, np.ones_like: ew.ones_like,
-    np.full_like: ew.full_like, np.count_nonzero: red.count_nonzero, np.atleast_1d: sh.atleast_1d,
+    np.full_like: ew.full_like, np.count_nonzero: red.count_nonzero,
     np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim,
     np.size: lambda x, axis=None: x.size if axis is None else x.shape[axis],
     np.round: ew.round, np.around: ew.round,

@@ -140,10 +140,6 @@ def stack(arrays, axis=0):
     return concatenate([expand_dims(a, axis) for a in arrays], axis)
 
 
-def atleast_1d(x):
-    return reshape(x, (1,)) if ndim(x) == 0 else x
-
-
 # ---- indexing ----------------------------------------------------------------------------------------
 def getitem(x, index):
     """x[index] for ints, slices, None, Ellipsis and integer arrays (NumPy's basic and advanced indexing)."""

@@ -49,33 +49,45 @@ def binary(name: str, template: str, doc: str = "", *, dnp=None, ufunc=True, met
                      faces=faces, facts=Facts(commutative=commutative, new_array=True), **declared)
 
 
-def _erf_helper(xp):
-    """erf over arrays of xp: CuPy's own on a GPU; on the CPU math.erf per element (NumPy has no erf), in the
-    operand's floating dtype (float64 for integers), a 0-d operand giving a scalar as a ufunc does."""
-    if xp is not np:
-        from cupyx.scipy.special import erf  # (CuPy's elementwise kernel)
+def special_helper(name: str, on_cpu, on_gpu=None):
+    """The runtime helper (xp -> function, emitted code calls it by `name`) of a function NumPy lacks: CuPy's
+    own kernel on a GPU (cupyx.scipy.special's `name`, or `on_gpu(xp, special)` where its call needs adapting);
+    on the CPU `on_cpu(*static, x)` over float64 values, giving the operand's floating dtype (float64 for
+    integers), a 0-d operand giving a scalar, as a ufunc does. Static parameters come before the operand."""
 
-        return erf
-    each = np.frompyfunc(math.erf, 1, 1)
+    def helper(xp):
+        if xp is not np:
+            from cupyx.scipy import special  # (CuPy's elementwise kernels)
 
-    def erf(x):
-        x = xp.asarray(x)
-        return xp.asarray(each(x), dtype=x.dtype if x.dtype.kind == "f" else np.float64)[()]
+            return getattr(special, name) if on_gpu is None else on_gpu(xp, special)
 
-    return erf
+        def evaluate(*args):
+            x = np.asarray(args[-1])
+            out = on_cpu(*args[:-1], x.astype(np.float64))
+            return np.asarray(out, dtype=x.dtype if x.dtype.kind == "f" else np.float64)[()]
 
+        evaluate.__name__ = evaluate.__qualname__ = name
+        return evaluate
 
-_erf_helper.backend_specific = "NumPy has no erf: math.erf per element on the CPU, cupyx.scipy.special.erf on a GPU"
-
-
-def _erf_impl(x):
-    """erf of a NumPy value on the CPU, of a CuPy array with CuPy's kernel (the evaluator eager mode runs)."""
-    if type(x).__module__.startswith("cupy"):
-        return _erf_helper(sys.modules["cupy"])(x)
-    return _ERF_ON_CPU(x)
+    helper.backend_specific = f"NumPy has no {name}: computed on the CPU, cupyx.scipy.special.{name} on a GPU"
+    return helper
 
 
-_ERF_ON_CPU = _erf_helper(np)
+def special_impl(helper):
+    """The evaluator eager mode runs for a row computed by `helper` (see special_helper): CuPy arrays with the
+    GPU's kernel, everything else with the CPU's (built once); static parameters come as keywords."""
+    on_cpu = helper(np)
+
+    def impl(x, **static):
+        if type(x).__module__.startswith("cupy"):
+            return helper(sys.modules["cupy"])(*static.values(), x)
+        return on_cpu(*static.values(), x)
+
+    return impl
+
+
+_erf_helper = special_helper("erf", np.frompyfunc(math.erf, 1, 1))  # (math.erf per element on the CPU)
+_erf_impl = special_impl(_erf_helper)
 
 
 # ---- unary maths -------------------------------------------------------------------------------------
@@ -226,7 +238,7 @@ def _integer_pow_rule(g, ans, x, y):
     return g * (float(y) * (x if y == 2 else integer_pow_p(x, y=y - 1)))  # (a float multiplies faster)
 
 
-def _tie_weight(x, y, ans):
+def tie_weight(x, y, ans):
     """1 where x wins, 1/2 where x and y tie, 0 where y wins (max/min split ties evenly)."""
     dtype = aval_of(ans).dtype
     return convert_element_type_p(x == ans, dtype=dtype) - convert_element_type_p(x == y, dtype=dtype) * 0.5
@@ -253,14 +265,14 @@ defelementwise(
 )
 defelementwise(
     maximum_p,
-    lambda g, ans, x, y: g * _tie_weight(x, y, ans),
-    lambda g, ans, x, y: g * _tie_weight(y, x, ans),
+    lambda g, ans, x, y: g * tie_weight(x, y, ans),
+    lambda g, ans, x, y: g * tie_weight(y, x, ans),
     reads="ans x y",
 )
 defelementwise(
     minimum_p,
-    lambda g, ans, x, y: g * _tie_weight(x, y, ans),
-    lambda g, ans, x, y: g * _tie_weight(y, x, ans),
+    lambda g, ans, x, y: g * tie_weight(x, y, ans),
+    lambda g, ans, x, y: g * tie_weight(y, x, ans),
     reads="ans x y",
 )
 defelementwise(
@@ -294,3 +306,7 @@ def _convert_vjp(g, ans, x, dtype):
 
 defvjp(convert_element_type_p, _convert_vjp, reads="")
 convert_element_type_p.batch = batch_elementwise(convert_element_type_p)
+
+# The family's other rows, registered with these (the dnp functions, methods and ufuncs are made from the registry
+# once, when dualtape.numpy first imports this module): NumPy's further ufuncs, and SciPy's special functions.
+from . import elementwise_more, special  # noqa: E402, F401

@@ -1,6 +1,9 @@
-"""Contractions: batched `matmul` with NumPy's 1-D rules, and one- or two-operand `einsum`."""
+"""Contractions: batched `matmul` with NumPy's 1-D rules, and `einsum` over explicit letters; `contract` writes
+an einsum of three or more operands as two-operand einsum equations in the order np.einsum_path chooses."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -32,8 +35,9 @@ def _matmul_rule(x, y):
 
 def parse_einsum(spec: str, ndims) -> tuple[list[str], str]:
     """Input terms and output term of an explicit einsum spec ("ij,jk->ik"), checked against operand ranks."""
-    if "..." in spec:
-        raise NotImplementedError("einsum: '...' (ellipsis) in the subscripts is not supported; spell out the axes")
+    if "." in spec:
+        raise NotImplementedError(f"einsum primitive: '...' in {spec!r}: the primitive takes explicit letters; "
+                                  "dnp.einsum expands an ellipsis into them")
     lhs, _, out = spec.replace(" ", "").partition("->")
     terms = lhs.split(",")
     if len(terms) != len(ndims):
@@ -122,6 +126,64 @@ defvjp(matmul_p, _matmul_x_bar, _matmul_y_bar, reads=("y", "x"))
 matmul_p.batch = _matmul_batch
 
 
+# ---- einsum of many operands: pairwise, in np.einsum_path's order -------------------------------------
+def contract(spec: str, *xs, optimize="greedy"):
+    """einsum over explicit letters as one- and two-operand einsum equations, paired in the order
+    np.einsum_path chooses (optimize: "greedy", "optimal", or an explicit ["einsum_path", (0, 1), ...]): no
+    step loops over every letter at once, and each step's derivatives are two-operand contractions."""
+    if len(xs) <= 2:
+        return einsum_p(*xs, spec=spec)
+    terms, out = parse_einsum(spec, [aval_of(x).ndim for x in xs])
+    if not isinstance(optimize, (str, bool)) and len(optimize) and optimize[0] == "einsum_path":
+        path = tuple(tuple(step) for step in optimize[1:])
+    else:
+        shapes = tuple(aval_of(x).shape for x in xs)
+        path = contraction_path(spec, shapes, optimize if isinstance(optimize, (str, bool)) else tuple(optimize))
+    operands = list(enumerate(zip(terms, xs)))  # (position of its first operand, (term, value))
+    for step in path:
+        operands = _apply_step(operands, step, out)
+    if len(operands) > 1:  # (what an explicit path leaves)
+        operands = _apply_step(operands, tuple(range(len(operands))), out)
+    (_, (term, x)), = operands
+    return x if term == out else einsum_p(x, spec=f"{term}->{out}")
+
+
+def _apply_step(operands: list, step: tuple, out: str) -> list:
+    """The operands with those at positions `step` (in np.einsum_path's convention) replaced by their
+    contraction, appended; it takes them in the order they were written, so the source reads left to right."""
+    picked = sorted(operands[i] for i in step)
+    rest = [o for i, o in enumerate(operands) if i not in step]
+    later = "".join(t for _, (t, _) in rest) + out
+    return rest + [(picked[0][0], _contract_step([o for _, o in picked], later, None if rest else out))]
+
+
+def _contract_step(picked, later: str, target):
+    """(term, value) of the operands `picked` contracted left to right, keeping the letters that `later` (the
+    other operands and the output) needs, or exactly `target` on the last step."""
+    term, x = picked[0]
+    if len(picked) == 1:
+        result = target if target is not None else _kept(term, later)
+        return result, x if result == term else einsum_p(x, spec=f"{term}->{result}")
+    for k, (t, y) in enumerate(picked[1:], 2):
+        result = target if target is not None and k == len(picked) else _kept(
+            term + t, later + "".join(u for u, _ in picked[k:]))
+        x = einsum_p(x, y, spec=f"{term},{t}->{result}")
+        term = result
+    return term, x
+
+
+def _kept(letters: str, needed: str) -> str:
+    return "".join(dict.fromkeys(c for c in letters if c in needed))
+
+
+@functools.lru_cache(maxsize=1024)
+def contraction_path(spec: str, shapes: tuple, optimize) -> tuple:
+    """np.einsum_path's pairing for spec over operands of these shapes (zero-stride stand-ins, no data)."""
+    stand_ins = [np.broadcast_to(np.zeros(()), s) for s in shapes]
+    path, _ = np.einsum_path(spec, *stand_ins, optimize=optimize)
+    return tuple(tuple(step) for step in path[1:])
+
+
 # ---- einsum: derivative and batch rules --------------------------------------------------------------
 def _einsum_jvp(primals, tangents, spec):
     """Multilinear: the tangent is the sum over operands of einsum with that operand's tangent in place."""
@@ -131,7 +193,7 @@ def _einsum_jvp(primals, tangents, spec):
         if t is not None:
             args = list(primals)
             args[i] = t
-            out_dot = add_any(out_dot, einsum_p(*args, spec=spec))
+            out_dot = add_any(out_dot, contract(spec, *args))
     return out, out_dot
 
 
@@ -146,7 +208,7 @@ def _einsum_operand_bar(g, xs, spec, k):
     others = [t for i, t in enumerate(terms) if i != k]
     available = "".join(c for c in unique if c in out or any(c in t for t in others))
     sources = [out] + others
-    bar = einsum_p(g, *[x for i, x in enumerate(xs) if i != k], spec=",".join(sources) + "->" + available)
+    bar = contract(",".join(sources) + "->" + available, g, *[x for i, x in enumerate(xs) if i != k])
     if available != unique:
         bar = reshape_p(bar, shape=tuple(sizes[c] if c in available else 1 for c in unique))
         bar = broadcast_to_p(bar, shape=tuple(sizes[c] for c in unique))
