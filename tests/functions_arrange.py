@@ -92,6 +92,7 @@ def _torch_joined(name):
 
 
 # ---- pad ---------------------------------------------------------------------------------------------
+PAD_DICTS = tuple(int(v) for v in np.__version__.split(".")[:2]) >= (2, 3)  # (NumPy's reference takes dicts from 2.3)
 def _pad_widths(shape, chosen, most=2):
     """pad_width in each of NumPy's forms: one int, (before, after), one pair per axis, {axis: width}."""
     n = len(shape)
@@ -99,7 +100,9 @@ def _pad_widths(shape, chosen, most=2):
     pair = st.tuples(width, width)
     forms = [width, pair, st.tuples(width)]
     if n:  # (a 0-d array's per-axis form is empty, which NumPy refuses as not integral)
-        forms += [st.tuples(*[pair] * n), st.dictionaries(st.integers(0, n - 1), width | pair, max_size=n)]
+        forms.append(st.tuples(*[pair] * n))
+    if n and PAD_DICTS:
+        forms.append(st.dictionaries(st.integers(0, n - 1), width | pair, max_size=n))
     return st.one_of(forms)
 
 

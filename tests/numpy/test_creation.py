@@ -4,6 +4,8 @@ through them in every mode and on eager tensors; plain data still goes to NumPy 
 conversions of traced values (np.array([x, 2 * x]), np.mean([x, y]), np.int64(x), float(x), ...) refused with an
 error naming the expression, the user's line and the fix."""
 
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -184,6 +186,14 @@ def test_eager_tensors_keep_their_numpy_conversion():
 
 
 # ---- NumPy's own conversions of traced values are refused, naming the expression, line and fix --------------
+EXPRESSIONS = sys.version_info >= (3, 11)  # (the refused expression is read from code positions, new in 3.11)
+
+
+def _names(expression: str, message: str) -> bool:
+    """The message quotes the user's expression (where Python says where it is)."""
+    return not EXPRESSIONS or expression in message
+
+
 def _refusal(fn, *args):
     with pytest.raises(ConcretizationError) as info:
         fn(*args)
@@ -195,34 +205,34 @@ def _refusal(fn, *args):
 
 def test_numpy_array_of_traced_values_is_refused():
     message = _refusal(dt.jit(lambda x: np.array([x, 2*x])), 1.5)
-    assert "NumPy array" in message and "`np.array([x, 2*x])`" in message and "dnp.array([x, 2 * x])" in message
+    assert "NumPy array" in message and _names("`np.array([x, 2*x])`", message) and "dnp.array([x, 2 * x])" in message
     message = _refusal(dt.grad(lambda x: np.asarray(x).sum()), 1.5)
-    assert "`np.asarray(x)`" in message and "dnp.stack" in message
+    assert _names("`np.asarray(x)`", message) and "dnp.stack" in message
 
 
 def test_numpy_functions_of_lists_holding_traced_values_are_refused():
     message = _refusal(dt.jit(lambda x, y: np.mean([x, y])), 1.5, 2.0)
-    assert "`np.mean([x, y])`" in message and "dnp.mean(dnp.stack([x, y]))" in message
+    assert _names("`np.mean([x, y])`", message) and "dnp.mean(dnp.stack([x, y]))" in message
     assert "cannot see one inside a list or tuple" in message
 
 
 def test_numpy_scalar_types_of_traced_values_are_refused():
     message = _refusal(dt.jit(lambda x: np.int64(x)), 1.5)
-    assert "`np.int64(x)`" in message and "x.astype(np.int64)" in message
+    assert _names("`np.int64(x)`", message) and "x.astype(np.int64)" in message
 
 
 @pytest.mark.parametrize("convert, name", [(float, "float"), (int, "int"), (complex, "complex")])
 def test_python_numbers_of_traced_values_are_refused(convert, name):
     message = _refusal(dt.jit(lambda x: convert(x)), 1.5)
-    assert f"Python {name}, in `convert(x)`" in message
+    assert f"Python {name}" in message and _names(f"Python {name}, in `convert(x)`", message)
     assert "x.astype(int)" in message and "static_argnums" in message
 
 
 def test_other_conversions_name_their_expression_and_fix():
     message = _refusal(dt.jit(lambda n: list(range(n))), 3)
-    assert "Python index, in `range(n)`" in message and "dt.fori_loop" in message
+    assert _names("Python index, in `range(n)`", message) and "dt.fori_loop" in message
     message = _refusal(dt.jit(lambda x: x.tolist()), np.ones(2))
     assert "(.tolist())" in message and "iterate over it" in message
 
     message = _refusal(dt.jit(lambda x: x if x > 0 else -x, autograph=False), 1.5)
-    assert "Python bool (in an if, while, and/or, or assert), in `x > 0`" in message and "dt.cond" in message
+    assert _names("Python bool (in an if, while, and/or, or assert), in `x > 0`", message) and "dt.cond" in message

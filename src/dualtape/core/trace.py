@@ -171,8 +171,8 @@ def conversion_error(what: str, aval, fix: str | None = None) -> ConcretizationE
         return ConcretizationError(what, aval, user_source_line(), fix)
     code, line = frame.f_code, frame.f_lineno
     text = linecache.getline(code.co_filename, line)
-    start, end, column, end_column = next(itertools.islice(code.co_positions(), frame.f_lasti // 2, None),
-                                          (None,) * 4)
+    positions = code.co_positions() if hasattr(code, "co_positions") else iter(())  # (Python 3.11+)
+    start, end, column, end_column = next(itertools.islice(positions, frame.f_lasti // 2, None), (None,) * 4)
     call = text.encode()[column:end_column].decode(errors="replace").strip() \
         if start == end == line and column is not None else ""
     return ConcretizationError(f"{what}, in `{call}`" if call else what, aval,
