@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import dualtape.numpy as dnp
-from cases_spectral import NUDGE, _fixed, _orthogonal
+from cases_spectral import NUDGE, _fixed, _orthogonal, numpy_eigvals
 from function_case import FnCase
 from strategies import UNIT, arrays, shapes
 
@@ -167,7 +167,7 @@ SECTION: dict[str, FnCase] = {
         lambda a: dnp.linalg.eigvalsh(_symmetric(a)), lambda a: np.linalg.eigvalsh(_symmetric(a)), matrices(True),
         numpy=lambda a: np.linalg.eigvalsh(_symmetric(a)), torch=lambda a: _torch().linalg.eigvalsh(_symmetric(a))),
     "linalg.eigvals": FnCase(  # (PyTorch's are complex: no oracle)
-        lambda a: _power_sums(dnp.linalg.eigvals(_real(a))), lambda a: _power_sums(np.linalg.eigvals(_real(a))),
+        lambda a: _power_sums(dnp.linalg.eigvals(_real(a))), lambda a: _power_sums(numpy_eigvals(_real(a))),
         matrices(True), numpy=lambda a: _power_sums(np.linalg.eigvals(_real(a)))),
     "linalg.svd": FnCase(
         lambda a, full_matrices: _svd(a, full_matrices, dnp.linalg),

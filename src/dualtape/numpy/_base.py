@@ -15,6 +15,7 @@ from ..ops.elementwise import convert_element_type_p
 from ..ops.shape import concatenate_p, reshape_p
 
 SEQUENCES = (list, tuple)  # (what arr() stacks or hands to NumPy)
+NUMPY_VERSION = tuple(int(v) for v in np.__version__.split(".")[:2])  # (where NumPy's own rules changed)
 
 
 def arr(x):

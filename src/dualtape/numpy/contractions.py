@@ -13,7 +13,7 @@ from ..errors import ShapeError
 from ..ops import linalg as la
 from . import elementwise as ew
 from . import reductions as red
-from ._base import arr, bind, ndim, shape, shape_error
+from ._base import NUMPY_VERSION, arr, bind, ndim, shape, shape_error
 from .einsum import einsum
 from .shapes import concatenate, getitem, moveaxis, ravel, reshape, stack, swapaxes, transpose
 
@@ -122,24 +122,32 @@ def kron(a, b):
     return reshape(blocks, tuple(p * q for p, q in zip(sa, sb)))
 
 
+CROSS_2_VECTORS = NUMPY_VERSION < (2, 5)  # (deprecated in NumPy 2.0, refused from 2.5)
+
+
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """Cross products of the 3-vectors (or 2-vectors, as z = 0) along axisa of a and axisb of b, broadcast over
-    the other axes, placed along axisc of the result; `axis` sets all three. Two 2-vectors give the z-component."""
+    """Cross products of the 3-vectors along axisa of a and axisb of b, broadcast over the other axes, placed along
+    axisc of the result; `axis` sets all three. Before NumPy 2.5, 2-vectors are taken with z = 0 (two of them give
+    the z-component) and warned of, as NumPy does."""
     a, b = arr(a), arr(b)
     if axis is not None:
         axisa = axisb = axisc = axis
     a = moveaxis(a, _axis("cross", axisa, ndim(a), "a"), -1)
     b = moveaxis(b, _axis("cross", axisb, ndim(b), "b"), -1)
     m, n = shape(a)[-1], shape(b)[-1]
-    if m not in (2, 3) or n not in (2, 3):
+    sizes = (2, 3) if CROSS_2_VECTORS else (3,)
+    if m not in sizes or n not in sizes:
         raise shape_error("cross", f"incompatible dimensions for cross product: vectors of {m} and {n} elements "
-                          "(dimension must be 2 or 3)", fix="choose the axes holding the vectors with axisa/axisb")
+                          f"(dimension must be {' or '.join(map(str, sizes))})",
+                          fix="choose the axes holding the vectors with axisa/axisb"
+                          + ("" if CROSS_2_VECTORS else "; append a zero z-component to 2-vectors (NumPy 2.5 "
+                                                         "no longer takes them)"))
     try:
         broadcast_shapes("cross", shape(a)[:-1], shape(b)[:-1])
     except ShapeError:
         raise shape_error("cross", f"the axes besides the vectors do not broadcast: shapes {shape(a)[:-1]} and "
                           f"{shape(b)[:-1]} (after moving the vector axis last)") from None
-    if 2 in (m, n):  # (as NumPy 2)
+    if 2 in (m, n):  # (as NumPy 2.0 to 2.4)
         warnings.warn("Arrays of 2-dimensional vectors are deprecated. Use arrays of 3-dimensional vectors "
                       "instead. (deprecated in NumPy 2.0)", DeprecationWarning, stacklevel=2)
     a0, a1, b0, b1 = (getitem(v, (Ellipsis, k)) for v in (a, b) for k in (0, 1))

@@ -83,8 +83,9 @@ def eigvalsh(a, UPLO="L"):
 
 
 def eig(a):
-    """Eigenvalues and unit eigenvectors of a general real matrix whose eigenvalues are real (NumPy then returns
-    real arrays too); complex eigenvalues raise UnsupportedError when computed. Their order is LAPACK's, which
+    """Eigenvalues and unit eigenvectors of a general real matrix whose eigenvalues are real, as real arrays (NumPy
+    returns real arrays then before 2.5, complex ones with zero imaginary parts from 2.5); complex eigenvalues
+    raise UnsupportedError when computed. Their order is LAPACK's, which
     can change between nearby matrices; the derivative follows each eigenpair. Derivatives need distinct
     eigenvalues and a diagonalisable matrix (they solve with the eigenvector matrix)."""
     a = _real_matrix("eig", a, square=True)
