@@ -171,6 +171,15 @@ SECTION: dict[str, FnCase] = {
                             lambda a, b, axis: np.linalg.vecdot(a, b, axis=axis), fixed((3, 2), (4, 3, 2), axis=-2),
                             numpy=lambda a, b, axis: np.linalg.vecdot(a, b, axis=axis),
                             torch=lambda a, b, axis: _torch().linalg.vecdot(a, b, dim=axis)),
+    "vecdot axis=": FnCase(lambda a, b, axis: dnp.vecdot(a, b, axis=axis),
+                           lambda a, b, axis: np.vecdot(a, b, axis=axis), fixed((3, 2), (4, 3, 2), axis=-2),
+                           numpy=lambda a, b, axis: np.vecdot(a, b, axis=axis),
+                           torch=lambda a, b, axis: _torch().linalg.vecdot(a, b, dim=axis)),
+    **({"matvec": FnCase(dnp.matvec, np.matvec, fixed((2, 3, 4), (4,)), numpy=np.matvec,
+                         torch=lambda a, v: _torch().matmul(a, v)),
+        "vecmat": FnCase(dnp.vecmat, np.vecmat, fixed((2, 3), (1, 3, 4)), numpy=np.vecmat,
+                         torch=lambda v, a: _torch().matmul(v.unsqueeze(-2), a).squeeze(-2))}
+       if hasattr(np, "matvec") else {}),  # (gufuncs new in NumPy 2.2)
     "tensordot via linalg": FnCase(lambda a, b, axes: dnp.linalg.tensordot(a, b, axes=axes),
                                    lambda a, b, axes: np.linalg.tensordot(a, b, axes=axes),
                                    fixed((3, 3), (3, 3), axes=st.sampled_from([0, 1, 2])),

@@ -566,7 +566,8 @@ def _written_in_body(cls) -> set:
 
 def test_tensor_is_one_class_built_from_explicit_mixins():
     """Tensor's methods all come from class bodies, nothing is set on it afterwards: its own body first, then
-    PyTorch's meanings (TorchMethods), the in-place forms (InPlaceMethods), and the method set it shares with
+    PyTorch's meanings (TorchMethods), PyTorch's functions as methods (TorchFunctionMethods, made from
+    eager.torch_functions' rows), the in-place forms (InPlaceMethods), and the method set it shares with
     traced values (ArrayMethods, made from numpy.methods' table); the unary in-place forms come from the
     primitives' rows (UnaryInPlaceMethods, one per torch_inplace face)."""
     import inspect
@@ -574,14 +575,17 @@ def test_tensor_is_one_class_built_from_explicit_mixins():
     from dualtape.core.primitive import REGISTRY
     from dualtape.eager.inplace import InPlaceMethods, UnaryInPlaceMethods
     from dualtape.eager.tensor_methods import TorchMethods
+    from dualtape.eager.torch_functions import ROWS, TorchFunctionMethods
     from dualtape.numpy.methods import ARRAY_METHODS, ARRAY_PROPERTIES, ArrayMethods
 
-    assert dt.Tensor.__mro__[1:5] == (TorchMethods, InPlaceMethods, UnaryInPlaceMethods, ArrayMethods)
+    assert dt.Tensor.__mro__[1:6] == (TorchMethods, TorchFunctionMethods, InPlaceMethods, UnaryInPlaceMethods,
+                                      ArrayMethods)
     shared = set(ARRAY_METHODS) | set(ARRAY_PROPERTIES) | {"__array_ufunc__", "__array_function__"}
     rows = {p.faces.torch_inplace for p in REGISTRY.values() if p.faces.torch_inplace}
-    for cls in dt.Tensor.__mro__[:5]:
+    for cls in dt.Tensor.__mro__[:6]:
         made = {k for k, v in vars(cls).items() if inspect.isfunction(v) or isinstance(v, (classmethod, property))}
-        allowed = shared if cls is ArrayMethods else rows if cls is UnaryInPlaceMethods else _written_in_body(cls)
+        allowed = shared if cls is ArrayMethods else rows if cls is UnaryInPlaceMethods else \
+            {row.name for row in ROWS if row.method} if cls is TorchFunctionMethods else _written_in_body(cls)
         assert made <= allowed, cls
     assert rows == {k for k, v in vars(UnaryInPlaceMethods).items() if inspect.isfunction(v)}
     assert dt.Tensor.mean is TorchMethods.mean and dt.Tensor.add_ is InPlaceMethods.add_

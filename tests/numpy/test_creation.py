@@ -159,6 +159,11 @@ def test_derivatives_through_an_array_of_traced_values():
     assert dt.hessian(_stacked_square_sum)(1.5) == pytest.approx(10.0)
 
 
+def test_ufuncs_take_lists_of_traced_values():
+    assert dt.grad(lambda x: dnp.sum(dnp.sin([x, 2 * x])))(1.0) == pytest.approx(np.cos(1.0) + 2 * np.cos(2.0))
+    assert dt.grad(lambda x: dnp.sum(dnp.multiply([x, 1.0], (3.0, x))))(2.0) == pytest.approx(4.0)
+
+
 @settings(max_examples=6, deadline=None)
 @given(x=st.floats(-3, 3), y=st.lists(st.floats(-3, 3), min_size=2, max_size=2))
 def test_derivatives_match_finite_differences(x, y):

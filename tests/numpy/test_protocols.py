@@ -323,6 +323,7 @@ def test_numpy_keywords_at_their_defaults_are_accepted(name):
     (lambda x: np.linalg.vector_norm(x) + np.clip(x, 0, 1, dtype=np.float64), "numpy.clip", "dtype"),
     (lambda x: np.sin(x, where=x > 0), "numpy.sin", "where"),
     (lambda x: np.exp(x, dtype=np.float64), "numpy.exp", "dtype"),
+    (lambda x: np.vecdot(x, x, axes=[(0,), (0,), ()]), "numpy.vecdot", "axes"),
 ])
 def test_numpy_keywords_dualtape_lacks_raise_naming_the_function_and_the_argument(call, name, argument):
     with pytest.raises(NotImplementedError, match=rf"{name.replace('.', '[.]')}\(\.\.\., {argument}=") as info:

@@ -53,3 +53,11 @@ def composite(name: str, fn, tensors, *static):
     result.grad_fn = CompositeNode(name, program, tensors, out, result)
     result.requires_grad = True
     return result
+
+
+def one_node(name: str, fn, operands, *static):
+    """fn(*operands, *static): on tensors, as one node named `name` (PyTorch's); on arrays and traced values,
+    fn itself (each of its ops then recorded by whatever trace holds them)."""
+    if any(isinstance(x, Tensor) for x in operands):
+        return composite(name, fn, operands, *static)
+    return fn(*operands, *static)

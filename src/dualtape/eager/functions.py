@@ -7,7 +7,7 @@ from ..numpy import elementwise as _ew
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
-from ..numpy.contractions import dot, einsum, matmul, outer  # noqa: F401  (dt.dot, dt.einsum, ...)
+from ..numpy.contractions import dot, matmul  # noqa: F401  (dt.dot, dt.matmul)
 from .inplace import _scaled
 from .tensor import Tensor
 from .tensor_methods import TorchMethods, correction_of, values_indices  # noqa: F401

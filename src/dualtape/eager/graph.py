@@ -139,6 +139,90 @@ class PrimitiveNode(Node):
         self.inputs = self.raw = [None] * len(self.edges)
 
 
+class MultipleResultsNode(Node):
+    """The node of a registry primitive with several results (eigh, svd, qr, eig): each result's grad_fn is an
+    OutputNode feeding this one its cotangent as Parts; the primitive's VJP rule runs once on all of them, with
+    zeros for the results that got none (as the adjoint transform does)."""
+
+    __slots__ = ("prim", "params", "out_refs")
+
+    def __init__(self, prim, params, inputs, outs, out_tensors):
+        super().__init__(prim.faces.torch_node or prim.name, inputs, list(outs), None)
+        self.prim, self.params = prim, params
+        self.out_refs = [weakref.ref(t) for t in out_tensors]
+
+    def backward(self, parts, create_graph: bool):
+        from . import devices  # (devices sits above the graph's nodes)
+
+        outs = self.out_data
+        gs = [devices.module_of(o).zeros(o.shape, o.dtype) if g is None else g for g, o in zip(parts.gs, outs)]
+        if create_graph:  # (the results as tensors in the graph: their own, or stand-ins with the same node)
+            operands = list(self.inputs)
+            tensor = next(type(x) for x in operands if getattr(x, "_dt_eager", False))
+            out_tensors = [_alive(ref, tensor, self, i, o) for i, (ref, o) in enumerate(zip(self.out_refs, outs))]
+        else:
+            operands, out_tensors = self.raw, outs
+        return self.prim.vjp(gs, *operands, out=out_tensors, needed=self.edges, **self.params)
+
+
+def _alive(ref, tensor, node, index, value):
+    """The result tensor a weak reference names or, where it is gone, a tensor standing in for it, recorded as
+    it was."""
+    t = ref()
+    if t is None:
+        t = tensor._wrap(value)
+        t.grad_fn, t.requires_grad = OutputNode(node, index, value), True
+    return t
+
+
+def record_results(prim, params, args, outs, wrap) -> list:
+    """The results of a several-result primitive as tensors (made by wrap), each inexact one with its OutputNode
+    of one MultipleResultsNode (integer results carry no gradient)."""
+    results = [wrap(o) for o in outs]
+    node = MultipleResultsNode(prim, params, args, outs, results)
+    for i, (t, o) in enumerate(zip(results, outs)):
+        if o.dtype.kind in "fc":
+            t._grad_fn, t._requires_grad = OutputNode(node, i, o), True
+    return results
+
+
+class Parts:
+    """The cotangents of a several-result node's results, position by position (None: none yet); the engine
+    sums what flows in with +, as for any cotangent."""
+
+    __slots__ = ("gs",)
+
+    def __init__(self, gs):
+        self.gs = gs
+
+    def __add__(self, other):
+        return Parts([a if b is None else b if a is None else a + b for a, b in zip(self.gs, other.gs)])
+
+
+class OutputNode(Node):
+    """The grad_fn of result `index` of a several-result node: it shows as that node (PyTorch's name, and its
+    operands' nodes as next_functions) and hands its cotangent on in its position."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, node: MultipleResultsNode, index: int, out_data):
+        super().__init__(node.name(), [], out_data, None)
+        self.edges, self.index = [node], index
+
+    @property
+    def next_functions(self):
+        return self.edges[0].next_functions
+
+    def backward(self, g, create_graph: bool):
+        gs = [None] * len(self.edges[0].out_refs)
+        gs[self.index] = g
+        return (Parts(gs),)
+
+    def free(self) -> None:
+        """Nothing is saved here (the value it would keep is its result's own)."""
+        self.out_data = None
+
+
 class AccumulateGrad:
     """The node that adds a cotangent into a leaf tensor's .grad."""
 

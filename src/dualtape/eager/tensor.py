@@ -4,7 +4,8 @@ Tensors are one more value kind for bind(): their `_dt_trace` is the eager trace
 staging or transform trace), whose `process` runs the primitive on the arrays inside and, when grad mode is
 on and an operand requires grad, records a PrimitiveNode (the output's grad_fn). Tensor's methods, in order of
 precedence: its own class body (attributes, conversions, autograd), TorchMethods (tensor_methods.py: PyTorch's
-meanings where they differ from NumPy's), InPlaceMethods (inplace.py: the forms ending in `_`), and the method set
+meanings where they differ from NumPy's), TorchFunctionMethods (torch_functions.py: PyTorch's functions as
+methods, from one table of rows), InPlaceMethods (inplace.py: the forms ending in `_`), and the method set
 shared with traced values (numpy.methods.ArrayMethods). View machinery lives in views.py.
 """
 
@@ -22,11 +23,12 @@ from ..numpy.methods import ArrayMethods
 from ..ops.elementwise import stop_gradient_p
 from . import devices as _device
 from . import grad_mode
-from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle
+from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, record_results
 from .inplace import InPlaceMethods
 from .lifting import LIFTING, lift_all
 from .promotion import promoted
 from .tensor_methods import TorchMethods, _clone, _is_inexact
+from .torch_functions import TorchFunctionMethods
 from .views import make_view, regenerate
 
 _NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables. If you want to use a computed "
@@ -105,7 +107,7 @@ class EagerTrace(Trace):
                 make_view(result, prim, params, args[0], out, raw, not grad_mode.STATE.enabled)
             return result
         if prim.multiple_results:
-            return self._record_many(prim, params, args, out)
+            return record_results(prim, params, args, out, Tensor._wrap)
         result = Tensor._wrap(out)
         if prim.view and versions[0] is not None:
             make_view(result, prim, params, args[0], out, raw, False)
@@ -123,14 +125,11 @@ class EagerTrace(Trace):
         result._requires_grad = True  # (made by a recorded op: no check needed)
         return result
 
-    def _record_many(self, prim, params, args, outs):
-        raise NotImplementedError(f"eager differentiation of {prim.name} (several results) is not implemented")
-
 
 EAGER = EagerTrace()
 
 
-class Tensor(TorchMethods, InPlaceMethods, ArrayMethods):
+class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
     """An n-dimensional array that can record how it was computed, for .backward()."""
 
     __slots__ = ("data", "_requires_grad", "_grad", "_grad_fn", "_version", "_retains_grad", "_hooks",

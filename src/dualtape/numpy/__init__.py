@@ -38,11 +38,13 @@ from .contractions import (  # noqa: F401
     kron,
     matmul,
     matrix_transpose,
+    matvec,
     outer,
     permute_dims,
     tensordot,
     vdot,
     vecdot,
+    vecmat,
 )
 from .creation import array, asanyarray, asarray, ascontiguousarray  # noqa: F401
 from .diagonals import (  # noqa: F401

@@ -1,6 +1,6 @@
 """dnp contractions with NumPy's names and rules: matmul, dot, einsum (numpy/einsum.py), tensordot, inner, outer,
-vdot, vecdot, kron, cross, linalg.multi_dot, and NumPy 2's array-API names for them. Each is a composition of the
-matmul and einsum primitives and elementwise and shape ops, so its derivatives come from theirs."""
+vdot, vecdot, matvec, vecmat, kron, cross, linalg.multi_dot, and NumPy 2's array-API names for them. Each is a
+composition of the matmul and einsum primitives and elementwise and shape ops, so its derivatives come from theirs."""
 
 from __future__ import annotations
 
@@ -61,6 +61,22 @@ def vecdot(x1, x2, /, *, axis=-1):
         raise shape_error("vecdot", f"the vectors along axis {axis} have sizes {shape(x1)[-1]} and "
                           f"{shape(x2)[-1]}", fix="give both operands the same size along the axis summed")
     return red.sum(ew.multiply(x1, x2), -1)
+
+
+def matvec(x1, x2, /):
+    """Matrix-vector products (NumPy 2.2's gufunc): x1 (..., m, n) times x2 (..., n), batch axes broadcast."""
+    x1, x2 = arr(x1), arr(x2)
+    if ndim(x1) < 2 or ndim(x2) < 1:
+        raise shape_error("matvec", f"needs a matrix and a vector, got shapes {shape(x1)} and {shape(x2)}")
+    return getitem(matmul(x1, reshape(x2, shape(x2) + (1,))), (Ellipsis, 0))
+
+
+def vecmat(x1, x2, /):
+    """Vector-matrix products (NumPy 2.2's gufunc): x1 (..., m) times x2 (..., m, n), batch axes broadcast."""
+    x1, x2 = arr(x1), arr(x2)
+    if ndim(x1) < 1 or ndim(x2) < 2:
+        raise shape_error("vecmat", f"needs a vector and a matrix, got shapes {shape(x1)} and {shape(x2)}")
+    return getitem(matmul(reshape(x1, shape(x1)[:-1] + (1,) + shape(x1)[-1:]), x2), (Ellipsis, 0, slice(None)))
 
 
 def inner(a, b, /):

@@ -11,12 +11,13 @@ from ..core.primitive import REGISTRY
 from ..ops import elementwise as ew
 from ._base import arr, bind, dtype
 
-_SEQUENCES = (list, tuple)  # (what arr() converts; tested here inline, since these run once per eager op)
+_SEQUENCES = (list, tuple)  # (what arr() converts: a sequence may hold traced values; tested here inline,
+#                             since these run once per eager op)
 
 
 def _unary(prim, name, doc):
     def fn(x):
-        return bind(prim, np.asarray(x) if type(x) in _SEQUENCES else x)
+        return bind(prim, arr(x) if type(x) in _SEQUENCES else x)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -25,7 +26,7 @@ def _unary(prim, name, doc):
 
 def _binary(prim, name, doc):
     def fn(x, y):
-        return bind(prim, np.asarray(x) if type(x) in _SEQUENCES else x, np.asarray(y) if type(y) in _SEQUENCES else y)
+        return bind(prim, arr(x) if type(x) in _SEQUENCES else x, arr(y) if type(y) in _SEQUENCES else y)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc

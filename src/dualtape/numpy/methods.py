@@ -15,9 +15,10 @@ from .._util import normalize_axis, user_source_line
 from ..core.primitive import REGISTRY, bind
 from ..core.trace import ArrayValue, Tracer
 from ..ops.elementwise import stop_gradient_p
+from . import arrange, norms, predicates, scans
 from . import contractions as la
+from . import diagonals as dg
 from . import elementwise as ew
-from . import norms
 from . import reductions as red
 from . import shapes as sh
 from ._base import arr
@@ -177,6 +178,17 @@ ARRAY_METHODS = {
     "log_softmax": lambda x, dim=-1: red.log_softmax(x, dim),
     "logsumexp": lambda x, dim=None, keepdim=False: red.logsumexp(x, dim, keepdim),
     "square": ew.square,
+    "all": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
+        predicates.all(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "any": lambda x, axis=None, keepdims=False, *, dim=None, keepdim=False:
+        predicates.any(x, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "cumsum": lambda x, axis=None, dtype=None, *, dim=None: scans.cumsum(x, _axis(axis, dim), dtype),
+    "cumprod": lambda x, axis=None, dtype=None, *, dim=None: scans.cumprod(x, _axis(axis, dim), dtype),
+    "diagonal": dg.diagonal,
+    "trace": dg.trace,
+    "repeat": arrange.repeat,  # (NumPy's: each element repeated; the eager Tensor's is PyTorch's, a tile)
+    "sort": lambda x, axis=-1, *, stable=None: scans.sort(x, axis, stable=stable),  # (JAX's: a sorted copy)
+    "argsort": lambda x, axis=-1, *, stable=None: scans.argsort(x, axis, stable=stable),
     "item": _unsupported_item,
     **{prim.faces.method: _dnp_function(prim) for prim in REGISTRY.values() if prim.faces.method},  # (rows)
 }

@@ -23,6 +23,9 @@ _UFUNCS = {  # NumPy's ufuncs on traced values: each row's ufunc face, and the c
     np.radians: ew.radians, np.degrees: ew.degrees,  # (NumPy's second ufuncs of the deg2rad and rad2deg rows)
     np.isnan: pred.isnan, np.isinf: pred.isinf, np.conjugate: pred.conjugate,
 }
+_GUFUNCS = {  # NumPy 2's generalized ufuncs of contractions (vecdot takes its axis= keyword along)
+    getattr(np, name): fn for name, fn in (("vecdot", la.vecdot), ("matvec", la.matvec), ("vecmat", la.vecmat))
+    if isinstance(getattr(np, name, None), np.ufunc)}
 _UFUNC_REDUCE = {np.add: red.sum, np.multiply: red.prod, np.maximum: red.max, np.minimum: red.min}
 
 _FUNCTIONS = {
@@ -58,6 +61,10 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
             if not _is_no_op(value, _UFUNC_NO_OPS.get(key, inspect.Parameter.empty)):
                 raise _unsupported_argument(name, key, value)
         return _UFUNCS[ufunc](*inputs)
+    if method == "__call__" and ufunc in _GUFUNCS:
+        for key in set(kwargs) - ({"axis"} if ufunc is np.vecdot else set()):
+            raise _unsupported_argument(name, key, kwargs[key])
+        return _GUFUNCS[ufunc](*inputs, **kwargs)
     if method == "reduce" and ufunc in _UFUNC_REDUCE:
         return _UFUNC_REDUCE[ufunc](*inputs, **kwargs)
     raise NotImplementedError(f"{name} is not supported on traced values; use an equivalent from dualtape.numpy")
