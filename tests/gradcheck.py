@@ -8,6 +8,10 @@ The reference is always a numerical derivative computed in float64 from plain ev
 whose error (h^4 f^(5) plus rounding eps·|f|/h) stays far below the tolerances for h = 1e-4, so the checks
 can be tight. Functions must be smooth on [x - 2h t, x + 2h t]: draw values away from kinks and domain edges.
 
+Complex values are checked as JAX defines their derivatives: tangents are complex directions (random real and
+imaginary parts), and a VJP is the transpose of the R-linear JVP under the real pairing <c, t> = Re(sum(c t)),
+with no conjugation; its numerical reference takes two differences per complex input element (along 1 and i).
+
 `check_grads(f, args, order, modes)` runs every check of every mode in `MODES` (a table: mode name ->
 check function). Forward mode ("fwd") is here; reverse mode adds its own entry ("rev": the inner-product
 identity <ybar, J t> = <J^T ybar, t> plus the FD comparison of vjp) without changing any caller.
@@ -32,9 +36,15 @@ def _nums(argnums, n_args) -> tuple:
 
 
 def _as_float64(x):
-    """x as a float64 array (its values), for differencing; other dtypes are left alone."""
+    """x as a float64 (complex128) array of its values, for differencing; other dtypes are left alone."""
     a = np.asarray(x)
+    if np.issubdtype(a.dtype, np.complexfloating):
+        return a.astype(np.complex128)
     return a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a
+
+
+def _is_complex(x) -> bool:
+    return np.iscomplexobj(np.asarray(x))
 
 
 def _flat_fn(f, args, nums):
@@ -95,7 +105,8 @@ def numerical_jacobian(f, args, argnums=0, h=STEP):
 
 def assert_close(actual, expected, what="", rtol=FD_RTOL, atol=FD_ATOL):
     """actual ≈ expected (a numerical reference), with atol scaled by the size of expected."""
-    a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    kind = np.complex128 if _is_complex(actual) or _is_complex(expected) else np.float64
+    a, e = np.asarray(actual, dtype=kind), np.asarray(expected, dtype=kind)
     assert a.shape == e.shape, f"{what}: shape {a.shape}, expected {e.shape}"
     scale = max(1.0, float(np.max(np.abs(e)))) if e.size else 1.0
     np.testing.assert_allclose(a, e, rtol=rtol, atol=atol * scale, err_msg=what)
@@ -104,14 +115,19 @@ def assert_close(actual, expected, what="", rtol=FD_RTOL, atol=FD_ATOL):
 def random_tangents(values, rng):
     """A random tangent for each leaf (same shape and dtype), as a pytree mirroring values."""
     leaves, treedef = tree.flatten(values)
-    ts = [np.asarray(rng.standard_normal(np.shape(x))).astype(np.asarray(x).dtype) for x in leaves]
+    ts = []
+    for x in leaves:
+        t = rng.standard_normal(np.shape(x))
+        if _is_complex(x):  # (a complex direction: real and imaginary parts both random)
+            t = t + 1j * rng.standard_normal(np.shape(x))
+        ts.append(np.asarray(t).astype(np.asarray(x).dtype))
     return tree.unflatten(treedef, ts)
 
 
 def _float_args(args, nums, where):
     for i in nums:
         for x in tree.leaves(args[i]):
-            assert np.issubdtype(np.asarray(x).dtype, np.floating), f"{where}: argument {i} is not floating"
+            assert np.issubdtype(np.asarray(x).dtype, np.inexact), f"{where}: argument {i} is not floating"
 
 
 # ---- forward mode ------------------------------------------------------------------------------------
@@ -141,7 +157,7 @@ def check_jvp(f, args, tangents=None, argnums=None, *, seed=0, h=STEP, rtol=FD_R
         assert getattr(o, "_dt_trace", None) is None and getattr(d, "_dt_trace", None) is None, "a tracer escaped"
         assert np.shape(o) == np.shape(e) and np.shape(d) == np.shape(e), (
             f"jvp: shapes {np.shape(o)} / tangent {np.shape(d)}, f gives {np.shape(e)}")
-        if np.issubdtype(np.asarray(e).dtype, np.floating):
+        if np.issubdtype(np.asarray(e).dtype, np.inexact):
             assert np.asarray(d).dtype == np.asarray(e).dtype, (
                 f"jvp: tangent dtype {np.asarray(d).dtype}, output dtype {np.asarray(e).dtype}")
         assert_close(o, e, "jvp primal output", **EXACT)
@@ -203,18 +219,20 @@ def numerical_vjp(f, args, cotangents, argnums=None, h=STEP):
     nums = _nums(argnums, len(args))
     g, xs, _ = _flat_fn(f, args, nums)
     cts = [_as_float64(c) for c in tree.leaves(cotangents)]
-    bars = [np.zeros(x.shape) for x in xs]
+    bars = [np.zeros(x.shape, x.dtype) for x in xs]
     for k, x in enumerate(xs):
         for idx in np.ndindex(x.shape):
-            ts = [np.zeros_like(v) for v in xs]
-            ts[k][idx] = 1.0
-            column = _directional(g, xs, ts, h)
-            bars[k][idx] = sum(float(np.sum(c * d)) for c, d in zip(cts, column))
+            for unit in (1.0, 1j) if _is_complex(x) else (1.0,):  # (bar = Re<c, J 1> - i Re<c, J i>)
+                ts = [np.zeros_like(v) for v in xs]
+                ts[k][idx] = unit
+                column = _directional(g, xs, ts, h)
+                bars[k][idx] += np.conj(unit) * sum(float(np.real(np.sum(c * d))) for c, d in zip(cts, column))
     return bars
 
 
 def _inner(a_leaves, b_leaves) -> float:
-    return sum(float(np.sum(np.asarray(a, np.float64) * np.asarray(b, np.float64))) for a, b in zip(a_leaves, b_leaves))
+    """The real pairing Re(sum(a b)) of two lists of leaves (no conjugation: JAX's convention)."""
+    return sum(float(np.real(np.sum(_as_float64(a) * _as_float64(b)))) for a, b in zip(a_leaves, b_leaves))
 
 
 def _check_leaf(actual, like, what):
@@ -222,7 +240,7 @@ def _check_leaf(actual, like, what):
     assert getattr(actual, "_dt_trace", None) is None, f"{what}: a tracer escaped"
     assert np.shape(actual) == np.shape(like), f"{what}: shape {np.shape(actual)}, expected {np.shape(like)}"
     want = np.asarray(like).dtype
-    if np.issubdtype(want, np.floating):
+    if np.issubdtype(want, np.inexact):  # (a real input's cotangent is real, a complex one's complex)
         assert np.asarray(actual).dtype == want, f"{what}: dtype {np.asarray(actual).dtype}, expected {want}"
 
 

@@ -22,7 +22,9 @@ import dualtape as dt
 import dualtape.numpy as dnp
 import value_cases as vc
 from case import Case, draw_args, operand  # noqa: F401  (the suites import them from here)
+from cases_complex import COMPLEX_PARTS
 from cases_cumulative import CUMULATIVE
+from cases_fft import FFT
 from cases_linalg import LINALG
 from cases_spectral import SPECTRAL
 from dualtape.numpy.shapes import contiguous
@@ -392,7 +394,7 @@ SUB_PROGRAMS: dict[str, Case] = {  # (their NumPy agreement: tests/control/)
 }
 
 ELEMENTWISE = {**UNARY, **BINARY, **BITWISE, **OTHER_ELEMENTWISE}
-FAMILIES = {**LINALG, **SPECTRAL, **CUMULATIVE}  # (sections in tests/cases_<family>.py, each with a tests/ops suite)
+FAMILIES = {**LINALG, **SPECTRAL, **CUMULATIVE, **COMPLEX_PARTS, **FFT}  # (tests/cases_<family>.py: tests/ops)
 CASES: dict[str, Case] = {**ELEMENTWISE, **REDUCTIONS, **SHAPES, **CONTRACTIONS, **FAMILIES, **SUB_PROGRAMS}
 DIFFERENTIABLE: dict[str, Case] = {name: case for name, case in CASES.items() if case.layout is not None}
 EXAMPLES: dict[str, tuple] = {name: case.examples for name, case in CASES.items() if case.examples}

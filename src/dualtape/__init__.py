@@ -38,13 +38,14 @@ from .api import (
 from .compile import compile  # noqa: A004 - dt.compile (SPEC §2)
 from .config import config
 from .core.ir import Program
-from .eager import (  # (linalg, special: dt.linalg and dt.special, torch.linalg's and torch.special's)
+from .eager import (  # (fft, linalg, special: dt.fft, dt.linalg and dt.special, torch.fft's, torch.linalg's, ...)
     Function,
     Tensor,
     arange,
     device,
     enable_grad,
     eye,
+    fft,
     full,
     inference_mode,
     is_grad_enabled,
@@ -186,14 +187,30 @@ from .eager.torch_functions import (  # torch's functions (einsum, outer: torch'
 )
 from .errors import BackendError, ConcretizationError, EscapedTracerError, ShapeError, UnsupportedError
 
+
+def __getattr__(name: str):
+    """dt.bfloat16: ml_dtypes' bfloat16, imported on first use (ml_dtypes is an optional dependency)."""
+    if name == "bfloat16":
+        from .eager import dtypes
+
+        return dtypes.bfloat16
+    raise AttributeError(f"module 'dualtape' has no attribute {name!r}")
+
+
+# mixed precision (docs/precision.md): the policy, eager autocast and dt.amp (GradScaler); dt.bfloat16 above
+from . import amp  # noqa: E402, F401
+from .api.precision import Precision  # noqa: E402
+from .eager.autocast import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
-    "abs", "add", "amax", "amin", "arange", "argmax", "argmin", "argsort", "autograd", "autograph_source",
+    "abs", "add", "amax", "amin", "amp", "arange", "argmax", "argmin", "argsort", "autocast", "autograd",
+    "autograph_source", "get_autocast_dtype", "is_autocast_enabled", "Precision",
     "BackendError", "bool", "cat", "cdouble", "cfloat", "checkpoint", "cholesky", "chunk", "clamp", "clip",
     "compile", "complex128", "complex64", "ConcretizationError", "cond", "config", "cos", "cross", "cumprod",
     "cumsum", "custom_jvp", "custom_vjp", "det", "device", "diag", "diagonal", "diff", "digamma", "div", "dot",
-    "double", "einsum", "enable_grad", "erfc", "EscapedTracerError", "exp", "expm1", "eye", "flatten", "flip",
+    "double", "einsum", "enable_grad", "erfc", "EscapedTracerError", "exp", "expm1", "eye", "fft", "flatten", "flip",
     "fliplr", "flipud", "float", "float16", "float32", "float64", "fori_loop", "full", "Function", "grad", "half",
     "hessian", "hvp", "hypot", "inference_mode", "inner", "int", "int16", "int32", "int64", "int8", "inverse",
     "is_grad_enabled", "jacfwd", "jacrev", "jit", "Jitted", "jvp", "kron", "lgamma", "linalg", "linearize",

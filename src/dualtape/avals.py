@@ -17,7 +17,7 @@ from .errors import ShapeError
 _SHORT = {
     "float64": "f64", "float32": "f32", "float16": "f16", "int64": "i64", "int32": "i32", "int16": "i16",
     "int8": "i8", "uint8": "u8", "uint16": "u16", "uint32": "u32", "uint64": "u64", "bool": "bool",
-    "complex128": "c128", "complex64": "c64",
+    "complex128": "c128", "complex64": "c64", "bfloat16": "bf16",
 }
 
 
@@ -118,7 +118,7 @@ def dummy(aval: ShapedArray, ndim: bool = True):
     """A one-element stand-in for aval: a Python scalar if weak, else an array with aval's rank, holding 1 (1.5
     for inexact dtypes: NumPy before 2.3 keeps the base's dtype for `a ** 1` of 0-d arrays, a fast path that
     other exponents do not take)."""
-    one = 1.5 if np.issubdtype(aval.dtype, np.inexact) else 1
+    one = 1.5 if is_float(aval.dtype) else 1
     if aval.weak:
         return np.array(one, aval.dtype).item()  # (an int too big for int64 has the object dtype)
     return np.full((1,) * aval.ndim if ndim else (), one, dtype=aval.dtype)
@@ -142,4 +142,6 @@ def result_type(fn, avals, params: dict | None = None):
 
 
 def is_float(dtype) -> bool:
-    return np.issubdtype(dtype, np.inexact)
+    """Floating or complex: NumPy's own dtypes, and ml_dtypes' bfloat16 and float8 (which NumPy files as void)."""
+    dtype = np.dtype(dtype)
+    return dtype.kind in "fc" or dtype.kind == "V" and dtype.name.startswith(("bfloat", "float"))

@@ -20,9 +20,11 @@ ASKED = {
         "fmax fmin sinc expm1 log2 exp2 cbrt heaviside copysign sign array asarray mean stack allclose isclose "
         "iscomplexobj shape ndim size result_type",
     "special": "erf erfc gammaln digamma expit logit xlogy logsumexp",
+    "fft": "fft ifft rfft irfft fft2 ifft2 fftn ifftn rfft2 irfft2 rfftn irfftn hfft ihfft fftfreq rfftfreq fftshift "
+           "ifftshift",
 }
-NAMESPACES = {"": dnp, "linalg": dnp.linalg, "special": dnp.special}
-NUMPY = {"": np, "linalg": np.linalg}
+NAMESPACES = {"": dnp, "linalg": dnp.linalg, "special": dnp.special, "fft": dnp.fft}
+NUMPY = {"": np, "linalg": np.linalg, "fft": np.fft}
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "dnp.md"
 
 

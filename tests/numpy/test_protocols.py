@@ -167,7 +167,7 @@ def test_iterating_a_traced_value_indexes_its_first_axis():
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda x: np.fft.fft(x), "numpy.fft.fft"),
+    (lambda x: np.convolve(x, x), "numpy.convolve"),
     (lambda x: np.histogram(x), "numpy.histogram"),
     (lambda x: np.unique(x), "numpy.unique"),
     (lambda x: np.interp(x, x, x), "numpy.interp"),

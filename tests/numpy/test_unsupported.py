@@ -30,8 +30,8 @@ def test_a_missing_linalg_name_and_one_with_no_near_spelling():
 def test_numpy_functions_on_traced_values_name_the_numpy_function():
     _, message = _message(lambda: dt.jit(lambda v: np.histogram(v))(np.ones(4)))
     assert message.startswith("numpy.histogram on traced values is not supported") and "outside" in message
-    _, message = _message(lambda: dt.grad(lambda v: np.fft.fft(v).real.sum())(np.ones(4)))
-    assert "numpy.fft.fft on traced values" in message
+    _, message = _message(lambda: dt.grad(lambda v: np.convolve(v, v).sum())(np.ones(4)))
+    assert "numpy.convolve on traced values" in message
 
 
 def test_an_unconvertible_construct_is_an_unsupported_error():

@@ -140,15 +140,31 @@ def float_inputs(values, where: str):
                             "convert it with .astype(float) or leave it out of argnums")
 
 
-def jacfwd(fn, argnums=0):
+def input_kinds(values, where: str, holomorphic: bool) -> None:
+    """JAX's rule for Jacobians: real inputs, or with holomorphic=True complex ones (a non-holomorphic function
+    of complex values has no complex Jacobian: differentiate its real and imaginary parts as real inputs)."""
+    for x in tree.leaves(values):
+        kind = aval_of(x).dtype.kind
+        if holomorphic and kind != "c":
+            raise TypeError(f"{where} with holomorphic=True requires inputs with complex dtype, but got "
+                            f"{aval_of(x).dtype}; convert it with .astype(complex)")
+        if not holomorphic and kind == "c":
+            raise TypeError(f"{where} requires real-valued inputs (input dtype that is a sub-dtype of np.floating), "
+                            f"but got {aval_of(x).dtype}; for holomorphic differentiation pass holomorphic=True, "
+                            "else pass the real and imaginary parts as separate real inputs")
+
+
+def jacfwd(fn, argnums=0, *, holomorphic: bool = False):
     """The Jacobian by forward mode, shape out.shape + in.shape; all basis tangents in one batched pass.
-    Keyword arguments are passed to fn and not differentiated."""
+    Keyword arguments are passed to fn and not differentiated. Inputs must be real, or, with holomorphic=True,
+    complex (the Jacobian is then the complex derivative of a holomorphic fn), as in JAX."""
 
     @functools.wraps(fn)
     def jacobian(*args, **kwargs):
         args = untensor(args)
         nums, chosen = _selected(args, argnums)
         float_inputs(chosen, "jacfwd")
+        input_kinds(chosen, "jacfwd", holomorphic)
         leaves, in_tree = tree.flatten(chosen)
         sizes = [aval_of(x).size for x in leaves]
         n = sum(sizes)

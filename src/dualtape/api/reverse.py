@@ -19,7 +19,17 @@ from ..control.checkpoint import checkpoint as _checkpoint
 from ..core.trace import input_hints, make_program
 from ..transforms.batching import vmap_call
 from ..transforms.vjp import Pullback, check_cotangent
-from .forward import _selected, _with_args, as_listed, check_primals_tangents, float_inputs, jacfwd, jvp, untensor
+from .forward import (
+    _selected,
+    _with_args,
+    as_listed,
+    check_primals_tangents,
+    float_inputs,
+    input_kinds,
+    jacfwd,
+    jvp,
+    untensor,
+)
 from .staging import Jitted, arrays_only, is_object, with_objects
 
 
@@ -57,7 +67,7 @@ def _hints(fn, args, nums):
     return [h for k in nums for h in per_arg[k]]
 
 
-def _scalar_seed(value, fn):
+def _scalar_seed(value, fn, holomorphic: bool = False):
     aval = aval_of(value)
     if aval.shape != ():
         raise TypeError(f"grad requires a function with a scalar output, but {_name(fn)} returned an array of "
@@ -65,15 +75,35 @@ def _scalar_seed(value, fn):
                         "vector-Jacobian product")
     if not is_float(aval.dtype):
         raise TypeError(f"grad requires a floating-point output, but {_name(fn)} returned {aval.dtype}")
+    if aval.dtype.kind == "c" and not holomorphic:
+        raise TypeError(f"grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
+                        f"but {_name(fn)} returned {aval.dtype}; for holomorphic differentiation pass "
+                        "holomorphic=True, for a real function of complex values return its real part, abs or "
+                        "norm, or use dt.vjp")
+    if holomorphic and aval.dtype.kind != "c":
+        raise TypeError(f"grad with holomorphic=True requires complex-valued outputs, but {_name(fn)} returned "
+                        f"{aval.dtype}")
     return 1.0 if aval.dtype == np.float64 or aval.weak else aval.dtype.type(1)
 
 
-def value_and_grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "numpy", to_host: bool = False):
+def complex_inputs(values, where: str) -> None:
+    """holomorphic=True differentiates complex functions of complex inputs (as JAX): real ones raise."""
+    for x in tree.leaves(values):
+        if aval_of(x).dtype.kind != "c":
+            raise TypeError(f"{where} with holomorphic=True requires inputs with complex dtype, but got "
+                            f"{aval_of(x).dtype}; convert it with .astype(complex)")
+
+
+def value_and_grad(fn, argnums=0, has_aux: bool = False, *, holomorphic: bool = False, backend: str = "numpy",
+                   to_host: bool = False):
     """(fn(*args), gradient of fn with respect to args[argnums]); with has_aux fn returns (value, aux) and
     the result is ((value, aux), gradient); aux may hold any Python values. Keyword arguments are passed to
-    fn and not differentiated. backend and to_host: as for dt.jit."""
+    fn and not differentiated. fn's value must be real, or, with holomorphic=True, complex (of complex
+    inputs: the gradient is then the complex derivative). backend and to_host: as for dt.jit."""
 
     def value_and_gradient(*args, **kwargs):
+        if holomorphic:
+            complex_inputs(_selected(untensor(args), argnums)[1], "grad")
         pullback, outputs, _, in_tree = _pullback(fn, args, argnums, "grad", kwargs, keep_objects=has_aux)
         if has_aux:
             if not (isinstance(outputs, (tuple, list)) and len(outputs) == 2):
@@ -83,7 +113,7 @@ def value_and_grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "nump
             value = outputs
         if len(tree.leaves(value)) != 1:
             raise TypeError(f"grad requires a scalar output, but {_name(fn)} returned a {type(value).__name__}")
-        seed = _scalar_seed(value, fn)
+        seed = _scalar_seed(value, fn, holomorphic)
         bars = pullback.input_cotangents([seed] + [None] * (len(pullback.outputs) - 1))
         grads = as_listed(tree.unflatten(in_tree, bars), argnums, len(args))
         return ((value, aux) if has_aux else value), grads
@@ -92,11 +122,14 @@ def value_and_grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "nump
     return _staged(fn, value_and_gradient, backend, to_host)
 
 
-def grad(fn, argnums=0, has_aux: bool = False, *, backend: str = "numpy", to_host: bool = False):
+def grad(fn, argnums=0, has_aux: bool = False, *, holomorphic: bool = False, backend: str = "numpy",
+         to_host: bool = False):
     """The gradient of scalar-valued fn with respect to args[argnums] (an int or a tuple of ints); the result
     mirrors that argument's pytree. With has_aux: (gradient, aux). Keyword arguments are passed to fn and not
-    differentiated. backend and to_host: as for dt.jit."""
-    both = value_and_grad(fn, argnums, has_aux)
+    differentiated. fn's value must be real; of complex inputs the gradient is JAX's (the conjugate of
+    d f / d conj(z) times 2, so that gradient descent steps along -conj(grad)); holomorphic=True differentiates a
+    complex-valued holomorphic fn (its complex derivative). backend and to_host: as for dt.jit."""
+    both = value_and_grad(fn, argnums, has_aux, holomorphic=holomorphic)
 
     def gradient(*args, **kwargs):
         (value, *aux), grads = _split_aux(both.fn(*args, **kwargs), has_aux)
@@ -148,14 +181,23 @@ def vjp(fn, *primals, has_aux: bool = False):
     return (outputs, vjp_fn, aux) if has_aux else (outputs, vjp_fn)
 
 
-def jacrev(fn, argnums=0):
+def jacrev(fn, argnums=0, *, holomorphic: bool = False):
     """The Jacobian by reverse mode, shape out.shape + in.shape: all output basis cotangents are pulled back
-    in one batched pass. Keyword arguments are passed to fn and not differentiated."""
+    in one batched pass. Keyword arguments are passed to fn and not differentiated. Outputs must be real, or,
+    with holomorphic=True, fn holomorphic of complex inputs (as in JAX)."""
 
     @functools.wraps(fn)
     def jacobian(*args, **kwargs):
+        if holomorphic:
+            input_kinds(_selected(untensor(args), argnums)[1], "jacrev", True)
         pullback, _, out_tree, in_tree = _pullback(fn, args, argnums, "jacrev", kwargs)
         outs = pullback.outputs
+        for o in outs:
+            if (aval_of(o).dtype.kind == "c") != holomorphic:
+                raise TypeError(f"jacrev requires {'complex' if holomorphic else 'real'}-valued outputs"
+                                f"{' with holomorphic=True' if holomorphic else ''}, but {_name(fn)} returned "
+                                f"{aval_of(o).dtype}" + ("" if holomorphic else "; for holomorphic "
+                                                         "differentiation pass holomorphic=True"))
         sizes = [aval_of(o).size for o in outs]
         m = sum(sizes)
         basis, offset = [], 0
@@ -178,9 +220,9 @@ def jacrev(fn, argnums=0):
     return jacobian
 
 
-def hessian(fn, argnums=0):
+def hessian(fn, argnums=0, *, holomorphic: bool = False):
     """The Hessian, forward-over-reverse: jacfwd(jacrev(fn))."""
-    return jacfwd(jacrev(fn, argnums), argnums)
+    return jacfwd(jacrev(fn, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)
 
 
 def hvp(fn, primals, tangents):

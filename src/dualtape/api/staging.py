@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import tree
 from ..autograph import maybe_convert
-from ..avals import aval_of, is_python_scalar
+from ..avals import aval_of, is_float, is_python_scalar
 from ..codegen.emit import emit_program
 from ..codegen.runtime import Compiled, array_module
 from ..config import config, logger
@@ -25,6 +25,7 @@ from ..core.trace import input_hints, make_program
 from ..errors import object_array_error
 from ..transforms.evaluate import eval_program
 from ..transforms.passes import optimize
+from .precision import Precision, with_precision
 
 
 def _leaf_signature(x):
@@ -125,9 +126,9 @@ def _with_static(fn, static):
 def is_object(x) -> bool:
     """A leaf that is neither an array, a number nor a traced value: a string, a function, any other object."""
     if type(x) is np.ndarray:
-        return x.dtype.kind in "OUSV"
+        return x.dtype.kind in "OUSV" and not is_float(x.dtype)
     try:
-        return aval_of(x).dtype.kind in "OUSV"
+        return aval_of(x).dtype.kind in "OUSV" and not is_float(aval_of(x).dtype)
     except TypeError:
         return True
 
@@ -179,7 +180,7 @@ def _trace(fn, args, kwargs, statics, autograph=None, keep_objects: bool = False
         statics = _objects_static(args, kwargs, *statics)
     dynamic, dynamic_kwargs, static = _split_static(args, kwargs, *statics)
     for x in tree.leaves((dynamic, dynamic_kwargs)):
-        if type(x) is np.ndarray and x.dtype.kind in "OUSV":
+        if type(x) is np.ndarray and x.dtype.kind in "OUSV" and not is_float(x.dtype):
             raise object_array_error(getattr(fn, "__name__", "the function"), x.dtype)
     body = _with_static(fn, static)
     hints = input_hints(fn, args, dynamic_kwargs, skip={i for i, _ in static if isinstance(i, int)})
@@ -234,10 +235,10 @@ class Jitted:
     static_argnums and static_argnames mark static parameters (completed from each other through fn's
     signature, as in JAX). With static_objects (the transforms that JAX runs without jit: grad,
     value_and_grad), arguments holding strings or other objects are static too, and such leaves of the result
-    are returned as they are instead of being traced."""
+    are returned as they are instead of being traced. precision: a mixed-precision policy (api/precision.py)."""
 
     def __init__(self, fn, backend: str = "numpy", static_argnums=(), autograph=None, to_host: bool = False,
-                 static_argnames=(), static_objects: bool = False):
+                 static_argnames=(), static_objects: bool = False, precision=None):
         if not callable(fn):
             raise TypeError(f"jit expects a function (or another callable) to compile, got {type(fn).__name__} "
                             f"{fn!r:.60}; use it as dt.jit(f) or as the decorator @dt.jit")
@@ -249,6 +250,7 @@ class Jitted:
         self.static_argnums, self.static_argnames = resolve_static(fn, static_argnums, static_argnames)
         self.static_objects = static_objects
         self.autograph = autograph
+        self.precision = Precision.of(precision, backend)
         self._cache: dict = {}
         self._filling = threading.RLock()  # one trace and one compile per signature, whichever thread calls first
         self._by_arrays: dict = {}  # fast path: positional NumPy arrays only, keyed by (shape, dtype)s
@@ -284,6 +286,8 @@ class Jitted:
             reason = _retrace_reason(self._cache, key)
             logger.warning("dualtape.jit: tracing %s (%s): (%s)", self.__name__, reason, shown)
         program, out_tree, objects = _trace(self.fn, args, kwargs, statics, self.autograph, self.static_objects)
+        if self.precision is not None:
+            program = with_precision(program, self.precision)
         if config.optimize:
             program = optimize(program)
         entry = _Entry(program, out_tree, objects)
@@ -330,16 +334,18 @@ class Jitted:
 
 
 def jit(fn=None, *, backend: str = "numpy", static_argnums=(), static_argnames=(), autograph=None,
-        to_host: bool = False):
+        to_host: bool = False, precision=None):
     """Compile fn: traced once per input signature, emitted as Python source, cached. Usable as a decorator
     with or without arguments. static_argnums / static_argnames: parameters (by position / by name, each
     completed from the other as in JAX) passed as Python values, one trace per value. backend="cupy" runs it
     on the GPU: NumPy arguments are moved there on each call and results stay CuPy arrays, or come back as
-    NumPy arrays with to_host=True."""
+    NumPy arrays with to_host=True. precision: mixed precision, a `dt.Precision` or the name of its compute
+    dtype ("bfloat16", "float16"): matrix products in it, reductions in float32 (docs/precision.md)."""
     if fn is None:
         return functools.partial(jit, backend=backend, static_argnums=static_argnums,
-                                 static_argnames=static_argnames, autograph=autograph, to_host=to_host)
-    return Jitted(fn, backend, static_argnums, autograph, to_host, static_argnames)
+                                 static_argnames=static_argnames, autograph=autograph, to_host=to_host,
+                                 precision=precision)
+    return Jitted(fn, backend, static_argnums, autograph, to_host, static_argnames, precision=precision)
 
 
 def trace(fn, static_argnums=None, autograph=None, static_argnames=None):

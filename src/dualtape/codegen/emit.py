@@ -35,10 +35,18 @@ def _xp_attr(name: str) -> ast.expr:
     return ast.Attribute(value=ast.Name("xp", ast.Load()), attr=name, ctx=ast.Load())
 
 
+def dtype_ast(dtype) -> ast.expr:
+    """A dtype as source: xp.float32; one without a NumPy name (ml_dtypes' bfloat16) as xp.dtype("bfloat16")."""
+    name = "bool_" if dtype == np.bool_ else dtype.name
+    if hasattr(np, name):
+        return _xp_attr(name)
+    return ast.Call(func=_xp_attr("dtype"), args=[ast.Constant(name)], keywords=[])
+
+
 def param_ast(value) -> ast.expr:
     """A static param as source: dtypes become xp.<name>, tuples stay tuples, NumPy scalars Python numbers."""
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
-        return _xp_attr(np.dtype(value).name if np.dtype(value) != np.bool_ else "bool_")
+        return dtype_ast(np.dtype(value))
     if isinstance(value, np.generic):  # np.int64(1) would unparse as `np.int64(1)`, a name the code lacks
         value = value.item()
     if isinstance(value, tuple):
@@ -63,8 +71,10 @@ def literal_ast(lit: Lit) -> ast.expr:
     """A literal keeps its exact type: Python scalars inline, NumPy scalars as xp.float32(2.0) etc."""
     value = lit.value
     if isinstance(value, np.generic):
-        dtype_name = value.dtype.name if value.dtype != np.bool_ else "bool_"
-        return ast.Call(func=_xp_attr(dtype_name), args=[number_ast(shortest(value))], keywords=[])
+        scalar_type = dtype_ast(value.dtype)
+        if isinstance(scalar_type, ast.Call):  # (xp.dtype("bfloat16").type(1.5))
+            scalar_type = ast.Attribute(value=scalar_type, attr="type", ctx=ast.Load())
+        return ast.Call(func=scalar_type, args=[number_ast(shortest(value))], keywords=[])
     if isinstance(value, bool):
         return ast.Constant(value)
     return number_ast(value)

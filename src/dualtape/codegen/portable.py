@@ -87,6 +87,11 @@ FUNCTIONS: dict[str, Function] = {
     "linalg.pinv": Function((), (0,), "rcond goes by position: NumPy 2 also takes rtol=, CuPy only rcond"),
     "linalg.eig": Function((), (0,), "CuPy >= 14 only (cuSOLVER's Xgeev): always complex results, in an order that "
                            "may differ from NumPy's; eig's runtime helper makes them real, or raises"),
+    # (Fourier transforms, ops/fft.py: s zero-pads the operand, never crops it; cuFFT in CuPy)
+    "fft.fftn": Function(("s", "axes", "norm"), (0,), "cuFFT; the operand must be a CuPy array"),
+    "fft.ifftn": Function(("s", "axes", "norm"), (0,), "cuFFT; the operand must be a CuPy array"),
+    "fft.rfftn": Function(("s", "axes", "norm"), (0,), "cuFFT; the operand must be a real CuPy array"),
+    "fft.irfftn": Function(("s", "axes", "norm"), (0,), "cuFFT; the operand must be a CuPy array"),
     "iscomplexobj": Function(),  # (these four: eig's helper only)
     "any": Function((), (0,), "a 0-d CuPy array where NumPy gives a NumPy bool (bool() syncs with the device)"),
     "real": Function((), (0,)),

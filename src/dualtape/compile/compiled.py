@@ -17,12 +17,14 @@ import warnings
 import numpy as np
 
 from .. import tree
+from ..api.precision import Precision
 from ..codegen.emit import emit_program
 from ..codegen.runtime import Compiled
 from ..config import config
 from ..core.ir import Program
 from ..core.primitive import innermost_trace
 from ..core.trace import input_hints, make_program
+from ..eager import autocast as _autocast
 from ..eager import grad_mode
 from ..eager.lifting import LIFTING, wrap
 from ..eager.tensor import Tensor
@@ -76,18 +78,19 @@ class _Entry:
 class CompiledFunction:
     """A function of eager tensors, traced once per input signature and run as one compiled program."""
 
-    def __init__(self, fn, backend: str = "numpy"):
+    def __init__(self, fn, backend: str = "numpy", precision=None):
         functools.update_wrapper(self, fn)
         if not hasattr(self, "__name__"):
             self.__name__ = self.__qualname__ = type(fn).__name__
         self.fn, self.backend = fn, backend
+        self.precision = Precision.of(precision, backend)  # (traced under dt.autocast with its compute dtype)
         self._entries: dict = {}
         self.trace_count = 0
         self._made_state_traces = 0  # (traces whose program made tensors that outlive the call)
 
     def __call__(self, *args, **kwargs):
         leaves, treedef = tree.flatten((args, kwargs))
-        key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled)
+        key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled, _autocast.state_key())
         dynamic = [x.data if isinstance(x, Tensor) else x for x in leaves if _is_dynamic(x)]
         for entry in self._entries.get(key, ()):
             if entry.guards_hold():
@@ -127,7 +130,11 @@ class CompiledFunction:
             call_args, call_kwargs = tree.unflatten(treedef, call)
             LIFTING.stack.append(lifting)
             try:
-                out = self.fn(*call_args, **call_kwargs)
+                if self.precision is None:
+                    out = self.fn(*call_args, **call_kwargs)
+                else:
+                    with _autocast.under(self.precision):
+                        out = self.fn(*call_args, **call_kwargs)
             finally:
                 LIFTING.stack.remove(lifting)
             out_leaves, found["out_tree"] = tree.flatten(out)
@@ -165,7 +172,7 @@ class CompiledFunction:
     def source(self, *args, **kwargs) -> str:
         """The emitted source of the program this call would run (traced now if it is not cached)."""
         leaves, treedef = tree.flatten((args, kwargs))
-        key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled)
+        key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled, _autocast.state_key())
         for entry in self._entries.get(key, ()):
             if entry.guards_hold():
                 return entry.compiled.source
@@ -179,13 +186,14 @@ class CompiledFunction:
         return f"<dualtape.compile of {self.__name__}: {self.cache_size} compiled program(s)>"
 
 
-def compile(fn_or_module=None, *, backend: str = "numpy"):  # noqa: A001 - the public name (SPEC §2)
+def compile(fn_or_module=None, *, backend: str = "numpy", precision=None):  # noqa: A001 - the public name (SPEC §2)
     """Compile eager Tensor code (a function, or a Module's forward) into one program per input signature:
     a forward pass, or a whole training step with backward() and optimizer.step(), parameters and optimiser
-    state written back after each call. Usable as a decorator."""
+    state written back after each call. Usable as a decorator. precision ("bfloat16", "float16" or a
+    dt.Precision): traced under dt.autocast in its compute dtype (docs/precision.md)."""
     if fn_or_module is None:
-        return functools.partial(compile, backend=backend)
-    return CompiledFunction(fn_or_module, backend)
+        return functools.partial(compile, backend=backend, precision=precision)
+    return CompiledFunction(fn_or_module, backend, precision)
 
 
 def _constants_inlined(program: Program, n_args: int, slots):

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import tree
 from .._util import SourceLine, is_internal, is_library, user_source_line
-from ..avals import ShapedArray, aval_of, is_python_scalar
+from ..avals import ShapedArray, aval_of, is_float, is_python_scalar
 from ..errors import ConcretizationError, EscapedTracerError, ShapeError
 from .ir import Eqn, Lit, Program, Var
 from .primitive import FROM_STACK, TRACE_STATE, Primitive, Trace, bind, trace_of  # noqa: F401  (re-exported)
@@ -97,7 +97,7 @@ class StagingTrace(Trace):
         var = self._captured.get(id(x))
         if var is None:
             value = x if trace is not None else snapshot(x)
-            if isinstance(value, np.ndarray) and value.dtype.kind in "OUSV":
+            if isinstance(value, np.ndarray) and value.dtype.kind in "OUSV" and not is_float(value.dtype):
                 raise TypeError(f"dualtape works with arrays, numbers and pytrees of them; got a "
                                 f"{type(x).__name__} ({x!r:.60}) where an array is expected (in a traced "
                                 "function's arguments, results or operands); keep it outside the function, or "

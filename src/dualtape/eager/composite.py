@@ -8,6 +8,7 @@ from ..core.trace import make_program
 from ..transforms.evaluate import eval_program
 from ..transforms.jvp import ShapedArrayExample
 from ..transforms.vjp import Pullback
+from . import autocast as _autocast
 from . import grad_mode
 from .graph import Node
 from .tensor import Tensor
@@ -42,6 +43,8 @@ def _program(fn, static, raw):
 
 def composite(name: str, fn, tensors, *static):
     """fn(*tensors, *static) computed now and, when recording, one node named `name` in the graph."""
+    if _autocast.STATE.policies is not None:  # (dt.autocast: op by op, each in the dtype the policy gives it)
+        return fn(*tensors, *static)
     raw = [t.data if isinstance(t, Tensor) else t for t in tensors]
     static = tuple(tuple(s) if type(s) is list else s for s in static)  # (dims as a list: a hashable cache key)
     record = grad_mode.STATE.enabled and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)

@@ -20,3 +20,12 @@ uint64 = np.uint64
 bool = np.bool_  # noqa: A001 - PyTorch's name
 float = np.float32  # noqa: A001
 int = np.int32  # noqa: A001
+
+
+def __getattr__(name: str):
+    """`bfloat16`: ml_dtypes' type (NumPy has no bfloat16 of its own), imported on first use: it is optional."""
+    if name == "bfloat16":
+        from ..api.precision import bfloat16
+
+        return bfloat16()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ from ..numpy import shapes as _dnp_shapes
 from ..ops.rules import add_any
 from . import devices as _device
 from . import grad_mode
-from .graph import AccumulateGrad, PrimitiveNode, edge_of
+from .graph import AccumulateGrad, PrimitiveNode, edge_of, flip_convention
 from .lifting import lift
 from .tensor import Tensor
 
@@ -87,7 +87,8 @@ def _node_vjp(node, g, create_graph: bool):
 
 
 def run(roots, root_grads, retain_graph, create_graph, capture=None):
-    """Propagate root_grads back from the root tensors. Returns {id(leaf or captured tensor): (tensor, grad)}."""
+    """Propagate root_grads back from the root tensors. Returns {id(leaf or captured tensor): (tensor, grad)}:
+    the gradients PyTorch gives (for complex values, the conjugate of the rules' cotangents)."""
     grads: dict = {}  # node -> the cotangent summed so far for its output
     captured: dict[int, tuple] = {}
     capture = capture or {}
@@ -96,8 +97,8 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None):
         node = edge_of(t)
         if node is None:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        grads[node] = add_any(grads.get(node), g)  # (a captured root gets it there: a leaf's AccumulateGrad
-        # or, inside the graph, its node, once, with whatever else flows into it)
+        grads[node] = add_any(grads.get(node), flip_convention(g))  # (a captured root gets it there: a leaf's
+        # AccumulateGrad or, inside the graph, its node, once, with whatever else flows into it)
     order = _topological([edge_of(t) for t in roots])
     pop, get = grads.pop, grads.get
     with grad_mode.set_grad_enabled(create_graph):
@@ -108,18 +109,19 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None):
             if type(node) is AccumulateGrad:
                 leaf = node.variable
                 if leaf is not None:
+                    g = flip_convention(g)
                     if leaf._hooks:
                         g = _apply_hooks(leaf._hooks, g)
                     captured[id(leaf)] = (leaf, add_any(captured.get(id(leaf), (leaf, None))[1], g))
                 continue
             if node.out_ref is not None and (out := node.out_ref()) is not None:
                 if out._hooks:
-                    g = _apply_hooks(out._hooks, g)
+                    g = flip_convention(_apply_hooks(out._hooks, flip_convention(g)))
                 if out._retains_grad:
-                    captured[id(out)] = (out, g)
+                    captured[id(out)] = (out, flip_convention(g))
             if by_node and node in by_node:
                 out = by_node[node]
-                captured[id(out)] = (out, g)
+                captured[id(out)] = (out, flip_convention(g))
             bars = _node_vjp(node, g, create_graph)
             if node.hooks:
                 bars = _apply_node_hooks(node, bars, g)
@@ -138,9 +140,9 @@ def _apply_node_hooks(node, bars, g):
     wrap = lambda x: x if x is None or isinstance(x, Tensor) else Tensor._wrap(x)
     unwrap = lambda new, old: new if isinstance(old, Tensor) or new is None else getattr(new, "data", new)
     for hook in list(node.hooks):
-        result = hook(tuple(wrap(b) for b in bars), (wrap(g),))
+        result = hook(tuple(wrap(flip_convention(b)) for b in bars), (wrap(flip_convention(g)),))
         if result is not None:
-            bars = tuple(unwrap(new, old) for new, old in zip(result, bars))
+            bars = tuple(flip_convention(unwrap(new, old)) for new, old in zip(result, bars))
     return bars
 
 

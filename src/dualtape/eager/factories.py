@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..avals import ShapedArray
+from ..avals import ShapedArray, is_float
 from . import devices as _device
 from .lifting import LIFTING
 from .tensor import Tensor
@@ -40,7 +40,7 @@ def tensor(data, dtype=None, requires_grad: bool = False, device=None) -> Tensor
         arr = _device.move(data.astype(_dtype_of(data, dtype), copy=True), dev)
     else:
         arr = _device.move(np.array(data, dtype=_dtype_of(data, dtype), copy=True), dev)
-    if requires_grad and not np.issubdtype(arr.dtype, np.inexact):
+    if requires_grad and not is_float(arr.dtype):
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
     return Tensor(arr, requires_grad)
 

@@ -3,7 +3,7 @@
 A forward may return one tensor or a tuple of outputs (values that are not tensors are passed through).
 One output's grad_fn is the Function's node itself. With a tuple, the Function gets one node that runs the
 user's backward once, fed by a small node per differentiable output: each hands its output's summed
-cotangent on as an `_OutputGrads` (a slot per output), and the engine sums those with `+` where they meet,
+cotangent on as an `OutputGrads` (a slot per output), and the engine sums those with `+` where they meet,
 so the Function's node sees every output's gradient together, as PyTorch's backward does."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from . import devices as _device
 from . import grad_mode
-from .graph import Node, _Handle
+from .graph import Node, OutputGrads, OutputNode, _Handle, flip_convention
 from .tensor import Tensor
 from .views import check_inplace, rebase
 
@@ -61,21 +61,6 @@ class FunctionCtx:
         return self._saved
 
 
-class _OutputGrads:
-    """The cotangents of some of a Function's outputs, by output position; `+` sums them slot by slot."""
-
-    __slots__ = ("grads",)
-
-    def __init__(self, grads: dict):
-        self.grads = grads
-
-    def __add__(self, other):
-        merged = dict(self.grads)
-        for i, g in other.grads.items():
-            merged[i] = g if merged.get(i) is None else merged[i] + g
-        return _OutputGrads(merged)
-
-
 class FunctionNode(Node):
     """The node of a Function: calls the user's backward with one gradient per output (zeros where an output
     got none, unless ctx.set_materialize_grads(False)) and checks what it returns, as PyTorch does."""
@@ -107,8 +92,8 @@ class FunctionNode(Node):
         return _Handle(self.fn_hooks, fn)
 
     def backward(self, g, create_graph: bool):
-        given = [g.grads.get(i) for i in range(len(self.outputs))] if isinstance(g, _OutputGrads) else [g]
-        given = [x if x is None or isinstance(x, Tensor) else Tensor._wrap(x) for x in given]
+        given = [g.grads.get(i) for i in range(len(self.outputs))] if isinstance(g, OutputGrads) else [g]
+        given = [x if x is None or isinstance(x, Tensor) else Tensor._wrap(x) for x in map(flip_convention, given)]
         grad_outputs = tuple(given)
         if self.ctx.materialize_grads:
             given = [_zeros(meta) if x is None and meta is not None else x for x, meta in zip(given, self.outputs)]
@@ -117,7 +102,7 @@ class FunctionNode(Node):
             grads = self._checked(grads if isinstance(grads, tuple) else (grads,))
         if self.fn_hooks:
             grads = self._run_hooks(grads, grad_outputs)
-        return tuple(None if gr is None or self.edges[i] is None else (gr if create_graph else gr.data)
+        return tuple(None if gr is None or self.edges[i] is None else flip_convention(gr if create_graph else gr.data)
                      for i, gr in enumerate(grads))
 
     def _checked(self, grads):
@@ -164,28 +149,6 @@ class FunctionNode(Node):
         super().free()
         self.ctx._freed = True
         self.ctx._saved = ()
-
-
-class FunctionOutputNode(Node):
-    """The grad_fn of one output of a Function that returned several: it hands its output's cotangent on to
-    the Function's node, in that output's slot. It shows as the Function's node (name, next_functions, hooks)."""
-
-    __slots__ = ("function", "index")
-
-    def __init__(self, function: FunctionNode, index: int, out_data):
-        super().__init__(function.name(), (), out_data, None)
-        self.function, self.index = function, index
-        self.edges, self.inputs, self.raw, self.versions = [function], [None], [None], [None]
-
-    @property
-    def next_functions(self):
-        return self.function.next_functions
-
-    def register_hook(self, fn):
-        return self.function.register_hook(fn)
-
-    def backward(self, g, create_graph: bool):
-        return (_OutputGrads({self.index: g}),)
 
 
 def _meta(t: Tensor):
@@ -289,7 +252,7 @@ class Function:
         for i, (o, wanted) in enumerate(zip(outs, differentiable)):
             result = _output(o, id(o) in dirty)
             if wanted:
-                grad_fn = FunctionOutputNode(node, i, o.data)
+                grad_fn = OutputNode(node, i, o.data)
                 if result is o and id(o) in dirty:
                     _rebase(o, grad_fn)
                 else:

@@ -40,6 +40,16 @@ def torch_name(prim, operands, params=None) -> str:
     return prim.faces.torch_node or "".join(p.capitalize() for p in name.split("_")) + "Backward0"
 
 
+def flip_convention(g):
+    """A cotangent between the conventions: the graph's rules are JAX's (a VJP is the transpose of the JVP
+    under Re(sum(c * t))), and what users see and give (.grad, hooks, gradient=, a Function's backward) is
+    PyTorch's, its complex conjugate; real values are the same in both."""
+    dtype = getattr(g, "dtype", None)
+    if dtype is None or dtype.kind != "c":
+        return g
+    return g.conj()
+
+
 class Node:
     """A grad_fn: how to pull an output cotangent back to the operands of one recorded operation."""
 
@@ -141,7 +151,7 @@ class PrimitiveNode(Node):
 
 class MultipleResultsNode(Node):
     """The node of a registry primitive with several results (eigh, svd, qr, eig): each result's grad_fn is an
-    OutputNode feeding this one its cotangent as Parts; the primitive's VJP rule runs once on all of them, with
+    OutputNode feeding this one its cotangent as OutputGrads; the primitive's VJP rule runs once on all of them, with
     zeros for the results that got none (as the adjoint transform does)."""
 
     __slots__ = ("prim", "params", "out_refs")
@@ -155,7 +165,8 @@ class MultipleResultsNode(Node):
         from . import devices  # (devices sits above the graph's nodes)
 
         outs = self.out_data
-        gs = [devices.module_of(o).zeros(o.shape, o.dtype) if g is None else g for g, o in zip(parts.gs, outs)]
+        gs = [devices.module_of(o).zeros(o.shape, o.dtype) if parts.grads.get(i) is None else parts.grads[i]
+              for i, o in enumerate(outs)]
         if create_graph:  # (the results as tensors in the graph: their own, or stand-ins with the same node)
             operands = list(self.inputs)
             tensor = next(type(x) for x in operands if getattr(x, "_dt_eager", False))
@@ -186,40 +197,46 @@ def record_results(prim, params, args, outs, wrap) -> list:
     return results
 
 
-class Parts:
-    """The cotangents of a several-result node's results, position by position (None: none yet); the engine
-    sums what flows in with +, as for any cotangent."""
+class OutputGrads:
+    """The cotangents of some of a several-output node's outputs, by output position; the engine sums them with
+    `+` where they meet, slot by slot, as any cotangent."""
 
-    __slots__ = ("gs",)
+    __slots__ = ("grads",)
 
-    def __init__(self, gs):
-        self.gs = gs
+    def __init__(self, grads: dict):
+        self.grads = grads
 
     def __add__(self, other):
-        return Parts([a if b is None else b if a is None else a + b for a, b in zip(self.gs, other.gs)])
+        merged = dict(self.grads)
+        for i, g in other.grads.items():
+            merged[i] = g if merged.get(i) is None else merged[i] + g
+        return OutputGrads(merged)
 
 
 class OutputNode(Node):
-    """The grad_fn of result `index` of a several-result node: it shows as that node (PyTorch's name, and its
-    operands' nodes as next_functions) and hands its cotangent on in its position."""
+    """The grad_fn of output `index` of a several-output node (a primitive's, or an autograd.Function's): it
+    shows as that node (its name, its operands' nodes as next_functions, its hooks) and hands its cotangent on
+    in its output's slot."""
 
-    __slots__ = ("index",)
+    __slots__ = ("node", "index")
 
-    def __init__(self, node: MultipleResultsNode, index: int, out_data):
-        super().__init__(node.name(), [], out_data, None)
-        self.edges, self.index = [node], index
+    def __init__(self, node: Node, index: int, out_data):
+        super().__init__(node.name(), (), out_data, None)
+        self.node, self.index = node, index
+        self.edges, self.inputs, self.raw, self.versions = [node], [None], [None], [None]
 
     @property
     def next_functions(self):
-        return self.edges[0].next_functions
+        return self.node.next_functions
+
+    def register_hook(self, fn):
+        return self.node.register_hook(fn)
 
     def backward(self, g, create_graph: bool):
-        gs = [None] * len(self.edges[0].out_refs)
-        gs[self.index] = g
-        return (Parts(gs),)
+        return (OutputGrads({self.index: g}),)
 
     def free(self) -> None:
-        """Nothing is saved here (the value it would keep is its result's own)."""
+        """Nothing is saved here (the value it would keep is its output's own)."""
         self.out_data = None
 
 

@@ -13,7 +13,7 @@ from ..core.primitive import REGISTRY, bind, trace_of
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 _DEFAULT = {"b": np.dtype(np.bool_), "i": np.dtype(np.int64), "f": DEFAULT_FLOAT, "c": np.dtype(np.complex64)}
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # (V: ml_dtypes' bfloat16, a float to NumPy 2)
 
 
 def _kind(dtype) -> str:

@@ -21,6 +21,7 @@ from ..core.primitive import PLAIN_TYPES, Trace, bind, trace_of
 from ..errors import ConcretizationError, ShapeError
 from ..numpy.methods import ArrayMethods
 from ..ops.elementwise import stop_gradient_p
+from . import autocast as _autocast
 from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, record_results
@@ -56,6 +57,8 @@ class EagerTrace(Trace):
         return x.data
 
     def process(self, prim, args, params):
+        if _autocast.STATE.policies is not None and prim.name in _autocast.OPS:  # (dt.autocast: casts first)
+            return _autocast.run(prim, args, params)
         if LIFTING.stack:  # (dt.compile is tracing: tensors holding arrays become program inputs)
             lift_all(args)
         raw, edges, versions, record, traced, foreign, needed = [], [], [], False, False, False, 0

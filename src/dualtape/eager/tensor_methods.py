@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._util import normalize_axes, normalize_axis
+from ..avals import is_float
 from ..core.primitive import trace_of
 from ..numpy import elementwise as _ew
 from ..numpy import methods as _methods
@@ -83,7 +84,7 @@ class TorchMethods:
     def astype(self, dtype):
         """self converted to dtype; a conversion to an integer or boolean dtype is not differentiable, so its
         result does not require grad (as PyTorch's .to(torch.int64))."""
-        if np.dtype(dtype).kind in "fc" or not self.requires_grad:
+        if is_float(dtype) or not self.requires_grad:
             return _ew.astype(self, dtype)
         with grad_mode.no_grad():
             return _ew.astype(self, dtype)
@@ -216,7 +217,7 @@ def correction_of(t, dim, unbiased, correction):
 
 def _is_inexact(t) -> bool:
     """Whether t holds floating point or complex values (the only ones that can require grad)."""
-    return t.dtype.kind in "fc"
+    return is_float(t.dtype)
 
 
 _TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}

@@ -8,6 +8,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..avals import is_float
 from ..eager import devices as _device
 from ..eager.grad_mode import no_grad
 from ..eager.lifting import LIFTING
@@ -226,7 +227,7 @@ class Module:
 
         def convert(t):
             t = t if device is None else t.to(device)
-            return t.to(dtype) if dtype is not None and np.issubdtype(t.dtype, np.floating) else t
+            return t.to(dtype) if dtype is not None and is_float(t.dtype) and t.dtype.kind != "c" else t
 
         for p in self.parameters():
             p.data = convert(p.detach()).data

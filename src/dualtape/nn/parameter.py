@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..avals import is_float
 from ..eager.factories import tensor
 from ..eager.tensor import Tensor
 
@@ -17,7 +18,7 @@ class Parameter(Tensor):
             source = Tensor(np.empty((0,), np.float32))
         else:
             source = data if isinstance(data, Tensor) else tensor(data)
-        if requires_grad and not np.issubdtype(source.dtype, np.inexact):
+        if requires_grad and not is_float(source.dtype):
             raise RuntimeError(f"Only Tensors of floating point dtype can require gradients; this Parameter has "
                                f"dtype {source.dtype}: convert it first (e.g. .float()) or pass requires_grad=False")
         super().__init__(source.data, requires_grad)

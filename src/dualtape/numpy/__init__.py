@@ -26,9 +26,10 @@ from numpy import (  # noqa: F401  constants, dtypes and array constructors come
     zeros,
 )
 
-from . import linalg, special  # noqa: F401  (dnp.linalg, dnp.special)
+from . import fft, linalg, special  # noqa: F401  (dnp.fft, dnp.linalg, dnp.special)
 from . import methods as _methods  # noqa: F401  (installs the array method set on tracers)
 from .arrange import flip, fliplr, flipud, repeat, roll, rollaxis, rot90, tile  # noqa: F401
+from .complex_parts import angle, conj, conjugate, imag, iscomplex, isreal, real, real_if_close  # noqa: F401
 from .contractions import (  # noqa: F401
     concat,
     cross,
@@ -103,22 +104,17 @@ from .predicates import (  # noqa: F401
     array_equal,
     array_equiv,
     can_cast,
-    conj,
-    conjugate,
     copy,
     empty_like,
-    imag,
     isclose,
     iscomplexobj,
     isinf,
     isnan,
     isneginf,
     isposinf,
-    isreal,
     isrealobj,
     isscalar,
     ndim,
-    real,
     result_type,
     shape,
     size,

@@ -16,6 +16,7 @@ from ..core.primitive import REGISTRY, bind
 from ..core.trace import ArrayValue, Tracer
 from ..ops.elementwise import stop_gradient_p
 from . import arrange, norms, predicates, scans
+from . import complex_parts as cparts
 from . import contractions as la
 from . import diagonals as dg
 from . import elementwise as ew
@@ -189,11 +190,15 @@ ARRAY_METHODS = {
     "repeat": arrange.repeat,  # (NumPy's: each element repeated; the eager Tensor's is PyTorch's, a tile)
     "sort": lambda x, axis=-1, *, stable=None: scans.sort(x, axis, stable=stable),  # (JAX's: a sorted copy)
     "argsort": lambda x, axis=-1, *, stable=None: scans.argsort(x, axis, stable=stable),
+    "conj": cparts.conjugate,
+    "conjugate": cparts.conjugate,
+    "angle": cparts.angle,
     "item": _unsupported_item,
     **{prim.faces.method: _dnp_function(prim) for prim in REGISTRY.values() if prim.faces.method},  # (rows)
 }
 
-ARRAY_PROPERTIES = {"T": lambda x: sh.transpose(x), "mT": lambda x: sh.swapaxes(x, -1, -2)}
+ARRAY_PROPERTIES = {"T": lambda x: sh.transpose(x), "mT": lambda x: sh.swapaxes(x, -1, -2),
+                    "real": cparts.real, "imag": cparts.imag}
 
 
 # ---- immutable values: functional updates ---------------------------------------------------------------

@@ -19,7 +19,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         axis = (axis,)
     axes = normalize_axes(axis, n, "norm")
     if ord is None or ord == "fro" and len(axes) == 2:
-        return ew.sqrt_of_sum(red.sum(ew.square(ew.abs(x) if _is_complex(x) else x), axes, keepdims))
+        return ew.sqrt_of_sum(red.sum(_squares(x), axes, keepdims))
     if len(axes) == 1:
         return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:  # in the order given: the first is the row axis of a matrix norm
@@ -44,10 +44,15 @@ def _is_complex(x) -> bool:
     return np.issubdtype(np.dtype(getattr(x, "dtype", np.float64)), np.complexfloating)
 
 
+def _squares(x):
+    """|x|^2 elementwise: x * x of a real array; of a complex one, re^2 + im^2 (a real array)."""
+    return ew.square(ew.abs(x) if _is_complex(x) else x)
+
+
 def _vector_norm(x, ord, axes, keepdims):
     a = ew.abs(x)
     if ord == 2:
-        return ew.sqrt_of_sum(red.sum(ew.square(x), axes, keepdims))
+        return ew.sqrt_of_sum(red.sum(_squares(x), axes, keepdims))
     if ord == np.inf:
         return red.max(a, axes, keepdims)
     if ord == -np.inf:

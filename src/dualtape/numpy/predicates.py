@@ -12,7 +12,7 @@ import numpy as np
 
 from .._util import normalize_axes, normalize_axis, user_source_line
 from ..avals import aval_of
-from ..errors import ConcretizationError, UnsupportedError
+from ..errors import ConcretizationError
 from . import elementwise as ew
 from . import reductions as red
 from ._base import SEQUENCES, arr, creation_dtype, holds_traced, nested_shape
@@ -217,53 +217,7 @@ def isscalar(element) -> bool:
     return np.isscalar(element)
 
 
-# ---- real and imaginary parts (of real arrays), copies ------------------------------------------------
-def _real_only(name: str, x) -> None:
-    if aval_of(x).dtype.kind == "c":
-        raise UnsupportedError(f"dnp.{name} of a traced complex value", where=user_source_line(),
-                               fix="keep the real and imaginary parts as two real arrays",
-                               reason="is not supported: dualtape has no primitive for parts of complex arrays")
-
-
-def real(val):
-    """The real part: a real array itself."""
-    val = arr(val)
-    if not _traced(val):
-        return np.real(val)
-    _real_only("real", val)
-    return val
-
-
-def imag(val):
-    """The imaginary part: zeros for a real array (a constant: it does not depend on val's values)."""
-    val = arr(val)
-    if not _traced(val):
-        return np.imag(val)
-    _real_only("imag", val)
-    return ew.zeros_like(val)
-
-
-def conjugate(x):
-    """The complex conjugate: a real array itself."""
-    x = arr(x)
-    if not _traced(x):
-        return np.conjugate(x)
-    _real_only("conjugate", x)
-    return x
-
-
-conj = conjugate
-
-
-def isreal(x):
-    """True where x's imaginary part is zero: everywhere for a real array (a constant)."""
-    x = arr(x)
-    if not _traced(x):
-        return np.isreal(x)
-    _real_only("isreal", x)
-    return ew.ones_like(x, dtype=np.bool_)
-
-
+# ---- copies ----------------------------------------------------------------------------------------------
 def copy(a, order="K", subok=False):
     """A copy of a (np.copy): a traced value is immutable, so it is its own copy; an eager tensor is cloned
     (its gradient flows through the copy)."""

@@ -9,9 +9,9 @@ import inspect
 import numpy as np
 
 from ..core.primitive import REGISTRY
+from . import complex_parts, norms
 from . import contractions as la
 from . import elementwise as ew
-from . import norms
 from . import predicates as pred
 from . import reductions as red
 from . import shapes as sh
@@ -21,7 +21,7 @@ _UFUNCS = {  # NumPy's ufuncs on traced values: each row's ufunc face, and the c
     **{getattr(np, prim.faces.ufunc): _dnp_function(prim) for prim in REGISTRY.values() if prim.faces.ufunc},
     np.positive: ew.positive, np.square: ew.square, np.reciprocal: ew.reciprocal,
     np.radians: ew.radians, np.degrees: ew.degrees,  # (NumPy's second ufuncs of the deg2rad and rad2deg rows)
-    np.isnan: pred.isnan, np.isinf: pred.isinf, np.conjugate: pred.conjugate,
+    np.isnan: pred.isnan, np.isinf: pred.isinf, np.conjugate: complex_parts.conjugate,
 }
 _GUFUNCS = {  # NumPy 2's generalized ufuncs of contractions (vecdot takes its axis= keyword along)
     getattr(np, name): fn for name, fn in (("vecdot", la.vecdot), ("matvec", la.matvec), ("vecmat", la.vecmat))
@@ -93,7 +93,7 @@ def _function_table() -> dict:
     if not _GENERATED:
         import dualtape.numpy as dnp
 
-        for numpy_namespace, ours in ((np, dnp), (np.linalg, dnp.linalg)):
+        for numpy_namespace, ours in ((np, dnp), (np.linalg, dnp.linalg), (np.fft, dnp.fft)):
             _GENERATED.update(_same_names(numpy_namespace, ours))
         _GENERATED.update(_FUNCTIONS)
     return _GENERATED
@@ -111,9 +111,9 @@ def array_function(self, func, types, args, kwargs):
         from .unsupported import public_names, unsupported
 
         called = _numpy_name(func)
-        in_linalg = called.rpartition(".")[0] == "numpy.linalg"
-        ours = dnp.linalg if in_linalg else dnp
-        raise unsupported(func.__name__, "dnp.linalg" if in_linalg else "dnp", public_names(ours), called)
+        namespace = {"numpy.linalg": "linalg", "numpy.fft": "fft"}.get(called.rpartition(".")[0])
+        ours = getattr(dnp, namespace) if namespace else dnp
+        raise unsupported(func.__name__, f"dnp.{namespace}" if namespace else "dnp", public_names(ours), called)
     args, kwargs = _numpy_call(func, fn, args, kwargs)
     return fn(*args, **kwargs)
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..avals import aval_of, broadcast_shapes, is_float
 from ..core.faces import CHOICE, FLOAT_FUNCTION, SAME_KIND, TO_FLOAT, Faces, Facts
 from ..core.primitive import Primitive
-from .rules import batch_elementwise, defelementwise, defjvp, defvjp, defzero
+from .rules import batch_elementwise, defelementwise, defjvp, defvjp, defzero, fit_dtype
 
 
 def _same_shape(x, **_):
@@ -226,7 +226,7 @@ defelementwise(log10_p, lambda g, ans, x: g / (x * _LN10), reads="x")
 defelementwise(log1p_p, lambda g, ans, x: g / (1 + x), reads="x")
 defelementwise(sqrt_p, lambda g, ans, x: g / (2 * ans), reads="ans")
 defelementwise(sigmoid_p, lambda g, ans, x: g * (ans * (1 - ans)), reads="ans")
-defelementwise(abs_p, lambda g, ans, x: g * sign_p(x), reads="x")
+# (abs: its rules, real and complex, are in complex_parts.py)
 defelementwise(relu_p, lambda g, ans, x: where_p(gt_p(x, 0), g, 0), reads="x")  # derivative 0 at 0, as PyTorch and JAX
 
 
@@ -292,21 +292,23 @@ defzero(stop_gradient_p, sign_p, floor_p, ceil_p, round_p, logical_not_p, isfini
 
 
 def _convert_rule(g, ans, x, dtype):
-    """Between floating dtypes the conversion is the identity on values; to an integer dtype it is flat."""
+    """Between floating dtypes the conversion is the identity on values (complex to real: the real part); to an
+    integer dtype it is flat."""
     if not (is_float(np.dtype(dtype)) and is_float(aval_of(x).dtype)):
         return None
-    return convert_element_type_p(g, dtype=dtype)
+    return fit_dtype(g, aval_of(ans))
 
 
 defjvp(convert_element_type_p, _convert_rule)
 def _convert_vjp(g, ans, x, dtype):
-    source = aval_of(x).dtype  # (only x's dtype: eager nodes need not keep x)
-    return convert_element_type_p(g, dtype=source) if is_float(np.dtype(dtype)) and is_float(source) else None
+    source = aval_of(x)  # (only x's dtype: eager nodes need not keep x)
+    return fit_dtype(g, source) if is_float(np.dtype(dtype)) and is_float(source.dtype) else None
 
 
 defvjp(convert_element_type_p, _convert_vjp, reads="")
 convert_element_type_p.batch = batch_elementwise(convert_element_type_p)
 
 # The family's other rows, registered with these (the dnp functions, methods and ufuncs are made from the registry
-# once, when dualtape.numpy first imports this module): NumPy's further ufuncs, and SciPy's special functions.
-from . import elementwise_more, special  # noqa: E402, F401
+# once, when dualtape.numpy first imports this module): complex parts, NumPy's further ufuncs, and SciPy's special
+# functions.
+from . import complex_parts, elementwise_more, special  # noqa: E402, F401

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from ..avals import aval_of
 from ..core.faces import FLOAT_FUNCTION, TO_FLOAT
 from .elementwise import (
     abs_p,
@@ -80,7 +81,12 @@ def _nonzero(v):
     return where_p(v == 0, 1, v)
 
 
-defelementwise(arcsinh_p, lambda g, ans, x: g / hypot_p(x, 1.0), reads="x")  # (1 / sqrt(1 + x^2), no overflow)
+defelementwise(arcsinh_p, lambda g, ans, x: g / _sqrt_one_plus_square(x), reads="x")
+def _sqrt_one_plus_square(x):
+    """sqrt(1 + x^2): of real x as hypot(x, 1), which does not overflow; of complex x (hypot is real only)."""
+    return sqrt_p(1 + x * x) if aval_of(x).dtype.kind == "c" else hypot_p(x, 1.0)
+
+
 defelementwise(arccosh_p, lambda g, ans, x: g / sqrt_p((x - 1) * (x + 1)), reads="x")
 defelementwise(arctanh_p, lambda g, ans, x: g / ((1 - x) * (1 + x)), reads="x")
 defelementwise(cbrt_p, lambda g, ans, x: g / (3 * (ans * ans)), reads="ans")

@@ -43,10 +43,15 @@ def unbroadcast(x_bar, aval: ShapedArray):
 
 
 def fit_dtype(t, aval: ShapedArray):
-    """A tangent or cotangent in the dtype of the value it belongs to (float32 stays float32)."""
+    """A tangent or cotangent in the dtype of the value it belongs to (float32 stays float32); a real value's is
+    real: the real part of a complex one (the pairing Re(sum(c * t)) sees nothing else of it)."""
     if t is None:
         return None
-    if aval_of(t).dtype != aval.dtype and is_float(aval.dtype) and not aval.weak:
+    dtype = aval_of(t).dtype
+    if dtype.kind == "c" and aval.dtype.kind != "c":
+        t = _p("real")(t)
+        dtype = aval_of(t).dtype
+    if dtype != aval.dtype and is_float(aval.dtype) and not aval.weak:
         return _p("convert_element_type")(t, dtype=aval.dtype)
     return t
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..avals import aval_of
 from ..core.ir import Program, Var
 from ..core.trace import bind, set_source_line, suggest_name
+from ..ops.complex_parts import real_p
 from ..ops.rules import add_any, zeros
 from .evaluate import evaluate_into, initial_env
 
@@ -88,7 +89,7 @@ class Pullback:
                                         **eqn.params)
                 for a, bar, need in zip(eqn.inputs, bars, needed):
                     if need and bar is not None:
-                        ct[a.id] = _accumulate(ct.get(a.id), bar, a.aval)
+                        ct[a.id] = _accumulate(ct.get(a.id), _real_for_real(bar, a.aval), a.aval)
         finally:
             set_source_line(previous)
         bars = [ct.get(v.id) for v in program.inputs]
@@ -116,6 +117,13 @@ def _accumulate(total, bar, aval):
             "which cannot be added\n  fix: pull back once, as a pullback is linear (pullback(a) + pullback(b) is "
             "pullback(a + b)), or take a dt.vjp for each pullback")
     return add_any(total, bar)
+
+
+def _real_for_real(bar, aval):
+    """A real value's cotangent is real (the real part of a complex one), whatever rule made it."""
+    if aval.dtype.kind in "fV" and not isinstance(bar, (list, tuple)) and aval_of(bar).dtype.kind == "c":
+        return real_p(bar)
+    return bar
 
 
 def masked(bars, needed) -> tuple:
