@@ -10,6 +10,7 @@ import pytest
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.bench.models import mlp_init, mlp_loss
+from dualtape.core.primitive import REGISTRY
 from gradcheck import numerical_jvp
 
 F16, F32 = np.dtype(np.float16), np.dtype(np.float32)
@@ -29,8 +30,9 @@ def test_policies_by_name_and_their_errors():
     assert (p.compute, p.params, p.reductions) == (F16, F32, F32) and p == dt.Precision(np.float16)
     assert dt.Precision.of(p) is p and hash(p) == hash(dt.Precision("half"))
     assert repr(p) == "Precision(compute='float16', params='float32', reductions='float32')"
-    assert p.dtype_for("matmul") == F16 and p.dtype_for("reduce_sum") == F32 and p.dtype_for("exp") == F32
-    assert p.dtype_for("tanh") is None and p.dtype_for("add") is None
+    rows = {name: REGISTRY[name] for name in ("matmul", "reduce_sum", "exp", "tanh", "add")}
+    assert p.dtype_for(rows["matmul"]) == F16 and p.dtype_for(rows["reduce_sum"]) == F32
+    assert p.dtype_for(rows["exp"]) == F32 and p.dtype_for(rows["tanh"]) is None and p.dtype_for(rows["add"]) is None
     for bad in ("int32", "complex64", "bfloat17", 3):
         with pytest.raises(TypeError, match="real floating dtype"):
             dt.Precision(compute=bad)

@@ -19,6 +19,7 @@ import types
 import numpy as np
 
 from ..avals import aval_of, is_float
+from ..core.faces import FULL, LOW
 from ..core.ir import Program, Var, sub_programs
 from ..core.primitive import bind
 from ..core.trace import make_program
@@ -26,14 +27,6 @@ from ..errors import BackendError
 from ..ops.elementwise import convert_element_type_p
 from ..transforms.evaluate import evaluate_into, initial_env
 
-LOW = frozenset({"matmul", "einsum"})
-FLOAT32 = frozenset({
-    "reduce_sum", "reduce_prod", "cumsum", "cumprod",
-    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "pow", "logaddexp", "logaddexp2",
-    "tan", "sinh", "cosh", "arcsin", "arccos", "erfc", "gammaln", "digamma", "polygamma",
-    "cholesky", "solve", "solve_triangular", "inv", "det", "slogdet", "eigh", "eigvalsh", "eig", "svd",
-    "svdvals", "qr", "pinv",
-})
 _NAMES = {"bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "half": "float16", "fp16": "float16",
           "float32": "float32", "float": "float32", "fp32": "float32", "float64": "float64", "double": "float64"}
 
@@ -85,11 +78,11 @@ class Precision:
                                "on the GPU compute in float16: precision='float16'")
         return policy
 
-    def dtype_for(self, name: str) -> np.dtype | None:
-        """The dtype primitive `name` computes in under this policy; None: its operands' promoted dtype."""
-        if name in LOW:
-            return self.compute
-        return self.reductions if name in FLOAT32 else None
+    def dtype_for(self, prim) -> np.dtype | None:
+        """The dtype prim computes in under this policy (its row's precision fact); None: its operands'
+        promoted dtype."""
+        kind = prim.facts.precision
+        return self.compute if kind == LOW else self.reductions if kind == FULL else None
 
     def __eq__(self, other):
         return isinstance(other, Precision) and self._key() == other._key()
@@ -123,10 +116,10 @@ def cast(x, dtype):
 
 def bind_under(policy: Precision, prim, args, params):
     """bind(prim, *args, **params) computing in the dtype the policy gives prim (see the module docstring)."""
-    dtype = policy.dtype_for(prim.name)
+    dtype = policy.dtype_for(prim)
     if dtype is None:
         return bind(prim, *args, **params)
-    if prim.name not in LOW:
+    if prim.facts.precision != LOW:
         return bind(prim, *[cast(a, dtype) if castable(a) else a for a in args], **params)
     accumulate = policy.reductions
     out = bind(prim, *[cast(cast(a, dtype), accumulate) if castable(a) else a for a in args], **params)

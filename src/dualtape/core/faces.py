@@ -30,9 +30,15 @@ class Faces(NamedTuple):
     promotion: tuple | None = None  # PyTorch's promotion of its operands (see SAME_KIND, ...)
 
 
+LOW, FULL = "low", "full"  # (Facts.precision)
+
+
 class Facts(NamedTuple):
     """What the optimiser and the emitter may assume of a primitive's result."""
 
     commutative: bool = False  # f(x, y) == f(y, x), bit for bit (common-subexpression elimination merges both)
     new_array: bool = False  # its result is always a new array, never a view nor an operand (`a += b` may
     # write into it)
+    precision: str | None = None  # under a mixed-precision policy (api/precision.py, dt.autocast): LOW (it
+    # computes in the low compute dtype: matrix products), FULL (in float32: sums, products, exp / log, linear
+    # algebra), or None (in the dtype its operands promote to)

@@ -4,7 +4,8 @@ Inside `with dt.autocast("cpu", dtype=dt.bfloat16):` matrix products run in the 
 exp/log and linear algebra in float32; every other op runs in the dtype its operands promote to (the rule is
 api/precision.py's, shared with `dt.jit(precision=...)`). The casts are ordinary differentiable conversions, so
 backward() brings each gradient back to its tensor's dtype. The state is per thread (as PyTorch's), one policy
-per device type; EagerTrace.process reads `STATE.policies` on every op and hands the listed ops to `run`.
+per device type; EagerTrace.process reads `STATE.policies` on every op and hands the ops whose rows declare a
+precision (Facts.precision) to `run`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import functools
 import threading
 import warnings
 
-from ..api.precision import FLOAT32, LOW, Precision, bind_under, float_dtype
+from ..api.precision import Precision, bind_under, float_dtype
 from ..core.primitive import bind
 from . import devices as _device
 
-OPS = LOW | FLOAT32  # the primitives autocast changes
 _DEFAULT_DTYPE = {"cpu": "bfloat16", "cuda": "float16"}  # (PyTorch's defaults)
 
 
@@ -30,7 +30,8 @@ STATE = _State()
 
 
 def run(prim, args, params):
-    """prim on args under the policy of their device (EagerTrace.process calls this for the ops in OPS)."""
+    """prim on args under the policy of their device (EagerTrace.process calls this for the rows declaring a
+    precision)."""
     policies = STATE.policies
     policy = policies.get(_device_type(args))
     if policy is None and _traced(args):  # (dt.compile is tracing: the enabled policy, whatever its device)

@@ -32,54 +32,33 @@ def _dims(dim):
     return None if dim is None else tuple(dim) if isinstance(dim, (list, tuple)) else (dim,)
 
 
-def fft(input, n=None, dim=-1, norm=None):  # noqa: A002
-    """The discrete Fourier transform along dim (cropped or zero-padded to n)."""
-    return _dnp_fft.fft(_floating(input), n, dim, norm)
+def _torch_form(name: str, doc: str, n_dim: bool):
+    """torch.fft.<name>: dnp.fft's function of the same name after torch's argument handling (n and one dim, or
+    s and dims)."""
+    numpy_form = getattr(_dnp_fft, name)
+    if n_dim:
+        def fn(input, s=None, dim=None, norm=None):  # noqa: A002 - PyTorch's names
+            return numpy_form(_floating(input), s, _dims(dim), norm)
+    else:
+        def fn(input, n=None, dim=-1, norm=None):  # noqa: A002
+            return numpy_form(_floating(input), n, dim, norm)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
-def ifft(input, n=None, dim=-1, norm=None):  # noqa: A002
-    """The inverse discrete Fourier transform along dim."""
-    return _dnp_fft.ifft(_floating(input), n, dim, norm)
-
-
-def rfft(input, n=None, dim=-1, norm=None):  # noqa: A002
-    """The Fourier transform of a real input: its n // 2 + 1 non-negative frequencies."""
-    return _dnp_fft.rfft(_floating(input), n, dim, norm)
-
-
-def irfft(input, n=None, dim=-1, norm=None):  # noqa: A002
-    """The inverse of rfft: a real signal of length n (2 (m - 1) by default)."""
-    return _dnp_fft.irfft(_floating(input), n, dim, norm)
-
-
-def hfft(input, n=None, dim=-1, norm=None):  # noqa: A002
-    """The Fourier transform of a Hermitian-symmetric signal given by its first half: a real spectrum."""
-    return _dnp_fft.hfft(_floating(input), n, dim, norm)
-
-
-def ihfft(input, n=None, dim=-1, norm=None):  # noqa: A002
-    """The inverse of hfft: the first half of a Hermitian spectrum of a real input."""
-    return _dnp_fft.ihfft(_floating(input), n, dim, norm)
-
-
-def fftn(input, s=None, dim=None, norm=None):  # noqa: A002
-    """The n-D discrete Fourier transform over dim (all dims when both s and dim are None)."""
-    return _dnp_fft.fftn(_floating(input), s, _dims(dim), norm)
-
-
-def ifftn(input, s=None, dim=None, norm=None):  # noqa: A002
-    """The n-D inverse discrete Fourier transform."""
-    return _dnp_fft.ifftn(_floating(input), s, _dims(dim), norm)
-
-
-def rfftn(input, s=None, dim=None, norm=None):  # noqa: A002
-    """The n-D Fourier transform of a real input (the last dim halved)."""
-    return _dnp_fft.rfftn(_floating(input), s, _dims(dim), norm)
-
-
-def irfftn(input, s=None, dim=None, norm=None):  # noqa: A002
-    """The inverse of rfftn."""
-    return _dnp_fft.irfftn(_floating(input), s, _dims(dim), norm)
+fft = _torch_form("fft", "The discrete Fourier transform along dim (cropped or zero-padded to n).", False)
+ifft = _torch_form("ifft", "The inverse discrete Fourier transform along dim.", False)
+rfft = _torch_form("rfft", "The Fourier transform of a real input: its n // 2 + 1 non-negative frequencies.", False)
+irfft = _torch_form("irfft", "The inverse of rfft: a real signal of length n (2 (m - 1) by default).", False)
+hfft = _torch_form("hfft", "The Fourier transform of a Hermitian-symmetric signal given by its first half: a "
+                           "real spectrum.", False)
+ihfft = _torch_form("ihfft", "The inverse of hfft: the first half of a Hermitian spectrum of a real input.", False)
+fftn = _torch_form("fftn", "The n-D discrete Fourier transform over dim (all dims when both s and dim are None).",
+                   True)
+ifftn = _torch_form("ifftn", "The n-D inverse discrete Fourier transform.", True)
+rfftn = _torch_form("rfftn", "The n-D Fourier transform of a real input (the last dim halved).", True)
+irfftn = _torch_form("irfftn", "The inverse of rfftn.", True)
 
 
 def hfftn(input, s=None, dim=None, norm=None):  # noqa: A002
@@ -92,34 +71,17 @@ def ihfftn(input, s=None, dim=None, norm=None):  # noqa: A002
     return _conjugate(_dnp_fft.rfftn(_floating(input), s, _dims(dim), _SWAP[norm]))
 
 
-def fft2(input, s=None, dim=(-2, -1), norm=None):  # noqa: A002
-    """The 2-D discrete Fourier transform."""
-    return fftn(input, s, dim, norm)
+def _two_dim(n_dim_form):
+    """torch.fft's 2-D form of an n-D one: dim (-2, -1) by default."""
+    def fn(input, s=None, dim=(-2, -1), norm=None):  # noqa: A002
+        return n_dim_form(input, s, dim, norm)
+    name = n_dim_form.__name__[:-1] + "2"
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The 2-D {n_dim_form.__name__} (over the last two dims by default)."
+    return fn
 
 
-def ifft2(input, s=None, dim=(-2, -1), norm=None):  # noqa: A002
-    """The 2-D inverse discrete Fourier transform."""
-    return ifftn(input, s, dim, norm)
-
-
-def rfft2(input, s=None, dim=(-2, -1), norm=None):  # noqa: A002
-    """The 2-D Fourier transform of a real input."""
-    return rfftn(input, s, dim, norm)
-
-
-def irfft2(input, s=None, dim=(-2, -1), norm=None):  # noqa: A002
-    """The inverse of rfft2."""
-    return irfftn(input, s, dim, norm)
-
-
-def hfft2(input, s=None, dim=(-2, -1), norm=None):  # noqa: A002
-    """The 2-D hfftn."""
-    return hfftn(input, s, dim, norm)
-
-
-def ihfft2(input, s=None, dim=(-2, -1), norm=None):  # noqa: A002
-    """The 2-D ihfftn."""
-    return ihfftn(input, s, dim, norm)
+fft2, ifft2, rfft2, irfft2, hfft2, ihfft2 = map(_two_dim, (fftn, ifftn, rfftn, irfftn, hfftn, ihfftn))
 
 
 def fftfreq(n, d=1.0, *, dtype=None, device=None, requires_grad=False):

@@ -57,7 +57,7 @@ class EagerTrace(Trace):
         return x.data
 
     def process(self, prim, args, params):
-        if _autocast.STATE.policies is not None and prim.name in _autocast.OPS:  # (dt.autocast: casts first)
+        if _autocast.STATE.policies is not None and prim.facts.precision:  # (dt.autocast: casts first)
             return _autocast.run(prim, args, params)
         if LIFTING.stack:  # (dt.compile is tracing: tensors holding arrays become program inputs)
             lift_all(args)

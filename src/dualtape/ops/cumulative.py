@@ -10,7 +10,7 @@ per slice of length n (log2(n) levels of the scan), against O(n) for the value.
 from __future__ import annotations
 
 from ..avals import aval_of
-from ..core.faces import Faces, Facts
+from ..core.faces import FULL, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
 from .elementwise import full_p
@@ -34,7 +34,7 @@ def along_axis_shape(op: str):
 def cumulative(name: str, fn: str, torch: str) -> Primitive:
     """A scan along the `axis` param: the running sum or product, a new array of the operand's shape."""
     return Primitive(name, ("x",), f"xp.{fn}(x, axis=axis)", along_axis_shape(name),
-                     faces=Faces(torch_node=f"{torch}Backward0"), facts=Facts(new_array=True))
+                     faces=Faces(torch_node=f"{torch}Backward0"), facts=Facts(new_array=True, precision=FULL))
 
 
 cumsum_p = cumulative("cumsum", "cumsum", "Cumsum")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from ..avals import aval_of
-from ..core.faces import FLOAT_FUNCTION, TO_FLOAT
+from ..core.faces import FLOAT_FUNCTION, FULL, TO_FLOAT
 from .elementwise import (
     abs_p,
     binary,
@@ -43,9 +43,9 @@ rad2deg_p = unary("rad2deg", "xp.rad2deg(x)", "Radians to degrees, x * 180 / pi.
 hypot_p = binary("hypot", "xp.hypot(x, y)", "sqrt(x**2 + y**2), without overflow or underflow.", method="hypot",
                  torch="Hypot", promotion=TO_FLOAT)
 logaddexp_p = binary("logaddexp", "xp.logaddexp(x, y)", "log(e**x + e**y), without overflow.", method="logaddexp",
-                     torch="Logaddexp", promotion=TO_FLOAT)
+                     torch="Logaddexp", promotion=TO_FLOAT, precision=FULL)
 logaddexp2_p = binary("logaddexp2", "xp.logaddexp2(x, y)", "log2(2**x + 2**y), without overflow.",
-                      method="logaddexp2", torch="Logaddexp2", promotion=TO_FLOAT)
+                      method="logaddexp2", torch="Logaddexp2", promotion=TO_FLOAT, precision=FULL)
 fmax_p = binary("fmax", "xp.fmax(x, y)", "Elementwise maximum ignoring NaN: NaN only where both are.", method="fmax",
                 torch="Fmax")
 fmin_p = binary("fmin", "xp.fmin(x, y)", "Elementwise minimum ignoring NaN: NaN only where both are.", method="fmin",

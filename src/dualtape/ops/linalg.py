@@ -8,7 +8,7 @@ import functools
 import numpy as np
 
 from ..avals import aval_of, broadcast_shapes
-from ..core.faces import Faces, Facts
+from ..core.faces import LOW, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
 from .rules import add_any, declare_reads, defjvp, defvjp, fit_dtype, move_batch_rank, unbroadcast
@@ -61,8 +61,9 @@ def _einsum_rule(*xs, spec):
 
 matmul_p = Primitive("matmul", ("x", "y"), "x @ y", _matmul_rule,
                      faces=Faces(dnp=("matmul",), ufunc="matmul", method="matmul", torch_node="MmBackward0"),
-                     facts=Facts(new_array=True))
-einsum_p = Primitive("einsum", "*xs", "xp.einsum(spec, *xs)", _einsum_rule, faces=Faces(torch_node="EinsumBackward0"))
+                     facts=Facts(new_array=True, precision=LOW))
+einsum_p = Primitive("einsum", "*xs", "xp.einsum(spec, *xs)", _einsum_rule, faces=Faces(torch_node="EinsumBackward0"),
+                     facts=Facts(precision=LOW))
 
 
 # ---- matmul: derivative and batch rules --------------------------------------------------------------

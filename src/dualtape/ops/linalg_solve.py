@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from ..avals import aval_of
-from ..core.faces import Faces, Facts
+from ..core.faces import FULL, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
 from .linalg import matmul_p
@@ -26,7 +26,7 @@ from .reduction import reduce_sum_p
 from .rules import declare_reads, defjvp, defvjp, fit, fit_dtype, materialise_batch
 from .shape import reshape_p, transpose_p
 
-NEW = Facts(new_array=True)
+NEW = Facts(new_array=True, precision=FULL)  # (every row here: a new array, float32 under mixed precision)
 
 
 # ---- shape rules -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from ..avals import ShapedArray, aval_of
-from ..core.faces import Faces, Facts
+from ..core.faces import FULL, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError, UnsupportedError
 from .elementwise import abs_p, where_p
@@ -30,7 +30,7 @@ from .reduction import reduce_max_p, reduce_sum_p
 from .rules import add_any, defjvp, defvjp, zeros
 from .shape import concatenate_p, expand_dims_p
 
-NEW = Facts(new_array=True)
+NEW = Facts(new_array=True, precision=FULL)  # (every row here: a new array, float32 under mixed precision)
 
 
 # ---- shape rules -------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..avals import aval_of
-from ..core.faces import Faces, Facts
+from ..core.faces import FULL, Faces, Facts
 from ..core.primitive import Primitive
 from .elementwise import convert_element_type_p, where_p
 from .rules import batch_with_params, defjvp, deflinear, defvjp, defzero, shift_axes
@@ -28,15 +28,16 @@ def _nonempty_shape(op):
     return rule
 
 
-def reduction(name: str, fn: str, torch: str, rule=reduced_shape, differentiable: bool = True) -> Primitive:
+def reduction(name: str, fn: str, torch: str, rule=reduced_shape, differentiable: bool = True,
+              precision=None) -> Primitive:
     """A reduction over the `axes` param: always a new array (the optimiser may write into it)."""
     template = f"xp.{fn}(x, axis=axes, keepdims=keepdims)"
     return Primitive(name, ("x",), template, rule, differentiable=differentiable,
-                     faces=Faces(torch_node=f"{torch}Backward0"), facts=Facts(new_array=True))
+                     faces=Faces(torch_node=f"{torch}Backward0"), facts=Facts(new_array=True, precision=precision))
 
 
-reduce_sum_p = reduction("reduce_sum", "sum", "Sum")
-reduce_prod_p = reduction("reduce_prod", "prod", "Prod")
+reduce_sum_p = reduction("reduce_sum", "sum", "Sum", precision=FULL)
+reduce_prod_p = reduction("reduce_prod", "prod", "Prod", precision=FULL)
 reduce_max_p = reduction("reduce_max", "max", "Max", _nonempty_shape("reduce_max"))
 reduce_min_p = reduction("reduce_min", "min", "Min", _nonempty_shape("reduce_min"))
 

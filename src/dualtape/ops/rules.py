@@ -48,6 +48,8 @@ def fit_dtype(t, aval: ShapedArray):
     if t is None:
         return None
     dtype = aval_of(t).dtype
+    if dtype == aval.dtype:  # (the common case: nothing to do)
+        return t
     if dtype.kind == "c" and aval.dtype.kind != "c":
         t = _p("real")(t)
         dtype = aval_of(t).dtype

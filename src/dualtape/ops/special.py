@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..core.faces import FLOAT_FUNCTION
+from ..core.faces import FLOAT_FUNCTION, FULL
 from .elementwise import exp_p, special_helper, special_impl, unary
 from .rules import defelementwise
 
@@ -109,8 +109,9 @@ _helpers = {
 
 
 def _row(name, template, doc, **faces):
+    """A special function's row: SciPy's evaluation, and float32 under a mixed-precision policy (as autocast)."""
     return unary(name, template, doc, ufunc=None, impl=special_impl(_helpers[name]),
-                 helpers={name: _helpers[name]}, **faces)
+                 helpers={name: _helpers[name]}, precision=FULL, **faces)
 
 
 erfc_p = _row("erfc", "erfc(x)", "The complementary error function 1 - erf(x), accurate where erf(x) is near 1.",
