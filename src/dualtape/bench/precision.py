@@ -89,13 +89,13 @@ def mixed_precision(settings) -> Result:
     result.tables.append(table)
     have_bf16 = importlib.util.find_spec("ml_dtypes") is not None
     x, labels = task()
-    contenders = {}
+    contenders, order = {}, []
     for face in ("eager", "dt.compile", "dt.jit"):
         for precision in (None, "bfloat16", "float16"):
             name = f"{face} {precision or 'float32'}" + (" + GradScaler" if precision == "float16" and
                                                           face != "dt.jit" else "")
+            order.append(name)
             if precision == "bfloat16" and not have_bf16:
-                table.rows.append([name, "not available: pip install ml_dtypes", "", "", ""])
                 continue
             contenders[name] = (functional_step(x, labels, precision) if face == "dt.jit" else
                                 eager_step(x, labels, precision, compiled=face == "dt.compile"))
@@ -105,11 +105,14 @@ def mixed_precision(settings) -> Result:
             step()
         losses[name] = final_loss()
     times = compare({name: step for name, (step, _) in contenders.items()}, (), settings)
-    rows = []
-    for name, t in times.items():
+    for name in order:
+        if name not in times:
+            table.rows.append([name, "not available: pip install ml_dtypes", "", "", ""])
+            continue
         base = next(n for n in times if n.split()[0] == name.split()[0])  # (the float32 row of the same face)
-        rows.append([name, ms(t), ratio(t, times[base]), f"{losses[name]:.6f}", ratio(losses[name], losses[base])])
-    table.rows[:0] = rows
+        t = times[name]
+        table.rows.append([name, ms(t), ratio(t, times[base]), f"{losses[name]:.6f}",
+                           ratio(losses[name], losses[base])])
     result.notes.append("Loss: the float32 cross-entropy of the trained model on its batch. On NumPy the low "
                         "dtypes cost time, not save it: the products accumulate in float32 with NumPy's BLAS, and "
                         "the casts around them are the cost (NumPy converts to float16 element by element, slower "
