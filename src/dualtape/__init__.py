@@ -8,6 +8,7 @@ from . import (
     nn,  # noqa: F401
     numpy,  # noqa: F401  (installs the array method set on tracers)
     optim,  # noqa: F401
+    parallel,  # noqa: F401  (dt.parallel: sharded gradients on Dask, imported when first used)
     viz,  # noqa: F401
 )
 from .api import (

@@ -229,6 +229,30 @@ class _Entry:
         return with_objects(self.out_tree, self.objects, outs)
 
 
+class ProcessCache(dict):
+    """A compile cache, pickled empty: its programs are compiled for this process, and another process (a
+    dask.distributed or Ray worker) compiles its own on first use."""
+
+    def __reduce__(self):
+        return type(self), ()
+
+
+class ProcessLock:
+    """A re-entrant lock that pickles as a new one (a lock belongs to its process)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+
+    def __enter__(self):
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self._lock.__exit__(*exc)
+
+    def __reduce__(self):
+        return type(self), ()
+
+
 class Jitted:
     """A function compiled once per input signature (shapes, dtypes, pytree structure, static values).
 
@@ -251,9 +275,9 @@ class Jitted:
         self.static_objects = static_objects
         self.autograph = autograph
         self.precision = Precision.of(precision, backend)
-        self._cache: dict = {}
-        self._filling = threading.RLock()  # one trace and one compile per signature, whichever thread calls first
-        self._by_arrays: dict = {}  # fast path: positional NumPy arrays only, keyed by (shape, dtype)s
+        self._cache: dict = ProcessCache()
+        self._filling = ProcessLock()  # one trace and one compile per signature, whichever thread calls first
+        self._by_arrays: dict = ProcessCache()  # fast path: positional NumPy arrays only, keyed by (shape, dtype)s
         self.trace_count = 0
         if backend != "numpy":
             array_module(backend)  # fail early, with the install hint

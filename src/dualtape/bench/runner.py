@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-from . import eager, forward, linalg, loops, overhead, precision, report, reverse, scaling
+from . import eager, forward, linalg, loops, overhead, parallel, precision, report, reverse, scaling
 from .result import Result
 from .timing import FULL, QUICK
 
@@ -26,6 +26,7 @@ WORKLOADS = {
     "eager_chain": eager.eager_chain,
     "training_step": eager.training_step,
     "mixed_precision": precision.mixed_precision,
+    "data_parallel": parallel.data_parallel_grad,
 }
 
 
