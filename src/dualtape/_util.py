@@ -7,6 +7,7 @@ import operator
 import os
 import sys
 import sysconfig
+import threading
 from typing import NamedTuple
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -86,3 +87,27 @@ def normalize_axes(axis, ndim: int, op: str = "op") -> tuple[int, ...]:
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op}: repeated axis in {tuple(axis)}")
     return axes
+
+
+class ProcessCache(dict):
+    """A cache of what this process compiled, pickled empty: another process (a dask.distributed or Ray worker)
+    compiles its own on first use."""
+
+    def __reduce__(self):
+        return type(self), ()
+
+
+class ProcessLock:
+    """A re-entrant lock that pickles as a new one (a lock belongs to its process)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+
+    def __enter__(self):
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self._lock.__exit__(*exc)
+
+    def __reduce__(self):
+        return type(self), ()

@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from .. import tree
+from .._util import ProcessCache, ProcessLock
 from ..autograph import maybe_convert
 from ..avals import aval_of, is_float, is_python_scalar
 from ..codegen.emit import emit_program
@@ -227,30 +228,6 @@ class _Entry:
     def result(self, outs):
         """The function's result from the program's outputs (and the object leaves set aside)."""
         return with_objects(self.out_tree, self.objects, outs)
-
-
-class ProcessCache(dict):
-    """A compile cache, pickled empty: its programs are compiled for this process, and another process (a
-    dask.distributed or Ray worker) compiles its own on first use."""
-
-    def __reduce__(self):
-        return type(self), ()
-
-
-class ProcessLock:
-    """A re-entrant lock that pickles as a new one (a lock belongs to its process)."""
-
-    def __init__(self):
-        self._lock = threading.RLock()
-
-    def __enter__(self):
-        return self._lock.__enter__()
-
-    def __exit__(self, *exc):
-        return self._lock.__exit__(*exc)
-
-    def __reduce__(self):
-        return type(self), ()
 
 
 class Jitted:
