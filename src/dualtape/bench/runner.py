@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-from . import eager, forward, linalg, loops, overhead, parallel, precision, report, reverse, scaling
+from . import eager, forward, linalg, loops, overhead, parallel, precision, report, reverse, scaling, training
 from .result import Result
 from .timing import FULL, QUICK
 
@@ -25,6 +25,7 @@ WORKLOADS = {
     "ode_loop": loops.ode_loop,
     "eager_chain": eager.eager_chain,
     "training_step": eager.training_step,
+    "spiral_epoch": training.spiral_epoch,
     "mixed_precision": precision.mixed_precision,
     "data_parallel": parallel.data_parallel_grad,
 }
