@@ -92,8 +92,11 @@ class CompiledFunction:
         leaves, treedef = tree.flatten((args, kwargs))
         key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled, _autocast.state_key())
         dynamic = [x.data if isinstance(x, Tensor) else x for x in leaves if _is_dynamic(x)]
-        for entry in self._entries.get(key, ()):
+        entries = self._entries.get(key, ())
+        for i, entry in enumerate(entries):
             if entry.guards_hold():
+                if i:  # (the entry that holds now is checked first next time: a training loop settles on one)
+                    entries.insert(0, entries.pop(i))
                 return entry.run(leaves, dynamic)
         entry = self._trace(leaves, treedef, args)
         if not entry.once:  # (a program that made new state, e.g. momentum buffers, runs once)

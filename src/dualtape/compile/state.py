@@ -203,12 +203,12 @@ class Lifting(CompileHooks):
 
 
 def tensor_signature(t: Tensor) -> tuple:
-    return t.shape, str(t.dtype), t.requires_grad
+    return t.shape, t.dtype, t.requires_grad  # (checked before every call: the dtype itself, not its name)
 
 
 def grad_signature(t: Tensor):
     grad = grad_of(t)
-    return None if grad is None else (grad.shape, str(grad.dtype))
+    return None if grad is None else (grad.shape, grad.dtype)
 
 
 SIGNATURES = {"tensor": tensor_signature, "grad": grad_signature}
