@@ -17,8 +17,7 @@ from .. import tree
 from .._util import ProcessCache, ProcessLock
 from ..autograph import maybe_convert
 from ..avals import aval_of, is_float, is_python_scalar
-from ..codegen.emit import emit_program
-from ..codegen.runtime import Compiled, array_module
+from ..codegen.runtime import Compiled, array_module, source_for
 from ..config import config, logger
 from ..core.ir import Program
 from ..core.primitive import trace_of
@@ -360,12 +359,13 @@ def trace(fn, static_argnums=None, autograph=None, static_argnames=None):
     return traced
 
 
-def source(fn, *args, comments: bool = True, **kwargs) -> str:
-    """The generated Python source of fn at these arguments (fn may be any transformed function)."""
+def source(fn, *args, comments: bool = True, backend: str = "numpy", **kwargs) -> str:
+    """The generated Python source of fn at these arguments (fn may be any transformed function); for
+    backend="numba" or "auto", the module Numba compiles (docs/numba.md)."""
     program = _trace_own(fn, args, kwargs)
     if config.optimize:
         program = optimize(program)
-    return emit_program(program, comments=comments).source
+    return source_for(program, backend, comments)
 
 
 def _trace_own(fn, args, kwargs, static_argnums=None, static_argnames=None, autograph=None) -> Program:

@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-from . import eager, forward, linalg, loops, overhead, parallel, precision, report, reverse, scaling, training
+from . import eager, forward, fused, linalg, loops, overhead, parallel, precision, report, reverse, scaling, training
 from .result import Result
 from .timing import FULL, QUICK
 
@@ -27,6 +27,7 @@ WORKLOADS = {
     "training_step": eager.training_step,
     "spiral_epoch": training.spiral_epoch,
     "mixed_precision": precision.mixed_precision,
+    "fused_cpu": fused.fused_cpu,
     "data_parallel": parallel.data_parallel_grad,
 }
 

@@ -19,12 +19,17 @@ from .emit import emit_program
 from .portable import problems
 
 _serial = itertools.count(1)
-BACKENDS = ("numpy", "cupy")
+BACKENDS = ("numpy", "cupy", "numba", "auto")  # (numba, auto: codegen/numba_runtime.py)
 
 
 def array_module(backend: str):
     """The array module for a backend name, or a clear error saying what is missing."""
-    if backend == "numpy":
+    if backend in ("numpy", "auto"):
+        return np
+    if backend == "numba":
+        from .numba_runtime import require_numba
+
+        require_numba()
         return np
     if backend == "cupy":
         try:
@@ -51,6 +56,15 @@ class Compiled:
 
     __slots__ = ("fn", "source", "filename", "n_outputs", "program")
 
+    def __new__(cls, program: Program, backend: str = "numpy", comments: bool = True, to_host: bool = False):
+        if backend in ("numba", "auto"):  # (a NumbaCompiled, or a NumPy Compiled where Numba does not pay)
+            from .numba_runtime import compile_for
+
+            compiled = compile_for(program, backend, comments)
+            if compiled is not None:
+                return compiled
+        return super().__new__(cls)
+
     def __init__(self, program: Program, backend: str = "numpy", comments: bool = True, to_host: bool = False):
         xp = array_module(backend)
         emitted = emit_program(program, comments=comments)
@@ -71,6 +85,15 @@ class Compiled:
 
     def __call__(self, *args):
         return self.fn(*args)
+
+
+def source_for(program: Program, backend: str = "numpy", comments: bool = True) -> str:
+    """The source a backend runs: NumPy's emitted function, or for numba / auto the module Numba compiles."""
+    if backend in ("numba", "auto"):
+        from .numba_runtime import numba_source
+
+        return numba_source(program, backend, comments)
+    return emit_program(program, comments=comments).source
 
 
 def register_source(filename: str, source: str, code) -> None:

@@ -1,0 +1,159 @@
+"""backend="numba" and backend="auto" (codegen/numba_*.py): loops and their gradients, float32 kept float32,
+statements in object mode, the on-disk cache serving a second process, dt.source, the auto rule, and the error
+naming the extra to install when Numba is missing (that one runs without Numba too)."""
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import dualtape as dt
+import dualtape.numpy as dnp
+from dualtape.codegen import numba_runtime
+from dualtape.codegen.numba_runtime import NumbaCompiled
+from dualtape.codegen.runtime import Compiled
+from dualtape.errors import BackendError
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    pytest.importorskip("numba")
+    folder = tmp_path_factory.mktemp("numba-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DUALTAPE_NUMBA_CACHE", str(folder))
+        yield folder
+
+
+def ode(A, x0):
+    x = dt.fori_loop(0, 20, lambda i, x: x + 0.1 * dnp.tanh(A @ x), x0)
+    return dnp.sum(x * x)
+
+
+def ode_while(A, x0):
+    def body(state):
+        i, x = state
+        return i + 1, x + 0.1 * dnp.tanh(A @ x)
+
+    return dnp.sum(dt.while_loop(lambda s: s[0] < 20, body, (0, x0))[1] ** 2)
+
+
+def cumulative(xs):
+    return dt.scan(lambda c, x: (c * 0.9 + dnp.sin(x), c * x), 0.0, xs)[1].sum()
+
+
+A = np.random.default_rng(0).standard_normal((6, 6)) / 3
+X0 = np.linspace(-1.0, 1.0, 6)
+
+
+# ---- loops and their gradients ------------------------------------------------------------------------------
+@pytest.mark.parametrize("fn, args", [(ode, (A, X0)), (ode_while, (A, X0)), (cumulative, (X0,))],
+                         ids=["fori_loop", "while_loop", "scan"])
+def test_loops_and_their_gradients_match_numpy(cache, fn, args):
+    nums = tuple(range(len(args)))
+    for transform in (dt.jit, lambda f, **kw: dt.grad(f, argnums=nums, **kw)):
+        got, want = transform(fn, backend="numba")(*args), transform(fn)(*args)
+        for g, w in zip(dt.tree.leaves(got), dt.tree.leaves(want)):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+    assert "numba.njit" in dt.source(dt.grad(fn), *args, backend="numba")
+
+
+def test_while_loop_gradient_walks_its_tape_as_an_index_loop(cache):
+    text = dt.source(dt.grad(ode_while), A, X0, backend="numba")
+    assert "reversed(" not in text and "range(len(" in text and "- 1, -1, -1)" in text
+
+
+def test_float32_stays_float32(cache):
+    f = lambda x, s: dnp.sum(dnp.maximum(x * 0.5 + s, 0.0) * dnp.exp(-x)) / 3  # (a weak Python scalar s)
+    x = np.linspace(-1.0, 1.0, 5, dtype=np.float32)
+    value, grad = dt.value_and_grad(f, backend="numba")(x, 0.25)
+    want_value, want_grad = dt.value_and_grad(f)(x, 0.25)
+    assert type(value) is np.float32 and grad.dtype == np.float32
+    np.testing.assert_allclose(value, want_value, rtol=1e-6)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-6)
+    assert "xp.float32(0.5)" in dt.source(f, x, 0.25, backend="numba")
+
+
+# ---- object mode, reductions over axes ---------------------------------------------------------------------
+def test_a_statement_without_lowering_runs_in_object_mode_alone(cache):
+    f = lambda x: dnp.sum(dnp.tanh(dnp.einsum("ij,jk->ik", x, x.T)), axis=1, keepdims=True)
+    x = np.arange(6.0).reshape(2, 3) / 6
+    compiled = dt.jit(f, backend="numba")
+    np.testing.assert_allclose(compiled(x), dt.jit(f)(x), rtol=1e-12)
+    text = dt.source(f, x, backend="numba")
+    assert text.count("with objmode(") == 1 and "xp.einsum(" in text and "sum_rows(" in text
+    assert Compiled(compiled.program(x), "numba").fallbacks == ["einsum"]
+
+
+def test_reductions_over_axes_with_keepdims_and_squeeze(cache):
+    def f(x):
+        return (dnp.max(x, axis=(0, 2), keepdims=True), dnp.prod(x, axis=1), dnp.min(x, axis=-1),
+                dnp.squeeze(dnp.expand_dims(x, 0), 0), dnp.sum(x > 0, axis=0))
+
+    x = np.random.default_rng(1).standard_normal((2, 3, 4)).astype(np.float32)
+    for got, want in zip(dt.jit(f, backend="numba")(x), dt.jit(f)(x)):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_captured_constants_are_arguments_not_frozen(cache):
+    make = lambda w: dt.jit(lambda x: dnp.sum(dnp.sin(x) * w), backend="numba")
+    x = np.linspace(0.0, 1.0, 3)
+    first, second = make(np.array([1.0, 2.0, 3.0])), make(np.array([-1.0, 0.0, 1.0]))
+    assert first(x) == pytest.approx(np.sum(np.sin(x) * [1, 2, 3]))
+    assert second(x) == pytest.approx(np.sum(np.sin(x) * [-1, 0, 1]))  # (same source, its own constant)
+
+
+# ---- the cache ------------------------------------------------------------------------------------------------
+def test_a_second_process_loads_the_compiled_kernel_from_the_cache(cache):
+    script = textwrap.dedent("""
+        import time, numpy as np, numba, dualtape as dt, dualtape.numpy as dnp
+        numba.njit(lambda v: v + 1)(np.ones(1))  # (Numba's own start-up, once per process)
+        f = dt.grad(lambda x: dnp.sum(dnp.sin(x) * dnp.cos(x) + x ** 2 * dnp.exp(-x)), backend="numba")
+        start = time.perf_counter()
+        f(np.linspace(-1.0, 1.0, 8))
+        print(time.perf_counter() - start)
+    """)
+    env = dict(os.environ, DUALTAPE_NUMBA_CACHE=str(cache / "processes"))
+    run = lambda: float(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                       check=True).stdout.split()[-1])
+    cold, warm = run(), run()
+    assert list((cache / "processes").glob("__pycache__/*.nbi")), "no Numba cache index was written"
+    assert warm < cold / 3 and warm < 0.5, (cold, warm)
+
+
+# ---- backend="auto" ----------------------------------------------------------------------------------------
+def test_auto_takes_numba_for_small_arrays_and_loops_and_numpy_for_blas(cache):
+    small = dt.jit(lambda x: dnp.tanh(dnp.sin(x) * 2.0), backend="auto")
+    small(X0)
+    assert isinstance(next(iter(small._cache.values())).compiled, NumbaCompiled)
+    looped = dt.grad(ode, backend="auto")
+    looped(A, X0)
+    assert isinstance(next(iter(looped._cache.values())).compiled, NumbaCompiled)
+    big = np.ones((300, 300))
+    blas = dt.jit(lambda a: dnp.tanh(a @ a), backend="auto")
+    np.testing.assert_allclose(blas(big), np.tanh(big @ big))
+    assert type(next(iter(blas._cache.values())).compiled) is Compiled
+    assert "backend='auto' chose NumPy" in dt.source(lambda a: a @ a, big, backend="auto")
+
+
+# ---- without Numba ------------------------------------------------------------------------------------------
+def test_missing_numba_names_the_extra(monkeypatch):
+    real = importlib.import_module
+
+    def no_numba(name, *args):
+        if name == "numba":
+            raise ImportError("No module named 'numba'")
+        return real(name, *args)
+
+    monkeypatch.setattr(numba_runtime.importlib, "import_module", no_numba)
+    with pytest.raises(BackendError, match=r'pip install "dualtape\[numba\]"'):
+        dt.jit(lambda x: x * 2, backend="numba")
+    with pytest.raises(BackendError, match="dualtape.numba"):
+        dt.grad(lambda x: dnp.sum(x), backend="numba")
+    auto = dt.jit(lambda x: x * 2, backend="auto")  # (auto falls back to NumPy)
+    np.testing.assert_allclose(auto(X0), X0 * 2)
+    assert type(next(iter(auto._cache.values())).compiled) is Compiled
