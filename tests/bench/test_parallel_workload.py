@@ -19,6 +19,8 @@ def test_rows_for_one_process_and_one_and_two_workers():
     assert names == ["one process (dt.grad)", "1 worker, 8 shards", "2 workers, 8 shards"]
     assert all(t > 0 for t in result.data["times_s"].values())
     assert result.notes[0].startswith("Scaling from 1 to 2 workers: ")
+    (row,) = result.tables[1].rows  # (backend="dask" over 100,000 generated rows, quick)
+    assert row[:2] == ["MLP 784-256-10 gradient", "100,000"] and row[3].endswith(" s")
 
 
 def test_without_dask_the_row_says_what_to_install(monkeypatch):

@@ -343,13 +343,14 @@ def _fresh_results(emitter: _Emitter, program: Program) -> list[str]:
     return results
 
 
-def emit_program(program: Program, name: str | None = None, comments: bool = True) -> Emitted:
-    """The program as the source of one Python function taking the program's inputs."""
+def emit_program(program: Program, name: str | None = None, comments: bool = True, emitter=None) -> Emitted:
+    """The program as the source of one Python function taking the program's inputs (emitter: a subclass of
+    _Emitter that writes some statements differently for a backend, e.g. codegen/dask_backend.py's)."""
     fn_name = name or program.name
     if fn_name == "xp" or keyword.iskeyword(fn_name) or fn_name in _helpers_used(program):  # (nor a helper)
         fn_name += "_"
     namer = Namer(_RESERVED | _helper_names() | {fn_name})
-    emitter = _Emitter(namer, comments)
+    emitter = (emitter or _Emitter)(namer, comments)
     arg_names = [namer(v) for v in program.inputs]
     emitter.lines.append(f"def {fn_name}({', '.join(arg_names)}):")
     emitter.block(program)

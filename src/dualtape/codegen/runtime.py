@@ -19,7 +19,7 @@ from .emit import emit_program
 from .portable import problems
 
 _serial = itertools.count(1)
-BACKENDS = ("numpy", "cupy", "numba", "auto")  # (numba, auto: codegen/numba_runtime.py)
+BACKENDS = ("numpy", "cupy", "numba", "auto", "dask")  # (numba, auto: codegen/numba_runtime.py; dask_backend.py)
 
 
 def array_module(backend: str):
@@ -31,6 +31,10 @@ def array_module(backend: str):
 
         require_numba()
         return np
+    if backend == "dask":
+        from .dask_backend import DaskNamespace
+
+        return DaskNamespace()
     if backend == "cupy":
         try:
             cupy = importlib.import_module("cupy")
@@ -67,24 +71,54 @@ class Compiled:
 
     def __init__(self, program: Program, backend: str = "numpy", comments: bool = True, to_host: bool = False):
         xp = array_module(backend)
-        emitted = emit_program(program, comments=comments)
-        trouble = problems(emitted.source) if xp is not np else None
+        emitted = _emit_for(program, backend, comments)
+        trouble = _problems(program, emitted.source, backend, xp)
         if trouble:
             shown = "\n  ".join(trouble)
             raise BackendError(f"the program {emitted.name} cannot run on backend={backend!r}:\n  {shown}")
         self.filename = f"<dualtape:{emitted.name}#{next(_serial)}>"
         self.source = emitted.source
-        namespace = {"xp": xp, **helpers_for(program, xp)}
-        namespace.update((k, _to_backend(v, xp)) for k, v in emitted.globals.items())
+        if backend == "dask":
+            from .dask_backend import namespace_for
+
+            namespace = namespace_for(program, xp)
+        else:
+            namespace = {"xp": xp, **helpers_for(program, xp)}
+        namespace.update((k, v if backend == "dask" else _to_backend(v, xp)) for k, v in emitted.globals.items())
         exec(compile(self.source, self.filename, "exec"), namespace)  # noqa: S102 - our own generated code
         fn = namespace.pop(emitted.name)  # (no cycle fn -> its globals -> fn: freed as soon as it is dropped)
         register_source(self.filename, self.source, fn.__code__)
         self.n_outputs = len(program.outputs)
-        self.fn = fn if xp is np else on_device(fn, xp, self.n_outputs, to_host)
+        if backend == "dask":
+            from .dask_backend import lazy
+
+            self.fn = lazy(fn, xp, self.n_outputs, to_host)
+        else:
+            self.fn = fn if xp is np else on_device(fn, xp, self.n_outputs, to_host)
         self.program = program
 
     def __call__(self, *args):
         return self.fn(*args)
+
+
+def _emit_for(program: Program, backend: str, comments: bool):
+    """The emitted function for a backend: NumPy's (CuPy runs the same), or dask's with its NumPy tasks."""
+    if backend == "dask":
+        from .dask_backend import emit, refuse_control_flow
+
+        refuse_control_flow(program)
+        return emit(program, comments)
+    return emit_program(program, comments=comments)
+
+
+def _problems(program: Program, source: str, backend: str, xp) -> list[str] | None:
+    """Why the emitted source cannot run on the backend (calls its array module lacks), or None; for dask, a
+    program with loops or branches is refused outright."""
+    if backend == "dask":
+        from .dask_backend import missing_calls
+
+        return missing_calls(source, xp)
+    return problems(source) if xp is not np else None
 
 
 def source_for(program: Program, backend: str = "numpy", comments: bool = True) -> str:
@@ -93,7 +127,7 @@ def source_for(program: Program, backend: str = "numpy", comments: bool = True) 
         from .numba_runtime import numba_source
 
         return numba_source(program, backend, comments)
-    return emit_program(program, comments=comments).source
+    return _emit_for(program, backend, comments).source
 
 
 def register_source(filename: str, source: str, code) -> None:
