@@ -1,6 +1,7 @@
 """dualtape: automatic differentiation you can read.
 
-`import dualtape as dt`; `import dualtape.numpy as dnp`. See SPEC.md for the public API.
+`import dualtape as dt`; `import dualtape.numpy as dnp`. The documentation, the contract of the public API, is
+in the repository's docs/ folder: start at docs/index.md (https://github.com/dualtape/dualtape/tree/main/docs).
 """
 
 from . import (

@@ -8,6 +8,8 @@ so the program is walked once rather than once per input element.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from ..numpy import moveaxis, reshape
 from ..transforms.batching import vmap_call
 from ..transforms.jvp import check_tangent, jvp_call
 from ..transforms.passes import optimize
+from .hints import Argnums, Fn
 
 
 def untensor(values):
@@ -39,13 +42,13 @@ def check_primals_tangents(primals, tangents, where: str) -> None:
         raise ValueError(f"{where}: {len(primals)} primals but {len(tangents)} tangents")
 
 
-def jvp(fn, primals, tangents):
+def jvp(fn: Fn, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """(fn(*primals), J·tangents): forward mode. primals and tangents are tuples of matching pytrees."""
     check_primals_tangents(primals, tangents, "jvp")
     return jvp_call(maybe_convert(fn), untensor(tuple(primals)), untensor(tuple(tangents)))
 
 
-def linearize(fn, *primals):
+def linearize(fn: Fn, *primals: Any) -> tuple[Any, Fn]:
     """(fn(*primals), f_jvp): f_jvp(*tangents) evaluates the linearised program, compiled once; the primal
     work is done here, once, and its results are constants of the linear program."""
     outputs = []
@@ -75,11 +78,11 @@ def linearize(fn, *primals):
         out = compiled.fn(*leaves)
         return tree.unflatten(out_tree, (out,) if compiled.n_outputs == 1 else out)
 
-    f_jvp.program = program
+    f_jvp.program = program  # type: ignore[attr-defined]
     return outputs[0], f_jvp
 
 
-def vmap(fn, in_axes=0, out_axes=0):
+def vmap(fn: Fn, in_axes: Any = 0, out_axes: Any = 0) -> Fn:
     """fn mapped over an axis of its arguments (in_axes: int, None, or one entry per argument or pytree
     leaf), with the results stacked along out_axes (likewise per output; None for an output that is not
     mapped); keyword arguments are mapped over their axis 0, as in JAX. Primitives with a batch rule run once
@@ -154,7 +157,7 @@ def input_kinds(values, where: str, holomorphic: bool) -> None:
                             "else pass the real and imaginary parts as separate real inputs")
 
 
-def jacfwd(fn, argnums=0, *, holomorphic: bool = False):
+def jacfwd(fn: Fn, argnums: Argnums = 0, *, holomorphic: bool = False) -> Fn:
     """The Jacobian by forward mode, shape out.shape + in.shape; all basis tangents in one batched pass.
     Keyword arguments are passed to fn and not differentiated. Inputs must be real, or, with holomorphic=True,
     complex (the Jacobian is then the complex derivative of a holomorphic fn), as in JAX."""

@@ -9,6 +9,8 @@ grad(grad(f)) and jacfwd(grad(f)) work). `jacrev` pulls back all output basis ve
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +32,7 @@ from .forward import (
     jvp,
     untensor,
 )
+from .hints import Argnums, Fn
 from .staging import Jitted, arrays_only, is_object, with_objects
 
 
@@ -94,8 +97,8 @@ def complex_inputs(values, where: str) -> None:
                             f"{aval_of(x).dtype}; convert it with .astype(complex)")
 
 
-def value_and_grad(fn, argnums=0, has_aux: bool = False, *, holomorphic: bool = False, backend: str = "numpy",
-                   to_host: bool = False):
+def value_and_grad(fn: Fn, argnums: Argnums = 0, has_aux: bool = False, *, holomorphic: bool = False,
+                   backend: str = "numpy", to_host: bool = False) -> Jitted:
     """(fn(*args), gradient of fn with respect to args[argnums]); with has_aux fn returns (value, aux) and
     the result is ((value, aux), gradient); aux may hold any Python values. Keyword arguments are passed to
     fn and not differentiated. fn's value must be real, or, with holomorphic=True, complex (of complex
@@ -122,8 +125,8 @@ def value_and_grad(fn, argnums=0, has_aux: bool = False, *, holomorphic: bool = 
     return _staged(fn, value_and_gradient, backend, to_host)
 
 
-def grad(fn, argnums=0, has_aux: bool = False, *, holomorphic: bool = False, backend: str = "numpy",
-         to_host: bool = False):
+def grad(fn: Fn, argnums: Argnums = 0, has_aux: bool = False, *, holomorphic: bool = False, backend: str = "numpy",
+         to_host: bool = False) -> Jitted:
     """The gradient of scalar-valued fn with respect to args[argnums] (an int or a tuple of ints); the result
     mirrors that argument's pytree. With has_aux: (gradient, aux). Keyword arguments are passed to fn and not
     differentiated. fn's value must be real; of complex inputs the gradient is JAX's (the conjugate of
@@ -153,7 +156,7 @@ def _staged(fn, body, backend: str = "numpy", to_host: bool = False):
     return jitted
 
 
-def vjp(fn, *primals, has_aux: bool = False):
+def vjp(fn: Fn, *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """(fn(*primals), vjp_fn): vjp_fn(cotangent) returns a tuple with one cotangent per primal. The forward
     sweep runs now and keeps only the residuals the backward sweep needs."""
     pullback, outputs, _, in_tree = _pullback(fn, primals, tuple(range(len(primals))), "vjp",
@@ -181,7 +184,7 @@ def vjp(fn, *primals, has_aux: bool = False):
     return (outputs, vjp_fn, aux) if has_aux else (outputs, vjp_fn)
 
 
-def jacrev(fn, argnums=0, *, holomorphic: bool = False):
+def jacrev(fn: Fn, argnums: Argnums = 0, *, holomorphic: bool = False) -> Fn:
     """The Jacobian by reverse mode, shape out.shape + in.shape: all output basis cotangents are pulled back
     in one batched pass. Keyword arguments are passed to fn and not differentiated. Outputs must be real, or,
     with holomorphic=True, fn holomorphic of complex inputs (as in JAX)."""
@@ -220,18 +223,18 @@ def jacrev(fn, argnums=0, *, holomorphic: bool = False):
     return jacobian
 
 
-def hessian(fn, argnums=0, *, holomorphic: bool = False):
+def hessian(fn: Fn, argnums: Argnums = 0, *, holomorphic: bool = False) -> Fn:
     """The Hessian, forward-over-reverse: jacfwd(jacrev(fn))."""
     return jacfwd(jacrev(fn, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)
 
 
-def hvp(fn, primals, tangents):
+def hvp(fn: Fn, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     """The Hessian-vector product H·v (forward over reverse) without forming H; structured like primals."""
     check_primals_tangents(primals, tangents, "hvp")
     return jvp(grad(fn, argnums=tuple(range(len(primals)))), tuple(primals), tuple(tangents))[1]
 
 
-def checkpoint(fn):
+def checkpoint(fn: Fn) -> Fn:
     """fn with the same values, whose intermediates reverse mode recomputes in the backward sweep instead of
     storing them: memory for time. Keyword arguments are passed to fn (and differentiated, as in JAX)."""
     return _checkpoint(fn, convert=maybe_convert)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
+from typing import Any, Callable, overload
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from ..core.trace import input_hints, make_program
 from ..errors import object_array_error
 from ..transforms.evaluate import eval_program
 from ..transforms.passes import optimize
+from .hints import Argnames, Argnums, Fn, SourceText
 from .precision import Precision, with_precision
 
 
@@ -295,7 +296,7 @@ class Jitted:
             self._cache[key] = entry  # a program capturing outer traced values is used once
         return entry
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs:
             key = _array_key(args)
             if key is not None:
@@ -318,11 +319,11 @@ class Jitted:
         outs = compiled.fn(*leaves)
         return entry.result((outs,) if compiled.n_outputs == 1 else outs)
 
-    def program(self, *args, **kwargs) -> Program:
+    def program(self, *args: Any, **kwargs: Any) -> Program:
         """The (optimised) program this function runs for these arguments."""
         return self._entry(args, kwargs)[0].program
 
-    def source(self, *args, **kwargs) -> str:
+    def source(self, *args: Any, **kwargs: Any) -> str:
         return source(self, *args, **kwargs)
 
     @property
@@ -333,8 +334,14 @@ class Jitted:
         return f"<dualtape.jit of {self.__name__}: {len(self._cache)} compiled signature(s)>"
 
 
-def jit(fn=None, *, backend: str = "numpy", static_argnums=(), static_argnames=(), autograph=None,
-        to_host: bool = False, precision=None):
+@overload
+def jit(fn: Fn, *, backend: str = ..., static_argnums: Argnums = ..., static_argnames: Argnames = ...,
+        autograph: bool | None = ..., to_host: bool = ..., precision: Any = ...) -> Jitted: ...
+@overload
+def jit(fn: None = None, *, backend: str = ..., static_argnums: Argnums = ..., static_argnames: Argnames = ...,
+        autograph: bool | None = ..., to_host: bool = ..., precision: Any = ...) -> Callable[[Fn], Jitted]: ...
+def jit(fn: Fn | None = None, *, backend: str = "numpy", static_argnums: Argnums = (), static_argnames: Argnames = (),
+        autograph: bool | None = None, to_host: bool = False, precision: Any = None) -> Jitted | Callable[[Fn], Jitted]:
     """Compile fn: traced once per input signature, emitted as Python source, cached. Usable as a decorator
     with or without arguments. static_argnums / static_argnames: parameters (by position / by name, each
     completed from the other as in JAX) passed as Python values, one trace per value. backend="cupy" runs it
@@ -348,7 +355,8 @@ def jit(fn=None, *, backend: str = "numpy", static_argnums=(), static_argnames=(
     return Jitted(fn, backend, static_argnums, autograph, to_host, static_argnames, precision=precision)
 
 
-def trace(fn, static_argnums=None, autograph=None, static_argnames=None):
+def trace(fn: Fn, static_argnums: Argnums | None = None, autograph: bool | None = None,
+          static_argnames: Argnames | None = None) -> Callable[..., Program]:
     """`dt.trace(f)(*args)`: the IR Program of f at these arguments (as traced, before optimisation); a jitted
     f keeps its own static arguments unless others are given."""
 
@@ -359,13 +367,13 @@ def trace(fn, static_argnums=None, autograph=None, static_argnames=None):
     return traced
 
 
-def source(fn, *args, comments: bool = True, backend: str = "numpy", **kwargs) -> str:
+def source(fn: Fn, *args: Any, comments: bool = True, backend: str = "numpy", **kwargs: Any) -> str:
     """The generated Python source of fn at these arguments (fn may be any transformed function); for
     backend="numba" or "auto", the module Numba compiles (docs/numba.md)."""
     program = _trace_own(fn, args, kwargs)
     if config.optimize:
         program = optimize(program)
-    return source_for(program, backend, comments)
+    return SourceText(source_for(program, backend, comments))
 
 
 def _trace_own(fn, args, kwargs, static_argnums=None, static_argnames=None, autograph=None) -> Program:

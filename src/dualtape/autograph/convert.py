@@ -21,9 +21,10 @@ import types
 
 from .._util import is_internal, is_library
 from ..config import config
+from ..errors import UNCONVERTED
 from . import runtime
 from .rewrite import Converter
-from .source import function_def, function_node, placed, unparse
+from .source import function_def, function_node, missing_source, placed, unparse
 
 _cache: dict = {}  # code object -> its rewritten code object, or False where the function is left as it is
 _rewritten: set = set()  # the code objects autograph made (converted functions and the functions inside them)
@@ -113,6 +114,9 @@ def _compile(fn):
     original closure, and `ag__`) stay free; False if the function cannot be converted."""
     converted = converted_tree(fn)
     if converted is None:
+        reason = missing_source(fn)
+        if reason is not None:  # (so a traced if / while in it can say why it was not converted)
+            UNCONVERTED[fn.__code__] = reason
         return False
     node, filename = converted
     freevars = list(fn.__code__.co_freevars) + ["ag__"]
@@ -155,6 +159,7 @@ def autograph_source(fn) -> str:
     func = _function_of(fn)
     converted = converted_tree(func) if func is not None else None
     if converted is None:
-        raise ValueError(f"the source of {getattr(fn, '__name__', fn)!r} cannot be read (a REPL function or a "
-                         "builtin?): autograph leaves it as it is")
+        reason = missing_source(func) if isinstance(func, types.FunctionType) else "it is not a Python function"
+        raise ValueError(f"the source of {getattr(fn, '__name__', fn)!r} cannot be read "
+                         f"({reason or 'it could not be parsed on its own'}): autograph leaves it as it is")
     return unparse(converted[0])

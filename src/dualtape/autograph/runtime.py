@@ -256,7 +256,7 @@ def _traced_while(test_fn, body_fn, state, names):
 def for_range(range_args, body_fn, state, names, fields=(), target_reassigned=False, target_read=True):
     """for i in range(*range_args): state = body_fn(i, *state), where state[0] is the target i, which the loop
     binds as Python does (body_fn returns it too where it assigns it). Concrete bounds run as ordinary Python
-    (the loop unrolls into the trace, as the SPEC says of conditions on Python values); a traced bound makes
+    (the loop unrolls into the trace, as docs/control_flow.md says of conditions on Python values); a traced bound makes
     one fori_loop, after which i is the last index (its value before the loop, or else the start, after no
     iteration). `target_read=False`: the function never reads i after the loop, which need not compute it."""
     (target, *state), (name, *names) = state, names

@@ -103,6 +103,25 @@ def function_node(fn):
     return node
 
 
+_PROMPTS = ("<stdin>", "<python-input-", "<pyshell#", "<console")  # the interactive prompts' (and python -'s) names
+
+
+def missing_source(fn) -> str | None:
+    """Why fn's source cannot be read (None when it can): where it was defined, and that Python keeps no source
+    for it there. Source registered in linecache (IPython's and Jupyter's cells, exec'd code registered by its
+    caller) counts as readable."""
+    filename = fn.__code__.co_filename
+    if linecache.getlines(filename, fn.__globals__):
+        return None
+    if filename.startswith(_PROMPTS):
+        return (f"it was defined at the interactive prompt or read from standard input (`python -`), as "
+                f"{filename!r}, and Python keeps no source for those")
+    if filename.startswith("<"):
+        return (f"it was compiled from a string (exec() or compile() with the name {filename!r}) whose source was "
+                "not registered in linecache")
+    return f"its file {filename} cannot be read"
+
+
 _files: dict = {}  # filename -> (its lines as linecache holds them, {line: [Lambda nodes]} or None)
 
 

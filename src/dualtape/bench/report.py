@@ -19,6 +19,9 @@ import dualtape as dt
 from . import peers
 from .plots import write_plots
 
+QUICK_NOTE = ("**Quick run (`--quick`):** few rounds of short samples, and smaller problems in some workloads, so "
+              "these numbers can be 10-100x off those of a full run (`dualtape bench`): they show that the suite "
+              "runs, not how fast dualtape is; compare and quote only full runs.")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")  # read when NumPy loads BLAS
 
 
@@ -102,6 +105,12 @@ def _table(columns, rows) -> list[str]:
     return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in _marked_rows(columns, rows)]
 
 
+def table_markdown(table: dict) -> str:
+    """One table (a Table as a dict): its title, then its rows, targets marked."""
+    title = [f"{table['title']}:", ""] if table["title"] else []
+    return "\n".join(title + _table(table["columns"], table["rows"]))
+
+
 def workload_markdown(w: dict) -> str:
     """One workload's section: heading, tables, notes, or why it was skipped or failed; every number shown
     against a target is marked MET or MISSED."""
@@ -109,9 +118,7 @@ def workload_markdown(w: dict) -> str:
     if w["error"]:
         lines += [f"**Failed:** `{w['error']}`", ""]
     for table in w["tables"]:
-        if table["title"]:
-            lines += [f"{table['title']}:", ""]
-        lines += _table(table["columns"], table["rows"]) + [""]
+        lines += [table_markdown(table), ""]
     if w["skipped"]:
         lines += [f"Skipped: {w['skipped']}.", ""]
     lines += [mark_targets(note) for note in w["notes"]] + ([""] if w["notes"] else [])
@@ -132,6 +139,8 @@ def markdown(report: dict) -> str:
              "Times are medians of interleaved rounds (every contender measured in each round, so a noisy machine "
              "slows all alike); every ratio compares numbers from this one run. "
              f"The suite took {report['duration_s']:.1f} s.", ""]
+    if report["quick"]:
+        lines += [QUICK_NOTE, ""]
     lines += [workload_markdown(w) for w in report["workloads"].values()]
     if report.get("plots"):
         lines += ["## Plots", ""]

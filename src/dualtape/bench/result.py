@@ -1,7 +1,9 @@
-"""What a workload hands back: Markdown-ready tables, notes, the raw numbers (for JSON) and plot specs."""
+"""What a workload hands back: Markdown-ready tables, notes, the raw numbers (for JSON) and plot specs. Both
+show in Jupyter as the Markdown the report writes for them."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 
@@ -10,6 +12,11 @@ class Table:
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
     title: str = ""
+
+    def _repr_markdown_(self) -> str:
+        from .report import table_markdown
+
+        return table_markdown(dataclasses.asdict(self))
 
 
 @dataclass
@@ -27,6 +34,11 @@ class Result:
     skipped: str | None = None
     error: str | None = None
     seconds: float = 0.0
+
+    def _repr_markdown_(self) -> str:
+        from .report import workload_markdown
+
+        return workload_markdown(dataclasses.asdict(self))
 
 
 def us(seconds: float) -> str:

@@ -98,12 +98,26 @@ def run_suite(names, settings, stream=sys.stderr, echo=None) -> dict:
     return report.build(results, settings, machine, time.perf_counter() - start)
 
 
+OWN_FOLDER = "dualtape-bench-results"
+
+
 def default_out() -> pathlib.Path:
-    """benchmarks/results/ when run at the root of a dualtape checkout, else ./dualtape-bench-results."""
+    """benchmarks/results/ when run at the root of a dualtape checkout (whose .gitignore ignores new results
+    there), else ./dualtape-bench-results (which ignores itself: see ignored_folder)."""
     here = pathlib.Path.cwd()
     if (here / "benchmarks" / "results").is_dir() and (here / "src" / "dualtape").is_dir():
         return here / "benchmarks" / "results"
-    return here / "dualtape-bench-results"
+    return here / OWN_FOLDER
+
+
+def ignored_folder(folder: pathlib.Path) -> pathlib.Path:
+    """folder, made if need be, with a .gitignore of `*` in it, so results written there never show as untracked
+    files of a git checkout around it (as pytest does with its cache)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# written by `dualtape bench`: git ignores this folder\n*\n", encoding="utf-8")
+    return folder
 
 
 def main(quick: bool = False, out=None, only=None, stdout=None, stderr=None) -> int:
@@ -117,8 +131,12 @@ def main(quick: bool = False, out=None, only=None, stdout=None, stderr=None) -> 
     settings = QUICK if quick else FULL
     data = run_suite(names, settings, stderr, echo=lambda text: print(text, file=stdout, flush=True))
     out_dir = pathlib.Path(out) if out else default_out()
+    if out_dir.name == OWN_FOLDER and not out:
+        ignored_folder(out_dir)
     paths = report.write(data, out_dir, report.file_stem(data, WORKLOADS))
     if data["plots_note"]:
         print(f"plots: {data['plots_note']}", file=stdout)
+    if quick:
+        print(report.QUICK_NOTE.replace("**", "").replace("`", ""), file=stdout)
     print("wrote " + ", ".join(str(p) for p in paths), file=stdout)
     return 1 if any(w["error"] for w in data["workloads"].values()) else 0

@@ -27,9 +27,12 @@ COMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import dualtape  # (already imported: this package is inside it)
+
     parser = argparse.ArgumentParser(
         prog="dualtape", description="dualtape: automatic differentiation you can read."
     )
+    parser.add_argument("--version", action="version", version=f"dualtape {dualtape.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text, add_arguments, handler in COMMANDS:
         command = sub.add_parser(name, help=help_text, description=help_text,

@@ -6,9 +6,11 @@ import argparse
 
 
 def bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="few rounds: the whole suite in well under a minute")
+    parser.add_argument("--quick", action="store_true", help="few rounds: the whole suite in well under a minute "
+                        "(its numbers can be 10-100x off a full run: to check that it runs, not to compare)")
     parser.add_argument("--out", metavar="DIR", help="where to write the results (default: benchmarks/results/ "
-                        "at the root of a dualtape checkout, else ./dualtape-bench-results)")
+                        "at the root of a dualtape checkout, where git ignores new results, else "
+                        "./dualtape-bench-results, a folder git ignores)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these workloads")
 
 

@@ -61,8 +61,7 @@ def show(args: argparse.Namespace) -> int:
                                 user_file=path)
     print(f"{name} from {path}, at " + ", ".join(f"{n}={np.asarray(v).tolist()}" for n, v in zip(names, values)))
     if args.dot:
-        written = attempt(f"drawing the program to {args.dot}", dt.viz.to_dot(program).render, args.dot)
-        print(f"wrote the picture of the program to {written}")
+        draw(program, args.dot)
     everything = not (args.ir or args.source)
     if everything or args.ir:
         banner(f"IR: dt.trace({name})")
@@ -86,8 +85,8 @@ def show(args: argparse.Namespace) -> int:
                     text = _text(block)
                     print(f"{label} =\n{text}" if "\n" in text else f"{label} = {text}")
                 if numeric is None:
-                    numeric = attempt(f"evaluating {name} for finite differences", finite_differences, fn, values,
-                                      user_file=path)
+                    numeric = attempt(f"evaluating {name} for finite differences", finite_differences,
+                                      program_function(program), values, user_file=path)
                 passed = _gradcheck(found, numeric, labels, mode) and passed
     return 0 if passed else 1
 
@@ -138,6 +137,26 @@ def check_picture_path(path: str) -> None:
     text, pictures = ", ".join(f".{s}" for s in TEXT_SUFFIXES), ", ".join(f".{s}" for s in FORMATS)
     raise CommandError(f"--dot {path}: {said}; choose {text} (the DOT text, no Graphviz needed) or "
                        f"{pictures} (drawn by Graphviz)")
+
+
+def draw(program, path: str) -> None:
+    """Write the program's picture to path; without Graphviz (for .svg, .png, ...), say so and go on."""
+    from ..viz import GraphvizNotFoundError, to_dot
+
+    def render():
+        try:
+            return to_dot(program).render(path)
+        except GraphvizNotFoundError:
+            return None
+
+    written = attempt(f"drawing the program to {path}", render)
+    if written is None:
+        text = pathlib.Path(path).with_suffix(".dot")
+        print(f"note: no picture written to {path}: drawing it needs Graphviz's `dot` program, which is not "
+              "installed (apt install graphviz, brew install graphviz or conda install graphviz); "
+              f"`--dot {text}` writes the DOT text, which needs no Graphviz")
+    else:
+        print(f"wrote the picture of the program to {written}")
 
 
 def parse_arguments(text: str, fn) -> list:
@@ -240,6 +259,15 @@ def _with_signature(fn, name: str, parameters: list[str]):
 def _blocks(derivative) -> list[np.ndarray]:
     """A derivative's blocks (shape output.shape + argument.shape), output-major: d out0/d x, d out0/d y, ..."""
     return [np.asarray(b, dtype=np.float64) for b in tree.leaves(derivative)]
+
+
+def program_function(program):
+    """The traced program as a function of fn's arguments: what the gradient check evaluates, so a function
+    written with tensor methods (`x.exp()`, `b.norm()`) or Python control flow on its values runs as it was
+    traced, on values that have those methods, rather than on bare NumPy arrays."""
+    from ..transforms.evaluate import eval_program
+
+    return lambda *args: eval_program(program, list(args))
 
 
 def finite_differences(fn, values) -> list[np.ndarray]:

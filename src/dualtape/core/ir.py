@@ -9,6 +9,7 @@ compact listing, one equation per line.
 
 from __future__ import annotations
 
+import html
 import itertools
 import keyword
 import re
@@ -154,6 +155,10 @@ class Program:
 
     def __repr__(self):
         return f"<Program {self.name}: {len(self.inputs)} inputs, {len(self.eqns)} equations>"
+
+    def _repr_html_(self) -> str:
+        """The listing, in Jupyter (where repr() would show only the summary line)."""
+        return f"<pre>{html.escape(format_program(self))}</pre>"
 
 
 _IDENT = re.compile(r"[^0-9a-zA-Z_]")

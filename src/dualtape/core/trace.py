@@ -24,7 +24,17 @@ import numpy as np
 from .. import tree
 from .._util import SourceLine, is_internal, is_library, user_source_line
 from ..avals import ShapedArray, aval_of, is_float, is_python_scalar
-from ..errors import ConcretizationError, EscapedTracerError, ShapeError
+from ..errors import (
+    ARRAY_FIX,
+    CONTROL,
+    INDEX_FIX,
+    NUMBER_FIX,
+    ConcretizationError,
+    EscapedTracerError,
+    ShapeError,
+    conversion_fix,
+    unconverted_cause,
+)
 from .ir import Eqn, Lit, Program, Var
 from .primitive import FROM_STACK, TRACE_STATE, Primitive, Trace, bind, trace_of  # noqa: F401  (re-exported)
 
@@ -146,17 +156,6 @@ def escaped(x) -> EscapedTracerError:
     return EscapedTracerError(f"{x!r} of trace '{getattr(trace, 'name', '?')}'", created, user_source_line())
 
 
-_CONTROL = "dt.cond / dt.where (to decide) or dt.while_loop / dt.fori_loop (to loop)"
-ARRAY_FIX = ("a traced value has no values until the function runs, and NumPy's functions cannot see one inside a "
-             "list or tuple: build arrays of traced values with dualtape.numpy (dnp.array([x, 2 * x]), "
-             "dnp.stack([x, y])); call dnp's functions on lists, or give NumPy's an array (dnp.mean([x, y]), "
-             "dnp.mean(dnp.stack([x, y]))); convert a dtype with x.astype(np.int64), not np.int64(x); use "
-             f"{_CONTROL} on its value; or pass the argument as static (static_argnums) to compute with its value")
-NUMBER_FIX = ("keep it an array and convert its dtype: x.astype(int) (float, complex); use " + _CONTROL + " on its "
-              "value; a Python number needs the value, which a traced value has only when the function runs: pass "
-              "the argument as static (static_argnums), or do this outside the traced function")
-INDEX_FIX = ("a traced integer indexes arrays (x[i]), but Python needs its value for range(), a shape or a list "
-             f"index: use {_CONTROL}, or pass the argument as static (static_argnums)")
 _NUMPY_DIR = os.path.dirname(np.__file__) + os.sep
 
 
@@ -175,8 +174,11 @@ def conversion_error(what: str, aval, fix: str | None = None) -> ConcretizationE
     start, end, column, end_column = next(itertools.islice(positions, frame.f_lasti // 2, None), (None,) * 4)
     call = text.encode()[column:end_column].decode(errors="replace").strip() \
         if start == end == line and column is not None else ""
+    cause = unconverted_cause(code) if what.startswith("bool") else None  # (an if / while autograph could not see)
+    fix = cause[1] if cause else conversion_fix(fix, call or text) if fix else fix
     return ConcretizationError(f"{what}, in `{call}`" if call else what, aval,
-                               SourceLine(code.co_filename, line, code.co_name, text.strip()), fix)
+                               SourceLine(code.co_filename, line, code.co_name, text.strip()), fix,
+                               cause[0] if cause else None)
 
 
 class ArrayValue:
@@ -236,7 +238,7 @@ class Tracer(ArrayValue):
 
     def tolist(self):
         raise conversion_error("list (.tolist())", self.aval, f"iterate over it (its elements are traced values "
-                               f"too), use {_CONTROL}, or pass the argument as static (static_argnums)")
+                               f"too), use {CONTROL}, or pass the argument as static (static_argnums)")
 
     def __repr__(self):
         name = self._var.hint or f"#{self._var.id}"

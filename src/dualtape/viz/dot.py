@@ -1,5 +1,8 @@
 """DOT text and its rendering: `DotWriter` builds a digraph line by line (every label escaped), `Graph` holds
-the finished text and renders it to SVG / PNG / PDF with Graphviz's `dot` executable when one is installed."""
+the finished text and renders it to SVG / PNG / PDF with Graphviz's `dot` executable when one is installed
+(through the `graphviz` Python package where that is installed, the `graphviz` extra; else by running `dot`
+itself). Writing DOT text needs neither. In Jupyter a Graph shows as its picture, or as its DOT text with a note
+when Graphviz is missing."""
 
 from __future__ import annotations
 
@@ -15,6 +18,26 @@ _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "{": "\\{", "}"
 
 class GraphvizNotFoundError(RuntimeError):
     """Rendering a picture needs Graphviz's `dot` executable, and there is none on PATH."""
+
+
+GRAPHVIZ_MISSING = (
+    "drawing a picture needs Graphviz's `dot` program, which is not on PATH; install Graphviz "
+    "(`apt install graphviz`, `brew install graphviz` or `conda install graphviz`). The DOT text "
+    "needs no Graphviz: str(graph), graph.render('graph.dot'), or `dualtape show ... --dot graph.dot`.")
+
+
+def have_graphviz() -> bool:
+    """Whether Graphviz's `dot` program is installed (pictures need it; DOT text does not)."""
+    return shutil.which("dot") is not None
+
+
+def _graphviz_package():
+    """The `graphviz` Python package (the optional `graphviz` extra), or None."""
+    try:
+        import graphviz
+    except ImportError:
+        return None
+    return graphviz
 
 
 def quote(text) -> str:
@@ -80,16 +103,21 @@ class Graph:
         return f"<dualtape.viz.Graph of {self.n_nodes} nodes: .source is its DOT text, .render(path) draws it>"
 
     def pipe(self, format: str = "svg") -> bytes:
-        """The picture in this format, made by Graphviz's `dot`."""
+        """The picture in this format, made by Graphviz's `dot` (through the `graphviz` package if installed)."""
         if format not in FORMATS:
             raise ValueError(f"unknown picture format {format!r}; choose one of {', '.join(FORMATS)}")
-        dot = shutil.which("dot")
-        if dot is None:
-            raise GraphvizNotFoundError(
-                "drawing a picture needs Graphviz's `dot` program, which is not on PATH; install Graphviz "
-                "(`apt install graphviz`, `brew install graphviz` or `conda install graphviz`). The DOT text "
-                "needs no Graphviz: str(graph), graph.render('graph.dot'), or `dualtape show ... --dot graph.dot`.")
-        result = subprocess.run([dot, f"-T{format}"], input=self.source.encode(), capture_output=True)
+        if not have_graphviz():
+            raise GraphvizNotFoundError(GRAPHVIZ_MISSING)
+        graphviz = _graphviz_package()
+        if graphviz is not None:
+            try:
+                return graphviz.Source(self.source).pipe(format=format)
+            except graphviz.ExecutableNotFound:
+                raise GraphvizNotFoundError(GRAPHVIZ_MISSING) from None
+            except graphviz.CalledProcessError as e:
+                error = (e.stderr or b"").decode(errors="replace").strip()
+                raise RuntimeError(f"Graphviz `dot -T{format}` failed: {error}") from None
+        result = subprocess.run([shutil.which("dot"), f"-T{format}"], input=self.source.encode(), capture_output=True)
         if result.returncode != 0:
             raise RuntimeError(f"Graphviz `dot -T{format}` failed: {result.stderr.decode(errors='replace').strip()}")
         return result.stdout
@@ -108,7 +136,13 @@ class Graph:
         return path
 
     def _repr_svg_(self):
-        """The picture inline in Jupyter, when Graphviz is installed (else Jupyter shows the repr)."""
-        if shutil.which("dot") is None:
+        """The picture inline in Jupyter, when Graphviz is installed (else _repr_markdown_ shows the DOT text)."""
+        return self.pipe("svg").decode() if have_graphviz() else None
+
+    def _repr_markdown_(self):
+        """Without Graphviz, Jupyter shows the DOT text and how to get the picture (with it, only the picture)."""
+        if have_graphviz():
             return None
-        return self.pipe("svg").decode()
+        return (f"```dot\n{self.source.rstrip()}\n```\n\n*The picture needs Graphviz's `dot` program, which is "
+                "not installed (`apt install graphviz`, `brew install graphviz` or `conda install graphviz`); "
+                "above is its DOT text.*")
