@@ -18,7 +18,7 @@ import numpy as np
 from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
 from ..core.primitive import PLAIN_TYPES, Trace, bind, trace_of
-from ..errors import ConcretizationError, ShapeError
+from ..errors import COMPILED_CONTROL_FIX, ConcretizationError, ShapeError
 from ..numpy.methods import ArrayMethods
 from ..ops.elementwise import stop_gradient_p
 from . import autocast as _autocast
@@ -266,9 +266,9 @@ class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
         """The array, which must hold values: reading a traced tensor's values into Python cannot be recorded."""
         data = self.data
         if trace_of(data) is not None:
-            fix = ("dt.compile records tensor operations, and a value read into Python cannot be: return it from "
-                   "the compiled function and read it outside, or run the function without dt.compile") \
-                if LIFTING.stack else None
+            fix = (COMPILED_CONTROL_FIX if what.startswith("bool") else "dt.compile records tensor operations, and a "
+                   "value read into Python cannot be: return it from the compiled function and read it outside, or "
+                   "run the function without dt.compile") if LIFTING.stack else None
             raise ConcretizationError(what, data.aval, user_source_line(), fix)
         return data
 
