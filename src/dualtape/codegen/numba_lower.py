@@ -20,24 +20,27 @@ import numpy as np
 from ..core.ir import Namer, Program, Var
 from ..core.primitive import REGISTRY
 from .emit import _RESERVED, _Emitter, _fresh_results, _helpers_used, param_ast
+from .numba_fuse import emit_chain, find_chains
 
 NO_UFUNC = {"heaviside"}  # elementwise rows whose xp ufunc Numba does not implement
 SUPPORTED = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64",
              "complex64", "complex128"}
 HELPERS = ("sum_rows", "prod_rows", "max_rows", "min_rows", "matvec", "matmat")  # (codegen/numba_kernels.py)
-SMALL_MATMUL = 65536  # multiply-adds below which a product runs as plain loops rather than a BLAS call
+SMALL_MATMUL = 1 << 20  # multiply-adds up to which a product runs as loops, not a BLAS call (docs/numba.md)
 
 
 class Lowered(NamedTuple):
     """Kernel source (an undecorated function whose trailing parameters are the captured values), its name, the
     captured values in parameter order, the statements left to object mode, and the first line of each
-    statement (source line -> equation), to put a statement Numba cannot type in object mode and try again."""
+    statement (source line -> equation), to put a statement Numba cannot type in object mode (or out of its fused
+    loop) and try again."""
 
     source: str
     name: str
     captured: dict
     fallbacks: list
     line_eqns: dict
+    fused: frozenset  # ids of the statements written inside a fused loop (codegen/numba_fuse.py)
 
 
 def supported(aval) -> bool:
@@ -102,6 +105,9 @@ class _CastConstants(ast.NodeTransformer):
     def __init__(self, dtype):
         self.dtype = dtype
 
+    def visit_Subscript(self, node):  # (an element's index in a fused loop stays an integer)
+        return node
+
     def visit_Constant(self, node):
         if type(node.value) in (int, float):
             return ast.parse(f"{_dtype(self.dtype)}({node.value!r})", mode="eval").body
@@ -111,12 +117,23 @@ class _CastConstants(ast.NodeTransformer):
 class NumbaEmitter(_Emitter):
     """The NumPy emitter with statements lowered for Numba, or put in object mode where they cannot be."""
 
-    def __init__(self, namer: Namer, comments: bool, forced: frozenset):
+    def __init__(self, namer: Namer, comments: bool, forced: frozenset, unfused: frozenset = frozenset()):
         super().__init__(namer, comments)
         self.lines = _Lines()
-        self.forced, self.fallbacks, self.line_eqns = forced, [], {}
+        self.forced, self.unfused, self.fallbacks, self.line_eqns = forced, unfused, [], {}
+        self.chains: dict = {}  # id(eqn) -> the fused chain it belongs to
+
+    def block(self, program: Program, indent: str = "    ") -> None:
+        for chain in find_chains(program, self.unfused, lambda e: id(e) in self.forced or lower(self, e) is None):
+            self.chains.update((id(e), chain) for e in chain.eqns)
+        super().block(program, indent)
 
     def statement(self, eqn, owned, indent: str) -> None:
+        chain = self.chains.get(id(eqn))
+        if chain is not None:  # (the chain is written at its last statement, as one loop)
+            if eqn is chain.eqns[-1]:
+                emit_chain(self, chain, indent, lambda em, e, atom: _elementwise(em, e, atom, scalar=True))
+            return
         self.line_eqns[len(self.lines)] = eqn
         expr = None if id(eqn) in self.forced else lower(self, eqn)
         if expr is None:
@@ -144,7 +161,6 @@ class NumbaEmitter(_Emitter):
             fix = f"{_dtype(v.aval.dtype)}({n})" if v.aval.shape == () else f"xp.ascontiguousarray({n})"
             self.lines.append(f"{indent}    {n} = {fix}")
 
-
 def lower(em: NumbaEmitter, eqn) -> str | None:
     """The Numba expression of a statement, or None to run it in object mode."""
     if not all(supported(v.aval) for v in eqn.outs) or not all(supported(_aval(a)) for a in eqn.inputs):
@@ -165,7 +181,9 @@ class _LitAval(NamedTuple):
     weak: bool = True
 
 
-def _elementwise(em: NumbaEmitter, eqn) -> str | None:
+def _elementwise(em: NumbaEmitter, eqn, atom=None, scalar: bool = False) -> str | None:
+    """The statement's expression (atom(a): an operand as source, by default its name; scalar: every operand is
+    a scalar, as inside a fused loop)."""
     prim, out = eqn.prim, eqn.outs[0].aval
     if prim.helpers and prim.name not in ("div", "floor_divide", "mod", "pow") or prim.name in NO_UFUNC:
         return None  # (those four name a helper only for Python numbers, which Numba divides as NumPy does)
@@ -174,12 +192,12 @@ def _elementwise(em: NumbaEmitter, eqn) -> str | None:
     strong = [_aval(a).dtype for a, w in zip(eqn.inputs, weak) if not w]
     atoms = []
     for a, w in zip(eqn.inputs, weak):
-        atom = em.atom(a)
+        operand = (atom or em.atom)(a)
         target = np.result_type(*strong, _weak_example(_aval(a).dtype)) if w and strong else None
         if target is not None and target != np.result_type(_weak_example(_aval(a).dtype)):
-            atom = ast.parse(f"{_dtype(target)}({ast.unparse(atom)})", mode="eval").body
-        atoms.append(atom)
-    if prim.name == "where" and all(_aval(a).shape == () for a in eqn.inputs):
+            operand = ast.parse(f"{_dtype(target)}({ast.unparse(operand)})", mode="eval").body
+        atoms.append(operand)
+    if prim.name == "where" and (scalar or all(_aval(a).shape == () for a in eqn.inputs)):
         c, x, y = (ast.unparse(t) for t in atoms)
         return f"{x} if {c} else {y}"
     expr = prim.emit(atoms, eqn.params, param_ast)
@@ -314,14 +332,15 @@ _LOWERINGS = {
 }
 
 
-def lower_program(program: Program, comments: bool = True, forced: frozenset = frozenset()) -> Lowered:
+def lower_program(program: Program, comments: bool = True, forced: frozenset = frozenset(),
+                  unfused: frozenset = frozenset()) -> Lowered:
     """The program as the source of one Numba kernel: the program's inputs, then its captured values."""
     fn_name = program.name
     if fn_name == "xp" or keyword.iskeyword(fn_name) or fn_name in _helpers_used(program) or fn_name in HELPERS:
         fn_name += "_"
     reserved = _RESERVED | {name for prim in REGISTRY.values() for name in prim.helpers} | set(HELPERS)
     namer = Namer(reserved | {fn_name, "objmode"})
-    emitter = NumbaEmitter(namer, comments, forced)
+    emitter = NumbaEmitter(namer, comments, forced, unfused)
     arg_names = [namer(v) for v in program.inputs]
     header = len(emitter.lines)
     emitter.lines.append("")  # (the def line, once the captured values are known)
@@ -330,4 +349,5 @@ def lower_program(program: Program, comments: bool = True, forced: frozenset = f
     emitter.lines.append(f"    return {results[0]}" if len(results) == 1 else f"    return ({', '.join(results)})")
     emitter.lines[header] = f"def {fn_name}({', '.join(arg_names + list(emitter.globals))}):"
     line_eqns = {k + 1: e for k, e in emitter.line_eqns.items()}
-    return Lowered("\n".join(emitter.lines) + "\n", fn_name, emitter.globals, emitter.fallbacks, line_eqns)
+    fused = frozenset(emitter.chains)
+    return Lowered("\n".join(emitter.lines) + "\n", fn_name, emitter.globals, emitter.fallbacks, line_eqns, fused)

@@ -89,10 +89,11 @@ def _inner_problem(program: Program) -> str | None:
     return None
 
 
-def module_text(program: Program, comments: bool = True, forced: frozenset = frozenset()):
+def module_text(program: Program, comments: bool = True, forced: frozenset = frozenset(),
+                unfused: frozenset = frozenset()):
     """(the module's source, the lowered kernel, the line of the kernel's def in the module)."""
     numba = require_numba()
-    lowered = lower_program(program, comments, forced)
+    lowered = lower_program(program, comments, forced, unfused)
     head = [f'"""dualtape: {program.name}, lowered for Numba {numba.__version__} (helpers {_KERNELS}); '
             f'{len(lowered.fallbacks)} statement(s) in object mode."""', "import numba", "import numpy as xp",
             "from numba import objmode",
@@ -141,9 +142,10 @@ class NumbaCompiled:
 
     def __init__(self, program: Program, comments: bool = True):
         numba = require_numba()
-        forced: set = set()
+        forced: set = set()  # statements put in object mode
+        unfused: set = set()  # statements taken out of their fused loop
         for _ in range(_RETRIES):
-            self.source, lowered, offset = module_text(program, comments, frozenset(forced))
+            self.source, lowered, offset = module_text(program, comments, frozenset(forced), frozenset(unfused))
             module = _load(self.source)
             module.__dict__.update(helpers_for(program, np))  # (what statements in object mode call)
             try:
@@ -156,8 +158,9 @@ class NumbaCompiled:
                 eqn = _failing_statement(str(e), module.__file__, offset, lowered)
                 if eqn is None or id(eqn) in forced:
                     raise
-                forced.add(id(eqn))
-                logger.info("dualtape numba: %s put in object mode (%s)", eqn.prim.name, str(e).splitlines()[0])
+                where = "out of its fused loop" if id(eqn) in lowered.fused else "in object mode"
+                (unfused if id(eqn) in lowered.fused else forced).add(id(eqn))
+                logger.info("dualtape numba: %s put %s (%s)", eqn.prim.name, where, str(e).splitlines()[0])
         self.kernel = getattr(module, lowered.name)
         captured = {k: _scalar_ready(v) for k, v in lowered.captured.items()}
         self.fn = module.make_call(**captured) if hasattr(module, "make_call") else self.kernel
