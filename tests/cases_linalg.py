@@ -1,7 +1,9 @@
 """The linalg section of the per-primitive table (merged into tests/primitive_cases.py's CASES): the solves and
 factorisations of ops/linalg_solve.py. Derivative draws are well conditioned (post maps: strictly diagonally
-dominant matrices, symmetric positive-definite ones for cholesky); NumPy-agreement draws cover float32, float64
-and int64, stacks (size 0 included), 0x0 matrices, vector and broadcast right-hand sides."""
+dominant matrices, symmetric (Hermitian) positive-definite ones for cholesky; each takes real or complex
+matrices: tests/transforms/test_complex_linalg.py draws complex ones through them); NumPy-agreement draws cover
+float32, float64, int64, complex64 and complex128, stacks (size 0 included), 0x0 matrices, vector and broadcast
+right-hand sides."""
 
 from __future__ import annotations
 
@@ -15,9 +17,23 @@ from case import Case
 from strategies import UNIT, Domain, arrays, dtypes, shapes
 
 F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
-VALUE_DTYPES = (F32, F64, I64)
+C64, C128 = np.dtype(np.complex64), np.dtype(np.complex128)
+VALUE_DTYPES = (F32, F64, I64, C64, C128)
 ENTRIES = Domain(-3.0, 3.0)  # (for the values: integers -3..3 for int64)
 TRANS = (0, 1, 2, "N", "T", "C")
+
+
+def values_of(dtype, shape, domain):
+    """Arrays of dtype inside domain; a complex one's real and imaginary parts each drawn from it."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "c":
+        return arrays(dtype, shape, domain)
+    part = arrays(np.finfo(dtype).dtype, shape, domain)
+    return st.tuples(part, part).map(lambda p: (p[0] + 1j * p[1]).astype(dtype))
+
+
+def hermitian_transpose(x, xp=np):
+    return xp.conj(xp.swapaxes(x, -1, -2))
 
 
 # ---- well-conditioned matrices: post maps over stacks (..., n, n) ---------------------------------------------
@@ -33,18 +49,19 @@ def dominant(x):
 
 def signed_dominant(x):
     """As dominant, the diagonal's sign taken from each matrix's first entry: determinants of either sign."""
-    sign = np.where(x[..., :1, :1] < 0, -1, 1).astype(x.dtype)
+    sign = np.where(np.real(x[..., :1, :1]) < 0, -1, 1).astype(x.dtype)
     n, m = x.shape[-1], np.max(np.abs(x), initial=1)
     return x + sign * (m * n + 1) * _eye(x)
 
 
 def spd(x):
-    """x x^T + n I: symmetric positive-definite, eigenvalues at least n."""
-    return x @ np.swapaxes(x, -1, -2) + x.shape[-1] * _eye(x)
+    """x x^H + n I: symmetric (Hermitian) positive-definite, eigenvalues at least n."""
+    return x @ hermitian_transpose(x) + x.shape[-1] * _eye(x)
 
 
-def sym(a, swap=np.swapaxes):
-    return (a + swap(a, -1, -2)) * 0.5
+def sym(a, xp=np):
+    """The symmetric (Hermitian) part of a."""
+    return (a + hermitian_transpose(a, xp)) * 0.5
 
 
 # ---- references --------------------------------------------------------------------------------------------
@@ -55,6 +72,8 @@ def solve_triangular_np(a, b, trans=0, lower=False, unit_diagonal=False):
     triangle = np.where(keep if lower else keep.T, a, 0)
     if unit_diagonal:
         triangle = triangle + np.eye(n, dtype=triangle.dtype)
+    if trans in (2, "C"):
+        triangle = np.conj(triangle)
     return np.linalg.solve(np.swapaxes(triangle, -1, -2) if trans in (1, 2, "T", "C") else triangle, b)
 
 
@@ -69,7 +88,7 @@ def _slogdet_dt(a):
 
 
 def _cholesky_dt(a, upper):  # (symmetrised: finite differences then move a symmetric input symmetrically)
-    return dnp.linalg.cholesky(sym(a, dnp.swapaxes), upper=upper)
+    return dnp.linalg.cholesky(sym(a, dnp), upper=upper)
 
 
 def _cholesky_np(a, upper):
@@ -109,7 +128,7 @@ TRIANGULAR = {"trans": st.sampled_from(TRANS), "lower": st.booleans(), "unit_dia
 def _matrices(draw, dtype, post, min_n=0, batch=None):
     batch = draw(shapes(max_dims=2, max_side=3)) if batch is None else batch
     n = draw(st.integers(min_n, 4))
-    x = draw(arrays(dtype, batch + (n, n), ENTRIES))
+    x = draw(values_of(dtype, batch + (n, n), ENTRIES))
     return x if post is None else np.asarray(post(x), dtype)
 
 
@@ -135,7 +154,7 @@ def solve_values(dt_fn, np_fn, params=None):
         a = _matrices(draw, draw(dtypes(VALUE_DTYPES)), dominant, batch=a_batch)
         n = a.shape[-1]
         b_shape = (n,) if draw(st.booleans()) else b_batch + (n, draw(st.integers(0, 3)))
-        b = draw(arrays(draw(dtypes(VALUE_DTYPES)), b_shape, ENTRIES))
+        b = draw(values_of(draw(dtypes(VALUE_DTYPES)), b_shape, ENTRIES))
         kw = _params(draw, params)
         note(f"a {a.dtype}{a.shape}, b {b.dtype}{b.shape} {kw}")
         return (lambda a, b: np_fn(a, b, **kw)), (lambda a, b: dt_fn(a, b, **kw)), (a, b)

@@ -1,11 +1,13 @@
 """The spectral section of the per-primitive table (merged into tests/primitive_cases.py's CASES): the
 decompositions of ops/linalg_spectral.py. Derivative draws are matrices (stacks too) with well-separated
 eigenvalues or singular values, built around fixed generic bases (post maps), so finite differences are well
-conditioned; each entry's function returns one array in which every vector is made unique: its sign fixed by
-its largest entry (well clear of the next, by construction), the extra columns of full_matrices and
-mode='complete' (any basis of a complement) seen through their projector, and eig's eigenpairs (in LAPACK's
-order, which can change between nearby matrices) through sums over them. NumPy-agreement draws cover float32,
-float64 and int64, stacks (size 0 included), 0x0 and non-square matrices, and each result of a decomposition."""
+conditioned; each entry's function returns one array in which every vector is made unique: its sign (complex:
+phase) fixed by its largest entry (well clear of the next, by construction), the extra columns of full_matrices
+and mode='complete' (any basis of a complement) seen through their projector, and eig's eigenpairs (in LAPACK's
+order, which can change between nearby matrices) through sums over them. The post maps take real or complex
+matrices (tests/transforms/test_complex_linalg.py draws complex ones through them: Hermitian where eigh needs
+it). NumPy-agreement draws cover float32, float64, int64, complex64 and complex128, stacks (size 0 included), 0x0
+and non-square matrices, and each result of a decomposition."""
 
 from __future__ import annotations
 
@@ -15,10 +17,9 @@ from hypothesis import strategies as st
 
 import dualtape.numpy as dnp
 from case import Case
-from strategies import UNIT, Domain, arrays, dtypes, shapes
+from cases_linalg import VALUE_DTYPES, hermitian_transpose, values_of
+from strategies import UNIT, Domain, dtypes, shapes
 
-F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
-VALUE_DTYPES = (F32, F64, I64)
 ENTRIES = Domain(-3.0, 3.0)  # (for the values: integers -3..3 for int64)
 NUDGE = 0.05  # how far a drawn point moves a matrix from its fixed construction (its vectors keep their signs)
 
@@ -36,10 +37,10 @@ def _orthogonal(n: int, seed: int):
 
 
 def symmetric_spread(x):
-    """Q diag(1, 2, ..., n) Q^T nudged by x's symmetric part: eigenvalues about 1 apart."""
+    """Q diag(1, 2, ..., n) Q^T nudged by x's symmetric (Hermitian) part: eigenvalues about 1 apart."""
     n = x.shape[-1]
     q = _orthogonal(n, 0)
-    return (q * (1.0 + np.arange(n))) @ q.T + NUDGE * (x + np.swapaxes(x, -1, -2)) / 2
+    return (q * (1.0 + np.arange(n))) @ q.T + NUDGE * (x + hermitian_transpose(x)) / 2
 
 
 def general_spread(x):
@@ -57,18 +58,21 @@ def real_spread(x):
 
 
 def independent_columns(x):
-    """3 I + noise (m x n), nudged by x: its leading square part well conditioned, so R's diagonal is far from 0."""
+    """3 I + noise (m x n), nudged by x: its leading square part well conditioned, so R's diagonal is far from 0.
+    A complex x gets complex noise too: LAPACK's complex QR jumps (a sign of R's last diagonal entry) at
+    matrices whose last pivot is real."""
     m, n = x.shape[-2:]
-    return 3 * np.eye(m, n) + 0.5 * _fixed(m, n, 4) + NUDGE * x
+    noise = _fixed(m, n, 4) + (1j * _fixed(m, n, 7) if np.iscomplexobj(x) else 0)
+    return 3 * np.eye(m, n) + 0.5 * noise + NUDGE * x
 
 
 # ---- unique forms of the results, in NumPy or dnp (`xp`) -----------------------------------------------------
 def numpy_eig(x):
-    """NumPy's eig as dnp's gives it for real eigenvalues: real arrays (NumPy before 2.5 returns them; 2.5 returns
-    complex arrays always, whose imaginary parts are then exactly zero)."""
+    """NumPy's eig as dnp's gives it: complex arrays always (NumPy from 2.5 returns them; before 2.5, real arrays
+    when every eigenvalue is real), complex64 for float32 and complex64 matrices."""
     w, v = np.linalg.eig(x)
-    return type(np.linalg.eig(np.eye(1)))(*(np.real(r) if np.iscomplexobj(r) and not np.imag(r).any() else r
-                                            for r in (w, v)))
+    kind = np.result_type(w.dtype, np.complex64)
+    return type(np.linalg.eig(np.eye(1)))(w.astype(kind), v.astype(kind))
 
 
 def numpy_eigvals(x):
@@ -76,8 +80,11 @@ def numpy_eigvals(x):
 
 
 def signs_fixed(v, xp):
-    """Each column of v times the sign of its largest-magnitude entry."""
+    """Each column of v times the sign of its largest-magnitude entry (complex: divided by its phase, so that
+    entry is real and positive)."""
     largest = xp.take_along_axis(v, xp.argmax(xp.abs(v), axis=-2, keepdims=True), axis=-2)
+    if np.iscomplexobj(v):
+        return v * (xp.conj(largest) / xp.abs(largest))
     return v * xp.sign(largest)
 
 
@@ -87,7 +94,7 @@ def _flat(a, xp):
 
 
 def _projector(columns, xp):
-    return columns @ xp.swapaxes(columns, -1, -2)
+    return columns @ hermitian_transpose(columns, xp)
 
 
 def _eigh(x, UPLO, xp):
@@ -96,11 +103,13 @@ def _eigh(x, UPLO, xp):
 
 
 def _eig(x, xp):
-    """sum_i w_i v_i v_i^T and sum_i v_i v_i^T: eig's order can change between nearby matrices (LAPACK's, not
-    sorted), so its results are seen through sums over the eigenpairs, which also undo the vectors' signs."""
+    """The real and imaginary parts of sum_i w_i v_i v_i^H and sum_i v_i v_i^H: eig's order can change between
+    nearby matrices (LAPACK's, not sorted), so its results are seen through sums over the eigenpairs, which also
+    undo the vectors' phases."""
     w, v = (numpy_eig if xp is np else xp.linalg.eig)(x)
-    return xp.concatenate([_flat((v * w[..., None, :]) @ xp.swapaxes(v, -1, -2), xp), _flat(_projector(v, xp), xp)],
-                          axis=-1)
+    sums = xp.concatenate([_flat((v * w[..., None, :]) @ hermitian_transpose(v, xp), xp),
+                           _flat(_projector(v, xp), xp)], axis=-1)
+    return xp.concatenate([xp.real(sums), xp.imag(sums)], axis=-1)
 
 
 def _svd(x, full_matrices, xp):
@@ -148,7 +157,7 @@ def values(dt_fn, np_fn, square: bool = False, post=None, params=None, results=N
         dtype = draw(dtypes(dtype_choices))
         batch, m = draw(shapes(max_dims=2, max_side=3)), draw(st.integers(0, 4))
         n = m if square else draw(st.integers(0, 4))
-        x = draw(arrays(dtype, batch + (m, n), ENTRIES))
+        x = draw(values_of(dtype, batch + (m, n), ENTRIES))
         x = x if post is None else np.asarray(post(x), dtype)
         kw = {k: draw(v) for k, v in (params or {}).items()}
         i = None if results is None else draw(st.sampled_from(results))

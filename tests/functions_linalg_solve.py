@@ -79,7 +79,7 @@ def system(draw, **kwargs):
 def _solve_triangular_torch(a, b, trans, lower, unit_diagonal):
     a = _dominant(a)
     if trans in (1, 2, "T", "C"):
-        a, lower = a.mT, not lower
+        a, lower = a.mH if trans in (2, "C") else a.mT, not lower
     column = b.ndim == 1
     x = _torch().linalg.solve_triangular(a, b[:, None] if column else b, upper=not lower,
                                          unitriangular=unit_diagonal)

@@ -36,6 +36,10 @@ def _mT(a):
     return a.mT if _is_torch(a) else np.swapaxes(a, -1, -2)  # (np.swapaxes on a traced value is dnp.swapaxes)
 
 
+def _mH(a):
+    return a.mH if _is_torch(a) else np.conj(np.swapaxes(a, -1, -2))
+
+
 # ---- well-separated spectra, in any of the three namespaces ---------------------------------------------------
 def _symmetric(a):
     """Q diag(1, ..., n) Q^T plus a small symmetric part of a: eigenvalues about 1 apart."""
@@ -60,6 +64,17 @@ def _real(a):
     return q @ (_constant(np.diag(1.0 + np.arange(n)), a) + a / 10) @ _mT(q)
 
 
+def _rotating(a):
+    """Q (D + a / 10) Q^T, D = diag(1, ..., n) with pairs of rows coupled by ±1.5: complex-conjugate pairs of
+    eigenvalues 1.5 ± 1.4i, 3.5 ± 1.4i (and a real one for odd n), well apart."""
+    n = a.shape[-1]
+    base = np.diag(1.0 + np.arange(n))
+    for i in range(0, n - 1, 2):
+        base[i, i + 1], base[i + 1, i] = -1.5, 1.5
+    q = _constant(np.linalg.qr(_fixed(n, n, 6))[0], a)
+    return q @ (_constant(base, a) + a / 10) @ _mT(q)
+
+
 def _independent(a):
     m, n = a.shape[-2:]
     return _constant(3 * np.eye(m, n) + 0.5 * _fixed(m, n, 4), a) + NUDGE * a
@@ -72,9 +87,18 @@ def _eigh(a, UPLO, linalg):
 
 
 def _power_sums(w):
-    """sum_i w_i^k for k = 1, 2, 3: eigenvalues whatever their order (LAPACK's can change between nearby
-    matrices, and NumPy's eigvals may list them in another order than eig, whose order dnp's follow)."""
-    return w.sum(-1), (w * w).sum(-1), (w * w * w).sum(-1)
+    """Re sum_i w_i^k for k = 1, 2, 3 (the traces of A^k): eigenvalues whatever their order (LAPACK's can change
+    between nearby matrices, and NumPy's eigvals may list them in another order than eig, whose order dnp's
+    follow), as real numbers (eigvals are complex arrays in dnp and PyTorch)."""
+    return w.sum(-1).real, (w * w).sum(-1).real, (w * w * w).sum(-1).real
+
+
+def _eig_sums(a, linalg):
+    """The real and imaginary parts of sum_i w_i v_i v_i^H and sum_i v_i v_i^H of a real matrix with complex
+    eigenvalues: functions of whole eigenpairs, whatever their order and the vectors' phases."""
+    w, v = linalg.eig(_rotating(a))
+    weighted, projectors = (v * w[..., None, :]) @ _mH(v), v @ _mH(v)
+    return weighted.real, weighted.imag, projectors.real, projectors.imag
 
 
 def _complement(columns, full, like):
@@ -166,9 +190,13 @@ SECTION: dict[str, FnCase] = {
     "linalg.eigvalsh": FnCase(
         lambda a: dnp.linalg.eigvalsh(_symmetric(a)), lambda a: np.linalg.eigvalsh(_symmetric(a)), matrices(True),
         numpy=lambda a: np.linalg.eigvalsh(_symmetric(a)), torch=lambda a: _torch().linalg.eigvalsh(_symmetric(a))),
-    "linalg.eigvals": FnCase(  # (PyTorch's are complex: no oracle)
+    "linalg.eigvals": FnCase(
         lambda a: _power_sums(dnp.linalg.eigvals(_real(a))), lambda a: _power_sums(numpy_eigvals(_real(a))),
-        matrices(True), numpy=lambda a: _power_sums(np.linalg.eigvals(_real(a)))),
+        matrices(True), numpy=lambda a: _power_sums(np.linalg.eigvals(_real(a))),
+        torch=lambda a: _power_sums(_torch().linalg.eigvals(_real(a)))),
+    "linalg.eig (complex eigenvalues)": FnCase(
+        lambda a: _eig_sums(a, dnp.linalg), lambda a: _eig_sums(a, np.linalg), matrices(True),
+        numpy=lambda a: _eig_sums(a, np.linalg), torch=lambda a: _eig_sums(a, _torch().linalg)),
     "linalg.svd": FnCase(
         lambda a, full_matrices: _svd(a, full_matrices, dnp.linalg),
         lambda a, full_matrices: _svd(a, full_matrices, np.linalg), matrices(full_matrices=st.booleans()),

@@ -35,7 +35,7 @@ def _qr(x):
 
 def _eig(x):
     w, v = dnp.linalg.eig(x)
-    return dnp.sum(w ** 2) + dnp.sum((v * v) @ w)
+    return dnp.real(dnp.sum(w ** 2) + dnp.sum((v * v) @ w))
 
 
 def _values_only(x):

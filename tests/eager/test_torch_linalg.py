@@ -1,7 +1,8 @@
 """dt.linalg against torch.linalg: values, gradients (a fixed random weighting of the results; sign-invariant
 functions of eigen- and singular vectors), second derivatives, result types and node names, float64 on
-well-conditioned matrices; the same functions on NumPy arrays and, under dualtape's transforms, on traced
-values (derivatives against finite differences); and the errors for what it refuses."""
+well-conditioned matrices, and complex128 ones (PyTorch's complex gradients; phase-invariant functions of the
+vectors); eig and eigvals, complex for every matrix; the same functions on NumPy arrays and, under dualtape's
+transforms, on traced values (derivatives against finite differences); and the errors for what it refuses."""
 
 import numpy as np
 import pytest
@@ -37,6 +38,18 @@ def _lopsided(*shape):
     return a + np.triu(RNG.uniform(0.5, 1.0, shape), 1)
 
 
+def _complex(*shape):
+    """Random complex matrices, well conditioned when square."""
+    return _general(*shape) + 1j * RNG.standard_normal(shape)
+
+
+def _hermitian(*shape):
+    """Hermitian matrices with eigenvalues 1, 2.5, 4, ... (well apart)."""
+    q = np.linalg.qr(_complex(*shape))[0]
+    w = 1.0 + 1.5 * np.arange(shape[-1])
+    return (q * w[..., None, :]) @ np.conj(np.swapaxes(q, -1, -2))
+
+
 def _weights(shape):
     return np.random.default_rng(sum(shape) + 31 * len(shape)).standard_normal(shape)
 
@@ -46,10 +59,21 @@ def _values(out):
 
 
 def _weighted(m, out):
-    """The sum of each floating, nonempty result weighted by fixed random numbers of its shape."""
+    """The sum of each floating, nonempty result weighted by fixed random numbers of its shape (the real part of
+    a complex one's, weighted by complex numbers)."""
     terms = [(o * m.tensor(_weights(tuple(o.shape)))).sum() for o in _values(out)
              if o.dtype == m.float64 and o.numel() > 0]
+    terms += [(o * m.tensor(_weights(tuple(o.shape)) * (1 - 2j))).sum().real for o in _values(out)
+              if o.dtype == m.complex128 and o.numel() > 0]
     return sum(terms[1:], terms[0])
+
+
+def _squared_magnitudes(*vector_positions):
+    """A loss with |result|^2 at these positions (phase-invariant), the others weighted."""
+    def loss(m, out):
+        vectors = sum((out[i].abs() ** 2 * m.tensor(_weights(tuple(out[i].shape)))).sum() for i in vector_positions)
+        return vectors + sum(_weighted(m, o) for i, o in enumerate(out) if i not in vector_positions)
+    return loss
 
 
 def _quartic(*vector_positions):
@@ -66,7 +90,8 @@ def _run(m, fn, arrays, loss, order):
     out = fn(m, *xs)
     grads = m.autograd.grad(loss(m, out), xs, create_graph=order == 2)
     if order == 2:
-        grads = m.autograd.grad(sum((g * m.tensor(_weights(tuple(g.shape)) + 1)).sum() for g in grads), xs)
+        weighted = [(g * m.tensor(_weights(tuple(g.shape)) + 1)).sum() for g in grads]
+        grads = m.autograd.grad(sum(w.real if w.dtype == m.complex128 else w for w in weighted), xs)
     return out, grads
 
 
@@ -181,6 +206,29 @@ CASES = {
     "matmul": (lambda m, a, b: m.linalg.matmul(a, b), [_general(2, 3, 4), _general(4)]),
     "diagonal": (lambda m, a: m.linalg.diagonal(a), [_general(2, 3, 4)]),
     "diagonal offset dims": (lambda m, a: m.linalg.diagonal(a, offset=-1, dim1=2, dim2=0), [_general(3, 2, 4)]),
+    "eig": (lambda m, a: m.linalg.eig(a), [_general(2, 3, 3)], _squared_magnitudes(1), ("eigenvectors",)),
+    "eigvals": (lambda m, a: m.linalg.eigvals(a), [_general(3, 3)]),
+    "eigvals rotation": (lambda m, a: m.linalg.eigvals(a), [np.array([[0.3, -1.0], [1.2, 0.1]])]),
+    "complex inv": (lambda m, a: m.linalg.inv(a), [_complex(2, 3, 3)]),
+    "complex det": (lambda m, a: m.linalg.det(a), [_complex(3, 3)]),
+    "complex slogdet": (lambda m, a: m.linalg.slogdet(a), [_complex(2, 3, 3)]),
+    "complex solve": (lambda m, a, b: m.linalg.solve(a, b), [_complex(2, 3, 3), _complex(3, 2)]),
+    "complex solve_triangular": (lambda m, a, b: m.linalg.solve_triangular(a, b, upper=True, left=False),
+                                 [_complex(3, 3), _complex(2, 3)]),
+    "complex eigh": (lambda m, a: m.linalg.eigh(a), [_hermitian(2, 3, 3)], _squared_magnitudes(1),
+                     ("eigenvectors",)),
+    "complex eigvalsh": (lambda m, a: m.linalg.eigvalsh(a, UPLO="U"), [_hermitian(3, 3)]),
+    "complex eig": (lambda m, a: m.linalg.eig(a), [_complex(3, 3)], _squared_magnitudes(1), ("eigenvectors",)),
+    "complex svd": (lambda m, a: m.linalg.svd(a, full_matrices=False), [_complex(4, 3)], _squared_magnitudes(0, 2),
+                    ("U", "Vh")),
+    "complex svdvals": (lambda m, a: m.linalg.svdvals(a), [_complex(3, 4)]),
+    "complex qr": (lambda m, a: m.linalg.qr(a), [_complex(4, 3)]),
+    "complex pinv": (lambda m, a: m.linalg.pinv(a), [_complex(3, 4)]),
+    "complex pinv hermitian": (lambda m, a: m.linalg.pinv(a, hermitian=True), [_hermitian(3, 3)]),
+    "complex lstsq": (lambda m, a, b: m.linalg.lstsq(a, b, driver="gelsd"), [_complex(5, 3), _complex(5, 2)]),
+    "complex matrix_norm nuc": (lambda m, a: m.linalg.matrix_norm(a, "nuc"), [_complex(3, 4)]),
+    "complex norm 2": (lambda m, a: m.linalg.norm(a, 2), [_complex(3, 4)]),
+    "complex vector_norm": (lambda m, a: m.linalg.vector_norm(a, 3, dim=-1), [_complex(3, 4)]),
 }
 
 
@@ -191,7 +239,7 @@ def test_values_and_gradients_match_torch(name):
 
 
 SECOND_ORDER = ["inv batch", "det", "slogdet", "cholesky", "eigh", "eigh lopsided", "eigvalsh", "svd square",
-                "svd reduced", "solve batch of vectors", "pinv", "lstsq"]
+                "svd reduced", "solve batch of vectors", "pinv", "lstsq", "eig", "complex inv", "complex eigh"]
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
@@ -219,6 +267,8 @@ def test_solve_reads_b_as_vectors_by_torchs_rule_not_numpys():
     (lambda m, a: m.linalg.qr(a), ("Q", "R")),
     (lambda m, a: m.linalg.qr(a, mode="r"), ("Q", "R")),
     (lambda m, a: m.linalg.lstsq(a, a[:, :2]), ("solution", "residuals", "rank", "singular_values")),
+    (lambda m, a: m.linalg.eig(a), ("eigenvalues", "eigenvectors")),
+    (lambda m, a: m.linalg.eig(a.float()), ("eigenvalues", "eigenvectors")),
 ])
 def test_result_types_have_torchs_names_and_fields(fn, fields):
     torch = pytest.importorskip("torch")
@@ -238,6 +288,7 @@ NODES = {
     "LinalgSolveExBackward0": lambda a, b: dt.linalg.solve(a, b[0]),
     "LinalgSolveTriangularBackward0": lambda a, b: dt.linalg.solve_triangular(a, b, upper=True, left=False),
     "LinalgEighBackward0": lambda a, b: dt.linalg.eigh(a).eigenvectors,
+    "LinalgEigBackward0": lambda a, b: dt.linalg.eigvals(a),
     "LinalgSvdBackward0": lambda a, b: dt.linalg.svd(a).S,
     "LinalgQrBackward0": lambda a, b: dt.linalg.qr(a).Q,
     "LinalgPinvBackward0": lambda a, b: dt.linalg.pinv(a),
@@ -269,6 +320,24 @@ def test_matrix_rank_and_powers_match_torch():
     a = _general(2, 3, 3)
     identities = dt.linalg.matrix_power(dt.tensor(a), 0)
     np.testing.assert_array_equal(identities.numpy(), np.broadcast_to(np.eye(3), a.shape))
+
+
+def test_complex_cholesky_gives_the_hermitian_part_of_torchs_gradient():
+    """torch's gradient of a complex cholesky has an anti-Hermitian part (from the imaginary diagonal of L^H L_bar),
+    a direction in which no Hermitian input moves; dualtape's is Hermitian, the symmetrised input's (JAX's)."""
+    torch = pytest.importorskip("torch")
+    a = _hermitian(2, 3, 3)
+    grads = []
+    for m in (dt, torch):
+        x = m.tensor(a, requires_grad=True)
+        for upper in (False, True):
+            _weighted(m, m.linalg.cholesky(x, upper=upper)).backward()
+        grads.append(_numbers(x.grad))
+    ours, theirs = grads
+    np.testing.assert_allclose(ours, np.conj(np.swapaxes(ours, -1, -2)), atol=1e-12)
+    np.testing.assert_allclose(ours, (theirs + np.conj(np.swapaxes(theirs, -1, -2))) / 2, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(_numbers(dt.linalg.cholesky(dt.tensor(a))), torch.linalg.cholesky(torch.tensor(a)),
+                               rtol=1e-12)
 
 
 def test_qr_mode_r_gives_an_empty_q_and_a_differentiable_r():
@@ -330,8 +399,7 @@ def test_derivatives_on_traced_values_match_finite_differences():
     (lambda: dt.linalg.eigh(np.eye(3), UPLO="X"), ValueError),
     (lambda: dt.linalg.pinv(np.eye(3), atol=np.ones(2)), UnsupportedError),
     (lambda: dt.grad(lambda a: dt.linalg.pinv(a, atol=0.1).sum())(np.eye(3)), UnsupportedError),
-    (lambda: dt.linalg.eig(np.eye(3)), UnsupportedError),
-    (lambda: dt.linalg.eigvals(np.eye(3)), UnsupportedError),
+    (lambda: dt.linalg.eig(np.ones((2, 3))), ShapeError),
 ])
 def test_bad_calls_raise_clear_errors(call, error):
     with pytest.raises(error):
@@ -341,4 +409,14 @@ def test_bad_calls_raise_clear_errors(call, error):
 def test_an_unknown_name_suggests_the_nearest():
     with pytest.raises(UnsupportedError, match="dt.linalg.svdvals"):
         dt.linalg.svdval(np.eye(3))
-    assert not hasattr(dt.linalg, "eig")
+    assert not hasattr(dt.linalg, "eigvals_h")
+
+
+def test_eig_is_complex_for_every_matrix_and_matches_torchs_values():
+    torch = pytest.importorskip("torch")
+    for a in (np.diag([1.0, 2.0, 3.0]) + np.triu(_general(3, 3), 1), _general(2, 3, 3), _complex(3, 3)):
+        ours, theirs = dt.linalg.eig(dt.tensor(a)), torch.linalg.eig(torch.tensor(a))
+        for x, y in zip(ours, theirs):
+            assert x.dtype == dt.complex128
+            np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(dt.linalg.eigvals(a), theirs.eigenvalues.numpy(), rtol=1e-12)  # (an array)

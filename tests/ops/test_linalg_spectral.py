@@ -198,13 +198,20 @@ def test_a_primitive_bound_directly_checks_its_operand():
         dt.trace(lambda x: REGISTRY["svd"](x, full_matrices=False))(np.ones(3))
 
 
-def test_complex_eigenvalues_and_complex_matrices_are_refused_clearly():
+def test_eig_gives_complex_results_for_every_matrix_as_numpy_2_5_does():
+    """Complex arrays even where every eigenvalue is real (NumPy before 2.5 returns real ones there): JAX's and
+    NumPy 2.5's results, compiled and eagerly; complex matrices decompose too."""
     rotation = np.array([[0.0, -1.0], [1.0, 0.0]])
-    for fn in (dnp.linalg.eig, dt.jit(dnp.linalg.eig), dnp.linalg.eigvals):
-        with pytest.raises(UnsupportedError, match="complex eigenvalues"):
-            fn(rotation)
-    with pytest.raises(UnsupportedError, match="complex matrix"):
-        dnp.linalg.svd(np.eye(2) * (1 + 1j))
+    triangular = np.triu(RNG.uniform(-1, 1, (3, 3))) + np.diag([1.0, 2.0, 3.0])
+    for a in (rotation, triangular, triangular.astype(np.float32), triangular * (1 - 0.5j)):
+        check_op(lambda x: numpy_eig(x)[0], dnp.linalg.eigvals, (a,))
+        check_op(lambda x: numpy_eig(x)[1], lambda x: dnp.linalg.eig(x)[1], (a,))
+    assert dnp.linalg.eigvals(triangular).dtype == np.complex128
+    assert np.allclose(dnp.linalg.eigvals(rotation), [1j, -1j])
+    z = np.array([[2.0, 1j], [-1j, 3.0]])
+    assert dnp.linalg.eigh(z).eigenvalues.dtype == dnp.linalg.svd(z).S.dtype == np.float64  # (real, as NumPy's)
+    assert dnp.linalg.eigh(z).eigenvectors.dtype == dnp.linalg.qr(z).R.dtype == np.complex128
+    assert dnp.linalg.pinv(z).dtype == np.complex128
 
 
 def test_bad_options_raise_as_numpy_does():

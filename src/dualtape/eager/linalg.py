@@ -2,8 +2,9 @@
 on arrays and traced values), each a call of dnp.linalg's (one registry row or composition).
 
 Where torch's conventions differ from NumPy's they are torch's here: solve's rule for a batch of vectors,
-eigh's symmetric gradient, pinv's and matrix_rank's atol/rtol, lstsq's four results per driver. eig and eigvals
-are absent: torch returns complex tensors, and dualtape has no complex dtypes yet."""
+eigh's symmetric (Hermitian) gradient, pinv's and matrix_rank's atol/rtol, lstsq's four results per driver, eig's
+and eigvals' complex results for every matrix. Each takes real or complex matrices; eager tensors see PyTorch's
+complex gradients (the conjugates of the functional API's)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from .._util import user_source_line
 from ..core.primitive import trace_of
-from ..errors import UnsupportedError, UnsupportedNameError
+from ..errors import UnsupportedError
 from ..numpy import contractions as _con
 from ..numpy import diagonals as _diag
 from ..numpy import elementwise as _ew
@@ -21,6 +22,7 @@ from ..numpy import linalg as _la
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from ..numpy._base import arr, bind, dtype, ndim, shape, shape_error
+from ..numpy.complex_parts import conjugate as _conj
 from ..numpy.unsupported import unsupported
 from ..ops import linalg_spectral as _sp
 from ..ops.elementwise import stop_gradient_p
@@ -30,15 +32,16 @@ from .tensor import Tensor
 
 linalg_slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 linalg_eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+linalg_eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
 linalg_svd = namedtuple("linalg_svd", ["U", "S", "Vh"])
 linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
 linalg_lstsq = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 matmul, det, inv, multi_dot, svdvals = _con.matmul, _la.det, _la.inv, _con.multi_dot, _la.svdvals
 
-__all__ = ["cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm",
-           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular",
-           "svd", "svdvals", "vecdot", "vector_norm"]
+__all__ = ["cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq",
+           "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
+           "solve", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]
 
 
 def _mT(x):
@@ -127,14 +130,14 @@ def matrix_power(A, n):
 
 # ---- spectral ---------------------------------------------------------------------------------------------
 def _symmetric(A, UPLO: str, derivative: str):
-    """The symmetric matrix torch reads from A's UPLO triangle, its derivative that of (A + A^T)/2
+    """The symmetric (Hermitian) matrix torch reads from A's UPLO triangle, its derivative that of (A + A^H)/2
     (derivative 'sym': eigh's symmetric gradient) or of A itself ('same': pinv's)."""
     if not np.issubdtype(dtype(A), np.inexact):  # (integers decompose in float64, as in dnp)
         A = _ew.astype(A, np.float64)
     S = _sp.from_triangle(A, UPLO)
     if trace_of(A) is None:  # (no derivative to shape)
         return S
-    moving = A if derivative == "same" else _ew.multiply(_ew.add(A, _mT(A)), 0.5)
+    moving = A if derivative == "same" else _ew.multiply(_ew.add(A, _mT(_conj(A))), 0.5)
     return _ew.add(_stop(S), _ew.subtract(moving, _stop(moving)))  # (the value S exactly: m - m is 0)
 
 
@@ -157,6 +160,18 @@ def eigvalsh(A, UPLO="L"):
     return _la.eigvalsh(_symmetric(A, UPLO, "sym"), UPLO)
 
 
+def eig(A):
+    """(eigenvalues, unit eigenvectors as columns) of a general matrix, complex for every A (complex64 for
+    float32), as torch.return_types.linalg_eig. Each vector's phase is arbitrary: a loss must not depend on it
+    (torch checks; |v|^2 and v v^H do not)."""
+    return linalg_eig(*_la.eig(_matrices("eig", A, square=True)))
+
+
+def eigvals(A):
+    """The eigenvalues of a general matrix, complex for every A, in eig's order."""
+    return _la.eigvals(_matrices("eigvals", A, square=True))
+
+
 def svd(A, full_matrices=True, *, driver=None):
     """(U, S, Vh) with A = U diag(S) Vh, S descending, as torch.return_types.linalg_svd. driver is CUDA's only."""
     if driver is not None:
@@ -177,7 +192,7 @@ def qr(A, mode="reduced"):
 
 def _tolerances(A, atol, rtol):
     """torch's (atol, rtol): atol 0 when not given; rtol eps·max(m, n), or 0 when a positive atol is given."""
-    eps = np.finfo(dtype(A) if np.issubdtype(dtype(A), np.floating) else np.float64).eps
+    eps = np.finfo(dtype(A) if np.issubdtype(dtype(A), np.inexact) else np.float64).eps
     default = eps * max(shape(A)[-2:])
     if rtol is None:
         rtol = default if atol is None else _ew.where(_ew.greater(atol, 0), 0.0, default)
@@ -186,7 +201,7 @@ def _tolerances(A, atol, rtol):
 
 def _concrete(x):
     """x's values as a NumPy array, or None when they are traced (known only when the program runs)."""
-    raw = x.data if isinstance(x, Tensor) else x
+    raw = trace_of(x).unwrap(x) if isinstance(x, Tensor) else x
     if trace_of(raw) is not None:
         return None
     return x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(raw)
@@ -272,7 +287,9 @@ def lstsq(A, B, rcond=None, *, driver=None):
     full_rank = m > n and (_concrete(rank) is None or bool(np.all(_concrete(rank) == n)))
     residuals = _empty(X)
     if driver != "gelsy" and driver is not None and full_rank:
-        residuals = _red.sum(_ew.square(_ew.subtract(matmul(A, X), matrices)), axis=-2)
+        misfit = _ew.subtract(matmul(A, X), matrices)
+        magnitude = _ew.abs(misfit) if np.issubdtype(dtype(misfit), np.complexfloating) else misfit
+        residuals = _red.sum(_ew.square(magnitude), axis=-2)
     return linalg_lstsq(_sh.squeeze(X, -1) if vector else X, residuals,
                         _empty(rank) if driver == "gels" else rank, s if driver in ("gelsd", "gelss") else _empty(s))
 
@@ -335,14 +352,7 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return _diag.diagonal(A, offset, dim1, dim2)
 
 
-_ABSENT = {"eig": "dt.linalg.eigh (for a symmetric matrix) or dnp.linalg.eig (a matrix with real eigenvalues)",
-           "eigvals": "dt.linalg.eigvalsh (for a symmetric matrix) or dnp.linalg.eigvals (real eigenvalues)"}
-
-
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
-    if name in _ABSENT:  # (torch's results are complex tensors; dualtape has no complex dtypes yet)
-        raise UnsupportedNameError(f"dt.linalg.{name}", where=user_source_line(), fix=f"use {_ABSENT[name]}",
-                                   reason="is not supported (torch returns complex tensors; dualtape has none)")
     raise unsupported(name, "dt.linalg", __all__)

@@ -1,7 +1,8 @@
 """dnp.linalg's solves and factorisations with NumPy's names, signatures and batching: `cholesky`, `solve`, `inv`,
 `det`, `slogdet`, `matrix_power` (a composition of matmul and inv), and SciPy's `solve_triangular`, which NumPy
 lacks. Each checks its operands here and binds a row of ops/linalg_solve.py with b as a stack of matrices of
-a's batch shape (broadcast here), so the rows mean the same on every backend."""
+a's batch shape (broadcast here), so the rows mean the same on every backend. Each takes real or complex matrices
+(complex64, complex128), differentiated in JAX's convention."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..errors import ShapeError
 from ..ops import linalg_solve as ls
 from . import elementwise as ew
 from ._base import arr, bind, dtype, ndim, shape, shape_error
+from .complex_parts import conjugate
 from .contractions import matmul
 from .shapes import broadcast_to, reshape, swapaxes
 
@@ -58,9 +60,9 @@ def _solver(op: str, prim, a, b, **params):
 
 
 def cholesky(a, /, *, upper=False):
-    """The Cholesky factor of a symmetric positive-definite a: lower L with a = L L^T (upper U = L^T when asked),
-    reading a's lower (upper) triangle as NumPy does. Derivatives are for symmetric perturbations: the gradient
-    is a symmetric matrix (as in JAX, PyTorch and autograd)."""
+    """The Cholesky factor of a symmetric (Hermitian) positive-definite a: lower L with a = L L^H (upper U = L^H
+    when asked), reading a's lower (upper) triangle as NumPy does. Derivatives are for symmetric (Hermitian)
+    perturbations: the gradient is a symmetric (Hermitian) matrix (as in JAX, PyTorch and autograd)."""
     a = arr(a)
     _side("cholesky", a)
     if upper:
@@ -74,14 +76,16 @@ def solve(a, b):
 
 
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False):
-    """SciPy's solve_triangular: x with op(a) @ x = b, op(a) = a (trans 0 or 'N') or a^T (1, 'T', 2 or 'C'), reading
-    only a's lower (or upper) triangle, and taking its diagonal as ones when unit_diagonal. b and the batch axes
-    as in solve. A single matrix costs O(n^2 k) (LAPACK's trtrs through SciPy, where installed); a stack of them
-    is one batched LU solve on the triangle, O(n^3) each."""
-    codes = {0: 0, 1: 1, 2: 1, "N": 0, "T": 1, "C": 1}
+    """SciPy's solve_triangular: x with op(a) @ x = b, op(a) = a (trans 0 or 'N'), a^T (1 or 'T') or a^H (2 or 'C'),
+    reading only a's lower (or upper) triangle, and taking its diagonal as ones when unit_diagonal. b and the batch
+    axes as in solve. A single matrix costs O(n^2 k) (LAPACK's trtrs through SciPy, where installed); a stack of
+    them is one batched LU solve on the triangle, O(n^3) each."""
+    codes = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}
     if trans not in codes:
         raise ValueError(f"solve_triangular: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
-    return _solver("solve_triangular", ls.solve_triangular_p, a, b, trans=codes[trans], lower=bool(lower),
+    if codes[trans] == 2:  # a^H is the transpose of conj(a) (a real a's: no op)
+        a = conjugate(arr(a))
+    return _solver("solve_triangular", ls.solve_triangular_p, a, b, trans=min(codes[trans], 1), lower=bool(lower),
                    unit_diagonal=bool(unit_diagonal))
 
 

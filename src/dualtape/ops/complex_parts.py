@@ -31,10 +31,12 @@ def _real_dtype(x, **_):
     return np.dtype(dtype.char.lower()) if dtype.kind == "c" else dtype
 
 
+# (xp.real / xp.imag of a complex array are views of it: not new arrays, or an in-place `c *= a` would write
+# into the operand)
 real_p = unary("real", "xp.real(x)", "The real part (a real operand itself).", dnp=(), ufunc=None,
-               dtype_rule=_real_dtype)
+               dtype_rule=_real_dtype, new_array=False)
 imag_p = unary("imag", "xp.imag(x)", "The imaginary part (zeros for a real operand).", dnp=(), ufunc=None,
-               dtype_rule=_real_dtype)
+               dtype_rule=_real_dtype, new_array=False)
 conj_p = unary("conj", "xp.conj(x)", "The complex conjugate (a real operand itself).", dnp=(), ufunc=None,
                torch="Conj")
 

@@ -9,6 +9,11 @@ det and slogdet; Murray, "Differentiation of the Cholesky decomposition" (2016) 
 a symmetric input: the tangent is symmetrised and the cotangent is symmetric, as in JAX, PyTorch and autograd.
 det's and slogdet's derivatives solve with the matrix, so at an exactly singular matrix NumPy's solve raises
 LinAlgError ("Singular matrix") rather than return the adjugate.
+
+Complex matrices follow JAX's convention (ops/complex_parts.py): solve, solve_triangular, inv and det are
+holomorphic, so their rules (plain transposes, no conjugates) serve complex values unchanged; cholesky (A = L L^H,
+A Hermitian) and slogdet (a complex sign det/|det|, a real log|det|) are not, and their rules conjugate through
+`mH` and `conj`, which are the plain transpose and nothing on real values: real programs gain no complex op.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..avals import aval_of
 from ..core.faces import FULL, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
+from .complex_parts import conj_p, real_p
 from .linalg import matmul_p
 from .reduction import reduce_sum_p
 from .rules import declare_reads, defjvp, defvjp, fit, fit_dtype, materialise_batch
@@ -131,6 +137,20 @@ def mT(x):
     """The matrix transpose of a stack of matrices (the last two axes swapped)."""
     n = aval_of(x).ndim
     return transpose_p(x, perm=tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+def is_complex(x) -> bool:
+    return aval_of(x).dtype.kind == "c"
+
+
+def conj(x):
+    """The complex conjugate of a complex value; a real value itself (no op recorded)."""
+    return conj_p(x) if is_complex(x) else x
+
+
+def mH(x):
+    """The conjugate transpose of a stack of matrices: mT of a real one."""
+    return mT(conj(x))
 
 
 def _constant(make, like):
@@ -244,7 +264,7 @@ def _solve_batch(prim):
     return rule
 
 
-# ---- cholesky: A = L L^T, Murray (2016) ----------------------------------------------------------------
+# ---- cholesky: A = L L^H, Murray (2016) ----------------------------------------------------------------
 def _half_phi(m):
     """Half of Murray's Phi: m's strict lower triangle halved, its diagonal quartered (the 1/2 of a
     symmetrisation folded in, so that it costs no pass of its own)."""
@@ -252,24 +272,25 @@ def _half_phi(m):
 
 
 def _cholesky_jvp(primals, tangents):
-    """dL = L Phi(L^-1 sym(dA) L^-T), sym(dA) = (dA + dA^T) / 2."""
+    """dL = L Phi(L^-1 sym(dA) L^-H), sym(dA) = (dA + dA^H) / 2."""
     (x,), (x_dot,) = primals, tangents
     chol = cholesky_p(x)
     if x_dot is None:
         return chol, None
-    twice_sym = x_dot + mT(x_dot)
+    twice_sym = x_dot + mH(x_dot)
     left = solve_triangular_p(chol, twice_sym, trans=0, lower=True, unit_diagonal=False)  # L^-1 2sym(dA)
-    both = solve_triangular_p(chol, mT(left), trans=0, lower=True, unit_diagonal=False)  # ... L^-T
+    both = solve_triangular_p(chol, mH(left), trans=0, lower=True, unit_diagonal=False)  # ... L^-H
     return chol, fit(matmul_p(chol, _half_phi(both)), aval_of(chol))
 
 
 def _cholesky_x_bar(g, ans, x):
-    """A_bar = sym(L^-T Phi(L^T L_bar) L^-1), the cotangent of a symmetric input. (Each solve's right-hand side
-    is a transpose: laid out as LAPACK wants it, so SciPy copies less.)"""
+    """A_bar = S + S^H, S = L^-T Phi(L^T L_bar) conj(L)^-1: the cotangent of a symmetric (Hermitian) input, the
+    transpose of the JVP. (Each solve's right-hand side is a transpose: laid out as LAPACK wants it, so SciPy
+    copies less.)"""
     p = _half_phi(matmul_p(mT(ans), g))
-    right = solve_triangular_p(ans, mT(p), trans=1, lower=True, unit_diagonal=False)  # L^-T P^T
-    s = solve_triangular_p(ans, mT(right), trans=1, lower=True, unit_diagonal=False)  # L^-T P L^-1
-    return s + mT(s)
+    right = solve_triangular_p(ans, mH(p), trans=1, lower=True, unit_diagonal=False)  # L^-T P^H
+    s = solve_triangular_p(ans, mH(right), trans=1, lower=True, unit_diagonal=False)  # L^-T P conj(L)^-1
+    return s + mH(s)
 
 
 # ---- det and slogdet: d det = det tr(A^-1 dA), d log|det| = tr(A^-1 dA) ------------------------------------
@@ -280,16 +301,21 @@ def _inverse_transpose_times(x, scale):
 
 
 def _slogdet_jvp(primals, tangents, *, part):
+    """d log|det| = Re tr(A^-1 dA); a complex sign turns by i Im tr(A^-1 dA) (a real one is constant), as JAX."""
     (x,), (x_dot,) = primals, tangents
     out = slogdet_p(x, part=part)
-    if x_dot is None or part == 0:
+    if x_dot is None or part == 0 and not is_complex(x):
         return out, None
-    return out, fit(_trace(solve_p(x, x_dot)), aval_of(out))
+    d_log_det = _trace(solve_p(x, x_dot))
+    return out, fit(out * (d_log_det - real_p(d_log_det)) if part == 0 else d_log_det, aval_of(out))
 
 
 def _slogdet_vjp(g, x, *, out, needed=None, part):
-    if part == 0 or not _needs(needed, 0):
+    if not _needs(needed, 0) or part == 0 and not is_complex(x):
         return (None,)
+    if part == 0:  # (the transpose of t -> sign (t - Re t))
+        g = g * out
+        g = g - real_p(g)
     return (fit_dtype(_inverse_transpose_times(x, g), aval_of(x)),)
 
 
@@ -309,7 +335,7 @@ declare_reads(solve_p, ("a ans", "a"))
 solve_triangular_p.jvp, solve_triangular_p.vjp = _solve_triangular_jvp, _solve_triangular_vjp
 declare_reads(solve_triangular_p, ("a ans", "a"))
 slogdet_p.jvp, slogdet_p.vjp = _slogdet_jvp, _slogdet_vjp
-declare_reads(slogdet_p, "x")
+declare_reads(slogdet_p, "x ans")  # (ans: a complex sign's rule reads it)
 for _prim in (cholesky_p, inv_p, det_p, slogdet_p):
     _prim.batch = _unary_batch(_prim)
 for _prim in (solve_p, solve_triangular_p):
