@@ -64,7 +64,7 @@ class GradScaler:
         if state["stage"] == STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
         grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        if any(trace_of(t.data) is not None for t in [self._scale, *grads]):
+        if any(trace_of(t._array) is not None for t in [self._scale, *grads]):
             raise RuntimeError("GradScaler needs the gradients' values to skip a step with infs or NaNs, but they "
                                "are being traced (dt.compile): call scaler.step(optimizer) and scaler.update() "
                                "outside the compiled function")
@@ -72,7 +72,7 @@ class GradScaler:
             raise ValueError("Attempting to unscale FP16 gradients: keep the parameters in float32 (autocast "
                              "computes in float16 for you)")
         inv_scale = float(np.float32(1.0) / np.float32(self.get_scale()))
-        found_inf = not all(np.isfinite(_device.host(g.data)).all() for g in grads)
+        found_inf = not all(np.isfinite(_device.host(g._array)).all() for g in grads)
         with no_grad():
             for g in grads:
                 g.mul_(inv_scale)

@@ -40,14 +40,14 @@ def _flat_outputs(fn, inputs):
 def _numerical(fn, inputs, k, eps):
     """d outputs / d inputs[k] by central differences, one column per element of inputs[k]."""
     x = inputs[k]
-    base = x.data
+    base = x._array
     columns = []
     for index in np.ndindex(base.shape):
         original = base[index]
         base[index] = original + eps
-        plus = [np.array(o.data, dtype=np.float64).ravel() for o in _flat_outputs(fn, inputs)]
+        plus = [np.array(o._array, dtype=np.float64).ravel() for o in _flat_outputs(fn, inputs)]
         base[index] = original - eps
-        minus = [np.array(o.data, dtype=np.float64).ravel() for o in _flat_outputs(fn, inputs)]
+        minus = [np.array(o._array, dtype=np.float64).ravel() for o in _flat_outputs(fn, inputs)]
         base[index] = original
         columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
     return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
@@ -57,13 +57,13 @@ def _analytical(fn, inputs, k, create_graph=False):
     outputs = _flat_outputs(fn, inputs)
     rows = []
     for o in outputs:
-        flat = o.data.ravel() if hasattr(o.data, "ravel") else np.asarray(o.data).ravel()
+        flat = o._array.ravel() if hasattr(o._array, "ravel") else np.asarray(o._array).ravel()
         for j in range(flat.size):
             seed = np.zeros(flat.size, dtype=o.dtype)
             seed[j] = 1
             (g,) = engine.grad([o], [inputs[k]], [Tensor._wrap(seed.reshape(o.shape))], retain_graph=True,
                                allow_unused=True)
-            rows.append(np.zeros(inputs[k].numel()) if g is None else np.asarray(g.data, np.float64).ravel())
+            rows.append(np.zeros(inputs[k].numel()) if g is None else np.asarray(g._array, np.float64).ravel())
     return np.stack(rows) if rows else np.zeros((0, inputs[k].numel()))
 
 
@@ -79,7 +79,7 @@ def _pullback_error(fn, inputs, k, numerical, atol, rtol, rng):
     outputs = _flat_outputs(fn, inputs)
     seeds = _random_seeds(outputs, rng)
     (g,) = engine.grad(outputs, [inputs[k]], [Tensor._wrap(u) for u in seeds], allow_unused=True)
-    analytical = np.zeros(inputs[k].numel()) if g is None else np.asarray(g.data, np.float64).ravel()
+    analytical = np.zeros(inputs[k].numel()) if g is None else np.asarray(g._array, np.float64).ravel()
     u = np.concatenate([np.asarray(s, np.float64).ravel() for s in seeds]) if seeds else np.zeros(0)
     expected = u @ numerical if u.size else np.zeros(inputs[k].numel())
     error = np.abs(analytical - expected) - (atol * np.abs(u).sum() + rtol * (np.abs(u) @ np.abs(numerical)))
@@ -157,12 +157,12 @@ def _functional():
     def arrays_fn(func):
         def run(*arrays):
             out = func(*[Tensor._wrap(a) for a in arrays])
-            return tuple(o.data if isinstance(o, Tensor) else o for o in out) if isinstance(out, tuple) else (
-                out.data if isinstance(out, Tensor) else out)
+            return tuple(o._array if isinstance(o, Tensor) else o for o in out) if isinstance(out, tuple) else (
+                out._array if isinstance(out, Tensor) else out)
         return run
 
     def _data(inputs):
-        return tuple(x.detach().data if isinstance(x, Tensor) else np.asarray(x) for x in _as_tuple(inputs))
+        return tuple(x.detach()._array if isinstance(x, Tensor) else np.asarray(x) for x in _as_tuple(inputs))
 
     def _wrap(tree_out):
         if isinstance(tree_out, tuple):
@@ -185,7 +185,7 @@ def _functional():
     def vjp(func, inputs, v=None):
         data = _data(inputs)
         out, pullback = api.vjp(arrays_fn(func), *data)
-        v = np.ones_like(out) if v is None else (v.data if isinstance(v, Tensor) else v)
+        v = np.ones_like(out) if v is None else (v._array if isinstance(v, Tensor) else v)
         grads = pullback(v)
         return _wrap(out), _wrap(grads if isinstance(inputs, tuple) else grads[0])
 

@@ -142,7 +142,7 @@ def test_a_failed_trace_leaves_parameters_and_grads_as_they_were():
     for a, b in zip(values(model), before):
         np.testing.assert_array_equal(a, b)
     assert all(p.grad is g for p, g in zip(model.parameters(), grads))
-    assert all(isinstance(p.data, np.ndarray) for p in model.parameters())
+    assert all(isinstance(p._array, np.ndarray) for p in model.parameters())
 
 
 def test_replacing_a_parameter_with_another_shape_traces_again():

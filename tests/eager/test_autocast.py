@@ -209,7 +209,7 @@ def test_cuda_autocast_casts_device_tensors_only(monkeypatch):
     on_gpu.float().sum().backward()
     assert device_w.grad.dtype == F32 and device_w.grad.device == "cuda"
     expected = (x.astype(F16).astype(F32) @ w.astype(F16).astype(F32).T).astype(F16)
-    np.testing.assert_array_equal(np.array(on_gpu.detach().data.view(np.ndarray)), expected)
+    np.testing.assert_array_equal(np.array(on_gpu.detach()._array.view(np.ndarray)), expected)
 
 
 @pytest.mark.skipif(_real_cupy() is None, reason="needs CuPy and an NVIDIA GPU")
@@ -231,4 +231,4 @@ def test_real_gpu_float16_policy_matches_the_cpu():
         host = F.cross_entropy(dt.tensor(x) @ host_w.T + dt.tensor(b), dt.tensor(target))
     host.backward()
     np.testing.assert_allclose(loss.item(), host.item(), rtol=2e-3)
-    np.testing.assert_allclose(cupy.asnumpy(device_w.grad.data), host_w.grad.numpy(), rtol=1e-2, atol=1e-3)
+    np.testing.assert_allclose(cupy.asnumpy(device_w.grad._array), host_w.grad.numpy(), rtol=1e-2, atol=1e-3)

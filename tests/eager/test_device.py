@@ -29,14 +29,14 @@ def cupy(monkeypatch):
 
 def on_gpu(*tensors) -> bool:
     for t in tensors:
-        assert type(t.data) is DeviceArray, f"a {type(t.data).__name__} where a device array belongs"
+        assert type(t._array) is DeviceArray, f"a {type(t._array).__name__} where a device array belongs"
         assert t.is_cuda and t.device == "cuda:0"
     return True
 
 
 def values(t) -> np.ndarray:
     """A tensor's values as a NumPy array (reading under the fake's device type, not copying)."""
-    return np.array(t.data.view(np.ndarray)) if isinstance(t.data, DeviceArray) else np.array(t.data)
+    return np.array(t._array.view(np.ndarray)) if isinstance(t._array, DeviceArray) else np.array(t._array)
 
 
 # ---- devices and factories ---------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ FACTORIES = {
 @pytest.mark.parametrize("name", sorted(FACTORIES))
 def test_factories_build_on_the_gpu_what_they_build_on_the_cpu(cupy, name):
     on_host, on_device = FACTORIES[name](), FACTORIES[name](device="cuda")
-    assert on_gpu(on_device) and type(on_host.data) is np.ndarray
+    assert on_gpu(on_device) and type(on_host._array) is np.ndarray
     assert on_device.dtype == on_host.dtype and on_device.requires_grad == on_host.requires_grad
     np.testing.assert_array_equal(values(on_device), values(on_host))
 
@@ -90,9 +90,9 @@ def test_like_factories_follow_their_source_unless_told(cupy):
 def test_tensor_copies_keep_the_source_device_unless_told(cupy):
     g = dt.tensor([1.0, 2.0], device="cuda")
     copied = dt.tensor(g)
-    assert on_gpu(copied) and copied.data is not g.data and dt.tensor(cupy.asarray(X)).device == "cuda"
+    assert on_gpu(copied) and copied._array is not g._array and dt.tensor(cupy.asarray(X)).device == "cuda"
     back = dt.tensor(g, device="cpu", dtype=np.float64)
-    assert type(back.data) is np.ndarray and back.dtype == np.float64 and back.tolist() == [1.0, 2.0]
+    assert type(back._array) is np.ndarray and back.dtype == np.float64 and back.tolist() == [1.0, 2.0]
 
 
 # ---- ops and backward: the same numbers as on the CPU -----------------------------------------------------
@@ -190,7 +190,7 @@ def test_a_custom_function_runs_on_the_gpu(cupy):
     class Twice(dt.autograd.Function):  # its forward returns the array itself
         @staticmethod
         def forward(ctx, x):
-            return x.data * 2
+            return x._array * 2
 
         @staticmethod
         def backward(ctx, g):
@@ -210,9 +210,9 @@ def test_moves_are_recorded_and_gradients_flow_back(cupy):
     assert on_gpu(y) and y.grad_fn.name() == "ToCopyBackward0" and repr(y.grad_fn) == "<ToCopyBackward0>"
     assert y.grad_fn.next_functions[0][0].variable is x
     z = (y * y).sum().cpu()
-    assert z.grad_fn.name() == "ToCopyBackward0" and type(z.data) is not DeviceArray
+    assert z.grad_fn.name() == "ToCopyBackward0" and type(z._array) is not DeviceArray
     z.backward()
-    assert type(x.grad.data) is np.ndarray and x.grad.tolist() == [2.0, 4.0, 6.0]
+    assert type(x.grad._array) is np.ndarray and x.grad.tolist() == [2.0, 4.0, 6.0]
 
     w = dt.tensor([1.0, 2.0], requires_grad=True, device="cuda")  # a leaf on the GPU, worked on on the host
     (w.to("cpu") ** 3).sum().backward()
@@ -229,7 +229,7 @@ def test_to_takes_pytorchs_forms(cupy):
     copied = y.to("cuda", copy=True)
     assert copied is not y and on_gpu(copied) and values(copied).tolist() == [1.0, 2.0]
     (y * y).sum().backward()
-    assert type(x.grad.data) is np.ndarray and x.grad.dtype == np.float64 and x.grad.tolist() == [2.0, 4.0]
+    assert type(x.grad._array) is np.ndarray and x.grad.dtype == np.float64 and x.grad.tolist() == [2.0, 4.0]
     with dt.no_grad():
         assert x.cuda().grad_fn is None and not x.cuda().requires_grad
 
@@ -237,7 +237,7 @@ def test_to_takes_pytorchs_forms(cupy):
 def test_higher_order_gradients_cross_devices(cupy):
     x = dt.tensor([0.5, 1.5], dtype=np.float64, requires_grad=True)
     (g,) = dt.autograd.grad((x.cuda() ** 3).sum(), x, create_graph=True)
-    assert type(g.data) is np.ndarray and g.grad_fn is not None
+    assert type(g._array) is np.ndarray and g.grad_fn is not None
     g.sum().backward()
     assert x.grad.tolist() == [3.0, 9.0]
 
@@ -309,20 +309,20 @@ def test_compile_refuses_gpu_tensors_by_name(cupy):
 # ---- in-place operations ---------------------------------------------------------------------------------
 def test_in_place_ops_write_the_gpu_storage(cupy):
     t = dt.zeros(3, device="cuda")
-    storage, view = t.data, t.detach()
+    storage, view = t._array, t.detach()
     t.add_(dt.ones(3, device="cuda")).mul_(3)
     t += 1
-    assert t.data is storage and values(view).tolist() == [4.0, 4.0, 4.0] and t._version[0] == 3
+    assert t._array is storage and values(view).tolist() == [4.0, 4.0, 4.0] and t._version[0] == 3
     t.fill_(2.5)
-    assert t.data is storage and values(t).tolist() == [2.5] * 3
+    assert t._array is storage and values(t).tolist() == [2.5] * 3
     t.copy_(dt.tensor([1.0, 2.0, 3.0]))  # copy_ alone crosses devices, as in PyTorch
     t.copy_(np.array([1.0, 2.0, 4.0]))
-    assert t.data is storage and values(view).tolist() == [1.0, 2.0, 4.0]
+    assert t._array is storage and values(view).tolist() == [1.0, 2.0, 4.0]
     host = dt.zeros(3)
     host.copy_(t)
-    assert type(host.data) is np.ndarray and host.tolist() == [1.0, 2.0, 4.0]
+    assert type(host._array) is np.ndarray and host.tolist() == [1.0, 2.0, 4.0]
     t.zero_()
-    assert t.data is storage and values(t).tolist() == [0.0] * 3
+    assert t._array is storage and values(t).tolist() == [0.0] * 3
     with pytest.raises(RuntimeError, match=MIXED.format("cuda:0 and cpu")):
         t.add_(dt.ones(3))
 
@@ -346,7 +346,7 @@ def _train(optimizer, device, steps=3):
         model.cuda()
         assert list(model.parameters()) == params  # moved in place: the same Parameter objects
     opt = optimizer(model.parameters())
-    x = dt.tensor(np.linspace(-1, 1, 20).reshape(5, 4), device=device)
+    x = dt.tensor(np.linspace(-1, 1, 20, dtype=np.float32).reshape(5, 4), device=device)
     target, goal = dt.tensor([0, 2, 1, 0, 2], device=device), dt.ones(5, 3, device=device)
     for _ in range(steps):
         opt.zero_grad()
@@ -385,8 +385,8 @@ def test_modules_move_parameters_grads_and_buffers(cupy):
     model.to(dtype=np.float64)
     assert on_gpu(model.weight) and model.weight.dtype == np.float64 and model.scale.dtype == np.float64
     model.cpu()
-    assert type(model.weight.data) is np.ndarray and type(model.weight.grad.data) is np.ndarray
-    assert type(model.scale.data) is np.ndarray
+    assert type(model.weight._array) is np.ndarray and type(model.weight.grad._array) is np.ndarray
+    assert type(model.scale._array) is np.ndarray
     on_host = dt.nn.Linear(3, 2)
     model.cuda().load_state_dict({**on_host.state_dict(), "scale": dt.full((2,), 2.0, dtype=np.float64)})
     assert on_gpu(model.weight, model.scale) and values(model.weight).tolist() == on_host.weight.tolist()
@@ -431,9 +431,9 @@ def test_real_gpu_ops_and_gradients_match_the_cpu(case):
     for g, e in zip(got, expected):
         assert (g is None) == (e is None)
         if g is not None:
-            assert isinstance(g.data, real.ndarray) and g.device == "cuda"
+            assert isinstance(g._array, real.ndarray) and g.device == "cuda"
             # (GPU libm and reduction order differ from the CPU's in the last bits; "dtypes" sums in float32)
-            np.testing.assert_allclose(real.asnumpy(g.data), np.asarray(e.data), rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(real.asnumpy(g._array), np.asarray(e._array), rtol=1e-6, atol=1e-9)
 
 
 @needs_gpu
@@ -442,7 +442,7 @@ def test_real_gpu_moves_factories_and_training():
     x = dt.tensor([1.0, 2.0], requires_grad=True)
     (x.cuda() ** 2).sum().cpu().backward()
     assert x.grad.tolist() == [2.0, 4.0]
-    assert all(isinstance(make(device="cuda").data, real.ndarray) for make in FACTORIES.values())
+    assert all(isinstance(make(device="cuda")._array, real.ndarray) for make in FACTORIES.values())
     with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy"):
         dt.ones(2, device="cuda").numpy()
     for name in OPTIMIZERS:

@@ -632,7 +632,7 @@ def _exp_function(lib):
 def test_ctx_saved_tensors_are_freed_by_backward():
     x = dt.tensor([1.0, 2.0], requires_grad=True)
     y = _exp_function(dt).apply(x)
-    ref = weakref.ref(y.data)
+    ref = weakref.ref(y._array)
     s = y.sum()
     del y
     s.backward()

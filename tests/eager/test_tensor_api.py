@@ -497,7 +497,8 @@ def test_new_methods_stay_on_the_device(monkeypatch):
         out.backward()
         noise = dt.zeros(3, device=device).uniform_(-1, 1)
         bits = dt.tensor([5, 6], device=device) & dt.tensor([3, 3], device=device)
-        return [np.array(t.data.view(np.ndarray) if device else t.data) for t in (out.detach(), x.grad, bits)], noise
+        arrays = [t._array.view(np.ndarray) if device else t._array for t in (out.detach(), x.grad, bits)]
+        return [np.array(a) for a in arrays], noise
 
     (expected, _), (got, noise) = run(None), run("cuda")
     assert noise.is_cuda and noise.shape == (3,)
@@ -566,26 +567,32 @@ def _written_in_body(cls) -> set:
 
 def test_tensor_is_one_class_built_from_explicit_mixins():
     """Tensor's methods all come from class bodies, nothing is set on it afterwards: its own body first, then
-    PyTorch's meanings (TorchMethods), PyTorch's functions as methods (TorchFunctionMethods, made from
-    eager.torch_functions' rows), the in-place forms (InPlaceMethods), and the method set it shares with
-    traced values (ArrayMethods, made from numpy.methods' table); the unary in-place forms come from the
-    primitives' rows (UnaryInPlaceMethods, one per torch_inplace face)."""
+    its conversions (ConversionMethods) and storage (StorageMethods), PyTorch's meanings (TorchMethods),
+    PyTorch's functions as methods (TorchFunctionMethods, made from eager.torch_functions' rows), the in-place
+    forms (InPlaceMethods), and the method set it shares with traced values (ArrayMethods, made from
+    numpy.methods' table, some copied with PyTorch's docstrings: DocumentedArrayMethods); the unary in-place
+    forms come from the primitives' rows (UnaryInPlaceMethods, one per torch_inplace face)."""
     import inspect
 
     from dualtape.core.primitive import REGISTRY
+    from dualtape.eager.conversions import ConversionMethods
     from dualtape.eager.inplace import InPlaceMethods, UnaryInPlaceMethods
+    from dualtape.eager.method_docs import DOCS, DocumentedArrayMethods
+    from dualtape.eager.storage import StorageMethods
     from dualtape.eager.tensor_methods import TorchMethods
     from dualtape.eager.torch_functions import ROWS, TorchFunctionMethods
     from dualtape.numpy.methods import ARRAY_METHODS, ARRAY_PROPERTIES, ArrayMethods
 
-    assert dt.Tensor.__mro__[1:6] == (TorchMethods, TorchFunctionMethods, InPlaceMethods, UnaryInPlaceMethods,
-                                      ArrayMethods)
+    mixins = (ConversionMethods, StorageMethods, TorchMethods, TorchFunctionMethods, InPlaceMethods,
+              UnaryInPlaceMethods, DocumentedArrayMethods, ArrayMethods)
+    assert dt.Tensor.__mro__[1:1 + len(mixins)] == mixins
     shared = set(ARRAY_METHODS) | set(ARRAY_PROPERTIES) | {"__array_ufunc__", "__array_function__"}
     rows = {p.faces.torch_inplace for p in REGISTRY.values() if p.faces.torch_inplace}
-    for cls in dt.Tensor.__mro__[:6]:
+    for cls in dt.Tensor.__mro__[:1 + len(mixins)]:
         made = {k for k, v in vars(cls).items() if inspect.isfunction(v) or isinstance(v, (classmethod, property))}
         allowed = shared if cls is ArrayMethods else rows if cls is UnaryInPlaceMethods else \
-            {row.name for row in ROWS if row.method} if cls is TorchFunctionMethods else _written_in_body(cls)
+            {row.name for row in ROWS if row.method} if cls is TorchFunctionMethods else \
+            set(DOCS) if cls is DocumentedArrayMethods else _written_in_body(cls)
         assert made <= allowed, cls
     assert rows == {k for k, v in vars(UnaryInPlaceMethods).items() if inspect.isfunction(v)}
     assert dt.Tensor.mean is TorchMethods.mean and dt.Tensor.add_ is InPlaceMethods.add_

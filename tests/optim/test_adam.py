@@ -50,7 +50,7 @@ def test_state_lives_in_tensors_updated_in_place():
     _, optimizer, p = run_dualtape(lambda ps: optim.Adam(ps, lr=0.1), steps=1)
     state = optimizer.state[p]
     assert set(state) == {"step", "exp_avg", "exp_avg_sq"}
-    step, exp_avg, exp_avg_sq, storage = state["step"], state["exp_avg"], state["exp_avg_sq"], p.data
+    step, exp_avg, exp_avg_sq, storage = state["step"], state["exp_avg"], state["exp_avg_sq"], p._array
     assert isinstance(step, dt.Tensor) and step.shape == () and step.dtype == np.float64 and step.item() == 1.0
     assert exp_avg.shape == exp_avg_sq.shape == p.shape and exp_avg.dtype == p.dtype
     for _ in range(2):
@@ -59,7 +59,7 @@ def test_state_lives_in_tensors_updated_in_place():
         optimizer.step()
     assert optimizer.state[p]["step"] is step and step.item() == 3.0
     assert optimizer.state[p]["exp_avg"] is exp_avg and optimizer.state[p]["exp_avg_sq"] is exp_avg_sq
-    assert p.data is storage and p.is_leaf and p.grad_fn is None
+    assert p._array is storage and p.is_leaf and p.grad_fn is None
     assert not any(t.requires_grad for t in state.values())
     assert optimizer.param_groups[0]["lr"] == 0.1 and optimizer.param_groups[0]["betas"] == (0.9, 0.999)
 

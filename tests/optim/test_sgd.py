@@ -60,12 +60,12 @@ def test_hand_computed_momentum_steps():
 
 def test_updates_are_in_place_on_the_same_storage_and_state():
     history, optimizer, p = run_dualtape(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), steps=1)
-    storage, buffer = p.data, optimizer.state[p]["momentum_buffer"]
+    storage, buffer = p._array, optimizer.state[p]["momentum_buffer"]
     version = p._version[0]
     optimizer.zero_grad()
     quadratic_loss(p).backward()
     optimizer.step()
-    assert p.data is storage and optimizer.state[p]["momentum_buffer"] is buffer and p._version[0] > version
+    assert p._array is storage and optimizer.state[p]["momentum_buffer"] is buffer and p._version[0] > version
     assert p.is_leaf and p.grad_fn is None and p.requires_grad
 
 

@@ -91,7 +91,7 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         leaves, treedef = tree.flatten((args, kwargs))
         key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled, _autocast.state_key())
-        dynamic = [x.data if isinstance(x, Tensor) else x for x in leaves if _is_dynamic(x)]
+        dynamic = [x._array if isinstance(x, Tensor) else x for x in leaves if _is_dynamic(x)]
         entries = self._entries.get(key, ())
         for i, entry in enumerate(entries):
             if entry.guards_hold():
@@ -117,7 +117,7 @@ class CompiledFunction:
                       else "no cached program for these arguments, or its guards changed")
             logger.warning("dualtape.compile: tracing %s (trace %d): %s", self.__name__, self.trace_count, reason)
         positions = [i for i, x in enumerate(leaves) if _is_dynamic(x)]
-        examples = tuple(leaves[i].data if isinstance(leaves[i], Tensor) else leaves[i] for i in positions)
+        examples = tuple(leaves[i]._array if isinstance(leaves[i], Tensor) else leaves[i] for i in positions)
         hints = [h for i, h in enumerate(_hints(self.fn, args, len(leaves))) if i in set(positions)]
         found: dict = {}
 
@@ -145,7 +145,7 @@ class CompiledFunction:
             found["needs_grad"] = [  # (a result whose graph a backward() inside has used up is a plain value)
                 isinstance(o, Tensor) and o.grad_fn is not None and not getattr(o.grad_fn, "freed", False)
                 for o in out_leaves]
-            values = [o.data if isinstance(o, Tensor) else o for o in out_leaves]
+            values = [o._array if isinstance(o, Tensor) else o for o in out_leaves]
             found["effects"], effect_values = lifting.effects(len(values), out_leaves)
             return values + effect_values
 

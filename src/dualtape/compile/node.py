@@ -24,7 +24,7 @@ class CompiledNode(Node):
         if create_graph:
             raise NotImplementedError("backward(create_graph=True) through a dt.compile'd function is not "
                                       "supported; differentiate the eager function instead")
-        bars = self.entry.differentiable["vjp"](self.values, g.data if isinstance(g, Tensor) else g)
+        bars = self.entry.differentiable["vjp"](self.values, g._array if isinstance(g, Tensor) else g)
         return tuple(bars[i] for i in self.entry.differentiable["inputs"])
 
     def free(self) -> None:
@@ -65,5 +65,5 @@ def attach_backward(entry, values, leaves, results) -> None:
     if not any(t is not None and t.requires_grad for t in read):
         return
     out = results[plan["output"]]
-    out.grad_fn = CompiledNode(entry, read, values, out.data, out)
+    out.grad_fn = CompiledNode(entry, read, values, out._array, out)
     out.requires_grad = True

@@ -25,7 +25,7 @@ from ..eager.tensor import Tensor
 
 def _on_host(t: Tensor) -> None:
     """dt.compile emits NumPy programs: a tensor on the GPU gets this error, not a failed conversion."""
-    if is_device_array(t.data):
+    if is_device_array(t._array):
         raise NotImplementedError("dt.compile traces CPU tensors only (so far), and a tensor it reads is on cuda:0: "
                                   "call the function without dt.compile to run it eagerly on the GPU, or move "
                                   "its tensors (and modules) with .cpu()")
@@ -39,11 +39,11 @@ class Slot:
 
     def __init__(self, tensor: Tensor, tracer, arg: int | None, draw=None):
         self.tensor, self.ref, self.tracer, self.arg = tensor, weakref.ref(tensor), tracer, arg
-        self.original, self.draw = tensor.data, draw
+        self.original, self.draw = tensor._array, draw
 
     def value(self):
         """The input's value for a call: the tensor's array now, or a fresh draw."""
-        return self.draw() if self.draw is not None else self.ref().data
+        return self.draw() if self.draw is not None else self.ref()._array
 
 
 class GradSeen:
@@ -113,7 +113,7 @@ class Lifting(CompileHooks):
             return  # (the same tensor passed twice: its first input stands for it)
         _on_host(t)
         self.slots.append(Slot(t, tracer, position))
-        t.data = tracer
+        t._array = tracer
 
     def __call__(self, t: Tensor) -> None:
         """The lifter (eager.lifting): t's array becomes a new input of the program, unless t was lifted
@@ -122,13 +122,13 @@ class Lifting(CompileHooks):
         if any(slot.tensor is t for slot in self.slots):
             return
         _on_host(t)
-        data = np.asarray(t.data)
+        data = np.asarray(t._array)
         if data.dtype == object:
             raise TypeError("dt.compile: a tensor of Python objects cannot be compiled")
         hint = self.names(t) if self.names is not None else None
         tracer = self.trace.new_input(ShapedArray(data.shape, data.dtype), hint)
         self.slots.append(Slot(t, tracer, None))
-        t.data = tracer
+        t._array = tracer
 
     def random(self, draw, aval: ShapedArray, requires_grad: bool) -> Tensor:
         """A tensor of random values (dt.randn, dt.rand): an input that each call draws anew with draw(), from
@@ -159,8 +159,8 @@ class Lifting(CompileHooks):
                 values.append(value)
 
         for slot in self.slots:
-            if slot.draw is None and slot.tensor.data is not slot.tracer:
-                output(slot, "data", slot.tensor.data)
+            if slot.draw is None and slot.tensor._array is not slot.tracer:
+                output(slot, "data", slot.tensor._array)
         for seen in self.grads.values():
             now = grad_of(seen.tensor)
             if now is seen.before:
@@ -168,12 +168,12 @@ class Lifting(CompileHooks):
             if now is None:
                 effects.append(Effect(seen, "grad"))
             else:
-                output(seen, "grad", now.data)
+                output(seen, "grad", now._array)
         skip = {id(r) for r in results} | {id(slot.tensor) for slot in self.slots if slot.draw is None}
         for made in self.made:
             t = made.ref()
-            if t is not None and id(t) not in skip and trace_of(t.data) is self.trace:
-                output(made, "data", t.data)
+            if t is not None and id(t) not in skip and trace_of(t._array) is self.trace:
+                output(made, "data", t._array)
         return effects, values
 
     def restore(self) -> None:
@@ -181,7 +181,7 @@ class Lifting(CompileHooks):
         for slot in reversed(self.slots):
             t = slot.tensor if slot.draw is None else slot.ref()
             if t is not None:
-                t.data = slot.original
+                t._array = slot.original
             slot.tensor = None  # (only weak references outlive the trace)
         for seen in self.grads.values():
             set_grad(seen.tensor, seen.before)
@@ -190,7 +190,7 @@ class Lifting(CompileHooks):
     def made_state(self) -> bool:
         """Whether a tensor made while tracing outlives it (call after restore(), once garbage is collected):
         then the program made state that a later call finds existing, so it must be traced again."""
-        return any(m.ref() is not None and trace_of(m.ref().data) is self.trace
+        return any(m.ref() is not None and trace_of(m.ref()._array) is self.trace
                    for m in self.made)
 
     def guards(self) -> list:

@@ -44,7 +44,7 @@ def run(prim, args, params):
 
 
 def _data(x):
-    return x.data if getattr(x, "_dt_eager", False) else x
+    return x._array if getattr(x, "_dt_eager", False) else x
 
 
 def _device_type(args) -> str:

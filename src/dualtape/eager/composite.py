@@ -11,7 +11,7 @@ from ..transforms.vjp import Pullback
 from . import autocast as _autocast
 from . import grad_mode
 from .graph import Node
-from .tensor import Tensor
+from .tensor import INFERENCE_SAVED, Tensor
 
 _programs: dict = {}
 
@@ -26,7 +26,7 @@ class CompositeNode(Node):
         self.program = program
 
     def backward(self, g, create_graph: bool):
-        operands = list(self.inputs) if create_graph else [getattr(x, "data", x) for x in self.inputs]
+        operands = list(self.inputs) if create_graph else [getattr(x, "_array", x) for x in self.inputs]
         bars = Pullback(self.program, operands)([g])
         return tuple(None if edge is None else bar for edge, bar in zip(self.edges, bars))
 
@@ -45,11 +45,13 @@ def composite(name: str, fn, tensors, *static):
     """fn(*tensors, *static) computed now and, when recording, one node named `name` in the graph."""
     if _autocast.STATE.policies is not None:  # (dt.autocast: op by op, each in the dtype the policy gives it)
         return fn(*tensors, *static)
-    raw = [t.data if isinstance(t, Tensor) else t for t in tensors]
+    raw = [t._array if isinstance(t, Tensor) else t for t in tensors]
     static = tuple(tuple(s) if type(s) is list else s for s in static)  # (dims as a list: a hashable cache key)
     record = grad_mode.STATE.enabled and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
     if not record:
         return Tensor._wrap(fn(*raw, *static))
+    if any(isinstance(t, Tensor) and t._inference for t in tensors):  # (its pullback would read them)
+        raise RuntimeError(INFERENCE_SAVED)
     program = _program(fn, static, raw)
     (out,) = eval_program(program, raw)
     result = Tensor._wrap(out)

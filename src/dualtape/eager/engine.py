@@ -15,7 +15,7 @@ from ..ops.rules import add_any
 from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, edge_of, flip_convention
-from .lifting import lift
+from .lifting import LIFTING, lift
 from .tensor import Tensor
 
 
@@ -109,7 +109,7 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None):
             if type(node) is AccumulateGrad:
                 leaf = node.variable
                 if leaf is not None:
-                    g = flip_convention(g)
+                    g = _in_dtype(flip_convention(g), leaf.dtype)  # (PyTorch's: a leaf's grad has its dtype)
                     if leaf._hooks:
                         g = _apply_hooks(leaf._hooks, g)
                     captured[id(leaf)] = (leaf, add_any(captured.get(id(leaf), (leaf, None))[1], g))
@@ -138,7 +138,7 @@ def run(roots, root_grads, retain_graph, create_graph, capture=None):
 def _apply_node_hooks(node, bars, g):
     """A grad_fn's hooks see (grad_inputs, grad_outputs) and may return replacement grad_inputs."""
     wrap = lambda x: x if x is None or isinstance(x, Tensor) else Tensor._wrap(x)
-    unwrap = lambda new, old: new if isinstance(old, Tensor) or new is None else getattr(new, "data", new)
+    unwrap = lambda new, old: new if isinstance(old, Tensor) or new is None else getattr(new, "_array", new)
     for hook in list(node.hooks):
         result = hook(tuple(wrap(flip_convention(b)) for b in bars), (wrap(flip_convention(g)),))
         if result is not None:
@@ -147,13 +147,28 @@ def _apply_node_hooks(node, bars, g):
 
 
 def _apply_hooks(hooks, g):
-    """Each hook sees the gradient as a Tensor and may return a replacement."""
+    """Each hook sees the gradient as a Tensor and may return a replacement (of its shape and dtype, as PyTorch
+    checks)."""
     for hook in list(hooks):
         wrapped = g if isinstance(g, Tensor) else Tensor._wrap(g)
         result = hook(wrapped)
         if result is not None:
-            g = result if isinstance(g, Tensor) else (result.data if isinstance(result, Tensor) else result)
+            for what, was, got in (("type", wrapped.dtype, getattr(result, "dtype", None)),
+                                   ("size", wrapped.shape, tuple(getattr(result, "shape", ())))):
+                if was != got:
+                    raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the {what} of value "
+                                       f"(was {was} got {got})")
+            g = result if isinstance(g, Tensor) else (result._array if isinstance(result, Tensor) else result)
     return g
+
+
+def _in_dtype(g, dtype):
+    """Gradient g (an array, a traced value or, building a graph, a tensor) in dtype."""
+    if g.dtype == dtype:
+        return g
+    if isinstance(g, Tensor) or trace_of(g) is not None:
+        return g.astype(dtype)
+    return _device.cast(g, dtype)
 
 
 def _as_grad(g, like):
@@ -170,7 +185,7 @@ def _seed(t: Tensor, gradient):
         if t.numel() != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs; pass `gradient=` "
                                f"(e.g. dt.ones_like(y)) for an output of shape {t.shape}")
-        return Tensor._wrap(_device.module_of(t.data).ones(t.shape, dtype=t.dtype))
+        return Tensor._wrap(_device.module_of(t._array).ones(t.shape, dtype=t.dtype))
     g = _as_grad(gradient, t)
     if g.shape != t.shape:
         raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a "
@@ -193,7 +208,7 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
             raise RuntimeError("backward(inputs=...) cannot be empty: pass the tensors to accumulate into, or leave "
                                "inputs out to accumulate into every leaf")
     capture = {id(x): x for x in inputs} if inputs is not None else None
-    roots_g = [s if create_graph else s.data for s in seeds]
+    roots_g = [s if create_graph else s._array for s in seeds]
     found = run(tensors, roots_g, retain, create_graph, capture)
     for t, g in found.values():
         if capture is not None and id(t) not in capture:
@@ -201,16 +216,19 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
         if not (t.is_leaf or t._retains_grad or capture is not None):
             continue
         g = g if isinstance(g, Tensor) else Tensor._wrap(g)
-        if t.grad is not None:
-            lift(t.grad)
-        if t.grad is None:
-            t.grad = g if create_graph else Tensor._wrap(_owned(g.data, t))
-        elif create_graph:
-            t.grad = t.grad + g
-        elif type(t.grad.data) is np.ndarray and t.grad.data.flags.writeable and type(g.data) is np.ndarray:
-            t.grad.data[...] += np.asarray(g.data, dtype=t.grad.dtype)  # in place, as PyTorch accumulates
+        if LIFTING.stack:
+            LIFTING.stack[-1].saw_grad(t, reading=True)
+        current = t._grad  # (read here without the warning t.grad gives of a non-leaf's)
+        if current is None:
+            t.grad = g if create_graph else Tensor._wrap(_owned(g._array, t))
+            continue
+        lift(current)
+        if create_graph:
+            t.grad = current + g
+        elif type(current._array) is np.ndarray and current._array.flags.writeable and type(g._array) is np.ndarray:
+            current._array[...] += np.asarray(g._array, dtype=current.dtype)  # in place, as PyTorch accumulates
         else:
-            t.grad.data = t.grad.data + g.data
+            current._array = current._array + g._array
 
 
 def _owned(data, t):
@@ -220,7 +238,7 @@ def _owned(data, t):
     eager writes: the same values, in memory an optimiser runs over fast)."""
     dtype = t.dtype
     if type(data) is np.ndarray or trace_of(data) is None:
-        flags = getattr(t.data, "flags", None)
+        flags = getattr(t._array, "flags", None)
         order = "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous else "C"
         return _device.copy(data, dtype, order)
     return _dnp_shapes.contiguous(data if data.dtype == dtype else data.astype(dtype))
@@ -238,7 +256,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     seeds = [_seed(t, g) for t, g in zip(outputs, grad_outputs)]
     retain = create_graph if retain_graph is None else retain_graph
-    found = run(outputs, [s if create_graph else s.data for s in seeds], retain, create_graph,
+    found = run(outputs, [s if create_graph else s._array for s in seeds], retain, create_graph,
                 {id(x): x for x in inputs})
     result = []
     for x in inputs:
@@ -252,5 +270,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(None)
             continue
         g = found[id(x)][1]
-        result.append(g if isinstance(g, Tensor) else Tensor._wrap(_device.cast(g, x.dtype)))
+        g = _in_dtype(g, x.dtype)
+        result.append(g if isinstance(g, Tensor) else Tensor._wrap(g))
     return tuple(result)

@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from ..avals import is_float
 from . import devices as _device
 from . import grad_mode
 from .graph import Node, OutputGrads, OutputNode, _Handle, flip_convention
@@ -102,7 +103,7 @@ class FunctionNode(Node):
             grads = self._checked(grads if isinstance(grads, tuple) else (grads,))
         if self.fn_hooks:
             grads = self._run_hooks(grads, grad_outputs)
-        return tuple(None if gr is None or self.edges[i] is None else flip_convention(gr if create_graph else gr.data)
+        return tuple(None if gr is None or self.edges[i] is None else flip_convention(gr if create_graph else gr._array)
                      for i, gr in enumerate(grads))
 
     def _checked(self, grads):
@@ -233,14 +234,15 @@ class Function:
         if not record:
             return out
         fixed = {id(t) for t in ctx.non_differentiable}
-        differentiable = [isinstance(o, Tensor) and id(o) not in fixed for o in outs]
+        # (as in PyTorch, an integer or boolean output never requires grad)
+        differentiable = [isinstance(o, Tensor) and id(o) not in fixed and is_float(o.dtype) for o in outs]
         if not any(differentiable):
             results = tuple(_output(o, id(o) in dirty) for o in outs)
             return results if several else results[0]
         meta = [_meta(o) if isinstance(o, Tensor) else None for o in outs]
         if not several:
             result = out if id(out) in dirty else _output(out, False)
-            node = FunctionNode(cls, ctx, args, out.data, result, meta)
+            node = FunctionNode(cls, ctx, args, out._array, result, meta)
             if result is out:
                 _rebase(out, node)
             else:
@@ -252,7 +254,7 @@ class Function:
         for i, (o, wanted) in enumerate(zip(outs, differentiable)):
             result = _output(o, id(o) in dirty)
             if wanted:
-                grad_fn = OutputNode(node, i, o.data)
+                grad_fn = OutputNode(node, i, o._array)
                 if result is o and id(o) in dirty:
                     _rebase(o, grad_fn)
                 else:
@@ -267,7 +269,7 @@ def _output(o, is_dirty: bool):
     storage and version counter, or any other value as it is."""
     if not isinstance(o, Tensor) or is_dirty:
         return o
-    result = Tensor._wrap(o.data)
+    result = Tensor._wrap(o._array)
     result._version = o._version
     return result
 

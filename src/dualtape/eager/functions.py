@@ -3,12 +3,13 @@ they are the tensors' own methods (one graph node with PyTorch's name)."""
 
 from __future__ import annotations
 
+from ..numpy import contractions as _la
 from ..numpy import elementwise as _ew
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
-from ..numpy.contractions import dot, matmul  # noqa: F401  (dt.dot, dt.matmul)
 from .inplace import _scaled
+from .promotion import same_dtype
 from .tensor import Tensor
 from .tensor_methods import TorchMethods, correction_of, values_indices  # noqa: F401
 
@@ -19,7 +20,21 @@ exp, log, sin, cos, tan, tanh, sigmoid, sqrt, abs = (  # noqa: A001 - PyTorch's 
 neg, square, log1p, expm1, sign, pow, where, maximum, minimum = (  # noqa: A001
     _ew.negative, _ew.square, _ew.log1p, _ew.expm1, _ew.sign, _ew.power, _ew.where, _ew.maximum,
     _ew.minimum)
-mm = matmul
+
+
+def matmul(input, other):  # noqa: A002
+    """The matrix product (NumPy's rules for 1-D and batched operands); tensors of one dtype, as PyTorch's."""
+    return _la.matmul(*same_dtype(input, other))
+
+
+def mm(input, mat2):  # noqa: A002
+    """The product of two matrices (of one dtype)."""
+    return _la.matmul(*same_dtype(input, mat2))
+
+
+def dot(input, other):  # noqa: A002
+    """The inner product of two vectors (of one dtype)."""
+    return _la.dot(*same_dtype(input, other))
 
 
 def sum(t, dim=None, keepdim=False):  # noqa: A001

@@ -10,7 +10,8 @@ import threading
 
 
 class _State(threading.local):
-    enabled = True  # a class attribute: the default each new thread starts from
+    enabled = True  # class attributes: the defaults each new thread starts from
+    inference = False  # inside inference_mode(): tensors made are inference tensors (Tensor.is_inference)
 
 
 STATE = _State()
@@ -34,40 +35,45 @@ class _GradMode:
         STATE.enabled = self._previous
         return False
 
+    def _again(self):
+        """A fresh context manager of this mode (one per call of a decorated function: calls may nest or recurse)."""
+        return set_grad_enabled(self.mode)
+
     def __call__(self, fn):
-        mode = self.mode
+        again = self._again
         if inspect.isgeneratorfunction(fn):
-            return _wrap_generator(mode, fn)
+            return _wrap_generator(again, fn)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):  # (a fresh one per call: calls may nest or recurse)
+            with again():
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-def _wrap_generator(mode, fn):
-    """Runs the generator's body under `mode` at each resume, and the caller's code between resumes in its own."""
+def _wrap_generator(again, fn):
+    """Runs the generator's body under the mode `again()` enters at each resume, and the caller's code between
+    resumes in its own."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         gen = fn(*args, **kwargs)
         try:
-            with set_grad_enabled(mode):
+            with again():
                 value = gen.send(None)
             while True:
                 try:
                     sent = yield value
                 except GeneratorExit:
-                    with set_grad_enabled(mode):
+                    with again():
                         gen.close()
                     raise
                 except BaseException as exc:  # thrown in by the caller: pass it on to the generator
-                    with set_grad_enabled(mode):
+                    with again():
                         value = gen.throw(exc)
                 else:
-                    with set_grad_enabled(mode):
+                    with again():
                         value = gen.send(sent)
         except StopIteration as stop:
             return stop.value
@@ -97,8 +103,9 @@ class enable_grad(_BareDecoratorMode):
 
 
 class inference_mode(_GradMode):
-    """As no_grad (dualtape keeps no extra bookkeeping that inference mode could skip); `@inference_mode` bare
-    decorates as `@inference_mode()` does."""
+    """As no_grad, and the tensors made inside are inference tensors, which (as PyTorch's) a recorded operation
+    outside may not save for backward, nor an in-place operation outside change; inference_mode(False) turns
+    recording back on. `@inference_mode` bare decorates as `@inference_mode()` does."""
 
     def __new__(cls, mode=True):
         if callable(mode):  # a function, not a bool: used as a decorator without parentheses
@@ -106,7 +113,20 @@ class inference_mode(_GradMode):
         return super().__new__(cls)
 
     def __init__(self, mode: bool = True):
+        self.inference = bool(mode)
         self.mode = not mode
+
+    def __enter__(self):
+        self._previous_inference = STATE.inference
+        STATE.inference = self.inference
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        STATE.inference = self._previous_inference
+        return super().__exit__(*exc)
+
+    def _again(self):
+        return inference_mode(self.inference)
 
 
 class set_grad_enabled(_GradMode):

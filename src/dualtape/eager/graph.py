@@ -34,10 +34,40 @@ def torch_name(prim, operands, params=None) -> str:
         overload = (not whole) if name == "reduce_sum" else whole  # PyTorch: sum() is overload 0, max() is 1
         return prim.faces.torch_node[:-1] + str(int(overload))
     if name == "getitem" and "index" in params:
-        kinds = {type(i).__name__ for i in params["index"]}
-        return "IndexBackward0" if "ArrayIndex" in kinds else "SelectBackward0" if "int" in kinds else (
-            "SliceBackward0" if kinds == {"Slice"} else "IndexBackward0")
+        return _indexing_name(params["index"], getattr(operands[0], "shape", ()))
     return prim.faces.torch_node or "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+
+
+def _indexing_name(index, shape) -> str:
+    """PyTorch's node for x[index]: IndexBackward0 with an index array; else that of the last step of basic
+    indexing, which PyTorch takes left to right (an int selects, a slice slices, None unsqueezes), skipping the
+    slices of a tuple that keep a whole dimension; AliasBackward0 when nothing is left."""
+    last, dim, lone = None, 0, len(index) == 1
+    for entry in index:
+        kind = type(entry).__name__
+        if kind == "ArrayIndex":
+            return "IndexBackward0"
+        if entry is None:
+            last = "UnsqueezeBackward0"
+        elif kind == "Slice":
+            size = shape[dim] if dim < len(shape) else 0
+            if lone or slice(*entry).indices(size) != (0, size, 1):
+                last = "SliceBackward0"
+            dim += 1
+        elif entry is not Ellipsis:
+            last, dim = "SelectBackward0", dim + 1
+    return last or "AliasBackward0"
+
+
+def _saves_values(node) -> bool:
+    """Whether a node's rules read values (its operands' or its result's), which a backward without
+    retain_graph frees, so a second backward through it fails, as PyTorch's; a rule reading only shapes (add,
+    sum, views, slicing) saves none, and its node runs again. Index arrays count as saved (PyTorch saves them)."""
+    prim, reads = node.prim, node.prim.vjp_reads
+    if prim.linear_vjp:  # (getitem's index arrays are its operands past the first, `*xs`)
+        return len(node.raw) > 1 and any("xs" in names for names in reads or ())
+    return reads is None or any(edge is not None and k < len(reads) and reads[k]
+                                for k, edge in enumerate(node.edges))
 
 
 def flip_convention(g):
@@ -64,7 +94,7 @@ class Node:
             tensor = getattr(x, "_dt_eager", False)
             self.edges.append(edge_of(x) if tensor else None)
             self.versions.append(x._version[0] if tensor else None)
-            self.raw.append(x.data if tensor else x)  # the arrays the rule reads (when no graph is built)
+            self.raw.append(x._array if tensor else x)  # the arrays the rule reads (when no graph is built)
         self.seq = next(_sequence)  # (after the edges: reading a view's grad_fn may make its node now)
         self.out_data = out_data
         self.out_ref = None  # a weak reference to the output, set once it has hooks or retains its grad
@@ -134,15 +164,14 @@ class PrimitiveNode(Node):
 
     def name(self) -> str:
         if self._name is None:  # named on first use (most nodes are never asked)
-            self._name = torch_name(self.prim, [getattr(x, "data", x) for x in self.inputs], self.params)
+            self._name = torch_name(self.prim, [getattr(x, "_array", x) for x in self.inputs], self.params)
         return self._name
 
     def free(self) -> None:
-        """Drop the arrays saved for the rules (keeping their shapes, as Unread); a node that saved none can
+        """Drop the values saved for the rules (keeping their shapes, as Unread); a node that saved none can
         run again, as in PyTorch, and only one that did is marked freed."""
-        versions = self.versions  # (those not None: tensors' arrays a rule reads)
-        if type(self.out_data) is tuple and versions.count(None) == len(versions):
-            return  # (it saved nothing: what it keeps are shapes, and Python numbers; it can run again)
+        if not _saves_values(self):
+            return  # (what it keeps are shapes: it can run again)
         if self._name is None and self.prim.name in _NAMED_BY_OPERANDS:
             self.name()  # (named from the operands it is about to drop)
         self.freed, self.out_data = True, None
@@ -300,20 +329,20 @@ def before_inplace(t, node) -> None:
     (exp, tanh, sigmoid, ... read their result). `node` becomes t's grad_fn, so hooks and retain_grad on t
     see its gradient there, once."""
     producer = t.grad_fn
-    aliased = producer is not None and producer.out_data is t.data
+    aliased = producer is not None and producer.out_data is t._array
     reads_t = node is not None and not getattr(getattr(node, "prim", None), "linear_vjp", False) and any(
         x is t for x in node.inputs)
     if aliased or reads_t:
-        old = type(t)._wrap(t.data.copy())
+        old = type(t)._wrap(t._array.copy())
         old.grad_fn, old.requires_grad = producer, t.requires_grad
         if aliased:
-            producer.out_data = old.data
+            producer.out_data = old._array
             if getattr(producer, "out_version", None) is not None:
                 producer.out_version = None  # (it saved a copy of its own, which nothing else changes)
         if reads_t:
             node.inputs = [old if x is t else x for x in node.inputs]
             node.versions = [old._version[0] if x is old else v for x, v in zip(node.inputs, node.versions)]
-            node.raw = [old.data if x is old else r for x, r in zip(node.inputs, node.raw)]
+            node.raw = [old._array if x is old else r for x, r in zip(node.inputs, node.raw)]
     if node is not None:
         node.out_ref = weakref.ref(t)
         if producer is not None:  # t's hooks and retained grad belong to its new grad_fn only

@@ -19,6 +19,10 @@ from .lifting import LIFTING, lift
 from .tensor_methods import _floating_only
 from .views import check_inplace, rebase
 
+_INFERENCE_INPLACE = ("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+                      "clone to get a normal tensor before doing inplace update.See "
+                      "https://github.com/pytorch/rfcs/pull/17 for more details.")
+
 
 def _tensor():
     from .tensor import Tensor  # (Tensor is built on this module's mixin)
@@ -48,6 +52,8 @@ class InPlaceMethods(UnaryInPlaceMethods):
     __slots__ = ()
 
     def _check_leaf(self, op: str) -> None:
+        if self._inference and not grad_mode.STATE.inference:
+            raise RuntimeError(_INFERENCE_INPLACE)
         if self.is_leaf and self.requires_grad and grad_mode.STATE.enabled:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
                                f"({op}); wrap it in `with dt.no_grad():` (as optimizers do) or {_out_of_place(op)}")
@@ -57,7 +63,7 @@ class InPlaceMethods(UnaryInPlaceMethods):
         node = result.grad_fn
         if self._view is not None:
             check_inplace(self, node is not None, op)
-        new = result.data
+        new = result._array
         if tuple(new.shape) != self.shape:  # (PyTorch: the result must fit the tensor; copy_ broadcasts)
             if op == "copy_" and _fits(tuple(new.shape), self.shape):
                 new = _sh.broadcast_to(new, self.shape)
@@ -69,13 +75,16 @@ class InPlaceMethods(UnaryInPlaceMethods):
                                f"type {_torch_type(self.dtype)} (compute out of place, or convert the tensor first)")
         lift(self)
         before_inplace(self, node if op != "copy_" else None)
-        if type(new) is not np.ndarray or type(self.data) is not np.ndarray:
-            new = _device.like(new, self.data)  # (a scalar becomes an array; copy_ may cross devices)
-        if type(new) is type(self.data) and self.data.shape == new.shape and (
+        if type(new) is not np.ndarray or type(self._array) is not np.ndarray:
+            new = _device.like(new, self._array)  # (a scalar becomes an array; copy_ may cross devices)
+        if type(new) is type(self._array) and self._array.shape == new.shape and (
                 type(new) is np.ndarray or _device.is_device_array(new)):
-            self.data[...] = new
-        else:  # (a traced value, or another shape: the tensor takes the new array)
-            self.data = new if new.dtype == self.dtype else new.astype(self.dtype)
+            self._array[...] = new
+        else:  # (a traced value, or another shape: the tensor takes the new array, and so do those it aliases)
+            self._array = new if new.dtype == self.dtype else new.astype(self.dtype)
+            alias_of = self._alias_of
+            while alias_of is not None and (owner := alias_of()) is not None:
+                owner._array, alias_of = self._array, owner._alias_of
         self._version[0] += 1
         if node is not None:
             self._grad_fn, self._requires_grad = node, True
@@ -84,15 +93,17 @@ class InPlaceMethods(UnaryInPlaceMethods):
         return self
 
     def zero_(self):
+        """Fill with zeros, in place."""
         return self.fill_(0)
 
     def fill_(self, value):
+        """Fill with value, in place."""
         self._check_leaf("fill_")
         if self.requires_grad and grad_mode.STATE.enabled:  # (recorded: the gradient to the old value is 0)
-            nowhere = _device.module_of(self.data).zeros(self.shape, bool)
+            nowhere = _device.module_of(self._array).zeros(self.shape, bool)
             return self._inplace(_ew.where(nowhere, self, value), "fill_")
         with grad_mode.no_grad():
-            return self._inplace(_tensor()._wrap(np.full_like(self.data, value)), "fill_")
+            return self._inplace(_tensor()._wrap(np.full_like(self._array, value)), "fill_")
 
     def copy_(self, src):
         """src's values (broadcast, in self's dtype) written into self; recorded (CopyBackwards: src gets the
@@ -100,7 +111,7 @@ class InPlaceMethods(UnaryInPlaceMethods):
         Tensor = _tensor()
         src = src if isinstance(src, Tensor) else Tensor._wrap(_device.as_array(src))
         if grad_mode.STATE.enabled and (self.requires_grad or src.requires_grad):
-            everywhere = _device.module_of(self.data).ones(self.shape, bool)
+            everywhere = _device.module_of(self._array).ones(self.shape, bool)
             src = _ew.where(everywhere, src if src.dtype == self.dtype else src.to(self.dtype), self)
             src.grad_fn._name = "CopyBackwards"
         return self._inplace(src, "copy_")
@@ -109,13 +120,14 @@ class InPlaceMethods(UnaryInPlaceMethods):
         """self[index] = value in place; recorded (CopySlices) when a gradient flows through self or value."""
         recording = grad_mode.STATE.enabled and (self.requires_grad or getattr(value, "requires_grad", False) or (
             self._view is not None and self._view.base.requires_grad))  # (a view made under no_grad: refused)
-        if recording or LIFTING.stack or trace_of(self.data) is not None or \
-                trace_of(getattr(value, "data", value)) is not None:
+        if recording or LIFTING.stack or trace_of(self._array) is not None or \
+                trace_of(getattr(value, "_array", value)) is not None:
             self._inplace(_sh.index_update(self, index, value), "__setitem__")
             return
+        self._check_leaf("__setitem__")
         before_inplace(self, None)  # (nothing to record: write the values where they are)
         try:
-            self.data[_plain_index(index)] = _device.like(getattr(value, "data", value), self.data)
+            self._array[_plain_index(index)] = _device.like(getattr(value, "_array", value), self._array)
         except IndexError as e:  # (NumPy's bare message: say which op, which tensor, where)
             raise IndexBoundsError("__setitem__", f"{e} (writing into a tensor of shape {list(self.shape)})",
                                    user_source_line(), "indices must lie within each axis") from None
@@ -131,12 +143,15 @@ class InPlaceMethods(UnaryInPlaceMethods):
         return self._inplace(self - _scaled(other, alpha), "sub_")
 
     def mul_(self, other):
+        """self *= other."""
         return self._inplace(_ew.multiply(self, other), "mul_")
 
     def div_(self, other):
+        """self /= other."""
         return self._inplace(_ew.divide(self, other), "div_")
 
     def pow_(self, other):
+        """self **= other."""
         return self._inplace(_ew.power(self, other), "pow_")
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
@@ -160,23 +175,27 @@ class InPlaceMethods(UnaryInPlaceMethods):
         return self._inplace(_ew.divide(self, other), "__itruediv__")
 
     def masked_fill_(self, mask, value):
+        """Write value where the boolean mask is True, in place."""
         return self._inplace(self.masked_fill(mask, value), "masked_fill_")
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        """Limit the values to [min, max] in place."""
         return self._inplace(self.clamp(min, max), "clamp_")
 
     def clip_(self, min=None, max=None):  # noqa: A002
+        """Limit the values to [min, max] in place (clamp_'s alias)."""
         return self._inplace(self.clip(min, max), "clip_")
 
-    def uniform_(self, a=0.0, b=1.0):
-        """Fill with values drawn uniformly from [a, b), from the generator dt.manual_seed seeds."""
-        return _random_fill(self, "random", lambda u: u * (b - a) + a, "uniform_")
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with values drawn uniformly from [a, b), from generator (by default the one dt.manual_seed seeds)."""
+        return _random_fill(self, "random", lambda u: u * (b - a) + a, "uniform_", generator)
 
-    def normal_(self, mean=0.0, std=1.0):
-        """Fill with values drawn from N(mean, std**2), from the generator dt.manual_seed seeds."""
-        return _random_fill(self, "standard_normal", lambda z: z * std + mean, "normal_")
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with values drawn from N(mean, std**2), from generator (by default the one dt.manual_seed seeds)."""
+        return _random_fill(self, "standard_normal", lambda z: z * std + mean, "normal_", generator)
 
     def square_(self):
+        """Square each element in place."""
         return _unary_inplace(self, "square")
 
 
@@ -187,14 +206,14 @@ def _unary_inplace(self, name: str):
 
 
 
-def _random_fill(self, method: str, transform, name: str):
+def _random_fill(self, method: str, transform, name: str, generator):
     """Draw (as dt.rand / dt.randn do, so dt.compile replays it), transform, and write into self in place. The
     new values do not depend on the old ones: a gradient reaching them goes nowhere."""
-    from .factories import _random  # (the factories build on Tensor)
+    from .sampling import draw  # (the factories build on Tensor)
 
     _floating_only(self, f"{name}: expected a floating point tensor. Got {{}}")
     with grad_mode.no_grad():
-        values = transform(_random(method, self.shape, self.dtype, False, None))
+        values = transform(draw(method, self.shape, self.dtype, False, None, generator))
     return self._inplace(_in_graph(self, values), name)
 
 
@@ -237,8 +256,8 @@ def _plain_index(index):
     """An index with the tensors in it replaced by their arrays."""
     Tensor = _tensor()
     if isinstance(index, tuple):
-        return tuple(e.data if isinstance(e, Tensor) else e for e in index)
-    return index.data if isinstance(index, Tensor) else index
+        return tuple(e._array if isinstance(e, Tensor) else e for e in index)
+    return index._array if isinstance(index, Tensor) else index
 
 
 _OPERATOR_SIGNS = {"__iadd__": "+", "__isub__": "-", "__imul__": "*", "__itruediv__": "/", "__ipow__": "**",

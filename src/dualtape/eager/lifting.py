@@ -19,7 +19,7 @@ class CompileHooks:
     """What eager code tells the dt.compile trace it runs under (compile.state.Lifting implements these)."""
 
     def __call__(self, t) -> None:
-        """Lift t: its concrete array becomes an input of the program (t.data is swapped for a tracer)."""
+        """Lift t: its concrete array becomes an input of the program (t._array is swapped for a tracer)."""
         raise NotImplementedError
 
     def track(self, t) -> None:
@@ -47,7 +47,7 @@ LIFTING = _Lifting()
 def lift(t) -> None:
     """Make t's array an input of the compile being traced (if one is, and t is not traced already)."""
     stack = LIFTING.stack
-    if stack and trace_of(t.data) is None:
+    if stack and trace_of(t._array) is None:
         stack[-1](t)
 
 
@@ -77,5 +77,5 @@ def set_grad(t, grad) -> None:
 
 def set_data(t, array) -> None:
     """Write a new array into t, as an in-place change (its version counter moves on)."""
-    t.data = array
+    t._array = array
     t._version[0] += 1

@@ -14,6 +14,12 @@ from ..core.primitive import REGISTRY, bind, trace_of
 DEFAULT_FLOAT = np.dtype(np.float32)
 _DEFAULT = {"b": np.dtype(np.bool_), "i": np.dtype(np.int64), "f": DEFAULT_FLOAT, "c": np.dtype(np.complex64)}
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # (V: ml_dtypes' bfloat16, a float to NumPy 2)
+_NAMES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
+          "complex64", "complex128")
+_SCALAR_TYPES = dict(zip(_NAMES, ("Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte",
+                                  "Bool", "ComplexFloat", "ComplexDouble")))
+_CPP_TYPES = dict(zip(_NAMES, ("float", "double", "c10::Half", "c10::BFloat16", "long int", "int", "short int",
+                               "signed char", "unsigned char", "bool", "c10::complex<float>", "c10::complex<double>")))
 
 
 def _kind(dtype) -> str:
@@ -59,6 +65,21 @@ def _agrees(positions, floating, raw) -> bool:
     return False
 
 
+def same_dtype(a, b) -> tuple:
+    """(a, b), two operands of a matrix product, which PyTorch refuses to promote: of one dtype, else its error
+    (its matmul, mm, dot and @; dnp.matmul on tensors promotes as NumPy does). A complex operand with a real one
+    is let through to NumPy's promotion, as dualtape's complex support (issue 17) has it, where PyTorch refuses."""
+    a_dtype, b_dtype = getattr(a, "dtype", None), getattr(b, "dtype", None)
+    if a_dtype is not None and b_dtype is not None and a_dtype != b_dtype and "c" not in (a_dtype.kind, b_dtype.kind):
+        fix = " (convert one first, e.g. b.to(a.dtype))"
+        if np.ndim(a) == 1 and np.ndim(b) == 1:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{_SCALAR_TYPES.get(a_dtype.name)} and {_SCALAR_TYPES.get(b_dtype.name)}" + fix)
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_CPP_TYPES.get(a_dtype.name)} != "
+                           f"{_CPP_TYPES.get(b_dtype.name)}" + fix)
+    return a, b
+
+
 def promoted(rule, raw: list, versions: list) -> list:
     """raw with the operands at the rule's positions cast to PyTorch's result dtype (raw itself if none is);
     versions marks the tensors' arrays (not None), whose NumPy scalars are 0-d tensors, not numbers."""
@@ -102,5 +123,4 @@ def promoted(rule, raw: list, versions: list) -> list:
             out = list(raw)
         out[i] = value
     return raw if out is None else out
-
 

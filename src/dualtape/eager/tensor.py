@@ -3,14 +3,17 @@
 Tensors are one more value kind for bind(): their `_dt_trace` is the eager trace (level 0, below every
 staging or transform trace), whose `process` runs the primitive on the arrays inside and, when grad mode is
 on and an operand requires grad, records a PrimitiveNode (the output's grad_fn). Tensor's methods, in order of
-precedence: its own class body (attributes, conversions, autograd), TorchMethods (tensor_methods.py: PyTorch's
-meanings where they differ from NumPy's), TorchFunctionMethods (torch_functions.py: PyTorch's functions as
-methods, from one table of rows), InPlaceMethods (inplace.py: the forms ending in `_`), and the method set
-shared with traced values (numpy.methods.ArrayMethods). View machinery lives in views.py.
+precedence: its own class body (attributes, autograd), ConversionMethods (conversions.py: values into Python,
+NumPy and text), StorageMethods (storage.py: .data, detach, clone, contiguous), TorchMethods (tensor_methods.py:
+PyTorch's meanings where they differ from NumPy's), TorchFunctionMethods (torch_functions.py: PyTorch's
+functions as methods, from one table of rows), InPlaceMethods (inplace.py: the forms ending in `_`), and the
+method set shared with traced values (numpy.methods.ArrayMethods, with PyTorch's docstrings: method_docs.py).
+The array a tensor holds is `_array` (`.data` is PyTorch's, a tensor). View machinery lives in views.py.
 """
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
@@ -18,22 +21,32 @@ import numpy as np
 from .._util import user_source_line
 from ..avals import ShapedArray, aval_of
 from ..core.primitive import PLAIN_TYPES, Trace, bind, trace_of
-from ..errors import COMPILED_CONTROL_FIX, ConcretizationError, ShapeError
+from ..errors import ShapeError
 from ..numpy.methods import ArrayMethods
 from ..ops.elementwise import stop_gradient_p
 from . import autocast as _autocast
 from . import devices as _device
 from . import grad_mode
+from .conversions import ConversionMethods
 from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, record_results
 from .inplace import InPlaceMethods
 from .lifting import LIFTING, lift_all
+from .method_docs import DocumentedArrayMethods
 from .promotion import promoted
-from .tensor_methods import TorchMethods, _clone, _is_inexact
+from .storage import StorageMethods, initial_array
+from .tensor_methods import TorchMethods, _is_inexact
 from .torch_functions import TorchFunctionMethods
 from .views import make_view, regenerate
 
 _NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables. If you want to use a computed "
                   "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+_NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                  "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                  "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
+                  "Tensor by mistake, make sure you access the leaf Tensor instead.")
+INFERENCE_SAVED = ("Inference tensors cannot be saved for backward. Please do not use Tensors created in inference "
+                   "mode in computation tracked by autograd. To work around this, you can make a clone to get a "
+                   "normal tensor and use it in autograd.")
 
 
 def _explain(prim, raw, params, error) -> None:
@@ -54,19 +67,21 @@ class EagerTrace(Trace):
     level = 0
 
     def unwrap(self, x):
-        return x.data
+        return x._array
 
     def process(self, prim, args, params):
         if _autocast.STATE.policies is not None and prim.facts.precision:  # (dt.autocast: casts first)
             return _autocast.run(prim, args, params)
         if LIFTING.stack:  # (dt.compile is tracing: tensors holding arrays become program inputs)
             lift_all(args)
-        raw, edges, versions, record, traced, foreign, needed = [], [], [], False, False, False, 0
+        raw, edges, versions, record, traced, foreign, needed, inference = [], [], [], False, False, False, 0, 0
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
             if type(a) is Tensor or isinstance(a, Tensor):
-                a_data = a.data
+                a_data = a._array
                 if a._view is not None and a._view.version != a._version[0] and grad_mode.STATE.enabled:
                     regenerate(a)  # (a view whose base, or another view of it, changed in place)
+                if a._inference:
+                    inference |= 1 << len(edges)
                 if a._requires_grad:  # (the slots: this is the hot path)
                     record = True
                     needed |= 1 << len(edges)
@@ -115,6 +130,8 @@ class EagerTrace(Trace):
         if prim.view and versions[0] is not None:
             make_view(result, prim, params, args[0], out, raw, False)
         positions, out_unread = prim._unread.get(needed) or prim.unread(needed)
+        if inference and any(inference >> i & 1 and i not in positions for i in range(len(args))):
+            raise RuntimeError(INFERENCE_SAVED)  # (a rule that will run reads a tensor made in inference mode)
         if positions:  # (keep only what the rules that will run read: the rest is freed with its tensor)
             args = list(args)
             for i in positions:
@@ -132,17 +149,22 @@ class EagerTrace(Trace):
 EAGER = EagerTrace()
 
 
-class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
-    """An n-dimensional array that can record how it was computed, for .backward()."""
+class Tensor(ConversionMethods, StorageMethods, TorchMethods, TorchFunctionMethods, InPlaceMethods,
+             DocumentedArrayMethods, ArrayMethods):
+    """An n-dimensional array that can record how it was computed, for .backward(). `dt.Tensor(data)` is
+    PyTorch's legacy constructor (float32 values, or zeros of the sizes given as ints); `dt.tensor(data)` infers
+    the dtype."""
 
-    __slots__ = ("data", "_requires_grad", "_grad", "_grad_fn", "_version", "_retains_grad", "_hooks",
-                 "_accumulator", "_view", "__weakref__")
+    __slots__ = ("_array", "_requires_grad", "_grad", "_grad_fn", "_version", "_retains_grad", "_hooks",
+                 "_accumulator", "_view", "_inference", "_alias_of", "__weakref__")
     _dt_trace = EAGER
     _dt_eager = True
     __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad: bool = False):
-        self.data = data
+    def __init__(self, *args, requires_grad: bool = False):
+        if len(args) == 2 and type(args[1]) is bool:  # (Tensor(array, requires_grad), as dualtape's own code makes)
+            args, requires_grad = args[:1], args[1]
+        self._array = initial_array(args)
         if requires_grad and not _is_inexact(self):
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(requires_grad)
@@ -153,14 +175,17 @@ class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
         self._retains_grad = False
         self._hooks = None
         self._accumulator = None
+        self._inference = grad_mode.STATE.inference
+        self._alias_of = None  # (a weak reference to the tensor whose .data or detach() this is)
         if LIFTING.stack:
             LIFTING.stack[-1].track(self)
 
     @classmethod
     def _wrap(cls, data) -> "Tensor":
         t = cls.__new__(cls)
-        t.data, t._requires_grad, t._grad, t._grad_fn, t._view = data, False, None, None, None
+        t._array, t._requires_grad, t._grad, t._grad_fn, t._view = data, False, None, None, None
         t._version, t._retains_grad, t._hooks, t._accumulator = [0], False, None, None
+        t._inference, t._alias_of = grad_mode.STATE.inference, None
         if LIFTING.stack:  # (dt.compile is tracing: a tensor made now may become state the program writes)
             LIFTING.stack[-1].track(t)
         return t
@@ -168,9 +193,12 @@ class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
     # ---- attributes -------------------------------------------------------------------------------------
     @property
     def grad(self):
-        """The gradient accumulated by backward (a Tensor), or None."""
+        """The gradient accumulated by backward (a Tensor), or None; read on a non-leaf that does not retain
+        its grad, PyTorch's warning that it is never filled."""
         if LIFTING.stack:
             LIFTING.stack[-1].saw_grad(self, reading=True)
+        if self._grad is None and self._grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -220,118 +248,54 @@ class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
 
     @property
     def aval(self) -> ShapedArray:
-        return ShapedArray(np.shape(self.data), self.dtype)
+        """The abstract value: shape and dtype (what a transform sees of this tensor)."""
+        return ShapedArray(np.shape(self._array), self.dtype)
 
     @property
     def shape(self):
-        return tuple(np.shape(self.data))
+        """The size of each dimension, as a tuple."""
+        return tuple(np.shape(self._array))
 
     @property
     def dtype(self):
-        return getattr(self.data, "dtype", None) or np.asarray(self.data).dtype
+        """The type of the elements (a NumPy dtype: dt.float32 is np.float32)."""
+        return getattr(self._array, "dtype", None) or np.asarray(self._array).dtype
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return len(self.shape)
 
     def dim(self) -> int:
+        """The number of dimensions."""
         return self.ndim
 
     def size(self, dim=None):
+        """The shape, or the size of dimension dim."""
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self) -> int:
+        """The number of elements."""
         return int(np.prod(self.shape, dtype=np.int64))
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no recorded operation made this tensor (its gradient accumulates into .grad)."""
         return self.grad_fn is None
 
     @property
     def device(self) -> _device.device:
         """Where the data lives: device(type='cpu'), or device(type='cuda', index=0) for a CuPy array."""
-        return _device.device_of(self.data)
+        return _device.device_of(self._array)
 
     @property
     def is_cuda(self) -> bool:
-        return _device.is_device_array(self.data)
+        """Whether the data lives on the GPU."""
+        return _device.is_device_array(self._array)
 
-    def item(self):
-        return np.asarray(_device.host(self._known("number (.item())"))).item()
-
-    def tolist(self):
-        return np.asarray(_device.host(self._known("list (.tolist())"))).tolist()
-
-    def _known(self, what: str):
-        """The array, which must hold values: reading a traced tensor's values into Python cannot be recorded."""
-        data = self.data
-        if trace_of(data) is not None:
-            fix = (COMPILED_CONTROL_FIX if what.startswith("bool") else "dt.compile records tensor operations, and a "
-                   "value read into Python cannot be: return it from the compiled function and read it outside, or "
-                   "run the function without dt.compile") if LIFTING.stack else None
-            raise ConcretizationError(what, data.aval, user_source_line(), fix)
-        return data
-
-    def _check_host(self) -> None:
-        if _device.is_device_array(self.data):
-            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
-                            "to host memory first.")
-
-    def numpy(self) -> np.ndarray:
-        self._check_host()
-        if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return np.asarray(self.data)
-
-    def __array__(self, dtype=None, copy=None):
-        self._check_host()
-        if self.requires_grad:
-            raise RuntimeError("Can't convert a Tensor that requires grad to a NumPy array. "
-                               "Use tensor.detach().numpy() instead.")
-        return np.asarray(self.data, dtype=dtype)
-
-    def __repr__(self):
-        if trace_of(self.data) is not None:  # (printed while tracing, as JAX prints a tracer)
-            body = f"<traced {self.data.aval}>"
-        else:
-            body = np.array2string(np.asarray(_device.host(self.data)), separator=", ", prefix="tensor(")
-        extra = ""
-        if self.grad_fn is not None:
-            extra = f", grad_fn={self.grad_fn!r}"
-        elif self.requires_grad:
-            extra = ", requires_grad=True"
-        if self.dtype not in (np.float32, np.int64, np.bool_):
-            extra = f", dtype=dualtape.{self.dtype}" + extra
-        if _device.is_device_array(self.data):
-            extra = ", device='cuda:0'" + extra
-        return f"tensor({body}{extra})"
-
-    def __format__(self, spec: str) -> str:
-        """f"{loss:.4f}" formats a 0-d tensor's value (as PyTorch, whose subclasses such as Parameter and
-        other tensors take only an empty spec, giving the repr)."""
-        if self.ndim == 0 and type(self) is Tensor:
-            return self.item().__format__(spec)
-        return object.__format__(self, spec)
-
-    def __bool__(self):
-        return bool(self._known("bool (in an if, while, and/or, or assert)"))
-
-    def __float__(self):
-        return float(self._known("float"))
-
-    def __int__(self):
-        return int(self._known("int"))
-
-    def __index__(self):
-        return int(self._known("int (an index)"))
-
-    def __len__(self):
-        if not self.shape:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
+    def is_inference(self) -> bool:
+        """Whether this tensor was made under dt.inference_mode() (it cannot be saved for backward)."""
+        return self._inference
 
     __hash__ = object.__hash__
 
@@ -343,10 +307,12 @@ class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
         return self._accumulator
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set requires_grad in place (of a leaf; a floating point one to turn it on); returns self."""
         self.requires_grad = requires_grad  # (the property checks the dtype, and that a non-leaf stays recorded)
         return self
 
     def retain_grad(self) -> None:
+        """Keep this non-leaf's gradient in .grad at backward (a leaf keeps its own anyway)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None:
@@ -355,6 +321,7 @@ class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
 
     @property
     def retains_grad(self) -> bool:
+        """Whether retain_grad() was called on this non-leaf."""
         return self._retains_grad
 
     def register_hook(self, hook):
@@ -367,24 +334,6 @@ class Tensor(TorchMethods, TorchFunctionMethods, InPlaceMethods, ArrayMethods):
             self.grad_fn.out_ref = weakref.ref(self)
         self._hooks.append(hook)
         return _Handle(self._hooks, hook)
-
-    def detach(self) -> "Tensor":
-        """The same storage, outside the graph (in-place changes show in both; the version counter is shared);
-        of a transform's traced values, their stop_gradient."""
-        data = self.data
-        t = Tensor._wrap(data if trace_of(data) is None else _stop_gradient(data, None))
-        t._version = self._version
-        return t
-
-    def detach_(self) -> "Tensor":
-        if self._view is not None:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
-        self.grad_fn = None
-        self.requires_grad = False
-        return self
-
-    def clone(self) -> "Tensor":
-        return _clone(self)
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d self / d leaf into each leaf's .grad (and into retained non-leaf grads)."""

@@ -12,13 +12,17 @@ import numpy as np
 
 from .._util import normalize_axes, normalize_axis
 from ..avals import is_float
-from ..core.primitive import trace_of
+from ..core.primitive import bind
+from ..numpy import contractions as _la
 from ..numpy import elementwise as _ew
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
+from ..ops.shape import transpose_p
 from . import devices as _device
 from . import grad_mode
+from .promotion import same_dtype
+from .storage import clone as _clone
 
 values_indices = namedtuple("return_types_max", ["values", "indices"])
 
@@ -56,6 +60,7 @@ class TorchMethods:
         return _red.max(self, None if dim == () else dim, keepdim)
 
     def amin(self, dim=(), keepdim=False):
+        """The minimum over dim (an int, tuple or list; all dims when empty); ties share the gradient evenly."""
         return _red.min(self, None if dim == () else dim, keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -122,13 +127,48 @@ class TorchMethods:
     # ---- PyTorch spellings that differ from NumPy's ---------------------------------------------------------
     def transpose(self, dim0, dim1):
         """PyTorch's: swap two dimensions (NumPy's `transpose(0, 1)` of a matrix would be the identity)."""
-        return _sh.swapaxes(self, dim0, dim1)
+        return _named(_sh.swapaxes(self, dim0, dim1), "TransposeBackward0")
+
+    def swapaxes(self, axis0, axis1):
+        """A view with dimensions axis0 and axis1 swapped (PyTorch's alias of transpose)."""
+        return _named(_sh.swapaxes(self, axis0, axis1), "TransposeBackward0")
+
+    @property
+    def mT(self):  # noqa: N802 - PyTorch's name
+        """The transpose of the last two dimensions (of each matrix in a batch)."""
+        return _named(_sh.swapaxes(self, -1, -2), "TransposeBackward0")
 
     def t(self):
-        """The transpose of a matrix (a vector is returned as it is)."""
-        return self if self.ndim < 2 else _sh.swapaxes(self, 0, 1)
+        """The transpose of a matrix; a vector or a 0-d tensor as it is (a view, as PyTorch's)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return _named(bind(transpose_p, self, perm=(1, 0) if self.ndim == 2 else tuple(range(self.ndim))), "TBackward0")
+
+    def __matmul__(self, other):
+        """self @ other: PyTorch's matrix product, of operands of one dtype."""
+        return _la.matmul(*same_dtype(self, other))
+
+    def __rmatmul__(self, other):
+        return _la.matmul(*same_dtype(other, self))
+
+    def matmul(self, other):
+        """The matrix product (NumPy's rules for 1-D and batched operands), of operands of one dtype."""
+        return _la.matmul(*same_dtype(self, other))
+
+    def mm(self, mat2):
+        """The product of two matrices of one dtype."""
+        return _la.matmul(*same_dtype(self, mat2))
+
+    def dot(self, other):
+        """The inner product of two vectors of one dtype."""
+        return _la.dot(*same_dtype(self, other))
+
+    def __rtruediv__(self, other):
+        """other / self as PyTorch computes it: self's reciprocal (ReciprocalBackward0) times other (MulBackward0)."""
+        return _ew.multiply(_named(_ew.divide(1, self), "ReciprocalBackward0"), other)
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False, dtype=None):
+        """The mean of the elements, over dim when given (keepdim keeps it); floating point tensors only."""
         source = self if dtype is None else self.to(dtype)
         _floating_only(source, "mean(): could not infer output dtype. Input dtype must be either a floating "
                                "point or complex dtype. Got: {}")
@@ -137,22 +177,61 @@ class TorchMethods:
         return _composite(name, _red.mean, source, dim, keepdim or keepdims)
 
     def softmax(self, dim=-1):
+        """exp(self) normalised to sum to 1 along dim."""
         _floating_only(self, "softmax(): expected a floating point or complex tensor as input. Got {}")
         return _composite("SoftmaxBackward0", _red.softmax, self, dim)
 
     def log_softmax(self, dim=-1):
+        """The logarithm of softmax along dim, computed stably."""
         _floating_only(self, "log_softmax(): expected a floating point or complex tensor as input. Got {}")
         return _composite("LogSoftmaxBackward0", _red.log_softmax, self, dim)
 
     def norm(self, p="fro", dim=None, keepdim=False):
+        """The p-norm of the elements (2-norm for "fro"), over dim when given."""
         _floating_only(self, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}")
         return _composite("LinalgVectorNormBackward0", _methods.ARRAY_METHODS["norm"], self, p, dim, keepdim)
 
     def float(self):
+        """self as float32."""
         return self.to(np.float32)
 
     def double(self):
+        """self as float64."""
         return self.to(np.float64)
+
+    def half(self):
+        """self as float16."""
+        return self.to(np.float16)
+
+    def bfloat16(self):
+        """self as bfloat16 (ml_dtypes' type: an optional dependency)."""
+        from ..api.precision import bfloat16  # (imported on first use)
+
+        return self.to(bfloat16())
+
+    def long(self):
+        """self as int64 (outside the graph, as every integer conversion)."""
+        return self.to(np.int64)
+
+    def int(self):  # noqa: A003 - PyTorch's name
+        """self as int32."""
+        return self.to(np.int32)
+
+    def short(self):
+        """self as int16."""
+        return self.to(np.int16)
+
+    def char(self):
+        """self as int8."""
+        return self.to(np.int8)
+
+    def byte(self):
+        """self as uint8."""
+        return self.to(np.uint8)
+
+    def bool(self):  # noqa: A003
+        """self as bool (True where nonzero)."""
+        return self.to(np.bool_)
 
     def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False):
         """PyTorch's to(dtype), to(device, dtype=None), to(other) and to(device=, dtype=): self where nothing
@@ -170,6 +249,7 @@ class TorchMethods:
         return _clone(out) if copy and out is self else out
 
     def cpu(self):
+        """self on the CPU (self itself if it is there)."""
         return self.to("cpu")
 
     def cuda(self, device=None):
@@ -237,14 +317,12 @@ def _composite(name, fn, tensor, *static):
     return composite(name, fn, [tensor], *static)
 
 
-def _clone(t):
-    """A copy; recorded (as a multiplication by one) when t requires grad, so gradients flow through it."""
-    if t.requires_grad:
-        return t * 1
-    Tensor = _tensor()
-    if trace_of(t.data) is not None:  # (a traced value is immutable: no copy needed)
-        return Tensor._wrap(t.data)
-    return Tensor._wrap(t.data.copy() if _device.is_device_array(t.data) else np.array(t.data, copy=True))
+def _named(out, name: str):
+    """out, whose grad_fn (when it was recorded: a node made for out alone) is named `name`, as PyTorch's."""
+    node = out._grad_fn
+    if node is not None:
+        node._name = name
+    return out
 
 
 def _moved(t, dev):
@@ -252,7 +330,7 @@ def _moved(t, dev):
     source = t.device
     if source == dev:
         return t
-    out = _tensor()._wrap(_device.move(t.data, dev))
+    out = _tensor()._wrap(_device.move(t._array, dev))
     if t.requires_grad and grad_mode.STATE.enabled:
         out.grad_fn, out.requires_grad = _device.ToCopyNode(t, source), True
     return out

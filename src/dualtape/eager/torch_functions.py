@@ -32,7 +32,7 @@ from ..numpy.einsum import einsum as _dnp_einsum
 from ..numpy.joins import axis_index
 from ..numpy.methods import ARRAY_METHODS
 from . import devices as _device
-from .tensor_methods import _clone
+from .storage import clone as _clone
 
 sort_result = namedtuple("sort", ["values", "indices"])  # (torch.return_types.sort)
 
@@ -67,12 +67,12 @@ def _one(node, fn, operands, *static):
         return out
     if any(out is t for t in tensors):
         return _clone(out)
-    data, xp = out.data, _device.module_of(out.data)
-    if trace_of(data) is None and any(type(t.data) is type(data) and xp.may_share_memory(data, t.data)
+    data, xp = out._array, _device.module_of(out._array)
+    if trace_of(data) is None and any(type(t._array) is type(data) and xp.may_share_memory(data, t._array)
                                       for t in tensors):  # (fn returned its operand, or a view of it)
-        out.data = data.copy()
+        out._array = data.copy()
         if out.grad_fn is not None:
-            out.grad_fn.out_data = out.data
+            out.grad_fn.out_data = out._array
     return out
 
 
@@ -100,7 +100,7 @@ def _concrete(value):
     """A tensor or array argument that fixes shapes (repeats, split indices, tensordot's dims) as Python ints."""
     if not hasattr(value, "shape"):
         return value
-    values = np.asarray(getattr(value, "data", value))
+    values = np.asarray(getattr(value, "_array", value))
     return values.tolist() if values.ndim else int(values)
 
 

@@ -74,7 +74,7 @@ def regenerate(t) -> None:
 
 def check_inplace(t, recorded: bool, op: str) -> None:
     """PyTorch's refusals of in-place change `op` of view t (`recorded`: whether the change is recorded)."""
-    data = t.data
+    data = t._array
     if type(data) is np.ndarray and any(s == 0 and n > 1 for s, n in zip(data.strides, data.shape)):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                            "single memory location. Please clone() the tensor before performing the operation.")

@@ -74,7 +74,7 @@ def mse_loss(input, target, reduction: str = "mean"):
 
 def _check_class_range(target, classes: int) -> None:
     """Class indices must lie in [0, classes) (checked when the values are at hand: not while tracing)."""
-    data = target.data
+    data = target._array
     if isinstance(data, np.ndarray) and data.size:
         low, high = data.min(), data.max()
         if low < 0 or high >= classes:

@@ -21,7 +21,7 @@ class Parameter(Tensor):
         if requires_grad and not is_float(source.dtype):
             raise RuntimeError(f"Only Tensors of floating point dtype can require gradients; this Parameter has "
                                f"dtype {source.dtype}: convert it first (e.g. .float()) or pass requires_grad=False")
-        super().__init__(source.data, requires_grad)
+        super().__init__(source, requires_grad=requires_grad)
         self._version = source._version  # (one storage, one version counter)
 
     def __repr__(self):
