@@ -3,6 +3,7 @@ tensor methods (its gradient check evaluates the traced program, not the functio
 x.svg` without Graphviz prints everything else and a note; `dualtape bench --quick` says its numbers are rough,
 and its results never show as untracked files in a git checkout."""
 
+import inspect
 import pathlib
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import dualtape as dt
 from dualtape.bench import report, runner
 from dualtape.bench.result import Result, Table
 from dualtape.cli import main
+from testkit import d2l
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -32,18 +34,7 @@ def test_version_in_process(capsys):
 
 
 # ---- show: tensor methods, and --dot without Graphviz ------------------------------------------------------
-TENSOR_STYLE = '''
-def d2l(a):
-    b = a * 2
-    while b.norm() < 1000:
-        b = b * 2
-    if b.sum() > 0:
-        c = b
-    else:
-        c = 100 * b
-    return c
-
-
+TENSOR_STYLE = inspect.getsource(d2l) + '''
 def methods(x):
     return (x.exp() * x.sin()).sum()
 '''

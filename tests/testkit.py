@@ -50,3 +50,15 @@ def line_of(fn, text: str) -> int:
     """The file line number of the first line of fn's source containing text."""
     lines, first = inspect.getsourcelines(fn)
     return first + next(k for k, line in enumerate(lines) if text in line)
+
+
+def d2l(a):
+    """The data-dependent loop of Dive into Deep Learning's autograd chapter, as written there (tensor methods)."""
+    b = a * 2
+    while b.norm() < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c

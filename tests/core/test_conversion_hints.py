@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import dualtape as dt
+from testkit import d2l
 
 
 def fix_of(fn, *args) -> str:
@@ -51,18 +52,6 @@ def test_the_suggested_replacements_work():
 
     assert np.isclose(dt.grad(lambda x: dnp.sin(x))(0.5), math.cos(0.5))
     assert np.allclose(dt.jit(lambda x: dnp.asarray(x) * 2)(np.ones(2)), [2.0, 2.0])
-
-
-def d2l(a):
-    """The data-dependent loop of Dive into Deep Learning's autograd chapter, with tensor methods."""
-    b = a * 2
-    while b.norm() < 1000:
-        b = b * 2
-    if b.sum() > 0:
-        c = b
-    else:
-        c = 100 * b
-    return c
 
 
 def test_compile_refusing_a_data_dependent_loop_says_jit_and_grad_run_it():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import dualtape as dt
+from testkit import d2l
 
 SIZE_FORMS = [((2, 3), {}), (((2, 3),), {}), (([2, 3],), {}), ((), {"size": (2, 3)}), ((), {"size": ()}),
               (((),), {}), ((4,), {}), ((0, 2), {}), ((np.int64(2), 1), {})]
@@ -174,16 +175,7 @@ def test_tensor_infers_dtypes_as_torch(data):
 
 
 def test_the_d2l_control_flow_example_runs_as_written():
-    def f(a):
-        b = a * 2
-        while b.norm() < 1000:
-            b = b * 2
-        if b.sum() > 0:
-            c = b
-        else:
-            c = 100 * b
-        return c
-
+    f = d2l
     a = dt.randn(size=(), requires_grad=True)
     d = f(a)
     d.backward()
