@@ -109,6 +109,32 @@ def test_module_gradients_land_in_grad_as_one_backward_leaves_them(client):
     optimizer.step()  # (the training loop goes on as usual)
 
 
+def test_models_with_the_same_parameter_names_do_not_share_data_on_the_workers(client):
+    """Every model's state_dict names its weights "0.weight", ...: each call's copy travels under its own key, so
+    releasing one call's copy never drops another's (the lost-data failure scattering the dict bare caused)."""
+    from dualtape.parallel.data import broadcast
+
+    state = {"0.weight": np.ones(2)}
+    future = broadcast(client, state)
+    assert future.key != "0.weight" and client.submit(len, future).result() == 1
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((12, 3)).astype(np.float32), rng.standard_normal((12, 2)).astype(np.float32)
+    models = []
+    for seed in range(2):
+        dt.manual_seed(seed)
+        models.append(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)))
+    for _ in range(6):
+        for model in models:
+            model.zero_grad()
+            parallel.module_grads(model, nn.MSELoss(), x, y, shards=2, client=client)
+    for model in models:
+        got = [p.grad.numpy().copy() for p in model.parameters()]
+        model.zero_grad()
+        nn.MSELoss()(model(dt.tensor(x)), dt.tensor(y)).backward()
+        for g, p in zip(got, model.parameters()):
+            np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_compiled_functions_pickle_after_use_and_compile_again_there():
     grad = dt.jit(dt.grad(mlp_loss))
     params, x, y = mlp_data(batch=5)

@@ -23,8 +23,15 @@ class Placed:
     def on(self, client):
         future = self._futures.get(client)
         if future is None or future.status != "finished":
-            future = self._futures[client] = client.scatter(self.fn, broadcast=True, hash=False)
+            future = self._futures[client] = broadcast(client, self.fn)
         return future
+
+
+def broadcast(client, value):
+    """value copied to every worker, as one future under a fresh key. (Scattered bare, a dict would become one
+    future per entry named by its keys, e.g. a state_dict's "0.weight", shared by every model: releasing an
+    earlier call's futures would then drop a later call's data.)"""
+    return client.scatter([value], broadcast=True, hash=False)[0]
 
 
 def run_shards(fn, shard_args: list[tuple], whole: dict, client):
@@ -32,8 +39,7 @@ def run_shards(fn, shard_args: list[tuple], whole: dict, client):
     broadcast once, or already there where given as futures) and gather the results in shard order."""
     future = distributed().Future
     fn = fn.on(client) if isinstance(fn, Placed) else fn
-    sent = {i: value if isinstance(value, future) else client.scatter(value, broadcast=True, hash=False)
-            for i, value in whole.items()}
+    sent = {i: value if isinstance(value, future) else broadcast(client, value) for i, value in whole.items()}
     sliced = client.scatter([tuple(a for i, a in enumerate(args) if i not in whole) for args in shard_args],
                             hash=False)
     futures = [client.submit(_call_shard, fn, piece, sent, len(shard_args[0]), pure=False) for piece in sliced]
