@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.primitive import trace_of
 from ..numpy import shapes as _dnp_shapes
-from ..ops.rules import add_any
+from ..ops.rules import add_any, fit_dtype
 from . import devices as _device
 from . import grad_mode
 from .graph import AccumulateGrad, PrimitiveNode, edge_of, flip_convention
@@ -83,7 +83,10 @@ def _node_vjp(node, g, create_graph: bool):
             out.grad_fn, out.requires_grad = node, True
     else:
         operands, out = node.raw, node.out_data
-    return prim.vjp(g, *operands, out=out, needed=node.edges, **node.params)  # (an edge of None: not needed)
+    bars = prim.vjp(g, *operands, out=out, needed=node.edges, **node.params)  # (an edge of None: not needed)
+    if node.cast_from is not None:
+        bars = tuple(b if was is None or b is None else fit_dtype(b, was) for b, was in zip(bars, node.cast_from))
+    return bars
 
 
 def run(roots, root_grads, retain_graph, create_graph, capture=None):

@@ -151,13 +151,14 @@ class PrimitiveNode(Node):
     """The node of a registry primitive; its backward is the primitive's VJP rule. What it keeps is what the
     rules read: operands no rule reads are Unread, and out_data is the result, or only its shape (a tuple)."""
 
-    __slots__ = ("prim", "params", "out_version", "out_seen")
+    __slots__ = ("prim", "params", "out_version", "out_seen", "cast_from")
 
     def __init__(self, prim, params, inputs, raw, edges, versions, out_data, out_version):
         # (the eager trace has already walked the operands: no second pass here, this is the hot path)
         self._name, self.seq, self.inputs, self.raw, self.edges = None, next(_sequence), inputs, raw, edges
         self.versions, self.out_data, self.out_ref, self.freed, self.hooks = versions, out_data, None, False, None
-        self.prim, self.params = prim, params
+        self.prim, self.params, self.cast_from = prim, params, None  # cast_from: per operand promoted by PyTorch's
+        # rules before the op (else None), its Unread before: its cotangent is fitted back to that dtype
         # the output's version counter (shared with its aliases), when the rule reads the output
         self.out_version = out_version if prim.vjp_reads_out else None
         self.out_seen = out_version[0]  # (a view shares its base's counter, which need not be at 0)

@@ -28,7 +28,7 @@ from . import autocast as _autocast
 from . import devices as _device
 from . import grad_mode
 from .conversions import ConversionMethods
-from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, record_results
+from .graph import AccumulateGrad, PrimitiveNode, Unread, _Handle, record_results, unread
 from .inplace import InPlaceMethods
 from .lifting import LIFTING, lift_all
 from .method_docs import DocumentedArrayMethods
@@ -75,6 +75,7 @@ class EagerTrace(Trace):
         if LIFTING.stack:  # (dt.compile is tracing: tensors holding arrays become program inputs)
             lift_all(args)
         raw, edges, versions, record, traced, foreign, needed, inference = [], [], [], False, False, False, 0, 0
+        cast_from = None
         for a in args:  # one pass: the arrays inside, graph edges, versions, whether a trace is underneath
             if type(a) is Tensor or isinstance(a, Tensor):
                 a_data = a._array
@@ -106,7 +107,10 @@ class EagerTrace(Trace):
             first = raw[0]  # (the common case, one floating array alone or with its dtype or a float, inline)
             if not (type(first) is np.ndarray and first.dtype.kind == "f" and (len(raw) == 1 or (
                     type(raw[1]) is float or type(raw[1]) is np.ndarray and raw[1].dtype is first.dtype))):
-                raw = promoted(rule, raw, versions)
+                before, raw = raw, promoted(rule, raw, versions)
+                if record and raw is not before:  # (a cotangent comes back in the operand's own dtype)
+                    cast_from = [unread(b) if e is not None and r is not b else None
+                                 for b, r, e in zip(before, raw, edges)]
         if traced:
             out = bind(prim, *raw, **params)
             if not grad_mode.STATE.enabled and prim.differentiable:  # (no_grad over a transform's values:
@@ -140,8 +144,9 @@ class EagerTrace(Trace):
                     kept.shape, kept.dtype = data.shape, data.dtype
                     raw[i] = args[i] = kept
                     versions[i] = None
-        result._grad_fn = PrimitiveNode(prim, params, args, raw, edges, versions, out.shape if out_unread else out,
-                                        result._version)
+        result._grad_fn = node = PrimitiveNode(prim, params, args, raw, edges, versions,
+                                               out.shape if out_unread else out, result._version)
+        node.cast_from = cast_from
         result._requires_grad = True  # (made by a recorded op: no check needed)
         return result
 
