@@ -239,7 +239,10 @@ def test_values_and_gradients_match_torch(name):
 
 
 SECOND_ORDER = ["inv batch", "det", "slogdet", "cholesky", "eigh", "eigh lopsided", "eigvalsh", "svd square",
-                "svd reduced", "solve batch of vectors", "pinv", "lstsq", "eig", "complex inv", "complex eigh"]
+                "svd reduced", "solve batch of vectors", "pinv", "lstsq", "eig", "complex inv", "complex eigh",
+                "complex det", "complex slogdet", "complex solve", "complex solve_triangular", "complex eigvalsh",
+                "complex eig", "complex svd", "complex svdvals", "complex qr", "complex pinv", "complex pinv hermitian",
+                "complex lstsq", "complex matrix_norm nuc", "complex norm 2", "complex vector_norm"]
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
