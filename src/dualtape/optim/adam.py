@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import numpy as dnp
 from ..eager.factories import tensor, zeros_like
 from .optimizer import Optimizer
 
@@ -43,17 +44,36 @@ class Adam(Optimizer):
         return state
 
     def _update(self, p, group: dict) -> None:
-        beta1, beta2 = group["betas"]
         state = self.init_state(p)
-        step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        g = -p.grad if group["maximize"] else p.grad
+        tensors = (p, p.grad, state["exp_avg"], state["exp_avg_sq"], state["step"])
+        arrays = self._arrays(*tensors)
+        if arrays is not None:  # (eager: the rule on the arrays, written back in place)
+            arrays[4] += 1
+            state["step"]._version[0] += 1
+            new_p, m, v = adam_rule(*arrays, group, np)
+            self._write(zip(tensors[2:4], (m, v)))
+            self._write([(p, new_p)])
+            return
+        p, g, exp_avg, exp_avg_sq, step = tensors
         step.add_(1)
-        if group["weight_decay"] != 0:
-            g = g + p * group["weight_decay"]
-        exp_avg.add_(g - exp_avg, alpha=1 - beta1)  # (PyTorch's lerp_ towards g)
-        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        bias_correction1 = 1 - beta1 ** step  # float64 0-d tensors, rounded to p's dtype where they meet p
-        bias_correction2 = 1 - beta2 ** step
-        step_size = (group["lr"] / bias_correction1).to(p.dtype)
-        denom = exp_avg_sq.sqrt() / bias_correction2.sqrt().to(p.dtype) + group["eps"]
-        p.addcdiv_(exp_avg, denom, value=-step_size)
+        new_p, m, v = adam_rule(p, g, exp_avg, exp_avg_sq, step, group, dnp)
+        exp_avg.copy_(m)
+        exp_avg_sq.copy_(v)
+        p.copy_(new_p)
+
+
+def adam_rule(p, g, exp_avg, exp_avg_sq, step, group: dict, xp):
+    """PyTorch's Adam update of p: (new p, new exp_avg, new exp_avg_sq) for the step count `step` (already
+    advanced), on NumPy arrays (xp: numpy) or on tensors (xp: dualtape.numpy) alike, to the bit."""
+    beta1, beta2 = group["betas"]
+    if group["maximize"]:
+        g = -g
+    if group["weight_decay"] != 0:
+        g = g + p * group["weight_decay"]
+    exp_avg = exp_avg + (g - exp_avg) * (1 - beta1)  # (PyTorch's lerp towards g)
+    exp_avg_sq = exp_avg_sq * beta2 + g * (1 - beta2) * g
+    bias_correction1 = 1 - xp.power(beta1, step)  # float64 0-d values, rounded to p's dtype where they meet p
+    bias_correction2 = 1 - xp.power(beta2, step)
+    step_size = xp.astype(xp.divide(group["lr"], bias_correction1), p.dtype)
+    denom = xp.sqrt(exp_avg_sq) / xp.astype(xp.sqrt(bias_correction2), p.dtype) + group["eps"]
+    return p + exp_avg * -step_size / denom, exp_avg, exp_avg_sq

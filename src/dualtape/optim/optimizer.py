@@ -82,6 +82,29 @@ class Optimizer:
         """The update of one parameter p (with its .grad) under its group's hyperparameters."""
         raise NotImplementedError(f"{type(self).__name__} must define _update(p, group), the rule step() applies")
 
+    @staticmethod
+    def _arrays(*tensors) -> list | None:
+        """The tensors' NumPy arrays, where step() may update them in place directly: eager (not being traced by
+        dt.compile), floating, writable, not views; else None, and the update runs as tensor operations. Either
+        way one rule computes it (the optimiser's own, on arrays or on tensors), so the two agree bit for bit."""
+        if LIFTING.stack:
+            return None
+        arrays = []
+        for t in tensors:
+            a = t._array
+            if type(a) is not np.ndarray or t._view is not None or a.dtype.kind != "f" or not a.flags.writeable:
+                return None
+            arrays.append(a)
+        return arrays
+
+    @staticmethod
+    def _write(pairs) -> None:
+        """Each (tensor, new array) written into the tensor's storage, its version advanced (as an in-place
+        tensor operation would: a graph that saved the old value then refuses to backward)."""
+        for t, new in pairs:
+            t._array[...] = new
+            t._version[0] += 1
+
     # ---- state_dict ---------------------------------------------------------------------------------------
     def _all_params(self) -> list:
         return [p for group in self.param_groups for p in group["params"]]

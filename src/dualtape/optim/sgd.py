@@ -9,6 +9,7 @@ decay, with PyTorch's update:
 
 from __future__ import annotations
 
+from ..eager.factories import tensor
 from .optimizer import Optimizer
 
 
@@ -30,16 +31,35 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p, group: dict) -> None:
-        g = -p.grad if group["maximize"] else p.grad
-        if group["weight_decay"] != 0:
-            g = g + p * group["weight_decay"]
-        momentum = group["momentum"]
-        if momentum != 0:
-            state = self.state[p]
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = g.detach().clone()
-            else:
-                buf.mul_(momentum).add_(g, alpha=1 - group["dampening"])
-            g = g + buf * momentum if group["nesterov"] else buf
-        p.add_(g, alpha=-group["lr"])
+        state = self.state[p]
+        buf = state.get("momentum_buffer") if group["momentum"] != 0 else None
+        tensors = (p, p.grad) if buf is None else (p, p.grad, buf)
+        arrays = self._arrays(*tensors)
+        if arrays is not None:  # (eager: the rule on the arrays, written back in place)
+            new_p, new_buf = sgd_rule(*arrays[:2], None if buf is None else arrays[2], group)
+            if new_buf is not None and buf is None:
+                state["momentum_buffer"] = tensor(new_buf)
+            elif new_buf is not None:
+                self._write([(buf, new_buf)])
+            self._write([(p, new_p)])
+            return
+        new_p, new_buf = sgd_rule(p, p.grad, buf, group)
+        if new_buf is not None and buf is None:
+            state["momentum_buffer"] = new_buf.detach().clone()
+        elif new_buf is not None:
+            buf.copy_(new_buf)
+        p.copy_(new_p)
+
+
+def sgd_rule(p, g, buf, group: dict):
+    """PyTorch's SGD update of p: (new p, new momentum buffer or None), from the buffer (None before the first
+    step), on NumPy arrays or on tensors alike."""
+    if group["maximize"]:
+        g = -g
+    if group["weight_decay"] != 0:
+        g = g + p * group["weight_decay"]
+    momentum = group["momentum"]
+    if momentum != 0:
+        buf = g if buf is None else buf * momentum + g * (1 - group["dampening"])
+        g = g + buf * momentum if group["nesterov"] else buf
+    return p + g * -group["lr"], buf
