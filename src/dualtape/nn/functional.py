@@ -8,7 +8,9 @@ import warnings
 
 import numpy as np
 
+from .. import numpy as dnp
 from ..eager import functions as fn
+from ..eager.composite import one_node
 from ..eager.factories import arange, tensor
 from ..eager.tensor import Tensor
 from ..errors import ShapeError
@@ -111,5 +113,11 @@ def cross_entropy(input, target, reduction: str = "mean"):
                          "of one-hot targets)")
     _check_class_range(target, classes)
     class_ids = arange(classes, device=input.device).reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
-    picked = fn.where(target.unsqueeze(class_dim) == class_ids, log_probs, 0.0).sum(class_dim)
-    return _reduce(-picked, reduction)
+    return one_node("NllLossBackward0", _nll_loss, [log_probs, target, class_ids], class_dim, reduction)
+
+
+def _nll_loss(log_probs, target, class_ids, class_dim: int, reduction: str):
+    """The negative log-likelihood of the target classes (one node in the graph, as PyTorch's NllLoss)."""
+    picked = dnp.where(dnp.expand_dims(target, class_dim) == class_ids, log_probs, 0.0).sum(class_dim)
+    losses = -picked
+    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
