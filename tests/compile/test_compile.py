@@ -383,3 +383,15 @@ def test_a_function_keeping_the_tensors_it_makes_warns_that_it_traces_each_call(
         warnings.simplefilter("error")  # a training loop makes its state once: no warning
         for _ in range(5):
             compiled_step(X, Y)
+
+
+@pytest.mark.parametrize("op", ["mean", "softmax", "log_softmax", "var", "std", "norm"])
+def test_composite_ops_on_a_parameter_read_its_current_value(op):
+    """A composite op (one node in the eager graph) applied to a tensor the compiled function captures reads it
+    as an input of the program, not as a constant: after the tensor changes, the compiled function sees it."""
+    w = dt.tensor(np.array([1.0, 2.0, 4.0]), requires_grad=True)
+    compiled = dt.compile(lambda: getattr(w, op)().sum())
+    assert compiled().item() == getattr(w, op)().sum().item()
+    with dt.no_grad():
+        w.mul_(3)
+    assert compiled().item() == getattr(w, op)().sum().item()

@@ -17,6 +17,7 @@ from ..transforms.vjp import Pullback
 from . import autocast as _autocast
 from . import grad_mode
 from .graph import Node
+from .lifting import LIFTING, lift_all
 from .tensor import INFERENCE_SAVED, Tensor
 
 _programs: dict = {}
@@ -102,6 +103,8 @@ def composite(name: str, fn, tensors, *static):
     """fn(*tensors, *static) computed now and, when recording, one node named `name` in the graph."""
     if _autocast.STATE.policies is not None:  # (dt.autocast: op by op, each in the dtype the policy gives it)
         return fn(*tensors, *static)
+    if LIFTING.stack:  # (dt.compile is tracing: tensors holding arrays, such as parameters, become its inputs)
+        lift_all(tensors)
     raw = [t._array if isinstance(t, Tensor) else t for t in tensors]
     static = tuple(tuple(s) if type(s) is list else s for s in static)  # (dims as a list: a hashable cache key)
     record = grad_mode.STATE.enabled and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
