@@ -20,6 +20,8 @@ DTYPE_TOLERANCES = {  # against NumPy, by the result's dtype
     np.dtype(np.float16): (2e-3, 2e-3),
     np.dtype(np.float32): (2e-5, 2e-6),
     np.dtype(np.float64): (1e-11, 1e-13),
+    np.dtype(np.complex64): (2e-5, 2e-6),  # (a complex value: its float parts' tolerance)
+    np.dtype(np.complex128): (1e-11, 1e-13),
 }
 
 

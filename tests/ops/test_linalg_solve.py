@@ -1,7 +1,8 @@
 """The solves and factorisations (ops/linalg_solve.py, dnp.linalg) against NumPy: every case's NumPy-agreement
 draws (eager, per-equation impl, dt.jit); NumPy's edges (singular matrices, 0x0 and empty stacks, integer input,
-`upper=`); shape errors that name the op, the shapes and the fix; solve_triangular's evaluation without SciPy and
-for stacks; one factorisation where vmap batches only b; eager tensors through the same rows."""
+`upper=`); shape errors that name the op, the shapes and the fix; solve_triangular's and cholesky's evaluation
+through SciPy, without it and for stacks; one factorisation where vmap batches only b; eager tensors through the
+same rows."""
 
 import numpy as np
 import pytest
@@ -22,6 +23,14 @@ RNG = np.random.default_rng(0)
 def dominant(*shape):
     n = shape[-1]
     return RNG.uniform(-1, 1, shape) + (n + 1) * np.eye(n)
+
+
+def positive_definite(*shape, dtype=np.float64):
+    """Hermitian positive-definite matrices of dtype, with noise in the strict upper triangle (cholesky reads the
+    lower one)."""
+    m = RNG.normal(size=shape) + (1j * RNG.normal(size=shape) if np.dtype(dtype).kind == "c" else 0)
+    a = m @ np.conj(np.swapaxes(m, -1, -2)) + shape[-1] * np.eye(shape[-1])
+    return (a + np.triu(RNG.normal(size=shape), 1)).astype(dtype)
 
 
 @pytest.mark.parametrize("name", sorted(LINALG))
@@ -150,10 +159,41 @@ def test_solve_triangular_without_scipy_and_for_stacks(monkeypatch, lower, trans
     np.testing.assert_allclose(no_scipy(a[0], b[0], **params), expected[0], rtol=1e-12)
 
 
-def test_emitted_code_calls_the_array_module_and_the_helper():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+def test_cholesky_through_scipy_and_without_it_agree(monkeypatch, dtype):
+    """A single matrix goes to SciPy's potrf, a stack (or anything without SciPy) to numpy.linalg.cholesky: the
+    same lower factor in a's own dtype, read from the lower triangle, and NumPy's LinAlgError where a is not
+    positive-definite."""
+    stack = positive_definite(2, 5, 5, dtype=dtype)
+    expected = np.linalg.cholesky(stack)
+    tolerance = dict(rtol=1e-5, atol=1e-5) if np.dtype(dtype) in (np.float32, np.complex64) else dict(rtol=1e-12)
+    indefinite = np.array([[1.0, 2.0], [2.0, 1.0]], dtype=dtype)
+    with_scipy = ls._cholesky_helper(np)
+    monkeypatch.setitem(__import__("sys").modules, "scipy.linalg.lapack", None)  # importing it now fails
+    without_scipy = ls._cholesky_helper(np)
+    assert without_scipy is np.linalg.cholesky
+    for cholesky in (with_scipy, without_scipy, ls.cholesky_p):
+        for got, want in [(cholesky(stack), expected), (cholesky(stack[1]), expected[1])]:
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, want, **tolerance)
+        with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+            cholesky(indefinite)
+
+
+def test_cholesky_of_one_matrix_calls_scipys_lapack_alone(monkeypatch):
+    pytest.importorskip("scipy")
+    a = positive_definite(4, 4, dtype=np.complex128)
+    expected, before = np.linalg.cholesky(a), a.copy()
+    monkeypatch.setattr(np.linalg, "cholesky", None)  # (numpy.linalg's now fails)
+    got = ls._cholesky_helper(np)(a)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert got.flags.c_contiguous and np.array_equal(a, before)  # (laid out as NumPy's; a left as it was)
+
+
+def test_emitted_code_calls_the_array_module_and_the_helpers():
     a, b = dominant(3, 3), RNG.normal(size=(3, 2))
     text = dt.source(lambda a, b: dnp.linalg.solve_triangular(dnp.linalg.cholesky(a @ a.T), b, lower=True), a, b)
-    assert "xp.linalg.cholesky(" in text and "solve_triangular(" in text and "lower=True" in text
+    assert "= cholesky(" in text and "solve_triangular(" in text and "lower=True" in text
     source = dt.source(dt.value_and_grad(lambda a: dnp.linalg.slogdet(a).logabsdet), a)
     assert "xp.linalg.slogdet(a)[1]" in source and "xp.linalg.solve(" in source and "[0]" not in source  # (one part)
 
@@ -190,7 +230,6 @@ def test_compiled_for_cupy_the_gradients_match_numpys(monkeypatch):
     helper's CuPy path (cupy.linalg.solve on the triangle where cupyx is absent) run on "device" arrays."""
     import fake_cupy
 
-    fake_cupy.install(monkeypatch)
     a, b = dominant(2, 3, 3), RNG.normal(size=(2, 3, 2))
 
     def f(a, b):
@@ -199,6 +238,8 @@ def test_compiled_for_cupy_the_gradients_match_numpys(monkeypatch):
         return (dnp.sum(z * z) + dnp.sum(dnp.linalg.slogdet(a).logabsdet) + dnp.sum(dnp.linalg.inv(a))
                 + dnp.sum(dnp.linalg.det(a)) + dnp.sum(dnp.linalg.solve(a, b[0, :, 0])))
 
+    cupy = fake_cupy.install(monkeypatch)
     on_device = dt.grad(f, argnums=(0, 1), backend="cupy", to_host=True)(a, b)
     for got, expected in zip(on_device, dt.grad(f, argnums=(0, 1))(a, b)):
         np.testing.assert_allclose(got, expected, rtol=1e-10)
+    assert "linalg.cholesky" in cupy.used  # (CuPy's own, not SciPy's)

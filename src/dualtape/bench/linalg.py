@@ -4,6 +4,7 @@ gradient a person writes in NumPy and the peers' (JAX jit, PyTorch eager, HIPS a
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -14,6 +15,7 @@ import dualtape.numpy as dnp
 from . import peers
 from .result import Result, Table, ratio, us
 from .timing import compare
+from .training import one_thread
 
 N_POINTS, N_DIMS = 200, 3
 JITTER = 1e-6  # (added to the noise variance: K stays positive-definite in floating point)
@@ -131,7 +133,8 @@ def _contenders(args, settings) -> dict:
 
 
 def gp_grad(settings) -> Result:
-    """Gradient of a GP's negative log marginal likelihood: RBF kernel, 200 points, cholesky, float64."""
+    """Gradient of a GP's negative log marginal likelihood: RBF kernel, 200 points, cholesky, float64; at the
+    machine's default threads and at one thread."""
     result = Result("gp_grad", f"GP negative log marginal likelihood and its gradient: RBF kernel on {N_POINTS} "
                                f"points in {N_DIMS}-D, cholesky + triangular solve, float64")
     args = gp_data()
@@ -142,10 +145,26 @@ def gp_grad(settings) -> Result:
         np.testing.assert_allclose(np.asarray(f[0](*f[1])), gp_nlml_numpy(*args), rtol=1e-9)
         np.testing.assert_allclose(np.asarray(g[0](*g[1])), expected, rtol=1e-6, atol=1e-9)
         timed[f"{name}: f"], timed[f"{name}: grad"] = f, g
-    times = compare(timed, (), settings)
     reference = "JAX jit" if "JAX jit" in contenders else "NumPy by hand"
-    table = Table(["contender", "f", "grad f", "grad/f", f"grad vs {reference} grad"])
-    over_f = result.grad_over_f.setdefault(f"GP NLML, n={N_POINTS}", {})
+    for label, limit in (("default threads", contextlib.nullcontext(True)), ("one thread", one_thread())):
+        with limit as active:
+            if active is None:
+                result.notes.append("One-thread rows need threadpoolctl: pip install threadpoolctl.")
+                continue
+            times = compare(timed, (), settings)
+        _report(result, contenders, times, label, reference)
+    if "times_s (one thread)" in result.data:
+        result.notes.append("one thread: BLAS (NumPy's, SciPy's) and PyTorch's pool at one thread; XLA keeps its own.")
+    if "JAX jit" not in contenders:
+        result.notes.append("JAX did not run (not installed, or peers switched off): the target, dualtape grad "
+                            "within 1.2x of JAX jit, is unchecked.")
+    return result
+
+
+def _report(result: Result, contenders: dict, times: dict, label: str, reference: str) -> None:
+    """One thread setting's table, notes, grad/f ratios and raw times."""
+    table = Table(["contender", f"f ({label})", f"grad f ({label})", "grad/f", f"grad vs {reference} grad"])
+    over_f = result.grad_over_f.setdefault(f"GP NLML, n={N_POINTS}, {label}", {})
     for name in contenders:
         f, g = times[f"{name}: f"], times[f"{name}: grad"]
         table.rows.append([name, us(f), us(g), ratio(g, f), ratio(g, times[f"{reference}: grad"])])
@@ -153,10 +172,7 @@ def gp_grad(settings) -> Result:
     result.tables.append(table)
     ours = times["dualtape dt.jit(dt.grad): grad"]
     if "JAX jit" in contenders:
-        result.notes.append(f"dualtape grad / JAX jit grad: {ours / times['JAX jit: grad']:.2f} (target <= 1.2).")
-    else:
-        result.notes.append("JAX did not run (not installed, or peers switched off): the target, dualtape grad "
-                            "within 1.2x of JAX jit, is unchecked.")
-    result.notes.append(f"dualtape grad / NumPy grad by hand: {ours / times['NumPy by hand: grad']:.2f}.")
-    result.data["times_s"] = times
-    return result
+        result.notes.append(f"{label}: dualtape grad / JAX jit grad {ours / times['JAX jit: grad']:.2f} "
+                            f"(target <= 1.2).")
+    result.notes.append(f"{label}: dualtape grad / NumPy grad by hand {ours / times['NumPy by hand: grad']:.2f}.")
+    result.data[f"times_s ({label})"] = times

@@ -3,6 +3,8 @@
 Each row takes matrices stacked over leading (batch) axes, as NumPy's linalg does. The two solves take b as a
 stack of matrices (..., n, k) with a's batch shape: the dnp functions (numpy/linalg_solve.py) broadcast and turn
 a vector into a column first, so every row means one thing on NumPy and on CuPy (whose solve does not broadcast).
+cholesky and solve_triangular call named helpers: SciPy's LAPACK on the CPU where SciPy is installed, CuPy's own
+on a GPU.
 
 Derivatives: Giles, "Collected matrix derivative results for forward and reverse mode AD" (2008) for solve, inv,
 det and slogdet; Murray, "Differentiation of the Cholesky decomposition" (2016) for cholesky, whose rules are for
@@ -71,7 +73,7 @@ def _solve_rule(op: str):
     return rule
 
 
-# ---- solve_triangular's evaluation -------------------------------------------------------------------
+# ---- evaluation: SciPy's LAPACK calls where NumPy has none or wraps them slowly -------------------------
 def _solve_triangular_helper(xp):
     """solve_triangular for arrays of xp. A single matrix goes to LAPACK's trtrs through SciPy (cuBLAS's trsm
     through cupyx on a GPU): O(n^2 k). A stack of matrices, or NumPy without SciPy, goes to xp.linalg.solve on
@@ -101,25 +103,60 @@ def _solve_triangular_helper(xp):
 _solve_triangular_helper.backend_specific = ("NumPy has no triangular solve: SciPy's (or numpy.linalg.solve on the "
                                              "triangle) on the CPU, cupyx.scipy.linalg's (or cupy.linalg.solve) "
                                              "on a GPU")
-_SOLVE_TRIANGULAR_ON_CPU = _solve_triangular_helper(np)
 
 
-def _solve_triangular_impl(a, b, *, trans, lower, unit_diagonal):
-    """The evaluator eager mode runs: on the CPU for NumPy values, with CuPy's kernels for CuPy arrays."""
-    solve = _SOLVE_TRIANGULAR_ON_CPU
-    if type(a).__module__.startswith("cupy"):
-        solve = _solve_triangular_helper(sys.modules["cupy"])
-    return solve(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+def _cholesky_helper(xp):
+    """cholesky for arrays of xp, as xp.linalg.cholesky (the lower factor, from the lower triangle). On the CPU a
+    single float32/64 or complex64/128 matrix goes to LAPACK's potrf through SciPy: NumPy's gufunc layer around
+    the same call costs up to 4x as much at n = 200. A stack, another dtype, an empty matrix, NumPy without
+    SciPy, or a GPU (CuPy's own): xp.linalg.cholesky."""
+    if xp is not np:
+        return xp.linalg.cholesky
+    try:
+        from scipy.linalg.lapack import cpotrf, dpotrf, spotrf, zpotrf
+    except ImportError:
+        return np.linalg.cholesky
+    potrf = {"f": spotrf, "d": dpotrf, "F": cpotrf, "D": zpotrf}
+
+    def cholesky(a):
+        one_matrix = potrf.get(a.dtype.char) if a.ndim == 2 and a.size else None
+        if one_matrix is None:
+            return np.linalg.cholesky(a)
+        # a.T read in Fortran order is a's own memory, its upper triangle a's lower one: potrf's upper factor U
+        # (no copy but potrf's own) is L^T, L the lower factor of a, real or complex
+        upper, info = one_matrix(a.T, lower=False, clean=True)
+        if info > 0:
+            raise np.linalg.LinAlgError("Matrix is not positive definite")
+        return upper.T
+
+    return cholesky
+
+
+_cholesky_helper.backend_specific = ("SciPy's LAPACK potrf (or numpy.linalg.cholesky) on the CPU, cupy.linalg's "
+                                     "on a GPU")
+
+
+def _evaluator(make_helper):
+    """The function eager mode runs for a row whose template calls a helper: on the CPU for NumPy values, with
+    CuPy's kernels for CuPy arrays."""
+    on_cpu = make_helper(np)
+
+    def impl(a, *rest, **params):
+        helper = make_helper(sys.modules["cupy"]) if type(a).__module__.startswith("cupy") else on_cpu
+        return helper(a, *rest, **params)
+
+    return impl
 
 
 # ---- the rows ----------------------------------------------------------------------------------------
-cholesky_p = Primitive("cholesky", ("x",), "xp.linalg.cholesky(x)", _square_rule("cholesky"), facts=NEW,
+cholesky_p = Primitive("cholesky", ("x",), "cholesky(x)", _square_rule("cholesky"), impl=_evaluator(_cholesky_helper),
+                       facts=NEW, helpers={"cholesky": _cholesky_helper},
                        faces=Faces(torch_node="LinalgCholeskyExBackward0"))
 solve_p = Primitive("solve", ("a", "b"), "xp.linalg.solve(a, b)", _solve_rule("solve"), facts=NEW,
                     faces=Faces(torch_node="LinalgSolveExBackward0"))
 solve_triangular_p = Primitive(
     "solve_triangular", ("a", "b"), "solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)",
-    _solve_rule("solve_triangular"), impl=_solve_triangular_impl, facts=NEW,
+    _solve_rule("solve_triangular"), impl=_evaluator(_solve_triangular_helper), facts=NEW,
     helpers={"solve_triangular": _solve_triangular_helper},
     faces=Faces(torch_node="LinalgSolveTriangularBackward0"))
 inv_p = Primitive("inv", ("x",), "xp.linalg.inv(x)", _square_rule("inv"), facts=NEW,
