@@ -22,7 +22,8 @@ import numpy as np
 # typed cupy.ndarray argument, so a Python or NumPy scalar there fails (cupy/_math/sumprod.py,
 # cupy/_manipulation/*.py, cupy/_sorting/search.py, CuPy 14). A list position means every element.
 ARRAY_OPERANDS = {"sum": 0, "prod": 0, "max": 0, "min": 0, "amax": 0, "amin": 0, "argmax": 0, "argmin": 0,
-                  "reshape": 0, "broadcast_to": 0, "squeeze": 0, "expand_dims": 0, "where": 0, "concatenate": 0}
+                  "reshape": 0, "broadcast_to": 0, "squeeze": 0, "expand_dims": 0, "where": 0, "concatenate": 0,
+                  "concat": 0, "permute_dims": 0}
 
 
 class DeviceArray(np.ndarray):

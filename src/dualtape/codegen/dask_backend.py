@@ -16,6 +16,7 @@ from ..core.ir import Program, Var, sub_programs
 from ..core.primitive import REGISTRY
 from ..errors import BackendError
 from .emit import Emitted, _Emitter, emit_program, param_ast
+from .portable import NUMPY_NAMES
 from .runtime import helpers_for
 
 INSTALL = "pip install 'dualtape[dask]'"
@@ -39,7 +40,7 @@ class DaskNamespace:
         self.ndarray = self.da.Array
 
     def __getattr__(self, name):
-        found = getattr(self.da, name, None)
+        found = getattr(self.da, NUMPY_NAMES.get(name, name), None)  # (dask.array has NumPy 1's names)
         if found is not None:
             return found
         value = getattr(np, name, None)

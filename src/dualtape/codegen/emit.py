@@ -2,7 +2,8 @@
 
 Each equation's expression comes from its primitive's template (core/primitive.py) as an AST; statements are
 unparsed one by one with `ast.unparse` so comments can sit between them. The source calls the array module
-through the name `xp`, so one emitter serves NumPy and CuPy.
+through the name `xp`, by the array API standard's names where NumPy 2 and CuPy 14 have them (codegen/portable.py
+lists what else it calls), so one emitter serves NumPy, CuPy and, with ArrayAPIEmitter, any standard namespace.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import keyword
 import math
 import os
 import re
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -36,8 +37,9 @@ def _xp_attr(name: str) -> ast.expr:
 
 
 def dtype_ast(dtype) -> ast.expr:
-    """A dtype as source: xp.float32; one without a NumPy name (ml_dtypes' bfloat16) as xp.dtype("bfloat16")."""
-    name = "bool_" if dtype == np.bool_ else dtype.name
+    """A dtype as source: xp.float32, xp.bool (the standard's names, NumPy 2's too); one without a NumPy name
+    (ml_dtypes' bfloat16) as xp.dtype("bfloat16")."""
+    name = dtype.name
     if hasattr(np, name):
         return _xp_attr(name)
     return ast.Call(func=_xp_attr("dtype"), args=[ast.Constant(name)], keywords=[])
@@ -67,9 +69,14 @@ def number_ast(value) -> ast.expr:
     return ast.Constant(value)
 
 
-def literal_ast(lit: Lit) -> ast.expr:
-    """A literal keeps its exact type: Python scalars inline, NumPy scalars as xp.float32(2.0) etc."""
+def literal_ast(lit: Lit, standard: bool = False) -> ast.expr:
+    """A literal keeps its exact type: Python scalars inline, NumPy scalars as xp.float32(2.0) (on CuPy a
+    kernel argument, never a copy to the device); standard: as xp.asarray(2.0, dtype=xp.float32), since the
+    array API standard has dtypes but no scalar types."""
     value = lit.value
+    if isinstance(value, np.generic) and standard and hasattr(np, value.dtype.name):
+        return ast.Call(func=_xp_attr("asarray"), args=[number_ast(shortest(value))],
+                        keywords=[ast.keyword("dtype", dtype_ast(value.dtype))])
     if isinstance(value, np.generic):
         scalar_type = dtype_ast(value.dtype)
         if isinstance(scalar_type, ast.Call):  # (xp.dtype("bfloat16").type(1.5))
@@ -167,10 +174,10 @@ class _Pattern(NamedTuple):
 _HOLE = re.compile(r"__dt(\d+)__")
 
 
-def _pattern(eqn) -> _Pattern | None:
-    """The equation's expression as source with a hole for each Var operand; None in the odd case that a
-    param's own text looks like a hole."""
-    operands = [ast.Name(f"__dt{i}__", ast.Load()) if type(a) is Var else literal_ast(a)
+def _pattern(eqn, literal: Callable = literal_ast) -> _Pattern | None:
+    """The equation's expression as source with a hole for each Var operand (literal: how a Lit is written);
+    None in the odd case that a param's own text looks like a hole."""
+    operands = [ast.Name(f"__dt{i}__", ast.Load()) if type(a) is Var else literal(a)
                 for i, a in enumerate(eqn.inputs)]
     scalars = {id(node) for a, node in zip(eqn.inputs, operands) if type(a) is not Var or a.aval.weak}
     expr = eqn.prim.emit(operands, eqn.params, param_ast, numbers=len(scalars) == len(operands))
@@ -226,6 +233,8 @@ def _pattern_key(eqn):
 class _Emitter:
     """Writes the statements of a program (and of sub-programs inlined into it) as source lines."""
 
+    standard = False  # literals and copies in the array API standard's spelling (ArrayAPIEmitter)
+
     def __init__(self, namer: Namer, comments: bool):
         self.namer, self.comments = namer, comments
         self.lines: list[str] = []
@@ -236,7 +245,14 @@ class _Emitter:
     param_ast = staticmethod(param_ast)
 
     def atom(self, a) -> ast.expr:
-        return ast.Name(self.namer(a), ast.Load()) if type(a) is Var else literal_ast(a)
+        return ast.Name(self.namer(a), ast.Load()) if type(a) is Var else self.literal(a)
+
+    def literal(self, lit: Lit) -> ast.expr:
+        return literal_ast(lit, self.standard)
+
+    def copy(self, text: str) -> str:
+        """A copy of an array: xp.copy (NumPy's and CuPy's, and Numba's too), or the standard's spelling."""
+        return f"xp.asarray({text}, copy=True)" if self.standard else f"xp.copy({text})"
 
     def capture(self, program: Program) -> None:
         for v, value in program.captures:
@@ -282,7 +298,7 @@ class _Emitter:
         key = _pattern_key(eqn)
         pattern = self.patterns.get(key) if key is not None else None
         if pattern is None:
-            pattern = _pattern(eqn)
+            pattern = _pattern(eqn, self.literal)
             if pattern is None:  # (no holes to fill: the expression written with the names themselves)
                 atoms = [self.atom(a) for a in eqn.inputs]
                 scalars = {id(n) for a, n in zip(eqn.inputs, atoms) if type(a) is not Var or a.aval.weak}
@@ -306,7 +322,7 @@ class _Emitter:
             if type(a) is Var:
                 self.namer.names[v.id] = self.namer(a)
             else:
-                self.assign([v], literal_ast(a), False, indent)
+                self.assign([v], self.literal(a), False, indent)
         self.block(sub, indent)
         return list(sub.outputs)
 
@@ -327,6 +343,14 @@ class _Emitter:
             self.lines.append(f"{indent}# {os.path.basename(where.filename)}:{where.lineno}: {where.text}")
 
 
+class ArrayAPIEmitter(_Emitter):
+    """The emitter for any namespace of the array API standard (array-api-strict's, in the tests): the same
+    source but for NumPy scalar literals, written as 0-d arrays of their dtype, and copies, written
+    xp.asarray(x, copy=True) (the standard has no copy function; Numba no copy=)."""
+
+    standard = True
+
+
 def _fresh_results(emitter: _Emitter, program: Program) -> list[str]:
     """The returned expressions, each a writable array of its own as a NumPy function's results are: a
     captured constant (the same array every call), a result already returned (common subexpressions merge
@@ -337,7 +361,7 @@ def _fresh_results(emitter: _Emitter, program: Program) -> list[str]:
     for a in program.outputs:
         text = ast.unparse(emitter.atom(a))
         if type(a) is Var and not a.aval.weak and (text in emitter.globals or text in seen or a.id in broadcasts):
-            text = f"xp.copy({text})"
+            text = emitter.copy(text)
         seen.add(text)
         results.append(text)
     return results

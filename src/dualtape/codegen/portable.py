@@ -1,6 +1,7 @@
 """The array functions generated code may call through `xp`: each exists in NumPy and in CuPy, so one emitter
-serves both backends. Per `xp.<path>` the registry says which keyword arguments dualtape passes, which
-positional operands must be arrays, and where CuPy differs. The emitter reads it to pass arrays where CuPy
+serves both backends; by the array API standard's names where both have them (NON_STANDARD lists, per
+primitive, what goes beyond the standard). Per `xp.<path>` the registry says which keyword arguments dualtape
+passes, which positional operands must be arrays, and where CuPy differs. The emitter reads it to pass arrays where CuPy
 needs them, compiling for CuPy refuses source that calls anything unlisted, and tests walk every primitive's
 emitted programs against it (checked with CuPy 14's own module and its reference docs).
 """
@@ -62,8 +63,9 @@ FUNCTIONS: dict[str, Function] = {
     "broadcast_to": Function((), (0,), "CuPy's takes only a cupy.ndarray (a typed Cython argument)"),
     "squeeze": Function(("axis",), (0,), "CuPy calls a.squeeze(axis)"),
     "expand_dims": Function((), (0,), "a tuple of axes works in both (CuPy >= 7)"),
-    "concatenate": Function(("axis",), (0,), "every operand must be a CuPy array; NumPy names the first "
-                            "parameter `arrays`, CuPy `tup`, so it goes by position"),
+    "concat": Function(("axis",), (0,), "every operand must be a CuPy array; NumPy names the first parameter "
+                       "`arrays`, CuPy `tup`, so it goes by position"),
+    "permute_dims": Function((), (0,), "CuPy 14's alias of transpose, which calls a.transpose(axes)"),
     "einsum": Function(cupy="operands pass through cupy.asanyarray; explicit subscripts only (dualtape never "
                        "emits '...')"),
     # (solve and factorisations, ops/linalg_solve.py: dualtape passes CuPy arrays only, b always as a stack of
@@ -108,8 +110,9 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 # `xp.float32(2.0)` literals and `dtype=xp.float32` arguments: CuPy re-exports NumPy's scalar types (cupy.float32
-# is numpy.float32); it has no float128 / longdouble, object, string or datetime dtypes.
-DTYPES = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+# is numpy.float32, cupy.bool numpy.bool, NumPy 2's name for bool_); it has no float128 / longdouble, object,
+# string or datetime dtypes.
+DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "complex64", "complex128")
 CONSTANTS = ("nan", "inf")  # floats in both modules
 
@@ -118,6 +121,46 @@ CONSTANTS = ("nan", "inf")  # floats in both modules
 ATTRIBUTES = {"T": "array", "transpose": "array method", "dtype": "array", "append": "list (a while loop's tape)"}
 
 NAMES = frozenset(FUNCTIONS) | frozenset(DTYPES) | frozenset(CONSTANTS)
+
+# The array API standard's names that emitted code calls, with NumPy 1's name of each, for array modules that
+# lack the former (dask.array; NumPy >= 2.0 and CuPy 14 have both, one the alias of the other).
+NUMPY_NAMES = {"acos": "arccos", "acosh": "arccosh", "asin": "arcsin", "asinh": "arcsinh", "atan": "arctan",
+               "atan2": "arctan2", "atanh": "arctanh", "bitwise_invert": "invert", "concat": "concatenate",
+               "permute_dims": "transpose"}
+
+# The primitives whose emitted code goes beyond the array API standard (2025.12, with its linalg and fft
+# extensions), and why: each a per-backend helper, a NumPy function the standard lacks, or a standard call
+# given what only NumPy and CuPy accept. Everything else emitted runs on any standard namespace, which
+# tests/codegen/test_array_api_strict.py checks under array-api-strict (and that each listed one fails there).
+_SCIPY = "a runtime helper per backend (SciPy's special functions on the CPU, cupyx.scipy.special's on a GPU)"
+_BOOLEANS = "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on"
+NON_STANDARD: dict[str, str] = {
+    # runtime helpers, built per array module
+    "index_add": "a runtime helper: a scatter-add with repeated indices accumulating (xp.add.at)",
+    "index_update": "a runtime helper: a copy written in place at an index",
+    "solve_triangular": "a runtime helper: SciPy's (cupyx.scipy.linalg's on a GPU), else xp.linalg.solve of a "
+                        "masked triangle",
+    "cholesky": "a runtime helper: SciPy's LAPACK potrf on the CPU, the module's own linalg.cholesky elsewhere",
+    "eig": "a runtime helper over xp.linalg.eig (no eig in the standard's linalg extension), real where it can be",
+    "erf": _SCIPY, "erfc": _SCIPY, "gammaln": _SCIPY, "digamma": _SCIPY, "polygamma": _SCIPY,
+    # NumPy functions outside the standard (CuPy has each)
+    "cbrt": "xp.cbrt", "fabs": "xp.fabs", "exp2": "xp.exp2", "logaddexp2": "xp.logaddexp2",
+    "deg2rad": "xp.deg2rad", "rad2deg": "xp.rad2deg", "sinc": "xp.sinc", "fmax": "xp.fmax", "fmin": "xp.fmin",
+    "heaviside": "xp.heaviside", "einsum": "xp.einsum",
+    "cumsum": "xp.cumsum: the standard's cumulative_sum is NumPy >= 2.1's, and dualtape supports NumPy 2.0",
+    "cumprod": "xp.cumprod: the standard's cumulative_prod is NumPy >= 2.1's, and dualtape supports NumPy 2.0",
+    "contiguous": "xp.asarray(x, order='C'): a memory layout, which the standard leaves to each library",
+    "argsort": "kind='stable': CuPy 14's argsort has no stable= (the standard's keyword)",
+    "eigh": "UPLO=: the standard's eigh reads a triangle of its own choosing", "eigvalsh": "UPLO=, as eigh",
+    "pinv": "rcond by position: CuPy 14's pinv has no rtol= (the standard's keyword)",
+    "svdvals": "xp.linalg.svd(x, compute_uv=False): CuPy 14 has no linalg.svdvals",
+    # standard calls given what only NumPy and CuPy accept
+    "getitem": "NumPy's indexing: a partial index (x[0] of a matrix, x[None]) and integer arrays beside slices, "
+               "which the standard leaves out",
+    "logical_and": _BOOLEANS, "logical_xor": _BOOLEANS, "logical_not": _BOOLEANS,
+    "scan": "its loop reads xs[i] and writes ys[i]: NumPy's partial index of an array of more than one axis",
+    "argmin": "the standard's takes real numbers only; NumPy's booleans too",
+}
 
 # Differences that are not about one function: indexing with an out-of-bounds integer array wraps around on
 # CuPy instead of raising IndexError; `if` / `while` on a traced condition (cond, while_loop) calls bool() on a

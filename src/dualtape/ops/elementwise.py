@@ -98,9 +98,9 @@ neg_p = unary("neg", "-x", "-x elementwise.", dnp="negative", method="neg", torc
 sin_p = unary("sin", "xp.sin(x)", "Sine.", method="sin", torch="Sin", inplace=True, promotion=F)
 cos_p = unary("cos", "xp.cos(x)", "Cosine.", method="cos", torch="Cos", inplace=True, promotion=F)
 tan_p = unary("tan", "xp.tan(x)", "Tangent.", method="tan", torch="Tan", inplace=True, promotion=F, precision=FULL)
-arcsin_p = unary("arcsin", "xp.arcsin(x)", "Inverse sine.", torch="Asin", promotion=F, precision=FULL)
-arccos_p = unary("arccos", "xp.arccos(x)", "Inverse cosine.", torch="Acos", promotion=F, precision=FULL)
-arctan_p = unary("arctan", "xp.arctan(x)", "Inverse tangent.", torch="Atan", promotion=F)
+arcsin_p = unary("arcsin", "xp.asin(x)", "Inverse sine.", torch="Asin", promotion=F, precision=FULL)
+arccos_p = unary("arccos", "xp.acos(x)", "Inverse cosine.", torch="Acos", promotion=F, precision=FULL)
+arctan_p = unary("arctan", "xp.atan(x)", "Inverse tangent.", torch="Atan", promotion=F)
 sinh_p = unary("sinh", "xp.sinh(x)", "Hyperbolic sine.", torch="Sinh", promotion=F, precision=FULL)
 cosh_p = unary("cosh", "xp.cosh(x)", "Hyperbolic cosine.", torch="Cosh", promotion=F, precision=FULL)
 tanh_p = unary("tanh", "xp.tanh(x)", "Hyperbolic tangent.", method="tanh", torch="Tanh", inplace=True, promotion=F)
@@ -147,7 +147,7 @@ pow_p = binary("pow", "x ** y", dnp="power", method="pow", torch="Pow", on_numbe
                precision=FULL)  # (dnp.power: by hand)
 maximum_p = binary("maximum", "xp.maximum(x, y)", torch="Maximum")
 minimum_p = binary("minimum", "xp.minimum(x, y)", torch="Minimum")
-arctan2_p = binary("arctan2", "xp.arctan2(x, y)", torch="Atan2", promotion=TO_FLOAT)
+arctan2_p = binary("arctan2", "xp.atan2(x, y)", torch="Atan2", promotion=TO_FLOAT)
 floor_divide_p = binary("floor_divide", "x // y", differentiable=False, on_numbers="floor_divide")
 mod_p = binary("mod", "x % y", dnp=("mod", "remainder"), torch="Remainder", on_numbers="remainder")
 
@@ -165,8 +165,8 @@ bitwise_and_p = binary("bitwise_and", "xp.bitwise_and(x, y)", promotion=None,  #
                        differentiable=False)
 bitwise_or_p = binary("bitwise_or", "xp.bitwise_or(x, y)", promotion=None, differentiable=False)
 bitwise_xor_p = binary("bitwise_xor", "xp.bitwise_xor(x, y)", promotion=None, differentiable=False)
-invert_p = unary("invert", "xp.invert(x)", "Bitwise not of integers; logical not of booleans.",
-                 dnp=("invert", "bitwise_not"), differentiable=False)  # (xp.invert, not `~x`: ~True is -2 in Python)
+invert_p = unary("invert", "xp.bitwise_invert(x)", "Bitwise not of integers; logical not of booleans.",
+                 dnp=("invert", "bitwise_not"), differentiable=False)  # (a function, not `~x`: ~True is -2 in Python)
 
 where_p = Primitive(
     "where",

@@ -24,11 +24,11 @@ from .rules import defelementwise, defzero
 
 # ---- unary -------------------------------------------------------------------------------------------
 F = FLOAT_FUNCTION
-arcsinh_p = unary("arcsinh", "xp.arcsinh(x)", "Inverse hyperbolic sine.", method="asinh", torch="Asinh", inplace=True,
+arcsinh_p = unary("arcsinh", "xp.asinh(x)", "Inverse hyperbolic sine.", method="asinh", torch="Asinh", inplace=True,
                   promotion=F)
-arccosh_p = unary("arccosh", "xp.arccosh(x)", "Inverse hyperbolic cosine (of x >= 1).", method="acosh",
+arccosh_p = unary("arccosh", "xp.acosh(x)", "Inverse hyperbolic cosine (of x >= 1).", method="acosh",
                   torch="Acosh", inplace=True, promotion=F)
-arctanh_p = unary("arctanh", "xp.arctanh(x)", "Inverse hyperbolic tangent (of -1 < x < 1).", method="atanh",
+arctanh_p = unary("arctanh", "xp.atanh(x)", "Inverse hyperbolic tangent (of -1 < x < 1).", method="atanh",
                   torch="Atanh", inplace=True, promotion=F)
 cbrt_p = unary("cbrt", "xp.cbrt(x)", "Real cube root (negative for negative x).", promotion=F)
 fabs_p = unary("fabs", "xp.fabs(x)", "Absolute value, as a floating-point number.", promotion=F)

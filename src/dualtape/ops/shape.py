@@ -76,12 +76,14 @@ reshape_p = Primitive("reshape", ("x",), "xp.reshape(x, shape)", _reshape_rule, 
 # x's values laid out row by row (a copy only where they are not): the same numbers, faster to run over
 contiguous_p = Primitive("contiguous", ("x",), "xp.asarray(x, order='C')", lambda x: x.shape, dtype_rule=same_dtype)
 def _transpose_emit(operands, params):
-    """`x.T` for a matrix transpose, as a person writes it; `x.transpose((2, 0, 1))` otherwise."""
+    """`x.T` for a matrix transpose, as a person writes it; `xp.permute_dims(x, (2, 0, 1))` otherwise (the array
+    API standard's name: its arrays have no transpose method)."""
     (x,), perm = operands, params["perm"]
     if perm == (1, 0):
         return ast.Attribute(value=x, attr="T", ctx=ast.Load())
     perm_ast = ast.Tuple(elts=[ast.Constant(int(p)) for p in perm], ctx=ast.Load())
-    return ast.Call(func=ast.Attribute(value=x, attr="transpose", ctx=ast.Load()), args=[perm_ast], keywords=[])
+    permute_dims = ast.Attribute(value=ast.Name("xp", ast.Load()), attr="permute_dims", ctx=ast.Load())
+    return ast.Call(func=permute_dims, args=[x, perm_ast], keywords=[])
 
 
 transpose_p = Primitive("transpose", ("x",), "x.transpose(perm)", _transpose_rule, dtype_rule=same_dtype,
@@ -96,7 +98,7 @@ expand_dims_p = Primitive(
     "expand_dims", ("x",), "xp.expand_dims(x, axes)", _expand_dims_rule, dtype_rule=same_dtype,
     faces=Faces(torch_node="UnsqueezeBackward0"),
 )
-concatenate_p = Primitive("concatenate", "*xs", "xp.concatenate(xs, axis=axis)", _concatenate_rule,
+concatenate_p = Primitive("concatenate", "*xs", "xp.concat(xs, axis=axis)", _concatenate_rule,
                           faces=Faces(torch_node="CatBackward0"))
 
 
