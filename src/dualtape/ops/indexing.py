@@ -6,6 +6,7 @@ point at the operands after the first, so index arrays may be traced values.
 from __future__ import annotations
 
 import ast
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -146,7 +147,8 @@ def _index_add_helper(xp):
 def _index_add_impl(g, *arrays, index, shape):
     """The zeros are made like g (np.zeros_like dispatches: a GPU cotangent gets GPU zeros)."""
     out = np.zeros_like(g, shape=shape) if hasattr(g, "shape") else np.zeros(shape, np.asarray(g).dtype)
-    return _scatter_add(np, out, _concrete_index(index, arrays), g)
+    xp = np if isinstance(out, np.ndarray) else sys.modules[type(out).__module__.partition(".")[0]]  # (CuPy's
+    return _scatter_add(xp, out, _concrete_index(index, arrays), g)  # add.at for its arrays: NumPy's refuses them)
 
 
 def _index_argument(index, arrays) -> ast.Tuple:

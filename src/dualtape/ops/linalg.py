@@ -227,19 +227,20 @@ def _onto_diagonal(bar, unique: str, term: str, sizes: dict, spec: str):
         if c in seen:
             renamed.append(next(fresh))
             ties.append(c + renamed[-1])
-            eyes.append(_eye_like(sizes[c], aval_of(bar).dtype, bar))
+            eyes.append(eye_like(sizes[c], aval_of(bar).dtype, bar))
         else:
             seen.add(c)
             renamed.append(c)
     return einsum_p(bar, *eyes, spec=",".join([unique] + ties) + "->" + "".join(renamed))
 
 
-def _eye_like(n: int, dtype, like):
-    """An identity matrix where `like` lives: through NumPy's like=, a GPU (CuPy) array gets a GPU one."""
+def eye_like(n: int, dtype, like):
+    """An identity matrix where `like` lives: through NumPy's like=, a GPU (CuPy) array gets a GPU one (by
+    identity: np.eye(like=) passes NumPy 2's device= along, which CuPy's eye does not take)."""
     if type(like) is np.ndarray or getattr(like, "_dt_trace", None) is not None or not hasattr(
             like, "__array_function__"):
         return np.eye(n, dtype=dtype)
-    return np.eye(n, dtype=dtype, like=like)
+    return np.identity(n, dtype=dtype, like=like)
 
 
 def _einsum_vjp(g, *xs, out, needed=None, spec):

@@ -29,7 +29,7 @@ from ..core.faces import FULL, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
 from .complex_parts import conj_p, real_p
-from .linalg import matmul_p
+from .linalg import eye_like, matmul_p
 from .reduction import reduce_sum_p
 from .rules import declare_reads, defjvp, defvjp, fit, fit_dtype, materialise_batch
 from .shape import reshape_p, transpose_p
@@ -199,7 +199,7 @@ def _constant(make, like):
 
 
 def _eye(n: int, like):
-    return _constant(lambda **kw: np.eye(n, dtype=aval_of(like).dtype, **kw), like)
+    return eye_like(n, aval_of(like).dtype, like)
 
 
 def _mask(n: int, like, lower: bool = True, strict: bool = False, diagonal: float = 1.0, below: float = 1.0):
