@@ -10,6 +10,9 @@ compiles a few scalar lines instead of an array expression (a loop nest of its o
         f = 0.01 * d_1
         e[i] = a[i] + f
 
+A fusable statement is first moved down to just before its first reader when that reader is fusable and of its
+shape (sink_into_chains), so statements a product apart in the program still share one pass.
+
 Operands of lower rank or with length-1 axes are read broadcast (index 0 on those axes); 0-d operands are
 scalars already. Only float and bool values are fused (Numba's scalar integer arithmetic widens to int64,
 NumPy's does not). A fused statement Numba cannot type is taken out of the chain and the kernel compiled again
@@ -48,6 +51,32 @@ def _fusable(eqn, unfused: frozenset) -> bool:
         return False
     return all(len(v.shape) <= len(out.shape) and all(d in (1, n) for d, n in zip(v.shape[::-1], out.shape[::-1]))
                for v in values[1:])
+
+
+def sink_into_chains(program: Program, unfused: frozenset, skip) -> Program:
+    """The block with each fusable statement moved down to just before its first reader when that reader is a
+    fusable statement of the same result shape, so that the two are consecutive and fuse (the while_loop
+    adjoint's `A_bar_1 = o * x` ... `r = A_bar + A_bar_1`, a product apart: one pass, no 64x64 temporary).
+    Statements are pure and a statement's inputs are all defined before it, so a later place is as good."""
+    eqns = list(program.eqns)
+    fusable = {id(e) for e in eqns if _fusable(e, unfused) and not skip(e)}
+    ok = lambda e: id(e) in fusable
+    moved = False
+    for k in range(len(eqns) - 1, -1, -1):
+        eqn = eqns[k]
+        if not ok(eqn):
+            continue
+        made = {v.id for v in eqn.outs}
+        first = next((j for j in range(k + 1, len(eqns)) if any(type(a) is Var and a.id in made
+                                                               for a in eqns[j].inputs)), None)
+        if first is None or first == k + 1 or not ok(eqns[first]) or (
+                eqns[first].outs[0].aval.shape != eqn.outs[0].aval.shape):
+            continue
+        eqns.insert(first - 1, eqns.pop(k))
+        moved = True
+    if not moved:
+        return program
+    return Program(program.inputs, eqns, program.outputs, program.captures, program.name)
 
 
 def find_chains(program: Program, unfused: frozenset, skip) -> list[Chain]:
@@ -99,7 +128,10 @@ def emit_chain(em, chain: Chain, indent: str, lower_scalar) -> None:
     em.lines.append(f"{indent}# fused: {names} ({len(chain.eqns)} statements, one pass over {chain.shape})")
     for eqn in chain.eqns:
         v = eqn.outs[0]
-        if v.id in chain.stored:
+        state = em.in_place.get(id(eqn))  # (a loop's state, whose memory this result takes: numba_carry.py)
+        if state is not None:
+            em.lines.append(f"{indent}{namer(v)} = {namer(state)}  # (in place)")
+        elif v.id in chain.stored:
             em.lines.append(f"{indent}{namer(v)} = xp.empty({chain.shape}, dtype={_dtype(v.aval.dtype)})")
     inner = indent
     for i, n in zip(index, chain.shape):

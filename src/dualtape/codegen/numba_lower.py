@@ -20,7 +20,8 @@ import numpy as np
 from ..core.ir import Namer, Program, Var
 from ..core.primitive import REGISTRY
 from .emit import _RESERVED, _Emitter, _fresh_results, _helpers_used, param_ast
-from .numba_fuse import emit_chain, find_chains
+from .numba_carry import carried_in_place
+from .numba_fuse import emit_chain, find_chains, sink_into_chains
 
 NO_UFUNC = {"heaviside"}  # elementwise rows whose xp ufunc Numba does not implement
 SUPPORTED = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64",
@@ -122,11 +123,28 @@ class NumbaEmitter(_Emitter):
         self.lines = _Lines()
         self.forced, self.unfused, self.fallbacks, self.line_eqns = forced, unfused, [], {}
         self.chains: dict = {}  # id(eqn) -> the fused chain it belongs to
+        self.in_place: dict = {}  # id(eqn) -> the loop state whose memory its fused loop writes (numba_carry.py)
+        self.copied: set = set()  # ids of loop states copied on entry, to be written in place
 
     def block(self, program: Program, indent: str = "    ") -> None:
-        for chain in find_chains(program, self.unfused, lambda e: id(e) in self.forced or lower(self, e) is None):
+        skip = lambda e: id(e) in self.forced or lower(self, e) is None
+        program = sink_into_chains(program, self.unfused, skip)
+        for chain in find_chains(program, self.unfused, skip):
             self.chains.update((id(e), chain) for e in chain.eqns)
+        scratch = NumbaEmitter(Namer(set()), False, self.forced, self.unfused)  # (names no sub-program's values)
+        in_place, copied = carried_in_place(program, self.unfused,
+                                            lambda e: id(e) in self.forced or lower(scratch, e) is None)
+        self.in_place.update(in_place)
+        self.copied |= copied
         super().block(program, indent)
+
+    def assign_all(self, targets, sources, indent: str) -> None:
+        super().assign_all(targets, sources, indent)
+        for v in targets:  # (a loop's state binding: a state its body writes in place gets memory of its own)
+            if v.id in self.copied:
+                self.copied.discard(v.id)
+                name = self.namer(v)
+                self.lines.append(f"{indent}{name} = xp.copy({name})  # (written in place by the loop below)")
 
     def statement(self, eqn, owned, indent: str) -> None:
         chain = self.chains.get(id(eqn))
