@@ -153,20 +153,21 @@ def test_captured_constants_are_arguments_not_frozen(cache):
 
 # ---- the cache ------------------------------------------------------------------------------------------------
 def test_a_second_process_loads_the_compiled_kernel_from_the_cache(cache):
+    """The second process's kernel comes from Numba's on-disk cache (a hit, no compile); how fast that is, the
+    fused_cpu benchmark measures."""
     script = textwrap.dedent("""
-        import time, numpy as np, numba, dualtape as dt, dualtape.numpy as dnp
-        numba.njit(lambda v: v + 1)(np.ones(1))  # (Numba's own start-up, once per process)
+        import numpy as np, dualtape as dt, dualtape.numpy as dnp
         f = dt.grad(lambda x: dnp.sum(dnp.sin(x) * dnp.cos(x) + x ** 2 * dnp.exp(-x)), backend="numba")
-        start = time.perf_counter()
         f(np.linspace(-1.0, 1.0, 8))
-        print(time.perf_counter() - start)
+        kernel = next(iter(f._cache.values())).compiled.kernel
+        print(sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values()))
     """)
     env = dict(os.environ, DUALTAPE_NUMBA_CACHE=str(cache / "processes"))
-    run = lambda: float(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                                       check=True).stdout.split()[-1])
+    run = lambda: [int(n) for n in subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                                                  text=True, check=True).stdout.split()[-2:]]
     cold, warm = run(), run()
     assert list((cache / "processes").glob("__pycache__/*.nbi")), "no Numba cache index was written"
-    assert warm < cold / 3 and warm < 0.5, (cold, warm)
+    assert cold == [0, 1] and warm == [1, 0], (cold, warm)  # (hits, misses): compiled once, then loaded
 
 
 # ---- backend="auto" ----------------------------------------------------------------------------------------
