@@ -1,8 +1,9 @@
 """Composite operations recorded as one node with PyTorch's name (MeanBackward0, SoftmaxBackward0, ...):
 the composition is traced once per input signature into a small program, evaluated forward, and its
 backward is a pullback through that program (the registry's rules again, nothing written twice). A
-signature met again is compiled, as dt.jit would: its forward and its pullback become emitted NumPy
-functions, so a training loop's log_softmax or mean costs one call each way instead of an interpreted program."""
+signature met again is compiled, as dt.compile would (exact: no rewrite that rounds otherwise): its forward
+and its pullback become emitted NumPy functions, dead work dropped, so a training loop's log_softmax or mean
+costs one call each way instead of an interpreted program."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..core.trace import make_program
 from ..ops.rules import zeros
 from ..transforms.evaluate import eval_program
 from ..transforms.jvp import ShapedArrayExample
+from ..transforms.passes import optimize
 from ..transforms.vjp import Pullback
 from . import autocast as _autocast
 from . import grad_mode
@@ -38,7 +40,7 @@ class Composite:
         self.uses += 1
         if self.uses >= COMPILE_AFTER and _plain(raw):
             if self.forward is None:
-                self.forward = Compiled(self.program)
+                self.forward = Compiled(optimize(self.program, exact=True))
             return self.forward(*raw)
         (out,) = eval_program(self.program, raw)
         return out
@@ -50,7 +52,7 @@ class Composite:
             return None
         compiled = self.pullbacks.get(wanted)
         if compiled is None:
-            compiled = self.pullbacks[wanted] = Compiled(self._pullback_program(wanted))
+            compiled = self.pullbacks[wanted] = Compiled(optimize(self._pullback_program(wanted), exact=True))
         bars = compiled(*operands, g)
         return (bars,) if len(wanted) == 1 else bars
 
