@@ -4,6 +4,7 @@ eager vs dt.compile vs PyTorch (run once dualtape.nn, dualtape.optim and dt.comp
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 
@@ -103,38 +104,74 @@ def eager_chain(settings) -> Result:
 
 
 def training_step(settings) -> Result:
-    """One SGD step of a 784-256-10 ReLU MLP, cross-entropy, batch 128, float32: eager, compiled, PyTorch."""
+    """One SGD step of a 784-256-10 ReLU MLP, cross-entropy, batch 128, float32: eager, compiled, PyTorch, and
+    NumPy by hand; at default threads and at one thread."""
+    from .training import one_thread
+
     result = Result("training_step", "Training step: MLP 784-256-10, ReLU, cross-entropy, SGD, batch 128, float32")
-    table = Table(["contender", "time per step", "vs PyTorch eager"])
-    result.tables.append(table)
     have_nn = all(importlib.util.find_spec(f"dualtape.{m}") is not None for m in ("nn", "optim"))
-    have_compile = have_nn and hasattr(dt, "compile")
     if not have_nn:
         result.skipped = "dualtape.nn / dualtape.optim are not built yet"
-        table.rows.append(["dualtape eager", f"not available: {result.skipped}", ""])
-    if not have_compile:
-        table.rows.append(["dualtape dt.compile", "not available: dt.compile is not built yet", ""])
-    if result.skipped:
+        table = Table(["contender", "time per step", "vs PyTorch eager"])
+        table.rows = [[name, f"not available: {result.skipped}", ""]
+                      for name in ("dualtape eager", "dualtape dt.compile")]
+        result.tables.append(table)
         return result
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128, 784)).astype(np.float32)
     labels = rng.integers(0, 10, 128)
-    steps = {"dualtape eager": _dualtape_step(x, labels, compiled=False)}
-    if have_compile:
-        steps["dualtape dt.compile"] = _dualtape_step(x, labels, compiled=True)
+    eager, model = _dualtape_step(x, labels, compiled=False)
+    steps = {"dualtape eager": eager, "dualtape dt.compile": _dualtape_step(x, labels, compiled=True)[0],
+             "NumPy by hand": _numpy_step(model, x, labels)}
     torch = peers.load("torch", settings)
     if torch is not None:
-        steps["PyTorch eager"] = _torch_step(torch, steps["dualtape eager"][1], x, labels)
-    first = {name: _scalar(step()) for name, (step, _) in steps.items()}  # same initial weights, same loss
+        steps["PyTorch eager"] = _torch_step(torch, model, x, labels)[0]
+    first = {name: _scalar(step()) for name, step in steps.items()}  # same initial weights, same loss
     for name, loss in first.items():
         np.testing.assert_allclose(loss, first["dualtape eager"], rtol=1e-4, err_msg=name)
-    times = compare({name: step for name, (step, _) in steps.items()}, (), settings)
-    base = times.get("PyTorch eager")
-    table.rows[:0] = [[name, ms(t), ratio(t, base) if base else "-"] for name, t in times.items()]
-    if "dualtape dt.compile" in times:
-        result.notes.append(f"dt.compile / eager: {ratio(times['dualtape dt.compile'], times['dualtape eager'])}.")
-    result.data["times_s"] = times
+    base_name = "PyTorch eager" if torch is not None else "NumPy by hand"
+    for label, limit in (("default threads", contextlib.nullcontext(True)), ("one thread", one_thread())):
+        with limit as active:
+            if active is None:
+                result.notes.append("One-thread rows need threadpoolctl: pip install threadpoolctl.")
+                continue
+            times = compare(steps, (), settings)
+        table = Table(["contender", f"time per step ({label})", f"vs {base_name}", "vs NumPy by hand"])
+        table.rows = [[name, ms(t), ratio(t, times[base_name]), ratio(t, times["NumPy by hand"])]
+                      for name, t in times.items()]
+        result.tables.append(table)
+        result.data[f"times_s ({label})"] = times
+        compiled = ratio(times["dualtape dt.compile"], times["NumPy by hand"])
+        eager_note = (f"eager / PyTorch eager {ratio(times['dualtape eager'], times[base_name])} (target <= 1.0); "
+                      if torch is not None else "")
+        result.notes.append(f"{label}: {eager_note}dt.compile / NumPy by hand {compiled} (target <= 1.1).")
     return result
+
+
+def _numpy_step(model, x, labels, lr=0.01):
+    """The step by hand on NumPy arrays (from the dualtape model's initial weights): forward, the backward a
+    person writes for ReLU and softmax cross-entropy, and SGD's update in place."""
+    params = [np.array(p.detach().numpy()) for p in model.parameters()]  # W1, b1, W2, b2 (torch layout)
+    rows = np.arange(len(labels))
+
+    def step():
+        W1, b1, W2, b2 = params
+        pre = x @ W1.T + b1
+        h = np.maximum(pre, 0)
+        z = h @ W2.T + b2
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)
+        loss = np.log(total).mean() - z[rows, labels].mean()
+        dz = e / total
+        dz[rows, labels] -= 1
+        dz /= len(labels)
+        dh = (dz @ W2) * (pre > 0)
+        for p, g in zip(params, (dh.T @ x, dh.sum(axis=0), dz.T @ h, dz.sum(axis=0))):
+            p -= lr * g
+        return loss
+
+    return step
 
 
 def _dualtape_step(x, labels, compiled: bool):
