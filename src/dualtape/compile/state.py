@@ -149,14 +149,16 @@ class Lifting(CompileHooks):
     def effects(self, n_outputs: int, results) -> tuple[list[Effect], list]:
         """The effects of the function on the tensors it touched or made (but its results), and the traced
         values they output (numbered from n_outputs, after the function's own results)."""
-        effects, values = [], []
+        effects, values, index_of = [], [], {}
 
         def output(seen, what, value):
             if trace_of(value) is None:  # a concrete array: the same each call
                 effects.append(Effect(seen, what, value=np.array(value, copy=True)))
-            else:
-                effects.append(Effect(seen, what, index=n_outputs + len(values)))
-                values.append(value)
+            else:  # (one output per traced value: a .grad and the tensor made for it share their array, as eager)
+                if id(value) not in index_of:
+                    index_of[id(value)] = n_outputs + len(values)
+                    values.append(value)
+                effects.append(Effect(seen, what, index=index_of[id(value)]))
 
         for slot in self.slots:
             if slot.draw is None and slot.tensor._array is not slot.tracer:
