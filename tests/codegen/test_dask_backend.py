@@ -1,6 +1,7 @@
 """backend="dask": every primitive's value, JVP and VJP programs run lazily on dask arrays (chunked inputs) and
-agree with the NumPy-compiled ones; scatter-adds with repeated indices accumulate; loops and branches are
-refused with a pointer to dt.parallel; an MLP gradient over an input of many chunks stays lazy until asked."""
+agree with the NumPy-compiled ones, on empty arrays and empty slices too; scatter-adds with repeated indices
+accumulate; loops and branches are refused with a pointer to dt.parallel; an MLP gradient over an input of many
+chunks stays lazy until asked; a reshape dask cannot split evenly keeps the chunks of the axes it keeps."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.errors import BackendError
-from primitive_cases import DIFFERENTIABLE, EXAMPLES, draw_case
+from primitive_cases import CUMULATIVE, DIFFERENTIABLE, EXAMPLES, REDUCTIONS, SHAPES, draw_args, draw_case
 
 da = pytest.importorskip("dask.array")
 
@@ -38,13 +39,8 @@ def on_both(fn, *args):
         return dt.jit(fn, backend="dask", to_host=True)(*map(chunked, args)), dt.jit(fn)(*args)
 
 
-@pytest.mark.parametrize("name", sorted(DIFFERENTIABLE))
-@BOUNDED
-@given(data=st.data())
-def test_value_jvp_and_vjp_match_numpy(name, data):
-    case, shape_list, params, dtypes, args = draw_case(data, name)
-    note(f"shapes={shape_list} params={params}")
-    fn = case.call(params)
+def check_value_jvp_and_vjp(name, fn, args):
+    """fn's value, JVP and VJP on dask (chunked args) against the NumPy-compiled ones (or the loop refusal)."""
     n = len(args)
     with np.errstate(all="ignore"):
         out = np.asarray(fn(*args))
@@ -57,6 +53,68 @@ def test_value_jvp_and_vjp_match_numpy(name, data):
         return
     assert_same(*on_both(lambda *a: dt.jvp(fn, a[:n], a[n:]), *args, *tangents), f"{name} jvp")
     assert_same(*on_both(lambda *a: dt.vjp(fn, *a[:n])[1](a[n]), *args, cotangent), f"{name} vjp")
+
+
+@pytest.mark.parametrize("name", sorted(DIFFERENTIABLE))
+@BOUNDED
+@given(data=st.data())
+def test_value_jvp_and_vjp_match_numpy(name, data):
+    case, shape_list, params, dtypes, args = draw_case(data, name)
+    note(f"shapes={shape_list} params={params}")
+    check_value_jvp_and_vjp(name, case.call(params), args)
+
+
+def has_an_empty_operand(layout):
+    return any(0 in shape for shape in layout[0])
+
+
+# the primitives whose dask form moves chunks about (max and min of nothing are undefined: no empty layouts)
+REARRANGING = sorted(name for name in {**SHAPES, **REDUCTIONS, **CUMULATIVE}
+                     if name in DIFFERENTIABLE and name not in ("reduce_max", "reduce_min"))
+
+
+@pytest.mark.parametrize("name", REARRANGING)
+@BOUNDED
+@given(data=st.data())
+def test_on_arrays_with_a_zero_length_axis_too(name, data):
+    case = DIFFERENTIABLE[name]
+    shape_list, params, dtypes = data.draw(case.layout.filter(has_an_empty_operand), label="layout")
+    note(f"shapes={shape_list} params={params}")
+    check_value_jvp_and_vjp(name, case.call(params), draw_args(data.draw, case, shape_list, dtypes))
+
+
+@pytest.mark.parametrize("shape, new_shape", [
+    ((0, 2), (2, 0)), ((2, 0), (0,)), ((2, 0, 2), (0,)), ((2, 0, 0), (0,)), ((1, 0, 2), (2, 0, 1)),
+    ((0,), (3, 0, 1)), ((4, 0), (2, 2, 0)), ((0, 3), (0, 1, 3))])
+def test_reshape_to_and_from_shapes_with_a_zero(shape, new_shape):
+    check_value_jvp_and_vjp("reshape", lambda x: dnp.reshape(x, new_shape), (np.zeros(shape),))
+    source = dt.source(lambda x: dnp.reshape(x, new_shape), np.zeros(shape), backend="dask")
+    assert f"xp.reshape(x, {new_shape!r})" in source and "numpy_task" not in source
+
+
+@pytest.mark.parametrize("shape, index, value_shape", [
+    ((0, 2), (), (0, 2)), ((0, 2), (), ()), ((0, 2), (slice(None), 1), (0,)), ((3, 2), slice(1, 1), (1, 2)),
+    ((3, 2), (slice(0, 0), 0), (0,)), ((4, 0), np.array([2, 0]), (2, 0))])
+def test_index_update_into_an_empty_region(shape, index, value_shape):
+    x, v = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape), np.full(value_shape, 2.5)
+    check_value_jvp_and_vjp("index_update", lambda x, v: dnp.index_update(x, index, v), (x, v))
+
+
+@pytest.mark.parametrize("index", [np.s_[-4::-2], np.s_[-5:1:-1, 1], np.s_[None, 1:, -9::-3]])
+def test_a_slice_stepping_back_from_before_its_axis_selects_nothing(index):
+    x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    check_value_jvp_and_vjp("getitem", lambda x: x[index], (x,))
+    check_value_jvp_and_vjp("index_update", lambda x: dnp.index_update(x, index, 2.5), (x,))
+    empty = np.zeros(np.zeros((3, 4))[index].shape)
+    check_value_jvp_and_vjp("index_add", lambda g: dnp.index_add(np.zeros((3, 4)), index, g), (empty,))
+
+
+def test_a_reshape_dask_cannot_split_evenly_keeps_the_chunks_of_the_axes_it_keeps():
+    x = np.arange(48.0).reshape(4, 2, 6)
+    lazy = dt.jit(lambda x: dnp.reshape(x, (4, 3, 4)), backend="dask")(da.from_array(x, chunks=(2, 1, 3)))
+    assert isinstance(lazy, da.Array) and lazy.chunks == ((2, 2), (3,), (4,))
+    np.testing.assert_array_equal(lazy.compute(), x.reshape(4, 3, 4))
+    check_value_jvp_and_vjp("reshape", lambda x: dnp.reshape(x, (3, 16)), (x,))
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

@@ -1,8 +1,8 @@
 """backend="dask": the emitted program run on dask.array, lazily, so inputs larger than memory (or than one
 worker's) flow through chunk by chunk. The emitter's `xp` calls go to a namespace over dask.array with the few
-per-backend helpers it lacks (uneven reshape, copy, NumPy's dtypes); scatter-adds, which dask cannot do with
-repeated indices, run as one NumPy task. Straight-line programs only: a loop's body would be a new graph per
-step, so loops and branches are refused, pointing at dt.parallel (sharding, docs/scale.md)."""
+per-backend helpers it lacks (uneven and empty reshapes, copy, NumPy's dtypes); scatter-adds, which dask cannot
+do with repeated indices, run as one NumPy task. Straight-line programs only: a loop's body would be a new graph
+per step, so loops and branches are refused, pointing at dt.parallel (sharding, docs/scale.md)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import importlib
 
 import numpy as np
 
-from ..core.ir import Program, Var, sub_programs
+from ..core.ir import Eqn, Program, Var, sub_programs
 from ..core.primitive import REGISTRY
 from ..errors import BackendError
+from ..ops.indexing import Index, Slice
 from .emit import Emitted, _Emitter, emit_program, param_ast
 from .portable import NUMPY_NAMES
 from .runtime import helpers_for
@@ -52,14 +53,23 @@ class DaskNamespace:
         return x.copy() if isinstance(x, self.da.Array) else np.copy(x)
 
     def reshape(self, x, shape):
-        """da.reshape, which splits and merges chunks only where they line up: else the axes that change are
-        made one chunk first (a reshape that mixes rows of different chunks needs them together)."""
+        """da.reshape, which splits and merges axes only evenly: else the axes after those the reshape keeps are
+        made one chunk and each block reshaped on its own. An empty array has no values to move, and dask's
+        reshape fails on a zero-length axis: its reshape is zeros of the new shape."""
         if not isinstance(x, self.da.Array):
             return np.reshape(x, shape)
+        shape = tuple(shape)
+        if x.size == 0:
+            return self.da.zeros(shape, x.dtype)
         try:
             return self.da.reshape(x, shape)
-        except ValueError:
-            return self.da.reshape(x.rechunk({i: -1 for i in range(x.ndim)}), shape)
+        except (ValueError, NotImplementedError):  # (older dask raised ValueError)
+            kept = next((i for i, (a, b) in enumerate(zip(x.shape, shape)) if a != b), min(x.ndim, len(shape)))
+            whole = x.rechunk({i: -1 for i in range(kept, x.ndim)})
+            return whole.map_blocks(
+                lambda block: block.reshape(block.shape[:kept] + shape[kept:]), dtype=x.dtype,
+                chunks=whole.chunks[:kept] + tuple((n,) for n in shape[kept:]),
+                drop_axis=list(range(kept, x.ndim)), new_axis=list(range(kept, len(shape))))
 
 
 def _scatter_add_numpy(g, shape, index, dtype):
@@ -82,9 +92,11 @@ def index_add_helper(xp: DaskNamespace):
 
 def index_update_helper(xp: DaskNamespace):
     def index_update(x, v, index):
-        """A copy of x with v written at index."""
+        """A copy of x with v written at index. An empty region takes no write: dask's item assignment refuses
+        any value for it but one of size 1."""
         out = xp.copy(x)
-        out[index] = v
+        if 0 not in out[index].shape:
+            out[index] = v
         return out
 
     return index_update
@@ -113,6 +125,7 @@ class DaskEmitter(_Emitter):
         self.xp = DaskNamespace()
 
     def statement(self, eqn, owned, indent: str) -> None:
+        eqn = empty_slices_spelled_out(eqn)
         atoms = [self.atom(a) for a in eqn.inputs]
         numbers = all(type(a) is not Var or a.aval.weak for a in eqn.inputs)
         expr = eqn.prim.emit(atoms, eqn.params, param_ast, numbers=numbers)
@@ -145,6 +158,22 @@ class DaskEmitter(_Emitter):
                 except AttributeError:
                     return False
         return True
+
+
+def empty_slices_spelled_out(eqn: Eqn) -> Eqn:
+    """eqn with each slice that steps back from before its axis's start (nothing, in NumPy) written `0:0`:
+    dask reads such a start as the axis's end (x[-4::-2] of 3 rows is x[2], x[0] there), reading and writing."""
+    if eqn.prim.name not in ("getitem", "index_update"):
+        return eqn
+    shape, entries, axis = eqn.inputs[0].aval.shape, [], 0
+    for e in eqn.params["index"]:
+        if type(e) is Slice and e.step is not None and e.step < 0 and e.start is not None and e.start < -shape[axis]:
+            e = Slice(0, 0, None)
+        entries.append(e)
+        axis += e is not None and e is not Ellipsis
+    if entries == list(eqn.params["index"]):
+        return eqn
+    return Eqn(eqn.prim, eqn.inputs, {**eqn.params, "index": Index(entries)}, eqn.outs, eqn.where)
 
 
 def _advanced(index: ast.expr) -> bool:
