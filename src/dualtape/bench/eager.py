@@ -4,7 +4,6 @@ eager vs dt.compile vs PyTorch (run once dualtape.nn, dualtape.optim and dt.comp
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 
@@ -15,7 +14,7 @@ import dualtape.numpy as dnp
 
 from . import peers
 from .result import Result, Table, ms, ratio
-from .timing import compare
+from .timing import compare, per_thread_setting
 
 ROUNDS, N_OPS = 25, 100
 
@@ -106,8 +105,6 @@ def eager_chain(settings) -> Result:
 def training_step(settings) -> Result:
     """One SGD step of a 784-256-10 ReLU MLP, cross-entropy, batch 128, float32: eager, compiled, PyTorch, and
     NumPy by hand; at default threads and at one thread."""
-    from .training import one_thread
-
     result = Result("training_step", "Training step: MLP 784-256-10, ReLU, cross-entropy, SGD, batch 128, float32")
     have_nn = all(importlib.util.find_spec(f"dualtape.{m}") is not None for m in ("nn", "optim"))
     if not have_nn:
@@ -130,12 +127,7 @@ def training_step(settings) -> Result:
     for name, loss in first.items():
         np.testing.assert_allclose(loss, first["dualtape eager"], rtol=1e-4, err_msg=name)
     base_name = "PyTorch eager" if torch is not None else "NumPy by hand"
-    for label, limit in (("default threads", contextlib.nullcontext(True)), ("one thread", one_thread())):
-        with limit as active:
-            if active is None:
-                result.notes.append("One-thread rows need threadpoolctl: pip install threadpoolctl.")
-                continue
-            times = compare(steps, (), settings)
+    for label, times in per_thread_setting(steps, settings, result):
         table = Table(["contender", f"time per step ({label})", f"vs {base_name}", "vs NumPy by hand"])
         table.rows = [[name, ms(t), ratio(t, times[base_name]), ratio(t, times["NumPy by hand"])]
                       for name, t in times.items()]

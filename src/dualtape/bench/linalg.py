@@ -4,7 +4,6 @@ gradient a person writes in NumPy and the peers' (JAX jit, PyTorch eager, HIPS a
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -14,8 +13,7 @@ import dualtape.numpy as dnp
 
 from . import peers
 from .result import Result, Table, ratio, us
-from .timing import compare
-from .training import one_thread
+from .timing import per_thread_setting
 
 N_POINTS, N_DIMS = 200, 3
 JITTER = 1e-6  # (added to the noise variance: K stays positive-definite in floating point)
@@ -146,12 +144,7 @@ def gp_grad(settings) -> Result:
         np.testing.assert_allclose(np.asarray(g[0](*g[1])), expected, rtol=1e-6, atol=1e-9)
         timed[f"{name}: f"], timed[f"{name}: grad"] = f, g
     reference = "JAX jit" if "JAX jit" in contenders else "NumPy by hand"
-    for label, limit in (("default threads", contextlib.nullcontext(True)), ("one thread", one_thread())):
-        with limit as active:
-            if active is None:
-                result.notes.append("One-thread rows need threadpoolctl: pip install threadpoolctl.")
-                continue
-            times = compare(timed, (), settings)
+    for label, times in per_thread_setting(timed, settings, result):
         _report(result, contenders, times, label, reference)
     if "times_s (one thread)" in result.data:
         result.notes.append("one thread: BLAS (NumPy's, SciPy's) and PyTorch's pool at one thread; XLA keeps its own.")

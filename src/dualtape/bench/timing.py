@@ -3,7 +3,10 @@ contender alike and the ratios, taken from one run, stay meaningful."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import statistics
+import sys
 import time
 import tracemalloc
 from dataclasses import dataclass
@@ -70,3 +73,35 @@ def peak_bytes(fn, args) -> int:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
+
+
+@contextlib.contextmanager
+def one_thread():
+    """BLAS (through threadpoolctl) and PyTorch limited to one thread inside; None where threadpoolctl is absent."""
+    if importlib.util.find_spec("threadpoolctl") is None:
+        yield None
+        return
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")  # (PyTorch keeps its own pool; only where a contender uses it)
+    before = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(1):
+        if torch is not None:
+            torch.set_num_threads(1)
+        try:
+            yield True
+        finally:
+            if torch is not None:
+                torch.set_num_threads(before)
+
+
+def per_thread_setting(contenders: dict, settings: Settings, result):
+    """(label, times): the zero-argument contenders timed side by side at the machine's default threads, then
+    at one thread (one_thread()); without threadpoolctl the one-thread run is left out, with a note in result."""
+    for label, limit in (("default threads", contextlib.nullcontext(True)), ("one thread", one_thread())):
+        with limit as active:
+            if active is None:
+                result.notes.append("One-thread rows need threadpoolctl: pip install threadpoolctl.")
+                continue
+            times = compare(contenders, (), settings)
+        yield label, times

@@ -4,10 +4,6 @@ in PyTorch eager and by hand in NumPy; each at the machine's default BLAS thread
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import sys
-
 import numpy as np
 
 import dualtape as dt
@@ -15,7 +11,7 @@ import dualtape as dt
 from ..examples import spirals
 from . import peers
 from .result import Result, Table, ms, ratio
-from .timing import compare
+from .timing import per_thread_setting
 
 BATCH, LR = 20, 0.02
 
@@ -113,26 +109,6 @@ def numpy_epoch(model, batches, betas=(0.9, 0.999), eps=1e-8):
     return epoch
 
 
-@contextlib.contextmanager
-def one_thread():
-    """BLAS (through threadpoolctl) and PyTorch limited to one thread inside; None where threadpoolctl is absent."""
-    if importlib.util.find_spec("threadpoolctl") is None:
-        yield None
-        return
-    from threadpoolctl import threadpool_limits
-
-    torch = sys.modules.get("torch")  # (PyTorch keeps its own pool; only where a contender uses it)
-    before = torch.get_num_threads() if torch is not None else None
-    with threadpool_limits(1):
-        if torch is not None:
-            torch.set_num_threads(1)
-        try:
-            yield True
-        finally:
-            if torch is not None:
-                torch.set_num_threads(before)
-
-
 def spiral_epoch(settings) -> Result:
     """Spiral MLP 2-32-32-2 epoch (20 Adam steps, batch 20): eager, dt.compile, PyTorch eager, NumPy by hand."""
     result = Result("spiral_epoch", "Spiral classifier: one epoch of a 2-32-32-2 tanh MLP, Adam, cross-entropy, "
@@ -148,12 +124,7 @@ def spiral_epoch(settings) -> Result:
     for name, loss in losses.items():
         np.testing.assert_allclose(loss, losses["dualtape eager"], rtol=2e-3, err_msg=name)
     base_name = "PyTorch eager" if torch is not None else "NumPy by hand"
-    for label, limit in (("default threads", contextlib.nullcontext(True)), ("one thread", one_thread())):
-        with limit as active:
-            if active is None:
-                result.notes.append("One-thread rows need threadpoolctl: pip install threadpoolctl.")
-                continue
-            times = compare(contenders, (), settings)
+    for label, times in per_thread_setting(contenders, settings, result):
         table = Table(["contender", f"epoch ({label})", f"vs {base_name}"])
         table.rows = [[name, ms(t), ratio(t, times[base_name])] for name, t in times.items()]
         result.tables.append(table)
