@@ -2,7 +2,8 @@
 
 Every entry point traces the user's function into a Program (core.trace), optionally optimises it
 (transforms.passes) and either evaluates it through bind() (so transforms nest) or compiles it to source
-(codegen). Outputs are NumPy arrays or Python scalars (CuPy arrays for backend="cupy"), never tracers.
+(codegen). Outputs are NumPy arrays or Python scalars (CuPy arrays for backend="cupy"; for backend="array_api"
+arrays of the arguments' library, e.g. torch tensors), never tracers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .. import tree
 from .._util import ProcessCache, ProcessLock
 from ..autograph import maybe_convert
 from ..avals import aval_of, is_float, is_python_scalar
+from ..codegen.array_api_backend import arrays_of, stand_ins
 from ..codegen.runtime import Compiled, array_module, source_for
 from ..config import config, logger
 from ..core.ir import Program
@@ -261,6 +263,8 @@ class Jitted:
 
     def _entry(self, args, kwargs):
         statics = (self.static_argnums, self.static_argnames)
+        if self.backend == "array_api":  # a torch.Tensor (any standard array) is traced by its shape and dtype
+            args, kwargs = stand_ins(args, kwargs, *statics)
         if self.static_objects:
             dynamic, dynamic_kwargs, static = _split_static(args, kwargs, *_objects_static(args, kwargs, *statics))
         else:
@@ -277,7 +281,7 @@ class Jitted:
         if entry is None:
             with self._filling:
                 entry = self._cache.get(key) or self._new_entry(key, leaves, args, kwargs, statics)
-        return entry, leaves, static
+        return entry, (arrays_of(leaves) if self.backend == "array_api" else leaves), static
 
     def _new_entry(self, key, leaves, args, kwargs, statics) -> _Entry:
         """Trace and optimise fn for a signature the cache lacks (called holding the lock)."""
@@ -346,8 +350,9 @@ def jit(fn: Fn | None = None, *, backend: str = "numpy", static_argnums: Argnums
     with or without arguments. static_argnums / static_argnames: parameters (by position / by name, each
     completed from the other as in JAX) passed as Python values, one trace per value. backend="cupy" runs it
     on the GPU: NumPy arguments are moved there on each call and results stay CuPy arrays, or come back as
-    NumPy arrays with to_host=True. precision: mixed precision, a `dt.Precision` or the name of its compute
-    dtype ("bfloat16", "float16"): matrix products in it, reductions in float32 (docs/precision.md)."""
+    NumPy arrays with to_host=True; backend="array_api" runs it on the arguments' own array library (torch
+    tensors in, torch tensors out: docs/backends.md). precision: mixed precision, a `dt.Precision` or the name
+    of its compute dtype ("bfloat16", "float16"): matrix products in it, reductions in float32 (docs/precision.md)."""
     if fn is None:
         return functools.partial(jit, backend=backend, static_argnums=static_argnums,
                                  static_argnames=static_argnames, autograph=autograph, to_host=to_host,

@@ -15,17 +15,22 @@ import numpy as np
 
 from ..core.ir import Program, sub_programs
 from ..errors import BackendError
-from .emit import emit_program
+from .emit import ArrayAPIEmitter, emit_program
 from .portable import problems
 
 _serial = itertools.count(1)
-BACKENDS = ("numpy", "cupy", "numba", "auto", "dask")  # (numba, auto: codegen/numba_runtime.py; dask_backend.py)
+BACKENDS = ("numpy", "cupy", "numba", "auto", "dask", "array_api")  # (numba, auto: numba_runtime.py; <name>_backend.py)
 
 
 def array_module(backend: str):
-    """The array module for a backend name, or a clear error saying what is missing."""
+    """The array module for a backend name, or a clear error saying what is missing (for array_api,
+    array_api_compat, which picks each call's namespace from its arguments)."""
     if backend in ("numpy", "auto"):
         return np
+    if backend == "array_api":
+        from .array_api_backend import compat
+
+        return compat()
     if backend == "numba":
         from .numba_runtime import require_numba
 
@@ -67,6 +72,10 @@ class Compiled:
             compiled = compile_for(program, backend, comments)
             if compiled is not None:
                 return compiled
+        if backend == "array_api":  # (an ArrayAPICompiled: bound to each call's namespace)
+            from .array_api_backend import ArrayAPICompiled
+
+            return ArrayAPICompiled(program, comments, to_host)
         return super().__new__(cls)
 
     def __init__(self, program: Program, backend: str = "numpy", comments: bool = True, to_host: bool = False):
@@ -102,12 +111,15 @@ class Compiled:
 
 
 def _emit_for(program: Program, backend: str, comments: bool):
-    """The emitted function for a backend: NumPy's (CuPy runs the same), or dask's with its NumPy tasks."""
+    """The emitted function for a backend: NumPy's (CuPy runs the same), dask's with its NumPy tasks, or the
+    array API standard's spelling (ArrayAPIEmitter's)."""
     if backend == "dask":
         from .dask_backend import emit, refuse_control_flow
 
         refuse_control_flow(program)
         return emit(program, comments)
+    if backend == "array_api":
+        return emit_program(program, comments=comments, emitter=ArrayAPIEmitter)
     return emit_program(program, comments=comments)
 
 
