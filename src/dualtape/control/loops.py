@@ -25,9 +25,9 @@ from ..transforms.evaluate import eval_program
 from ..transforms.jvp import jvp_call, jvp_flat
 from ..transforms.vjp import masked
 from .plan import AdjointPlan
-from .primitive import avals_of, control_primitive, split, spread, zeros_for
+from .primitive import avals_of, chosen, control_primitive, split, spread, zeros_for
 from .statements import close_block, emit_loop_state, emit_pushes
-from .tape import TAPE, complete, is_tape, zero_bar
+from .tape import TAPE, complete, has_cotangent, is_tape, zero_bar
 from .tape_walk import while_adjoint_p
 from .trace import trace_together
 from .vmap import batch_program, broadcast, materialise_all, materialised
@@ -143,27 +143,29 @@ def _while_vjp_bwd(gs, residuals, needed=None, *, cond, body, n_consts, tapes=()
 def _adjoint_sweep(plan, consts, invariant, tape, g_state, state_avals, g_saved=(), saved_avals=()):
     """The adjoint loop of a while loop: pop each step's residuals from the tape (and the cotangents of what
     the step saved, from the tapes g_saved, in step), pull the state's cotangent back through the body's
-    backward part and accumulate the consts' cotangents. Returns the consts' then the initial state's."""
+    backward part and accumulate the consts' cotangents. Returns the consts' then the initial state's; an
+    integer or boolean const or state has none (None), and the loop carries none for it."""
     nc, ns, n_stacked = len(consts), len(state_avals), len(plan.stacked)
-    g_state = [zeros(a) if g is None else g for a, g in zip(state_avals, g_state)]
+    c_kept, s_kept = [has_cotangent(aval_of(c)) for c in consts], [has_cotangent(a) for a in state_avals]
+    g_state = [zeros(a) if g is None else g for a, g in zip(chosen(state_avals, s_kept), chosen(g_state, s_kept))]
     fixed_values = list(consts) + list(plan.captured) + list(invariant)
-    n_fixed = len(fixed_values)
+    counts = [len(fixed_values), sum(c_kept), len(g_state), n_stacked, sum(map(len, saved_avals))]
 
     def step(*args):  # (fixed, const_bars, state_bars, saved, saved cotangents) -> (const_bars, state_bars)
-        fixed, c_bars, g = args[:n_fixed], args[n_fixed:n_fixed + nc], args[n_fixed + nc:n_fixed + nc + ns]
-        saved, g_more = args[n_fixed + nc + ns:n_fixed + nc + ns + n_stacked], args[n_fixed + nc + ns + n_stacked:]
-        bars = eval_program(plan.backward, list(fixed) + list(g) + list(g_more) + list(saved))
-        return [add_any(a, b) for a, b in zip(c_bars, bars[:nc])] + [
-            zeros(a) if b is None else b for a, b in zip(state_avals, bars[nc:nc + ns])]
+        fixed, c_bars, g, saved, g_more = split(args, counts)
+        g = [zeros(a) if b is None else b for a, b in zip(state_avals, spread(g, s_kept))]
+        bars = eval_program(plan.backward, fixed + g + g_more + saved)
+        return [add_any(a, b) for a, b in zip(c_bars, chosen(bars[:nc], c_kept))] + chosen(bars[nc:nc + ns], s_kept)
 
-    avals = avals_of(fixed_values) + avals_of(consts) + state_avals + [v.aval for v in plan.stacked] + [
-        a for group in saved_avals for a in group]
-    hints = [None] * (n_fixed + nc + ns) + [v.hint for v in plan.stacked] + [None] * sum(map(len, saved_avals))
+    avals = avals_of(fixed_values) + avals_of(chosen(consts, c_kept)) + chosen(state_avals, s_kept) + [
+        v.aval for v in plan.stacked] + [a for group in saved_avals for a in group]
+    hints = [None] * sum(counts[:3]) + [v.hint for v in plan.stacked] + [None] * counts[4]
     (adjoint,), extra = trace_together([step], avals, hints=hints)
-    c_bars = [zero_bar(c) for c in consts]
-    return while_adjoint_p(*extra, *fixed_values, tape, *g_saved, *c_bars, *g_state, step=adjoint,
-                           n_consts=len(extra) + n_fixed, tapes=(n_stacked,) + tuple(len(a) for a in saved_avals),
+    c_bars = [zero_bar(c) for c in chosen(consts, c_kept)]
+    outs = while_adjoint_p(*extra, *fixed_values, tape, *g_saved, *c_bars, *g_state, step=adjoint,
+                           n_consts=len(extra) + counts[0], tapes=(n_stacked,) + tuple(len(a) for a in saved_avals),
                            produces=(), reverse=True)
+    return spread(outs[:counts[1]], c_kept) + spread(outs[counts[1]:], s_kept)
 
 
 # ---- while_loop_tape: the loop recording tapes --------------------------------------------------------------

@@ -10,7 +10,7 @@ from ..transforms.jvp import ShapedArrayExample
 from ..transforms.partial_eval import depends_on, external_reads, split_by_dependence
 from ..transforms.passes import dce
 from ..transforms.vjp import Pullback
-from .tape import complete, is_tape
+from .tape import complete, has_cotangent, is_tape
 
 
 class AdjointPlan:
@@ -23,7 +23,8 @@ class AdjointPlan:
     So the adjoint loop reads what the forward loop saved instead of recomputing the body. A while loop's
     body has no index i and no x (`has_index=False`); a walk over tapes reads its entries as x, and with
     keep_x=False its backward part gets the ones it reads as residuals (so only the residual tape is read
-    again). live (one flag per output, all by default) says which outputs get a cotangent."""
+    again). live (one flag per output, all by default) says which outputs get a cotangent. An input of an
+    integer or boolean dtype gets a zero of its own aval, so every cotangent slot has its value's aval."""
 
     def __init__(self, body: Program, n_consts: int, n_carry: int, has_index: bool = True, live=None,
                  keep_x: bool = True):
@@ -35,6 +36,7 @@ class AdjointPlan:
             pullback = Pullback(body, list(a[:n_known]))
             gs = iter(a[n_known:])
             bars = pullback([next(gs) if g else None for g in live])
+            bars = [b if has_cotangent(v.aval) else None for v, b in zip(body.inputs, bars)]  # (integers: zeros)
             return list(pullback.outputs) + complete(a[:n_known], bars, "reverse mode")
 
         examples = tuple(ShapedArrayExample(a) for a in [v.aval for v in body.inputs] + g_avals)

@@ -101,6 +101,11 @@ def spread(present, flags) -> list:
     return [next(found) if f else None for f in flags]
 
 
+def chosen(values, flags) -> list:
+    """The values whose flag is set (what spread spreads out again)."""
+    return [v for v, f in zip(values, flags) if f]
+
+
 def split(values, counts) -> list[list]:
     """values cut into consecutive groups of these sizes."""
     groups, k = [], 0

@@ -20,9 +20,9 @@ from ..transforms.evaluate import eval_program
 from ..transforms.jvp import jvp_flat
 from ..transforms.vjp import masked
 from .plan import AdjointPlan
-from .primitive import avals_of, control_primitive, spread
+from .primitive import avals_of, chosen, control_primitive, split, spread
 from .statements import close_block, own_names
-from .tape import TAPE, complete, is_tape, no_tape, zero_bar
+from .tape import TAPE, complete, has_cotangent, is_tape, no_tape, zero_bar
 from .trace import trace_together
 from .vmap import batch_program, materialise_all, materialised
 
@@ -129,33 +129,34 @@ def _scan_vjp_fwd(*args, body, n_consts, n_carry, length, reverse):
 
 def _scan_vjp_bwd(gs, residuals, needed=None, *, body, n_consts, n_carry, length, reverse):
     """A scan the other way over the saved residuals: carries the state's cotangent and the consts'
-    cotangent sums, and stacks the xs' cotangents."""
+    cotangent sums (of the floating ones: an integer has none), and stacks the xs' cotangents."""
     plan, consts, invariant, xs, stacked = residuals
     gs = [no_tape(a, "reverse mode of a scan whose stacked tapes get no cotangent") if g is None else g
           for g, a in zip(gs, _scan_out_avals(body, n_carry, length))]
-    g_carry, g_ys = gs[:n_carry], gs[n_carry:]
-    nc, ns, nx, ny = n_consts, n_carry, len(xs), len(g_ys)
-    n_fixed = nc + len(plan.captured) + plan.n_invariant
-    n_st = len(stacked)
+    carry_avals = body.out_avals[:n_carry]
+    c_kept, s_kept = [has_cotangent(aval_of(c)) for c in consts], [has_cotangent(a) for a in carry_avals]
+    g_carry, g_ys = chosen(gs[:n_carry], s_kept), gs[n_carry:]
+    nc, ns = n_consts, n_carry
+    fixed_values = list(consts) + list(plan.captured) + list(invariant)
+    counts = [len(fixed_values), 1, sum(c_kept), len(g_carry), len(stacked), len(xs), len(g_ys)]
 
     def adjoint_body(*a):  # fixed, i, (consts_bar, carry_bar), (residuals_t, x_t, y_bar_t)
-        fixed, i = list(a[:n_fixed]), a[n_fixed]
-        c_bar, s_bar = a[n_fixed + 1:n_fixed + 1 + nc], a[n_fixed + 1 + nc:n_fixed + 1 + nc + ns]
-        rest = a[n_fixed + 1 + nc + ns:]
-        res, x, y_bar = rest[:n_st], rest[n_st:n_st + nx], rest[n_st + nx:]
-        bars = eval_program(plan.backward, fixed + [i] + list(s_bar) + list(y_bar) + list(res) + list(x))
-        return [add_any(p, q) for p, q in zip(c_bar, bars[:nc])] + list(bars[nc + 1:nc + 1 + ns]) + list(
-            bars[nc + 1 + ns:])
+        fixed, (i,), c_bar, s_bar, res, x, y_bar = split(a, counts)
+        s_bar = [zeros(v) if b is None else b for v, b in zip(carry_avals, spread(s_bar, s_kept))]
+        bars = eval_program(plan.backward, fixed + [i] + s_bar + y_bar + res + x)
+        return ([add_any(p, q) for p, q in zip(c_bar, chosen(bars[:nc], c_kept))]
+                + chosen(bars[nc + 1:nc + 1 + ns], s_kept) + list(bars[nc + 1 + ns:]))
 
-    fixed_values = list(consts) + list(plan.captured) + list(invariant)
     slices = [ShapedArray(aval_of(v).shape[1:], aval_of(v).dtype) for v in list(stacked) + list(xs) + list(g_ys)]
-    avals = (avals_of(fixed_values) + [body.inputs[n_consts].aval] + avals_of(consts) + avals_of(g_carry) + slices)
+    avals = (avals_of(fixed_values) + [body.inputs[n_consts].aval] + avals_of(chosen(consts, c_kept))
+             + avals_of(g_carry) + slices)
     (adjoint,), extra = trace_together([adjoint_body], avals)
-    c_bars0 = [zero_bar(c) for c in consts]
+    c_bars0 = [zero_bar(c) for c in chosen(consts, c_kept)]
     outs = scan_p(*extra, *fixed_values, *c_bars0, *g_carry, *stacked, *xs, *g_ys, body=adjoint,
-                  n_consts=len(extra) + n_fixed, n_carry=nc + ns, length=length, reverse=not reverse)
-    del ny
-    return masked(list(outs), needed)
+                  n_consts=len(extra) + counts[0], n_carry=counts[2] + counts[3], length=length, reverse=not reverse)
+    const_bars, carry_bars = split(outs, counts[2:4])  # (an integer const or carry has no cotangent: None)
+    x_bars = list(outs[counts[2] + counts[3]:])
+    return masked(spread(const_bars, c_kept) + spread(carry_bars, s_kept) + x_bars, needed)
 
 
 def _scan_out_avals(body, n_carry, length):

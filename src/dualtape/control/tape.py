@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..avals import ShapedArray, aval_of
+from ..avals import ShapedArray, aval_of, is_float
 from ..ops.rules import zeros
 
 TAPE = ShapedArray((), np.dtype(object))  # the aval of a while loop's tape: a Python list of states
@@ -18,6 +18,12 @@ TAPE = ShapedArray((), np.dtype(object))  # the aval of a while loop's tape: a P
 
 def is_tape(aval) -> bool:
     return aval.dtype == TAPE.dtype
+
+
+def has_cotangent(aval) -> bool:
+    """Whether a value of this aval gets a cotangent: a floating (or complex) array, or a tape (of them). An
+    integer or boolean value is flat in every input, so a loop carries no cotangent for it."""
+    return is_float(aval.dtype) or is_tape(aval)
 
 
 def _unsupported(what: str) -> NotImplementedError:

@@ -22,9 +22,9 @@ from ..transforms.evaluate import eval_program
 from ..transforms.jvp import jvp_flat
 from ..transforms.vjp import masked
 from .plan import AdjointPlan
-from .primitive import avals_of, control_primitive, split, spread, zeros_for
+from .primitive import avals_of, chosen, control_primitive, split, spread, zeros_for
 from .statements import close_block, emit_pushes, own_names
-from .tape import TAPE, complete, zero_bar
+from .tape import TAPE, complete, has_cotangent, zero_bar
 from .trace import trace_together
 from .vmap import batch_program, batched_aval, materialise_all, materialised
 
@@ -134,11 +134,14 @@ def _walk(plan, consts, ins, carry, tapes, produces, reverse):
 
 def _while_adjoint_vjp_bwd(gs, saved, needed=None, *, step, n_consts, tapes, produces, reverse):
     """The walk the other way over the residual tape (and the cotangents of the tapes made, in step), pulling
-    the carry's cotangent back and recording the cotangents of the entries of the tapes read. A tape made that
-    no cotangent reaches: the walk runs again, recording for a pullback that reads none for it."""
+    the carry's cotangent back and recording the cotangents of the entries of the tapes read (an integer const
+    or carry has none). A tape made that no cotangent reaches: the walk runs again, recording for a pullback
+    that reads none for it."""
     plan, consts, ins, carry, invariant, residuals = saved
-    nc, nk = len(consts), len(carry)
-    g_carry, g_made = [zeros(aval_of(c)) if g is None else g for c, g in zip(carry, gs[:nk])], gs[nk:]
+    nc, nk, carry_avals = len(consts), len(carry), avals_of(carry)
+    c_kept, k_kept = [has_cotangent(aval_of(c)) for c in consts], [has_cotangent(a) for a in carry_avals]
+    g_carry = [zeros(a) if g is None else g for a, g in zip(chosen(carry_avals, k_kept), chosen(gs[:nk], k_kept))]
+    g_made = gs[nk:]
     if any(g is None for g in g_made):
         live = [True] * nk + [g is not None for g, n in zip(g_made, produces) for _ in range(n)]
         plan = AdjointPlan(step, nc, nk, has_index=False, keep_x=False, live=live)
@@ -146,22 +149,25 @@ def _while_adjoint_vjp_bwd(gs, saved, needed=None, *, step, n_consts, tapes, pro
     fixed_values = list(consts) + list(plan.captured) + list(invariant)
     g_live = [g for g in g_made if g is not None]
     made_avals = [a for a, g in zip(split(step.out_avals[nk:], produces), g_made) if g is not None]
-    n_fixed, n_stacked = len(fixed_values), len(plan.stacked)
+    counts = [len(fixed_values), sum(c_kept), len(g_carry), len(plan.stacked), sum(map(len, made_avals))]
 
     def back(*args):  # fixed, (const bars, carry bars), residuals, cotangents of the entries made
-        fixed, c_bars, g = list(args[:n_fixed]), args[n_fixed:n_fixed + nc], list(args[n_fixed + nc:n_fixed + nc + nk])
-        rest = list(args[n_fixed + nc + nk:])
-        bars = eval_program(plan.backward, fixed + g + rest[n_stacked:] + rest[:n_stacked])
-        return [add_any(a, b) for a, b in zip(c_bars, bars[:nc])] + list(bars[nc:])
+        fixed, c_bars, g, stacked, g_entries = split(args, counts)
+        g = [zeros(a) if b is None else b for a, b in zip(carry_avals, spread(g, k_kept))]
+        bars = eval_program(plan.backward, fixed + g + g_entries + stacked)
+        return ([add_any(a, b) for a, b in zip(c_bars, chosen(bars[:nc], c_kept))] + chosen(bars[nc:nc + nk], k_kept)
+                + list(bars[nc + nk:]))
 
-    avals = (avals_of(fixed_values) + avals_of(consts) + avals_of(carry) + [v.aval for v in plan.stacked]
-             + [a for group in made_avals for a in group])
+    avals = (avals_of(fixed_values) + avals_of(chosen(consts, c_kept)) + chosen(carry_avals, k_kept)
+             + [v.aval for v in plan.stacked] + [a for group in made_avals for a in group])
     (adjoint,), extra = trace_together([back], avals)
-    c_bars = [zero_bar(c) for c in consts]
+    c_bars = [zero_bar(c) for c in chosen(consts, c_kept)]
     outs = while_adjoint_p(*extra, *fixed_values, residuals, *g_live, *c_bars, *g_carry, step=adjoint,
-                           n_consts=len(extra) + n_fixed, tapes=(n_stacked,) + tuple(len(a) for a in made_avals),
+                           n_consts=len(extra) + counts[0], tapes=(counts[3],) + tuple(len(a) for a in made_avals),
                            produces=tuple(tapes), reverse=not reverse)
-    return masked(outs[:nc] + outs[nc + nk:] + outs[nc:nc + nk], needed)
+    const_bars, carry_bars = split(outs, counts[1:3])  # (an integer const or carry has no cotangent: None)
+    entry_bars = list(outs[counts[1] + counts[2]:])
+    return masked(spread(const_bars, c_kept) + entry_bars + spread(carry_bars, k_kept), needed)
 
 
 def _while_adjoint_batch(values, batched, size, step, n_consts, tapes, produces, reverse):
