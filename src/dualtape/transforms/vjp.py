@@ -10,7 +10,7 @@ program: the primal statements, then the adjoint statements, cotangents named `<
 
 from __future__ import annotations
 
-from ..avals import aval_of
+from ..avals import aval_of, is_float
 from ..core.ir import Program, Var
 from ..core.trace import bind, set_source_line, suggest_name
 from ..ops.complex_parts import real_p
@@ -19,12 +19,17 @@ from .evaluate import evaluate_into, initial_env
 
 
 def active_vars(program: Program) -> set[int]:
-    """Ids of the Vars that depend on the program's inputs through differentiable equations."""
-    active = {v.id for v in program.inputs}
+    """Ids of the Vars that depend on the program's inputs through differentiable equations; integer and boolean
+    values are flat in every input, so they are never active (no cotangent flows to or through them)."""
+    active = {v.id for v in program.inputs if _has_cotangent(v.aval)}
     for eqn in program.eqns:
         if eqn.prim.differentiable and any(type(a) is Var and a.id in active for a in eqn.inputs):
-            active.update(v.id for v in eqn.outs)
+            active.update(v.id for v in eqn.outs if _has_cotangent(v.aval))
     return active
+
+
+def _has_cotangent(aval) -> bool:
+    return is_float(aval.dtype) or _holds_objects(aval)
 
 
 class Pullback:
