@@ -3,6 +3,7 @@ the fixes offered when a traced value is turned into a Python value."""
 
 from __future__ import annotations
 
+import importlib
 import re
 
 
@@ -80,6 +81,15 @@ class UnsupportedNameError(UnsupportedError, AttributeError):
 
 class BackendError(ImportError):
     """A requested array backend is not available."""
+
+
+def optional_module(name: str, needed_by: str, package: str, install: str):
+    """The module `name` of an optional dependency, imported now, or a BackendError saying that `needed_by`
+    needs `package` and how to install it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise BackendError(f"{needed_by} needs {package}, which is not installed: {install}") from e
 
 
 # ---- what to do instead of turning a traced value into a Python value (core.trace.conversion_error) ----------

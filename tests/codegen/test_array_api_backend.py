@@ -18,7 +18,7 @@ from dualtape import tree
 from dualtape.codegen import array_api_backend
 from dualtape.codegen.portable import NON_STANDARD
 from dualtape.codegen.runtime import Compiled
-from dualtape.core.ir import Program, sub_programs
+from dualtape.core.ir import Program, all_eqns
 from dualtape.transforms.passes import optimize
 from primitive_cases import CASES, DIFFERENTIABLE, EXAMPLES, draw_args
 from testkit import DTYPE_TOLERANCES, EXACT, bounded, line_of
@@ -168,13 +168,8 @@ def test_each_listed_torch_difference_is_real_and_caught(torch):
 
 
 # ---- every primitive's programs on torch tensors --------------------------------------------------------------
-def _prims(program: Program) -> set[str]:
-    found = set()
-    for eqn in program.eqns:
-        found.add(eqn.prim.name)
-        for sub in sub_programs(eqn.params):
-            found |= _prims(sub)
-    return found
+def _prims(program) -> set[str]:
+    return {eqn.prim.name for eqn in all_eqns(program)}
 
 
 def _assert_same_on_torch(torch, program: Program, args, what: str) -> None:

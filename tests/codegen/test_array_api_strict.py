@@ -16,7 +16,7 @@ from dualtape.avals import ShapedArray
 from dualtape.codegen import portable
 from dualtape.codegen.emit import ArrayAPIEmitter, emit_program
 from dualtape.codegen.runtime import Compiled
-from dualtape.core.ir import Eqn, Program, Var, sub_programs
+from dualtape.core.ir import Eqn, Program, Var, all_eqns
 from dualtape.core.primitive import REGISTRY
 from dualtape.ops import elementwise as ew
 from dualtape.transforms.evaluate import eval_program
@@ -31,13 +31,8 @@ BOUNDED = settings(max_examples=3, deadline=None, database=None,
 REACHED_BY_VJP = {"while_loop_tape", "while_loop_adjoint"}  # (the while_loop case's VJP program runs them)
 
 
-def _prims(program: Program) -> set[str]:
-    found = set()
-    for eqn in program.eqns:
-        found.add(eqn.prim.name)
-        for sub in sub_programs(eqn.params):
-            found |= _prims(sub)
-    return found
+def _prims(program) -> set[str]:
+    return {eqn.prim.name for eqn in all_eqns(program)}
 
 
 def _to_strict(value):

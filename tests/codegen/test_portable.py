@@ -17,7 +17,7 @@ import dualtape.numpy as dnp
 from dualtape.avals import ShapedArray
 from dualtape.codegen import portable
 from dualtape.codegen.emit import emit_program
-from dualtape.core.ir import Eqn, Program, Var, sub_programs
+from dualtape.core.ir import Eqn, Program, Var, all_eqns
 from dualtape.core.primitive import REGISTRY
 from dualtape.ops import elementwise as ew
 from primitive_cases import DIFFERENTIABLE, EXAMPLES, draw_case, example_array
@@ -27,12 +27,7 @@ REACHED_BY_VJP = {"while_loop_tape": "while_loop", "while_loop_adjoint": "while_
 
 
 def _prims(program) -> set[str]:
-    found = set()
-    for eqn in program.eqns:
-        found.add(eqn.prim.name)
-        for sub in sub_programs(eqn.params):
-            found |= _prims(sub)
-    return found
+    return {eqn.prim.name for eqn in all_eqns(program)}
 
 
 def _is_literal(node) -> bool:

@@ -16,9 +16,9 @@ import numpy as np
 
 from .. import tree
 from ..avals import ShapedArray, is_python_scalar
-from ..core.ir import Program, sub_programs
+from ..core.ir import Program, all_eqns
 from ..core.primitive import trace_of
-from ..errors import BackendError
+from ..errors import BackendError, optional_module
 from .emit import ArrayAPIEmitter, emit_program
 from .portable import NON_STANDARD
 from .runtime import helpers_for, register_source
@@ -29,10 +29,7 @@ _serial = itertools.count(1)
 
 def compat():
     """The array_api_compat module, or a BackendError naming the extra that installs it."""
-    try:
-        return importlib.import_module("array_api_compat")
-    except ImportError as e:
-        raise BackendError(f"backend='array_api' needs array-api-compat, which is not installed: {INSTALL}") from e
+    return optional_module("array_api_compat", "backend='array_api'", "array-api-compat", INSTALL)
 
 
 # ---- arguments: arrays of any standard library, seen by jit through their shape and dtype ---------------------
@@ -84,19 +81,17 @@ def arrays_of(leaves: list) -> list:
 
 
 # ---- programs: refused when they call beyond the standard, else compiled once and bound per namespace --------
-def non_standard_statements(program: Program, found: dict | None = None) -> list[str]:
+def non_standard_statements(program: Program) -> list[str]:
     """'primitive (the user's line): reason' for each statement of the program (and of its sub-programs) whose
     emitted code goes beyond the array API standard."""
-    found = {} if found is None else found
-    for eqn in program.eqns:
+    found: dict = {}
+    for eqn in all_eqns(program):
         reason = NON_STANDARD.get(eqn.prim.name)
         if reason is not None:
             where = eqn.where
             at = (f"{os.path.basename(where.filename)}:{where.lineno}: {where.text.strip()}"
                   if where is not None and where.text else "no source line")
             found.setdefault(f"{eqn.prim.name} ({at})", reason)
-        for sub in sub_programs(eqn.params):
-            non_standard_statements(sub, found)
     return [f"{what}: {reason}" for what, reason in found.items()]
 
 

@@ -12,9 +12,9 @@ import importlib
 
 import numpy as np
 
-from ..core.ir import Eqn, Program, Var, sub_programs
+from ..core.ir import Eqn, Program, Var, all_eqns
 from ..core.primitive import REGISTRY
-from ..errors import BackendError
+from ..errors import BackendError, optional_module
 from ..ops.indexing import Index, Slice
 from .emit import Emitted, _Emitter, emit_program, param_ast
 from .portable import NUMPY_NAMES
@@ -26,10 +26,7 @@ STRAIGHT_LINE_ONLY = ("while_loop", "while_loop_tape", "while_loop_adjoint", "sc
 
 def dask_array():
     """The dask.array module, or a BackendError naming the extra."""
-    try:
-        return importlib.import_module("dask.array")
-    except ImportError as e:
-        raise BackendError(f"backend='dask' needs dask, which is not installed: {INSTALL}") from e
+    return optional_module("dask.array", "backend='dask'", "dask", INSTALL)
 
 
 class DaskNamespace:
@@ -221,7 +218,7 @@ def namespace_for(program: Program, xp: DaskNamespace) -> dict:
 
 def refuse_control_flow(program: Program) -> None:
     """A BackendError naming the first loop or branch in the program (or one of its sub-programs)."""
-    for eqn in program.eqns:
+    for eqn in all_eqns(program):
         if eqn.prim.name in STRAIGHT_LINE_ONLY:
             raise BackendError(
                 f"backend='dask' runs straight-line programs, and {program.name} has a {eqn.prim.name} (from "
@@ -229,8 +226,6 @@ def refuse_control_flow(program: Program) -> None:
                 "converted): each step of a loop on dask arrays would build a new task graph. Shard the batch "
                 "instead: dt.parallel.data_parallel runs the compiled NumPy program per shard on a Dask cluster "
                 "(docs/scale.md)")
-        for sub in sub_programs(eqn.params):
-            refuse_control_flow(sub)
 
 
 def missing_calls(source: str, xp: DaskNamespace) -> list[str]:

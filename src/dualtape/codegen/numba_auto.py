@@ -13,19 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.ir import Program, Var, sub_programs
+from ..core.ir import Program, Var, all_eqns
 
 SMALL_ELEMENTS = 4096  # mean elements per statement above which NumPy's dispatch is a small share of the time
 BLAS_FLOPS = 1_000_000  # a contraction this costly is BLAS-bound: NumPy calls BLAS directly
 LOOPS = {"while_loop", "while_loop_tape", "while_loop_adjoint", "scan"}
 CONTRACTIONS = {"matmul", "einsum"}
-
-
-def _walk(program: Program):
-    for eqn in program.eqns:
-        yield eqn
-        for sub in sub_programs(eqn.params):
-            yield from _walk(sub)
 
 
 def _flops(eqn) -> float:
@@ -50,7 +43,7 @@ def choose(program: Program, explain: bool = False) -> str:
     problem = whole_program_problem(program)
     if problem is not None:
         return said("numpy", f"Numba cannot take {problem}")
-    eqns = list(_walk(program))
+    eqns = list(all_eqns(program))
     if any(e.prim.name in LOOPS for e in eqns):
         return said("numba", "the program loops")
     costly = [e for e in eqns if e.prim.name in CONTRACTIONS and _flops(e) > BLAS_FLOPS]

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..control.tape import is_tape
 from ..core.ir import Program, sub_programs
-from ..errors import BackendError
+from ..errors import BackendError, optional_module
 from .numba_lower import HELPERS, lower_program, supported
 from .runtime import helpers_for
 
@@ -41,10 +41,7 @@ _TAPE_MAKERS = {"while_loop_tape", "while_loop_adjoint", "while_loop"}  # (their
 
 def require_numba():
     """The numba module, or a BackendError naming the extra to install."""
-    try:
-        return importlib.import_module("numba")
-    except ImportError as e:
-        raise BackendError(f"backend='numba' needs Numba, which is not installed: {INSTALL}") from e
+    return optional_module("numba", "backend='numba'", "Numba", INSTALL)
 
 
 def numba_available() -> bool:

@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from ..core.ir import Program, sub_programs
+from ..core.ir import Program, all_eqns
 from ..errors import BackendError
 from .emit import ArrayAPIEmitter, emit_program
 from .portable import problems
@@ -153,12 +153,10 @@ def register_source(filename: str, source: str, code) -> None:
 def helpers_for(program: Program, xp) -> dict:
     """The runtime helpers (e.g. index_add) that the program's primitives emit calls to, built for xp."""
     found = {}
-    for eqn in program.eqns:
+    for eqn in all_eqns(program):
         for name, make in eqn.prim.helpers.items():
             if name not in found:
                 found[name] = make(xp)
-        for sub in sub_programs(eqn.params):
-            found.update(helpers_for(sub, xp))
     return found
 
 

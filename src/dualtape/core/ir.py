@@ -23,6 +23,14 @@ from .primitive import Primitive
 _ids = itertools.count()
 
 
+def all_eqns(program: "Program"):
+    """Every equation of the program and, after each one, those of its sub-programs (loop bodies, branches)."""
+    for eqn in program.eqns:
+        yield eqn
+        for sub in sub_programs(eqn.params):
+            yield from all_eqns(sub)
+
+
 def sub_programs(params: dict) -> list:
     """The Programs held in an equation's params (alone, or in a tuple such as a cond's branches)."""
     found = []

@@ -4,12 +4,11 @@ address), else Dask's current client, else a local cluster started once per proc
 from __future__ import annotations
 
 import atexit
-import importlib
 import logging
 import os
 import threading
 
-from ..errors import BackendError
+from ..errors import optional_module
 
 _LOCAL: dict = {}
 _STARTING = threading.Lock()
@@ -17,11 +16,8 @@ _STARTING = threading.Lock()
 
 def distributed():
     """The dask.distributed module, or a BackendError saying how to install it."""
-    try:
-        return importlib.import_module("distributed")
-    except ImportError as e:
-        raise BackendError("dt.parallel needs dask.distributed, which is not installed: pip install "
-                           "'dualtape[dask]' (or pip install 'dask[distributed]')") from e
+    return optional_module("distributed", "dt.parallel", "dask.distributed",
+                           "pip install 'dualtape[dask]' (or pip install 'dask[distributed]')")
 
 
 def resolve_client(client=None):
