@@ -64,3 +64,22 @@ def d2l(a):
     else:
         c = 100 * b
     return c
+
+
+def derivative_programs(fn, args) -> list:
+    """[(kind, program, its arguments)]: the value, JVP and VJP programs of fn at args (tangents and the
+    cotangent fixed ramps), traced and optimised, for running one primitive's programs on another namespace."""
+    from dualtape.transforms.passes import optimize
+
+    n = len(args)
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(*args))
+    tangents = tuple(np.linspace(-1.0, 1.0, a.size).reshape(a.shape).astype(a.dtype) for a in args)
+    cotangent = np.linspace(1.0, -1.0, out.size).reshape(out.shape).astype(out.dtype)
+    jvp = lambda *a: dt.jvp(fn, a[:n], a[n:])  # noqa: E731
+    vjp = lambda *a: dt.vjp(fn, *a[:n])[1](a[n])  # noqa: E731
+    found = []
+    for kind, g, g_args in (("value", fn, args), ("jvp", jvp, args + tangents), ("vjp", vjp, args + (cotangent,))):
+        with np.errstate(all="ignore"):
+            found.append((kind, optimize(dt.trace(g)(*g_args)), g_args))
+    return found

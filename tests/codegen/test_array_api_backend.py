@@ -21,7 +21,7 @@ from dualtape.codegen.runtime import Compiled
 from dualtape.core.ir import Program, all_eqns
 from dualtape.transforms.passes import optimize
 from primitive_cases import CASES, DIFFERENTIABLE, EXAMPLES, draw_args
-from testkit import DTYPE_TOLERANCES, EXACT, bounded, line_of
+from testkit import DTYPE_TOLERANCES, EXACT, bounded, derivative_programs, line_of
 
 
 @pytest.fixture(scope="module")
@@ -188,22 +188,6 @@ def _assert_same_on_torch(torch, program: Program, args, what: str) -> None:
         np.testing.assert_allclose(g, e, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
 
 
-def _programs(fn, args) -> list[tuple[str, Program, tuple]]:
-    """The value, JVP and VJP programs of fn at args, with their arguments."""
-    n = len(args)
-    with np.errstate(all="ignore"):
-        out = np.asarray(fn(*args))
-    tangents = tuple(np.linspace(-1.0, 1.0, a.size).reshape(a.shape).astype(a.dtype) for a in args)
-    cotangent = np.linspace(1.0, -1.0, out.size).reshape(out.shape).astype(out.dtype)
-    jvp = lambda *a: dt.jvp(fn, a[:n], a[n:])
-    vjp = lambda *a: dt.vjp(fn, *a[:n])[1](a[n])
-    found = []
-    for kind, g, g_args in (("value", fn, args), ("jvp", jvp, args + tangents), ("vjp", vjp, args + (cotangent,))):
-        with np.errstate(all="ignore"):
-            found.append((kind, optimize(dt.trace(g)(*g_args)), g_args))
-    return found
-
-
 @pytest.mark.parametrize("name", sorted(set(DIFFERENTIABLE) - set(NON_STANDARD)))
 @bounded(2)
 @given(data=st.data())
@@ -213,7 +197,7 @@ def test_value_jvp_and_vjp_programs_run_on_torch(torch, name, data):
     args = draw_args(data.draw, case, shape_list, dtypes)
     if name == "custom_vjp_call":  # (its rule returns (g, g): one shape)
         args = (args[0], np.full_like(args[0], 0.5))
-    for kind, program, program_args in _programs(case.call(params), args):
+    for kind, program, program_args in derivative_programs(case.call(params), args):
         if not _prims(program) & set(NON_STANDARD):  # (else refused, as the test above checks)
             _assert_same_on_torch(torch, program, program_args, f"{name} {kind}")
 

@@ -22,6 +22,7 @@ from dualtape.ops import elementwise as ew
 from dualtape.transforms.evaluate import eval_program
 from dualtape.transforms.passes import optimize
 from primitive_cases import CASES, DIFFERENTIABLE, EXAMPLES, draw_args
+from testkit import derivative_programs
 
 strict = pytest.importorskip("array_api_strict")
 
@@ -101,21 +102,6 @@ def case_args(draw, name: str):
     return case.call(params), args
 
 
-def _derivative_programs(fn, args) -> list[tuple[str, Program, tuple]]:
-    n = len(args)
-    with np.errstate(all="ignore"):
-        out = np.asarray(fn(*args))
-    tangents = tuple(np.linspace(-1.0, 1.0, a.size).reshape(a.shape).astype(a.dtype) for a in args)
-    cotangent = np.linspace(1.0, -1.0, out.size).reshape(out.shape).astype(out.dtype)
-    jvp = lambda *a: dt.jvp(fn, a[:n], a[n:])
-    vjp = lambda *a: dt.vjp(fn, *a[:n])[1](a[n])
-    found = []
-    for kind, g, g_args in (("value", fn, args), ("jvp", jvp, args + tangents), ("vjp", vjp, args + (cotangent,))):
-        with np.errstate(all="ignore"):
-            found.append((kind, optimize(dt.trace(g)(*g_args)), g_args))
-    return found
-
-
 # ---- each primitive alone ----------------------------------------------------------------------------------
 def test_every_primitive_is_run():
     walked = set(DIFFERENTIABLE) | set(EXAMPLES) | REACHED_BY_VJP | {"full"}
@@ -172,7 +158,7 @@ def test_each_listed_primitive_fails_on_strict(name):
 def test_value_jvp_and_vjp_programs_run_on_strict(name, data):
     """Each of the case's programs that calls nothing NON_STANDARD lists runs on strict as on NumPy."""
     fn, args = data.draw(case_args(name))
-    for kind, program, program_args in _derivative_programs(fn, args):
+    for kind, program, program_args in derivative_programs(fn, args):
         if _prims(program) & set(NON_STANDARD):
             continue  # (skipped by the list: it calls a per-backend helper or a NumPy-only function)
         assert_agree(program, program_args, f"{name} {kind}")
