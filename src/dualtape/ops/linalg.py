@@ -132,6 +132,8 @@ def contract(spec: str, *xs, optimize="greedy"):
     """einsum over explicit letters as one- and two-operand einsum equations, paired in the order
     np.einsum_path chooses (optimize: "greedy", "optimal", or an explicit ["einsum_path", (0, 1), ...]): no
     step loops over every letter at once, and each step's derivatives are two-operand contractions."""
+    if len(xs) == 1 and spec.split("->")[0] == spec.split("->")[1]:
+        return xs[0]  # (the identity: "ij->ij", as an einsum's cotangent often is; no copy)
     if len(xs) <= 2:
         return einsum_p(*xs, spec=spec)
     terms, out = parse_einsum(spec, [aval_of(x).ndim for x in xs])
