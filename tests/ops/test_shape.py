@@ -91,6 +91,20 @@ def test_boolean_mask_with_other_entries(index):
     check_op(lambda x: x[index], lambda x: x[index], (x,), eager=False)
 
 
+@pytest.mark.parametrize("index", [True, np.True_, (True, 0), (0, True), (slice(None), True), (True, slice(1, 3)),
+                                   (Ellipsis, True)])
+def test_a_true_entry_is_numpys_new_axis_of_length_one(index):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    check_op(lambda x: x[index], lambda x: x[index], (x,))
+    assert dt.ones(2)[True].shape == (1, 2)  # (as torch.ones(2)[True])
+
+
+@pytest.mark.parametrize("index", [False, (False, 0), (True, [0, 1]), (True, True)])
+def test_false_and_bools_beside_index_arrays_are_refused_clearly(index):
+    with pytest.raises(IndexError, match="0-d mask.*write None"):
+        dt.jit(lambda x: x[index])(np.ones((3, 4)))
+
+
 def test_traced_boolean_mask_raises_not_implemented():
     x = np.arange(6.0)
     with pytest.raises(NotImplementedError, match="boolean mask"):

@@ -188,6 +188,7 @@ def _index_entries(x, index, op: str = "getitem") -> tuple[list, list]:
     checked against the axis it indexes, for op's error)."""
     if not isinstance(index, tuple):
         index = (index,)
+    index = tuple(_scalar_bool(e, index, op) for e in index)
     consumed = sum(_axes_consumed(e) for e in index)
     entries, arrays, seen_ellipsis, axis = [], [], False, 0
     for e in index:
@@ -215,6 +216,21 @@ def _index_entries(x, index, op: str = "getitem") -> tuple[list, list]:
                 arrays.append(a)
                 axis += 1
     return entries, arrays
+
+
+def _scalar_bool(e, index: tuple, op: str):
+    """A Python or NumPy bool entry: NumPy's 0-d mask, which adds an axis of length 1 (True) there, read as None;
+    False (an axis of length 0) and a bool beside index arrays (where NumPy broadcasts it) are refused clearly."""
+    if not isinstance(e, (bool, np.bool_)):
+        return e
+    others = [f for f in index if isinstance(f, (bool, np.bool_)) or not isinstance(f, (slice, int, np.integer))
+              and f is not None and f is not Ellipsis]
+    if e and len(others) == 1:  # (itself: NumPy broadcasts several 0-d masks and index arrays together)
+        return None
+    raise IndexError(f"{op}: a {e!r} index entry {'beside index arrays or bools ' if len(others) > 1 else ''}is "
+                     f"not supported "
+                     f"(NumPy reads it as a 0-d mask); write None for a new axis of length 1, or index with an "
+                     f"explicit mask array")
 
 
 def _check_bounds(op: str, x, index, axis: int) -> None:
