@@ -15,8 +15,9 @@ import numpy as np
 
 from ..core.ir import Program, Var, all_eqns
 
-SMALL_ELEMENTS = 4096  # mean elements per statement above which NumPy's dispatch is a small share of the time
-BLAS_FLOPS = 1_000_000  # a contraction this costly is BLAS-bound: NumPy calls BLAS directly
+# Both measured by benchmarks/auto_rule_sweep.py (one thread, 2-core x86_64; the tables are in docs/numba.md):
+SMALL_ELEMENTS = 4096  # tanh(x) + 1: Numba ahead up to 4,096 elements, NumPy's vectorised tanh ahead from 8,192
+BLAS_FLOPS = 10_000  # grad of tanh(a @ b): Numba ahead at 10^4 multiply-adds, NumPy from about 3 * 10^4
 LOOPS = {"while_loop", "while_loop_tape", "while_loop_adjoint", "scan"}
 CONTRACTIONS = {"matmul", "einsum"}
 
