@@ -138,6 +138,19 @@ class TorchMethods:
         """The transpose of the last two dimensions (of each matrix in a batch)."""
         return _named(_sh.swapaxes(self, -1, -2), "TransposeBackward0")
 
+    @property
+    def mH(self):  # noqa: N802 - PyTorch's name
+        """The conjugate transpose of the last two dimensions (mT of a real tensor)."""
+        return self.mT.conj() if self.dtype.kind == "c" else self.mT
+
+    @property
+    def H(self):  # noqa: N802 - PyTorch's name
+        """The conjugate transpose of a matrix (PyTorch's: 2-D tensors only)."""
+        if self.ndim != 2:
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor "
+                               "(use .mH for the conjugate transpose of each matrix in a batch)")
+        return self.mH
+
     def t(self):
         """The transpose of a matrix; a vector or a 0-d tensor as it is (a view, as PyTorch's)."""
         if self.ndim > 2:
