@@ -26,7 +26,7 @@ from testkit import derivative_programs
 
 strict = pytest.importorskip("array_api_strict")
 
-NON_STANDARD = portable.NON_STANDARD
+NON_STANDARD = portable.non_standard()
 BOUNDED = settings(max_examples=3, deadline=None, database=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 REACHED_BY_VJP = {"while_loop_tape", "while_loop_adjoint"}  # (the while_loop case's VJP program runs them)

@@ -2,7 +2,7 @@
 the namespace of each call's arguments (array-api-compat's array_namespace), so PyTorch tensors in give PyTorch
 tensors out, NumPy arrays NumPy arrays, CuPy arrays CuPy arrays. The source is compiled once; each namespace (and
 device) gets its own function over it, with the captured NumPy constants converted to that namespace once. A
-program that calls anything portable.NON_STANDARD lists is refused. array-api-compat is imported only here, and
+program that calls anything a row declares non_standard is refused. array-api-compat is imported only here, and
 only when the backend is used."""
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from ..core.ir import Program, all_eqns
 from ..core.primitive import trace_of
 from ..errors import BackendError, optional_module
 from .emit import ArrayAPIEmitter, emit_program
-from .portable import NON_STANDARD
 from .runtime import helpers_for, register_source
 
 INSTALL = "pip install 'dualtape[array-api]'"
@@ -86,7 +85,7 @@ def non_standard_statements(program: Program) -> list[str]:
     emitted code goes beyond the array API standard."""
     found: dict = {}
     for eqn in all_eqns(program):
-        reason = NON_STANDARD.get(eqn.prim.name)
+        reason = eqn.prim.non_standard
         if reason is not None:
             where = eqn.where
             at = (f"{os.path.basename(where.filename)}:{where.lineno}: {where.text.strip()}"

@@ -1,6 +1,6 @@
 """The array functions generated code may call through `xp`: each exists in NumPy and in CuPy, so one emitter
-serves both backends; by the array API standard's names where both have them (NON_STANDARD lists, per
-primitive, what goes beyond the standard). Per `xp.<path>` the registry says which keyword arguments dualtape
+serves both backends; by the array API standard's names where both have them (non_standard() lists, from
+the rows, what goes beyond the standard). Per `xp.<path>` the registry says which keyword arguments dualtape
 passes, which positional operands must be arrays, and where CuPy differs. The emitter reads it to pass arrays where CuPy
 needs them, compiling for CuPy refuses source that calls anything unlisted, and tests walk every primitive's
 emitted programs against it (checked with CuPy 14's own module and its reference docs).
@@ -128,39 +128,14 @@ NUMPY_NAMES = {"acos": "arccos", "acosh": "arccosh", "asin": "arcsin", "asinh": 
                "atan2": "arctan2", "atanh": "arctanh", "bitwise_invert": "invert", "concat": "concatenate",
                "permute_dims": "transpose"}
 
-# The primitives whose emitted code goes beyond the array API standard (2025.12, with its linalg and fft
-# extensions), and why: each a per-backend helper, a NumPy function the standard lacks, or a standard call
-# given what only NumPy and CuPy accept. Everything else emitted runs on any standard namespace, which
-# tests/codegen/test_array_api_strict.py checks under array-api-strict (and that each listed one fails there).
-_SCIPY = "a runtime helper per backend (SciPy's special functions on the CPU, cupyx.scipy.special's on a GPU)"
-_BOOLEANS = "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on"
-NON_STANDARD: dict[str, str] = {
-    # runtime helpers, built per array module
-    "index_add": "a runtime helper: a scatter-add with repeated indices accumulating (xp.add.at)",
-    "index_update": "a runtime helper: a copy written in place at an index",
-    "solve_triangular": "a runtime helper: SciPy's (cupyx.scipy.linalg's on a GPU), else xp.linalg.solve of a "
-                        "masked triangle",
-    "cholesky": "a runtime helper: SciPy's LAPACK potrf on the CPU, the module's own linalg.cholesky elsewhere",
-    "eig": "a runtime helper over xp.linalg.eig (no eig in the standard's linalg extension), real where it can be",
-    "erf": _SCIPY, "erfc": _SCIPY, "gammaln": _SCIPY, "digamma": _SCIPY, "polygamma": _SCIPY,
-    # NumPy functions outside the standard (CuPy has each)
-    "cbrt": "xp.cbrt", "fabs": "xp.fabs", "exp2": "xp.exp2", "logaddexp2": "xp.logaddexp2",
-    "deg2rad": "xp.deg2rad", "rad2deg": "xp.rad2deg", "sinc": "xp.sinc", "fmax": "xp.fmax", "fmin": "xp.fmin",
-    "heaviside": "xp.heaviside", "einsum": "xp.einsum",
-    "cumsum": "xp.cumsum: the standard's cumulative_sum is NumPy >= 2.1's, and dualtape supports NumPy 2.0",
-    "cumprod": "xp.cumprod: the standard's cumulative_prod is NumPy >= 2.1's, and dualtape supports NumPy 2.0",
-    "contiguous": "xp.asarray(x, order='C'): a memory layout, which the standard leaves to each library",
-    "argsort": "kind='stable': CuPy 14's argsort has no stable= (the standard's keyword)",
-    "eigh": "UPLO=: the standard's eigh reads a triangle of its own choosing", "eigvalsh": "UPLO=, as eigh",
-    "pinv": "rcond by position: CuPy 14's pinv has no rtol= (the standard's keyword)",
-    "svdvals": "xp.linalg.svd(x, compute_uv=False): CuPy 14 has no linalg.svdvals",
-    # standard calls given what only NumPy and CuPy accept
-    "getitem": "NumPy's indexing: a partial index (x[0] of a matrix, x[None]) and integer arrays beside slices, "
-               "which the standard leaves out",
-    "logical_and": _BOOLEANS, "logical_xor": _BOOLEANS, "logical_not": _BOOLEANS,
-    "scan": "its loop reads xs[i] and writes ys[i]: NumPy's partial index of an array of more than one axis",
-    "argmin": "the standard's takes real numbers only; NumPy's booleans too",
-}
+def non_standard() -> dict[str, str]:
+    """{primitive: why its emitted code goes beyond the array API standard (2025.12, with its linalg and fft
+    extensions)}, as each row declares it (`prim.non_standard`: a per-backend helper, a NumPy function the
+    standard lacks, or a standard call given what only NumPy and CuPy accept). Everything else emitted runs on
+    any standard namespace, which tests/codegen/test_array_api_strict.py checks under array-api-strict (and
+    that each listed one fails there)."""
+    return {name: prim.non_standard for name, prim in REGISTRY.items() if prim.non_standard}
+
 
 # Differences that are not about one function: indexing with an out-of-bounds integer array wraps around on
 # CuPy instead of raising IndexError; `if` / `while` on a traced condition (cond, while_loop) calls bool() on a

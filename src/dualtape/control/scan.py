@@ -182,6 +182,8 @@ def _scan_batch(values, batched, size, body, n_consts, n_carry, length, reverse)
 
 
 scan_p = control_primitive("scan", _scan_shape, _scan_dtype, _scan_impl, _emit_scan)
+scan_p.non_standard = (
+    "its loop reads xs[i] and writes ys[i]: NumPy's partial index of an array of more than one axis")
 scan_p.jvp = _scan_jvp
 scan_p.vjp_fwd = _scan_vjp_fwd
 scan_p.vjp_bwd = _scan_vjp_bwd

@@ -140,6 +140,7 @@ class Primitive:
         self.faces = faces or Faces()  # how users reach it (core/faces.py)
         self.facts = facts or Facts()  # what the optimiser may assume of it
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
+        self.non_standard: str | None = None  # why its emitted code goes beyond the array API standard, if it does
         # where every operand is a Python number and Python would raise (1 / 0.0, 0.0 ** -1, 1e40 ** 10.0), bind()
         # computes it as NumPy does, and emitted code calls a helper named so (NumPy's ufunc name)
         self.on_numbers = on_numbers

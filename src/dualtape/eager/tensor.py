@@ -146,7 +146,8 @@ class EagerTrace(Trace):
                     versions[i] = None
         result._grad_fn = node = PrimitiveNode(prim, params, args, raw, edges, versions,
                                                out.shape if out_unread else out, result._version)
-        node.cast_from = cast_from
+        if cast_from is not None:
+            node.cast_from = cast_from
         result._requires_grad = True  # (made by a recorded op: no check needed)
         return result
 

@@ -38,7 +38,11 @@ def cumulative(name: str, fn: str, torch: str) -> Primitive:
 
 
 cumsum_p = cumulative("cumsum", "cumsum", "Cumsum")
+cumsum_p.non_standard = (
+    "xp.cumsum: the standard's cumulative_sum is NumPy >= 2.1's, and dualtape supports NumPy 2.0")
 cumprod_p = cumulative("cumprod", "cumprod", "Cumprod")
+cumprod_p.non_standard = (
+    "xp.cumprod: the standard's cumulative_prod is NumPy >= 2.1's, and dualtape supports NumPy 2.0")
 
 
 # ---- helpers: slices along one axis ------------------------------------------------------------------

@@ -106,6 +106,7 @@ cosh_p = unary("cosh", "xp.cosh(x)", "Hyperbolic cosine.", torch="Cosh", promoti
 tanh_p = unary("tanh", "xp.tanh(x)", "Hyperbolic tangent.", method="tanh", torch="Tanh", inplace=True, promotion=F)
 exp_p = unary("exp", "xp.exp(x)", "e**x.", method="exp", torch="Exp", inplace=True, promotion=F, precision=FULL)
 exp2_p = unary("exp2", "xp.exp2(x)", "2**x.", torch="Exp2", promotion=F, precision=FULL)
+exp2_p.non_standard = 'xp.exp2'
 expm1_p = unary("expm1", "xp.expm1(x)", "e**x - 1, accurate near 0.", method="expm1", torch="Expm1", inplace=True,
                 promotion=F, precision=FULL)
 log_p = unary("log", "xp.log(x)", "Natural logarithm.", method="log", torch="Log", inplace=True, promotion=F,
@@ -118,6 +119,8 @@ sqrt_p = unary("sqrt", "xp.sqrt(x)", "Square root.", method="sqrt", torch="Sqrt"
 erf_p = unary("erf", "erf(x)", "The error function 2/sqrt(pi) * integral of e**(-t**2) from 0 to x.", ufunc=None,
               method="erf", torch="Erf", inplace=True, promotion=F, impl=_erf_impl,
               helpers={"erf": _erf_helper})  # (NumPy has no erf: emitted code calls the helper)
+erf_p.non_standard = (
+    "a runtime helper per backend (SciPy's special functions on the CPU, cupyx.scipy.special's on a GPU)")
 sigmoid_p = unary("sigmoid", "xp.exp(-xp.logaddexp(0, -x))",  # 1/(1+e^-x) without overflow
                   "Logistic sigmoid 1 / (1 + e**-x), computed without overflow.", ufunc=None, method="sigmoid",
                   torch="Sigmoid", inplace=True, promotion=F)
@@ -131,6 +134,8 @@ ceil_p = unary("ceil", "xp.ceil(x)", "Ceiling.", differentiable=False)
 round_p = unary("round", "xp.round(x)", "Round half to even, to an integral value.", dnp="rint",
                 differentiable=False)
 logical_not_p = unary("logical_not", "xp.logical_not(x)", "Logical not.", differentiable=False)
+logical_not_p.non_standard = (
+    "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on")
 isfinite_p = unary("isfinite", "xp.isfinite(x)", "True where finite.", differentiable=False)
 stop_gradient_p = unary("stop_gradient", "x", dnp=(), differentiable=False, new_array=False)  # identity, derivative 0
 
@@ -159,8 +164,12 @@ le_p = binary("le", "x <= y", dnp="less_equal", differentiable=False)
 gt_p = binary("gt", "x > y", dnp="greater", differentiable=False)
 ge_p = binary("ge", "x >= y", dnp="greater_equal", differentiable=False)
 logical_and_p = binary("logical_and", "xp.logical_and(x, y)", promotion=None, differentiable=False, commutative=True)
+logical_and_p.non_standard = (
+    "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on")
 logical_or_p = binary("logical_or", "xp.logical_or(x, y)", promotion=None, differentiable=False, commutative=True)
 logical_xor_p = binary("logical_xor", "xp.logical_xor(x, y)", promotion=None, differentiable=False, commutative=True)
+logical_xor_p.non_standard = (
+    "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on")
 bitwise_and_p = binary("bitwise_and", "xp.bitwise_and(x, y)", promotion=None,  # integers and booleans
                        differentiable=False)
 bitwise_or_p = binary("bitwise_or", "xp.bitwise_or(x, y)", promotion=None, differentiable=False)

@@ -31,13 +31,18 @@ arccosh_p = unary("arccosh", "xp.acosh(x)", "Inverse hyperbolic cosine (of x >= 
 arctanh_p = unary("arctanh", "xp.atanh(x)", "Inverse hyperbolic tangent (of -1 < x < 1).", method="atanh",
                   torch="Atanh", inplace=True, promotion=F)
 cbrt_p = unary("cbrt", "xp.cbrt(x)", "Real cube root (negative for negative x).", promotion=F)
+cbrt_p.non_standard = 'xp.cbrt'
 fabs_p = unary("fabs", "xp.fabs(x)", "Absolute value, as a floating-point number.", promotion=F)
+fabs_p.non_standard = 'xp.fabs'
 sinc_p = unary("sinc", "xp.sinc(x)", "NumPy's normalised sinc, sin(pi x) / (pi x), and 1 at 0.", ufunc=None,
                method="sinc", torch="Sinc", inplace=True, promotion=F)  # (np.sinc is a function, not a ufunc)
+sinc_p.non_standard = 'xp.sinc'
 deg2rad_p = unary("deg2rad", "xp.deg2rad(x)", "Degrees to radians, x * pi / 180.", dnp=("deg2rad", "radians"),
                   method="deg2rad", torch="Deg2Rad", inplace=True, promotion=F)
+deg2rad_p.non_standard = 'xp.deg2rad'
 rad2deg_p = unary("rad2deg", "xp.rad2deg(x)", "Radians to degrees, x * 180 / pi.", dnp=("rad2deg", "degrees"),
                   method="rad2deg", torch="Rad2Deg", inplace=True, promotion=F)
+rad2deg_p.non_standard = 'xp.rad2deg'
 
 # ---- binary ------------------------------------------------------------------------------------------
 hypot_p = binary("hypot", "xp.hypot(x, y)", "sqrt(x**2 + y**2), without overflow or underflow.", method="hypot",
@@ -46,14 +51,18 @@ logaddexp_p = binary("logaddexp", "xp.logaddexp(x, y)", "log(e**x + e**y), witho
                      torch="Logaddexp", promotion=TO_FLOAT, precision=FULL)
 logaddexp2_p = binary("logaddexp2", "xp.logaddexp2(x, y)", "log2(2**x + 2**y), without overflow.",
                       method="logaddexp2", torch="Logaddexp2", promotion=TO_FLOAT, precision=FULL)
+logaddexp2_p.non_standard = 'xp.logaddexp2'
 fmax_p = binary("fmax", "xp.fmax(x, y)", "Elementwise maximum ignoring NaN: NaN only where both are.", method="fmax",
                 torch="Fmax")
+fmax_p.non_standard = 'xp.fmax'
 fmin_p = binary("fmin", "xp.fmin(x, y)", "Elementwise minimum ignoring NaN: NaN only where both are.", method="fmin",
                 torch="Fmin")
+fmin_p.non_standard = 'xp.fmin'
 copysign_p = binary("copysign", "xp.copysign(x, y)", "|x| with the sign (sign bit) of y.", method="copysign",
                     torch="Copysign", promotion=TO_FLOAT)
 heaviside_p = binary("heaviside", "xp.heaviside(x, y)", "The step function: 0 where x < 0, y where x == 0, 1 where "
                      "x > 0.", method="heaviside", promotion=None, differentiable=False)  # (NumPy: floats always)
+heaviside_p.non_standard = 'xp.heaviside'
 
 
 # ---- derivative rules --------------------------------------------------------------------------------

@@ -124,6 +124,9 @@ getitem_p = Primitive(
     "getitem", "*xs", None, _getitem_rule, dtype_rule=same_dtype, impl=_getitem_impl, emit=_getitem_emit,
     faces=Faces(torch_node="IndexBackward0"),
 )
+getitem_p.non_standard = (
+    "NumPy's indexing: a partial index (x[0] of a matrix, x[None]) and integer arrays beside slices, "
+    'which the standard leaves out')
 
 
 # ---- scatter-add: the transpose of getitem -----------------------------------------------------------
@@ -178,6 +181,8 @@ index_add_p = Primitive(
     impl=_index_add_impl, emit=_index_add_emit, helpers={"index_add": _index_add_helper},
     faces=Faces(torch_node="IndexAddBackward0"),
 )
+index_add_p.non_standard = (
+    'a runtime helper: a scatter-add with repeated indices accumulating (xp.add.at)')
 
 
 # ---- index_update: x with v written at index (`x[index] = v` without changing x) ---------------------------
@@ -215,6 +220,8 @@ index_update_p = Primitive(
     emit=_index_update_emit, helpers={"index_update": _index_update_helper},
     faces=Faces(torch_node="CopySlices"),
 )
+index_update_p.non_standard = (
+    'a runtime helper: a copy written in place at an index')
 
 
 def _index_update_vjp(g, *primals, out, needed=None, index):

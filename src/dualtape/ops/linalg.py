@@ -64,6 +64,7 @@ matmul_p = Primitive("matmul", ("x", "y"), "x @ y", _matmul_rule,
                      facts=Facts(new_array=True, precision=LOW))
 einsum_p = Primitive("einsum", "*xs", "xp.einsum(spec, *xs)", _einsum_rule, faces=Faces(torch_node="EinsumBackward0"),
                      facts=Facts(precision=LOW))
+einsum_p.non_standard = 'xp.einsum'
 
 
 # ---- matmul: derivative and batch rules --------------------------------------------------------------

@@ -152,6 +152,8 @@ def _evaluator(make_helper):
 cholesky_p = Primitive("cholesky", ("x",), "cholesky(x)", _square_rule("cholesky"), impl=_evaluator(_cholesky_helper),
                        facts=NEW, helpers={"cholesky": _cholesky_helper},
                        faces=Faces(torch_node="LinalgCholeskyExBackward0"))
+cholesky_p.non_standard = (
+    "a runtime helper: SciPy's LAPACK potrf on the CPU, the module's own linalg.cholesky elsewhere")
 solve_p = Primitive("solve", ("a", "b"), "xp.linalg.solve(a, b)", _solve_rule("solve"), facts=NEW,
                     faces=Faces(torch_node="LinalgSolveExBackward0"))
 solve_triangular_p = Primitive(
@@ -159,6 +161,8 @@ solve_triangular_p = Primitive(
     _solve_rule("solve_triangular"), impl=_evaluator(_solve_triangular_helper), facts=NEW,
     helpers={"solve_triangular": _solve_triangular_helper},
     faces=Faces(torch_node="LinalgSolveTriangularBackward0"))
+solve_triangular_p.non_standard = (
+    "a runtime helper: SciPy's (cupyx.scipy.linalg's on a GPU), else xp.linalg.solve of a masked triangle")
 inv_p = Primitive("inv", ("x",), "xp.linalg.inv(x)", _square_rule("inv"), facts=NEW,
                   faces=Faces(torch_node="LinalgInvExBackward0"))
 det_p = Primitive("det", ("x",), "xp.linalg.det(x)", _batch_rule("det"), facts=NEW,

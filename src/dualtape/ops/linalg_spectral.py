@@ -92,14 +92,21 @@ _EIG_ON_CPU = _eig_helper(np)
 # ---- the rows ----------------------------------------------------------------------------------------
 eigh_p = Primitive("eigh", ("x",), "xp.linalg.eigh(x, UPLO=UPLO)", _eigen_shapes("eigh"), multiple_results=True,
                    faces=Faces(torch_node="LinalgEighBackward0"), facts=NEW)
+eigh_p.non_standard = (
+    "UPLO=: the standard's eigh reads a triangle of its own choosing")
 eigvalsh_p = Primitive("eigvalsh", ("x",), "xp.linalg.eigvalsh(x, UPLO=UPLO)",
                        lambda x, UPLO: _eigen_shapes("eigvalsh")(x)[0],
                        faces=Faces(torch_node="LinalgEighBackward0"), facts=NEW)
+eigvalsh_p.non_standard = 'UPLO=, as eigh'
 eig_p = Primitive("eig", ("x",), "eig_complex(x)", _eigen_shapes("eig"), multiple_results=True, facts=NEW,
                   impl=_eig_impl, helpers={"eig_complex": _eig_helper},
                   faces=Faces(torch_node="LinalgEigBackward0"))
+eig_p.non_standard = (
+    "a runtime helper over xp.linalg.eig (no eig in the standard's linalg extension), real where it can be")
 pinv_p = Primitive("pinv", ("x",), "xp.linalg.pinv(x, rcond)", _pinv_shape, dtype_rule=_pinv_dtype,
                    faces=Faces(torch_node="LinalgPinvBackward0"), facts=NEW)
+pinv_p.non_standard = (
+    "rcond by position: CuPy 14's pinv has no rtol= (the standard's keyword)")
 
 
 # ---- helpers of the rules ----------------------------------------------------------------------------

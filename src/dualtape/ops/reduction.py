@@ -51,6 +51,8 @@ def _index_reduction(name: str) -> Primitive:
 
 argmax_p = _index_reduction("argmax")
 argmin_p = _index_reduction("argmin")
+argmin_p.non_standard = (
+    "the standard's takes real numbers only; NumPy's booleans too")
 
 
 # ---- derivative and batch rules ----------------------------------------------------------------------

@@ -75,6 +75,8 @@ reshape_p = Primitive("reshape", ("x",), "xp.reshape(x, shape)", _reshape_rule, 
                       faces=Faces(torch_node="ViewBackward0"))
 # x's values laid out row by row (a copy only where they are not): the same numbers, faster to run over
 contiguous_p = Primitive("contiguous", ("x",), "xp.asarray(x, order='C')", lambda x: x.shape, dtype_rule=same_dtype)
+contiguous_p.non_standard = (
+    "xp.asarray(x, order='C'): a memory layout, which the standard leaves to each library")
 def _transpose_emit(operands, params):
     """`x.T` for a matrix transpose, as a person writes it; `xp.permute_dims(x, (2, 0, 1))` otherwise (the array
     API standard's name: its arrays have no transpose method)."""

@@ -32,6 +32,8 @@ def _searchsorted_shape(a, v, side):
 
 argsort_p = Primitive("argsort", ("x",), "xp.argsort(x, axis=axis, kind='stable')", along_axis_shape("argsort"),
                       differentiable=False)
+argsort_p.non_standard = (
+    "kind='stable': CuPy 14's argsort has no stable= (the standard's keyword)")
 searchsorted_p = Primitive("searchsorted", ("a", "v"), "xp.searchsorted(a, v, side=side)", _searchsorted_shape,
                            differentiable=False)
 

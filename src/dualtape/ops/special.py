@@ -116,12 +116,20 @@ def _row(name, template, doc, **faces):
 
 erfc_p = _row("erfc", "erfc(x)", "The complementary error function 1 - erf(x), accurate where erf(x) is near 1.",
               method="erfc", torch="Erfc", inplace=True, promotion=F)
+erfc_p.non_standard = (
+    "a runtime helper per backend (SciPy's special functions on the CPU, cupyx.scipy.special's on a GPU)")
 gammaln_p = _row("gammaln", "gammaln(x)", "log|Gamma(x)|, the logarithm of the gamma function's absolute value.",
                  method="lgamma", torch="Lgamma", inplace=True, promotion=F)
+gammaln_p.non_standard = (
+    "a runtime helper per backend (SciPy's special functions on the CPU, cupyx.scipy.special's on a GPU)")
 digamma_p = _row("digamma", "digamma(x)", "The digamma function psi(x), the derivative of gammaln.",
                  method="digamma", torch="Digamma", inplace=True, promotion=F)
+digamma_p.non_standard = (
+    "a runtime helper per backend (SciPy's special functions on the CPU, cupyx.scipy.special's on a GPU)")
 polygamma_p = _row("polygamma", "polygamma(n, x)", "psi^(n)(x), the n-th derivative of digamma (n >= 1, static).",
                    dnp=(), torch="Polygamma")  # (dnp.special.polygamma(n, x) binds it; n == 0 binds digamma)
+polygamma_p.non_standard = (
+    "a runtime helper per backend (SciPy's special functions on the CPU, cupyx.scipy.special's on a GPU)")
 
 defelementwise(erfc_p, lambda g, ans, x: g * (-2 / math.sqrt(math.pi)) * exp_p(-(x * x)), reads="x")
 defelementwise(gammaln_p, lambda g, ans, x: g * digamma_p(x), reads="x")
