@@ -244,6 +244,13 @@ def matmul_layout(draw):
     return (x, y), {}, None
 
 
+@st.composite
+def addmm_layout(draw):
+    n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
+    bias = draw(st.sampled_from([(m,), (n, m), (1, m), ()]))
+    return (bias, (n, k), (k, m)), {}, None
+
+
 EINSUM_SPECS = ["ij,jk->ik", "i,i->", "i,j->ij", "bij,bjk->bik", "ijk,ik->j", "ij,ij->i", "ij->ji", "ijk->ki",
                 "ij->", "i,->i", "ab,cb->ca"]
 

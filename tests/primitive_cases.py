@@ -28,10 +28,12 @@ from cases_fft import FFT
 from cases_linalg import LINALG
 from cases_spectral import SPECTRAL
 from dualtape.numpy.shapes import contiguous
+from dualtape.ops.linalg import addmm_p
 from layouts import (
     F32,
     F64,
     above_half,
+    addmm_layout,
     below_half,
     broadcast_to_layout,
     concatenate_layout,
@@ -382,6 +384,7 @@ CONTRACTIONS: dict[str, Case] = {
     "matmul": Case(dnp.matmul, np.matmul, matmul_layout(), operator=lambda x, y: x @ y, values=vc.matmul_values()),
     "einsum": Case(lambda *xs, spec: dnp.einsum(spec, *xs), lambda *xs, spec: np.einsum(spec, *xs), einsum_layout(),
                    values=vc.einsum_values()),
+    "addmm": Case(addmm_p, lambda bias, mat1, mat2: mat1 @ mat2 + bias, addmm_layout(), values=vc.addmm_values()),
 }
 
 SUB_PROGRAMS: dict[str, Case] = {  # (their NumPy agreement: tests/control/)

@@ -143,6 +143,19 @@ def matmul_values(draw):
 
 
 @st.composite
+def addmm_values(draw):
+    """bias + mat1 @ mat2 (empty sizes included), the bias a row, a matrix, a column or a scalar, one dtype."""
+    from dualtape.ops.linalg import addmm_p
+
+    n, k, m = draw(st.integers(0, 4)), draw(st.integers(0, 4)), draw(st.integers(0, 4))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    bias = draw(st.sampled_from([(m,), (n, m), (n, 1), ()]))
+    note(f"{bias} + {(n, k)} @ {(k, m)}")
+    args = tuple(draw(arrays(dtype, shape, SMALL)) for shape in (bias, (n, k), (k, m)))
+    return (lambda b, x, y: x @ y + b), addmm_p, args
+
+
+@st.composite
 def einsum_values(draw):
     """A random one- or two-operand spec over letters i..l: repeated letters (diagonals, traces), contracted
     and free letters, 0-d operands, and an implicit or explicit (any order, any subset) output."""

@@ -6,6 +6,7 @@ half-accumulated gradient. Without retain_graph, the saved values are freed afte
 from __future__ import annotations
 
 import operator
+import sys
 
 import numpy as np
 
@@ -212,19 +213,25 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
                                "inputs out to accumulate into every leaf")
     capture = {id(x): x for x in inputs} if inputs is not None else None
     roots_g = [s if create_graph else s._array for s in seeds]
-    found = run(tensors, roots_g, retain, create_graph, capture)
-    for t, g in found.values():
+    found = list(run(tensors, roots_g, retain, create_graph, capture).values())
+    del roots_g, seeds  # (so that a seed array reaching a leaf unchanged is held by nobody else either)
+    for i in range(len(found)):
+        t, g = found[i]
+        found[i] = None  # (the array is now held by `g` alone, unless someone else holds it too)
         if capture is not None and id(t) not in capture:
             continue
         if not (t.is_leaf or t._retains_grad or capture is not None):
             continue
-        g = g if isinstance(g, Tensor) else Tensor._wrap(g)
         if LIFTING.stack:
             LIFTING.stack[-1].saw_grad(t, reading=True)
         current = t._grad  # (read here without the warning t.grad gives of a non-leaf's)
         if current is None:
-            t.grad = g if create_graph else Tensor._wrap(_owned(g._array, t))
+            if create_graph:
+                t.grad = g if isinstance(g, Tensor) else Tensor._wrap(g)
+            else:
+                t.grad = Tensor._wrap(g if _refs(g) == _SOLE and _fits(g, t) else _owned(g, t))
             continue
+        g = g if isinstance(g, Tensor) else Tensor._wrap(g)
         lift(current)
         if create_graph:
             t.grad = current + g
@@ -232,6 +239,43 @@ def backward(tensors, grad_tensors, retain_graph=None, create_graph=False, input
             current._array[...] += np.asarray(g._array, dtype=current.dtype)  # in place, as PyTorch accumulates
         else:
             current._array = current._array + g._array
+
+
+def _refs(data) -> int:
+    return sys.getrefcount(data)
+
+
+def _sole_references() -> tuple[int, int]:
+    """What _refs gives for an array one local variable alone holds, and for the base of a view that the view
+    alone holds (the counts include the call's own references, which differ between Python versions: measured
+    here, in the way backward measures, not assumed)."""
+    data = np.empty(1)
+    view = np.empty((2, 2)).T
+    base = view.base  # (as _fits holds it)
+    return _refs(data), _refs(base)
+
+
+_SOLE, _SOLE_BASE = _sole_references() if hasattr(sys, "getrefcount") else (-1, -1)
+
+
+def _fits(data, t) -> bool:
+    """Whether a gradient array can become t's .grad as it is, as PyTorch steals a gradient buffer no one else
+    uses: a writable NumPy array in t's dtype and memory layout, owning its memory or a view of all of an
+    array's memory that only the view holds (a transpose of a transpose), and nobody else holding it (the
+    caller has checked `_refs(data) == _SOLE`)."""
+    if type(data) is not np.ndarray or data.dtype != t.dtype:
+        return False
+    flags, own = data.flags, getattr(t._array, "flags", None)
+    if not flags.writeable or own is None:
+        return False
+    base = data.base
+    if base is not None and not (type(base) is np.ndarray and base.base is None and base.flags.owndata
+                                 and base.size == data.size and base.dtype == data.dtype
+                                 and _refs(base) == _SOLE_BASE):
+        return False
+    if own.f_contiguous and not own.c_contiguous:
+        return flags.f_contiguous
+    return flags.c_contiguous
 
 
 def _owned(data, t):

@@ -14,6 +14,7 @@ from ..eager.composite import one_node
 from ..eager.factories import arange, tensor
 from ..eager.tensor import Tensor
 from ..errors import ShapeError
+from ..ops.linalg import addmm_p
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -48,13 +49,9 @@ def linear(input, weight, bias=None):
                          f"{weight.shape[-1]}", fix="reshape the input so its last dimension is in_features, or "
                          "build the layer with the input's feature size")
     if bias is not None and input.ndim == 2 and bias.ndim == 1:  # (PyTorch's addmm: one node, bias first)
-        return one_node("AddmmBackward0", _addmm, [bias, input, weight.t()])
+        return addmm_p(bias, input, weight.t())
     out = fn.matmul(input, weight.t())
     return out if bias is None else out + bias
-
-
-def _addmm(bias, input, weight_t):
-    return dnp.matmul(input, weight_t) + bias
 
 
 def _check_reduction(reduction: str) -> None:

@@ -128,6 +128,30 @@ defvjp(matmul_p, _matmul_x_bar, _matmul_y_bar, reads=("y", "x"))
 matmul_p.batch = _matmul_batch
 
 
+# ---- addmm: PyTorch's bias + mat1 @ mat2, the product of nn.Linear --------------------------------------
+def _addmm_rule(bias, mat1, mat2):
+    if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != mat2.shape[0]:
+        raise ShapeError("addmm", f"mat1 {mat1.shape} and mat2 {mat2.shape} must be matrices with mat1's columns "
+                         "as many as mat2's rows", fix="use matmul for vectors and batches of matrices")
+    out = (mat1.shape[0], mat2.shape[1])
+    if broadcast_shapes("addmm", bias.shape, out) != out:
+        raise ShapeError("addmm", f"bias {bias.shape} does not broadcast to the product's shape {out}",
+                         fix="give a bias of shape (out_features,) or of the product's shape")
+    return out
+
+
+addmm_p = Primitive("addmm", ("bias", "mat1", "mat2"), "mat1 @ mat2 + bias", _addmm_rule,
+                    faces=Faces(torch_node="AddmmBackward0"), facts=Facts(new_array=True, precision=LOW))
+defjvp(addmm_p, lambda t, ans, bias, mat1, mat2: t, lambda t, ans, bias, mat1, mat2: matmul_p(t, mat2),
+       lambda t, ans, bias, mat1, mat2: matmul_p(mat1, t))
+# mat2's cotangent is (g^T mat1)^T, PyTorch's choice for a column-major mat2 such as Linear's weight.t(): the
+# weight's gradient then comes out row-major, laid out as the weight is, with no transposing copy into .grad
+defvjp(addmm_p, lambda g, ans, bias, mat1, mat2: unbroadcast(g, aval_of(bias)),
+       lambda g, ans, bias, mat1, mat2: matmul_p(g, _mT(mat2)),
+       lambda g, ans, bias, mat1, mat2: _mT(matmul_p(_mT(g), mat1)), reads=("", "mat2", "mat1"))
+addmm_p.expand = lambda bias, mat1, mat2: matmul_p(mat1, mat2) + bias  # (vmap: a matmul and an add)
+
+
 # ---- einsum of many operands: pairwise, in np.einsum_path's order -------------------------------------
 def contract(spec: str, *xs, optimize="greedy"):
     """einsum over explicit letters as one- and two-operand einsum equations, paired in the order
