@@ -163,7 +163,9 @@ def test_declarations_become_what_eager_mode_keeps():
     assert add.vjp_reads_out is False and add.vjp_reads_operands == ((False, False), (False, False))
     assert where.vjp_reads_operands == ((False,) * 3, (True, False, False), (True, False, False))  # the condition
     assert div.vjp_reads == (("y",), ("ans", "y")) and div.vjp_reads_out
-    assert mul.unread(0b01) == ((0,), True) and mul.unread(0b11) == ((), True)  # x_bar = g * y: x is not kept
+    assert mul.unread(0b01) == ((0,), True, True) and mul.unread(0b11) == ((), True, True)  # x_bar = g * y: x is
+    # not kept; the last field says whether a rule reads any value (a linear rule's: per call, None here)
+    assert sin.unread(0b1) == ((), True, True) and add.unread(0b11) == ((0, 1), True, None)
     einsum = REGISTRY["einsum"]
     assert (einsum.vjp_reads_out, einsum.vjp_reads_operands) == (False, None)  # (variadic: all operands)
 

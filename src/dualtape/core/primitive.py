@@ -184,7 +184,8 @@ class Primitive:
 
     def unread(self, needed: int) -> tuple:
         """The operand positions no VJP rule reads when the operands whose bits are set in `needed` get
-        cotangents, then whether the result goes unread too (the eager graph drops such values)."""
+        cotangents, whether the result goes unread too (the eager graph drops such values), and whether the
+        rules that run read any value at all (None for a linear rule: it depends on the operands given)."""
         found = self._unread.get(needed)
         if found is None:
             reads = self.vjp_reads_operands
@@ -193,7 +194,10 @@ class Primitive:
                 i for i in range(n)
                 if not any(needed >> k & 1 and i < len(mask) and mask[i] for k, mask in enumerate(reads))
                 and not (i == 0 and self.view))  # (a view keeps its base: in-place changes rebase it)
-            found = self._unread[needed] = (positions, not self.vjp_reads_out)
+            reads = self.vjp_reads
+            saves = None if self.linear_vjp else (reads is None or any(
+                needed >> k & 1 and names for k, names in enumerate(reads)))
+            found = self._unread[needed] = (positions, not self.vjp_reads_out, saves)
         return found
 
     def impl_for(self, xp) -> Callable:

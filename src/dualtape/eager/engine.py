@@ -189,7 +189,8 @@ def _seed(t: Tensor, gradient):
         if t.numel() != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs; pass `gradient=` "
                                f"(e.g. dt.ones_like(y)) for an output of shape {t.shape}")
-        return Tensor._wrap(_device.module_of(t._array).ones(t.shape, dtype=t.dtype))
+        data = t._array
+        return Tensor._wrap((np if type(data) is np.ndarray else _device.module_of(data)).ones(t.shape, t.dtype))
     g = _as_grad(gradient, t)
     if g.shape != t.shape:
         raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a "

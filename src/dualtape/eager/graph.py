@@ -151,13 +151,14 @@ class PrimitiveNode(Node):
     """The node of a registry primitive; its backward is the primitive's VJP rule. What it keeps is what the
     rules read: operands no rule reads are Unread, and out_data is the result, or only its shape (a tuple)."""
 
-    __slots__ = ("prim", "params", "out_version", "out_seen", "cast_from")
+    __slots__ = ("prim", "params", "out_version", "out_seen", "cast_from", "saves")
 
-    def __init__(self, prim, params, inputs, raw, edges, versions, out_data, out_version):
+    def __init__(self, prim, params, inputs, raw, edges, versions, out_data, out_version, saves=None):
         # (the eager trace has already walked the operands: no second pass here, this is the hot path)
         self._name, self.seq, self.inputs, self.raw, self.edges = None, next(_sequence), inputs, raw, edges
         self.versions, self.out_data, self.out_ref, self.freed, self.hooks = versions, out_data, None, False, None
-        self.prim, self.params, self.cast_from = prim, params, None  # cast_from: per operand promoted by PyTorch's
+        self.prim, self.params, self.cast_from, self.saves = prim, params, None, saves  # saves: whether the rules
+        # that run read values (None: find out when freeing); cast_from: per operand promoted by PyTorch's
         # rules before the op (else None), its Unread before: its cotangent is fitted back to that dtype
         # the output's version counter (shared with its aliases), when the rule reads the output
         self.out_version = out_version if prim.vjp_reads_out else None
@@ -171,7 +172,8 @@ class PrimitiveNode(Node):
     def free(self) -> None:
         """Drop the values saved for the rules (keeping their shapes, as Unread); a node that saved none can
         run again, as in PyTorch, and only one that did is marked freed."""
-        if not _saves_values(self):
+        saves = self.saves
+        if not (saves or saves is None and _saves_values(self)):
             return  # (what it keeps are shapes: it can run again)
         if self._name is None and self.prim.name in _NAMED_BY_OPERANDS:
             self.name()  # (named from the operands it is about to drop)

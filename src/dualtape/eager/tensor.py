@@ -13,6 +13,7 @@ The array a tensor holds is `_array` (`.data` is PyTorch's, a tensor). View mach
 
 from __future__ import annotations
 
+import math
 import warnings
 import weakref
 
@@ -133,7 +134,7 @@ class EagerTrace(Trace):
         result = Tensor._wrap(out)
         if prim.view and versions[0] is not None:
             make_view(result, prim, params, args[0], out, raw, False)
-        positions, out_unread = prim._unread.get(needed) or prim.unread(needed)
+        positions, out_unread, saves = prim._unread.get(needed) or prim.unread(needed)
         if inference and any(inference >> i & 1 and i not in positions for i in range(len(args))):
             raise RuntimeError(INFERENCE_SAVED)  # (a rule that will run reads a tensor made in inference mode)
         if positions:  # (keep only what the rules that will run read: the rest is freed with its tensor)
@@ -145,7 +146,7 @@ class EagerTrace(Trace):
                     raw[i] = args[i] = kept
                     versions[i] = None
         result._grad_fn = node = PrimitiveNode(prim, params, args, raw, edges, versions,
-                                               out.shape if out_unread else out, result._version)
+                                               out.shape if out_unread else out, result._version, saves)
         if cast_from is not None:
             node.cast_from = cast_from
         result._requires_grad = True  # (made by a recorded op: no check needed)
@@ -260,17 +261,20 @@ class Tensor(ConversionMethods, StorageMethods, TorchMethods, TorchFunctionMetho
     @property
     def shape(self):
         """The size of each dimension, as a tuple."""
-        return tuple(np.shape(self._array))
+        data = self._array
+        return data.shape if type(data) is np.ndarray else tuple(np.shape(data))
 
     @property
     def dtype(self):
         """The type of the elements (a NumPy dtype: dt.float32 is np.float32)."""
-        return getattr(self._array, "dtype", None) or np.asarray(self._array).dtype
+        dtype = getattr(self._array, "dtype", None)  # (not `or`: a dtype without fields is falsy)
+        return dtype if dtype is not None else np.asarray(self._array).dtype
 
     @property
     def ndim(self) -> int:
         """The number of dimensions."""
-        return len(self.shape)
+        data = self._array
+        return data.ndim if type(data) is np.ndarray else len(self.shape)
 
     def dim(self) -> int:
         """The number of dimensions."""
@@ -282,7 +286,7 @@ class Tensor(ConversionMethods, StorageMethods, TorchMethods, TorchFunctionMetho
 
     def numel(self) -> int:
         """The number of elements."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def is_leaf(self) -> bool:
