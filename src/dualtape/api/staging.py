@@ -328,6 +328,8 @@ class Jitted:
         return self._entry(args, kwargs)[0].program
 
     def source(self, *args: Any, **kwargs: Any) -> str:
+        """The source this function runs at these arguments, as its backend compiles it."""
+        kwargs.setdefault("backend", self.backend if self.backend in ("numba", "auto") else "numpy")
         return source(self, *args, **kwargs)
 
     @property

@@ -230,7 +230,8 @@ def numba_source(program: Program, backend: str = "numba", comments: bool = True
 
         reason = choose(program, explain=True)
         if not reason.startswith("numba"):
-            return f"# backend='auto' chose NumPy: {reason}\n" + emit_program(program, comments=comments).source
+            why = reason.partition(": ")[2]
+            return f"# backend='auto' chose NumPy: {why}\n" + emit_program(program, comments=comments).source
     require_numba()
     problem = whole_program_problem(program)
     if problem is not None:

@@ -18,8 +18,7 @@ import numpy as np
 
 from .. import tree
 from ..api.precision import Precision
-from ..codegen.emit import emit_program
-from ..codegen.runtime import Compiled
+from ..codegen.runtime import Compiled, source_for
 from ..config import config
 from ..core.ir import Program
 from ..core.primitive import innermost_trace
@@ -173,13 +172,14 @@ class CompiledFunction:
         return entry
 
     def source(self, *args, **kwargs) -> str:
-        """The emitted source of the program this call would run (traced now if it is not cached)."""
+        """The source of the program this call would run, as its backend compiles it (for backend="numba", the
+        module Numba compiles, as dt.source shows it; traced now if it is not cached)."""
         leaves, treedef = tree.flatten((args, kwargs))
         key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled, _autocast.state_key())
         for entry in self._entries.get(key, ()):
             if entry.guards_hold():
-                return entry.compiled.source
-        return emit_program(self._trace(leaves, treedef, args).program).source
+                return _source_run(entry, self.backend)
+        return _source_run(self._trace(leaves, treedef, args), self.backend)
 
     @property
     def cache_size(self) -> int:
@@ -210,6 +210,14 @@ def _constants_inlined(program: Program, n_args: int, slots):
     inputs = program.inputs[:n_args] + [v for v, s in zip(lifted_vars, slots) if id(s) not in dead]
     kept = [s for s in slots if id(s) not in dead]
     return Program(inputs, program.eqns, program.outputs, program.captures + captures, program.name), kept
+
+
+def _source_run(entry: _Entry, backend: str) -> str:
+    """The source the entry runs; where backend "numba" or "auto" left it to NumPy, that source after the line
+    saying why (as dt.source writes it)."""
+    if backend in ("numba", "auto") and type(entry.compiled) is Compiled:
+        return source_for(entry.program, backend)
+    return entry.compiled.source
 
 
 def _has_settings(x) -> bool:
