@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import numpy as dnp
 from ..eager.factories import tensor, zeros_like
+from .flat import FlatGroup, flat_arrays
 from .optimizer import Optimizer
 
 
@@ -33,6 +34,7 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
+        self._flat: dict = {}  # id(group) -> its FlatGroup (foreach-style state), made at its first step
 
     def init_state(self, p) -> dict:
         """The state of p, created (step 0, zero moments) if it has none yet."""
@@ -42,6 +44,37 @@ class Adam(Optimizer):
             state["exp_avg"] = zeros_like(p)
             state["exp_avg_sq"] = zeros_like(p)
         return state
+
+    def _update_group(self, group: dict) -> bool:
+        """The group's update in one pass over flat buffers (foreach-style), when every parameter has a
+        gradient and one floating dtype and the group's state is its own flat buffers (made here at the first
+        step); else False, and each parameter is updated by itself."""
+        params = group["params"]
+        dtype = params[0]._array.dtype if params else None
+        if len(params) < 2 or dtype is None or dtype.kind != "f" or not flat_arrays(params, dtype):
+            return False
+        flat = self._flat.get(id(group))
+        if flat is None or flat.ids != tuple(map(id, params)):
+            if any(self.state.get(p) for p in params):  # (state made per parameter, or loaded: stay so)
+                return False
+            flat = self._flat[id(group)] = FlatGroup(list(params), ("exp_avg", "exp_avg_sq"), dtype)
+            for p, entry in zip(params, flat.tensors):
+                self.state[p].update(entry)
+        elif not flat.holds(self.state):
+            return False
+        flat.steps += 1
+        for entry in flat.tensors:
+            entry["step"]._version[0] += 1
+        m, v = flat.buffers["exp_avg"], flat.buffers["exp_avg_sq"]
+        new_p, new_m, new_v = adam_rule(flat.gather([p._array for p in params]),
+                                        flat.gather([p._grad._array for p in params]), m, v,
+                                        flat.tensors[0]["step"]._array, group, np)
+        m[...], v[...] = new_m, new_v
+        for entry in flat.tensors:
+            entry["exp_avg"]._version[0] += 1
+            entry["exp_avg_sq"]._version[0] += 1
+        flat.scatter(new_p, params)
+        return True
 
     def _update(self, p, group: dict) -> None:
         state = self.init_state(p)

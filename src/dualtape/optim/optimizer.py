@@ -73,14 +73,19 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p, group)
+                if LIFTING.stack or not self._update_group(group):
+                    for p in group["params"]:
+                        if p.grad is not None:
+                            self._update(p, group)
         return loss
 
     def _update(self, p, group: dict) -> None:
         """The update of one parameter p (with its .grad) under its group's hyperparameters."""
         raise NotImplementedError(f"{type(self).__name__} must define _update(p, group), the rule step() applies")
+
+    def _update_group(self, group: dict) -> bool:
+        """The update of a whole group at once (eager only), where the optimiser has one: whether it did it."""
+        return False
 
     @staticmethod
     def _arrays(*tensors) -> list | None:
