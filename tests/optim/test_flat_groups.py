@@ -84,3 +84,13 @@ def test_a_flat_step_advances_versions_so_a_stale_graph_refuses_to_backward():
     opt.step()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         stale.backward()
+
+
+def test_a_large_group_goes_parameter_by_parameter():
+    from dualtape.optim.flat import FLAT_BYTES
+
+    params = [dt.tensor(np.ones(FLAT_BYTES // 8), requires_grad=True), dt.tensor(np.ones(3), requires_grad=True)]
+    opt = optim.Adam(params, lr=0.1)
+    (params[0].sum() + params[1].sum()).backward()
+    opt.step()
+    assert opt.state[params[0]]["exp_avg"]._array.base is None  # (its own array, not a flat buffer's slice)
