@@ -112,7 +112,7 @@ def test_derivatives_along_complex_directions_and_against_jax(name, kwargs, shap
 def test_each_row_is_its_own_derivative_and_its_rules_read_nothing(name):
     prim = REGISTRY[name]
     assert prim.vjp_reads == ((),) and prim.linear_vjp
-    assert prim.unread(0b1) == ((0,), True)  # (eager mode keeps neither the operand nor the result)
+    assert prim.unread(0b1)[:2] == ((0,), True)  # (eager mode keeps neither the operand nor the result)
 
 
 def _loss(x, m):

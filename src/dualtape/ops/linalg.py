@@ -11,6 +11,7 @@ from ..avals import aval_of, broadcast_shapes
 from ..core.faces import LOW, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
+from .indexing import Index, Slice, index_add_p
 from .rules import add_any, declare_reads, defjvp, defvjp, fit_dtype, move_batch_rank, unbroadcast
 from .shape import broadcast_to_p, expand_dims_p, reshape_p, squeeze_p, transpose_p
 
@@ -246,8 +247,14 @@ def _einsum_operand_bar(g, xs, spec, k):
 
 
 def _onto_diagonal(bar, unique: str, term: str, sizes: dict, spec: str):
-    """bar (axes `unique`) spread onto the diagonal of an operand with axes `term`: each repeat of a letter
-    becomes a fresh letter tied to the first by an identity matrix ("i,ij->ij" for "ii")."""
+    """bar (axes `unique`) spread onto the diagonal of an operand with axes `term`: for a stack of square
+    matrices ("...ii"), written into zeros at every (n + 1)-th element of each flattened matrix (no n x n
+    product); else each repeat of a letter becomes a fresh letter tied to the first by an identity matrix
+    ("i,ij->ij")."""
+    if term[-2:] == unique[-1] * 2 and len(term) == len(unique) + 1:
+        n, batch = sizes[term[-1]], aval_of(bar).shape[:-1]
+        index = Index((Slice(None, None, None),) * len(batch) + (Slice(None, None, n + 1),))
+        return reshape_p(index_add_p(bar, index=index, shape=batch + (n * n,)), shape=batch + (n, n))
     fresh = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec)
     renamed, ties, eyes, seen = [], [], [], set()
     for c in term:

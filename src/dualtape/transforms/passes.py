@@ -4,6 +4,7 @@ and output meaning; `optimize` runs them all (switched off by `dt.config.optimiz
 from __future__ import annotations
 
 from ..core.ir import Eqn, Program, Var, sub_programs
+from .after_cse import after_cse
 from .hoist import hoist_outer_products
 from .simplify import simplify
 
@@ -59,11 +60,11 @@ def cse(program: Program) -> Program:
 
 
 def optimize(program: Program, exact: bool = False) -> Program:
-    """Fold and simplify, merge common subexpressions, then drop what is dead; sub-programs (branches, loop
-    bodies) too, keeping their inputs and outputs; then sums of outer products in loops become one GEMM.
-    With `exact` (dt.compile: bit for bit eager's numbers), no rewrite that rounds in another order: no
-    reordered matrix product, no hoisting."""
-    program = dce(cse(simplify(program, exact)))
+    """Fold and simplify, merge common subexpressions, apply the rewrites that count readers (after_cse), then
+    drop what is dead; sub-programs (branches, loop bodies) too, keeping their inputs and outputs; then sums of
+    outer products in loops become one GEMM. With `exact` (dt.compile: bit for bit eager's numbers), no rewrite
+    that rounds in another order: no reordered matrix product, no trace, no hoisting."""
+    program = dce(after_cse(cse(simplify(program, exact)), exact))
     eqns = [Eqn(e.prim, e.inputs, {k: _optimize_param(p, exact) for k, p in e.params.items()}, e.outs, e.where)
             if sub_programs(e.params) else e for e in program.eqns]
     program = Program(program.inputs, eqns, program.outputs, program.captures, program.name)

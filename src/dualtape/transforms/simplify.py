@@ -2,7 +2,7 @@
 would skip: an equation on constants is computed once at compile time; `x * 1`, `x + 0`, `x / 1`,
 `-(-x)`, a conversion to the same dtype and a reshape to the same shape disappear; a constant array whose
 elements are all equal (the broadcast seed of a gradient, say) becomes a scalar literal where broadcasting
-makes that the same.
+makes that the same; cheaper equations for the same values (transforms/strength.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 from ..avals import ShapedArray
 from ..core.ir import Eqn, Lit, Program, Var, sub_programs
 from ..core.primitive import REGISTRY, trace_of
+from . import strength
 
 _FOLD_LIMIT = 1 << 16  # elements: bigger constant results stay as equations (a broadcast is cheaper than a copy)
 
@@ -51,10 +52,10 @@ class _Rewriter:
         for eqn in self.program.eqns:
             eqn = Eqn(eqn.prim, [self.atom(a) for a in eqn.inputs], eqn.params, eqn.outs, eqn.where)
             if not eqn.prim.multiple_results and not _has_subprogram(eqn):
-                eqn = self.absorb_negation(self.scalarise(eqn))
-                if not self.exact:  # (another BLAS call: the same product, rounded in another order)
-                    eqn = self.transposed_product(eqn, eqns)
-                replacement = self.fold(eqn) or self.identity(eqn)
+                eqn = strength.exact(self, self.absorb_negation(self.scalarise(eqn)))
+                if not self.exact:  # (the same values rounded in another order: another BLAS call, a trace)
+                    eqn = strength.to_rounding(self, self.transposed_product(eqn, eqns))
+                replacement = self.fold(eqn) or self.identity(eqn) or strength.already_contiguous(self, eqn)
                 if replacement is not None:
                     self.subst[eqn.outs[0].id] = replacement
                     continue
