@@ -26,6 +26,7 @@ from cases_complex import COMPLEX_PARTS
 from cases_cumulative import CUMULATIVE
 from cases_fft import FFT
 from cases_linalg import LINALG
+from cases_neural import NEURAL
 from cases_spectral import SPECTRAL
 from dualtape.numpy.shapes import contiguous
 from dualtape.ops.linalg import addmm_p
@@ -397,7 +398,7 @@ SUB_PROGRAMS: dict[str, Case] = {  # (their NumPy agreement: tests/control/)
 }
 
 ELEMENTWISE = {**UNARY, **BINARY, **BITWISE, **OTHER_ELEMENTWISE}
-FAMILIES = {**LINALG, **SPECTRAL, **CUMULATIVE, **COMPLEX_PARTS, **FFT}  # (tests/cases_<family>.py: tests/ops)
+FAMILIES = {**LINALG, **SPECTRAL, **CUMULATIVE, **COMPLEX_PARTS, **FFT, **NEURAL}  # (tests/cases_<family>.py)
 CASES: dict[str, Case] = {**ELEMENTWISE, **REDUCTIONS, **SHAPES, **CONTRACTIONS, **FAMILIES, **SUB_PROGRAMS}
 DIFFERENTIABLE: dict[str, Case] = {name: case for name, case in CASES.items() if case.layout is not None}
 EXAMPLES: dict[str, tuple] = {name: case.examples for name, case in CASES.items() if case.examples}

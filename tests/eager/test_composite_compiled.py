@@ -1,4 +1,4 @@
-"""Composite eager ops (mean, softmax, log_softmax, var, std, norm, max along a dim) compile their forward and
+"""Composite eager ops (mean, var, std, norm, max along a dim) compile their forward and
 pullback once a signature is met again: the compiled calls give the interpreted results bit for bit, first
 and second order, and operands that take no gradient (indices, tensors without requires_grad) get none."""
 
@@ -12,8 +12,6 @@ from dualtape.eager import composite
 
 OPS = {
     "mean": lambda t: t.mean(1),
-    "softmax": lambda t: t.softmax(-1),
-    "log_softmax": lambda t: t.log_softmax(1),
     "var": lambda t: t.var(0),
     "std": lambda t: t.std(),
     "norm": lambda t: t.norm(dim=1),
@@ -49,7 +47,7 @@ def test_second_order_through_a_compiled_composite():
     results = []
     for _ in range(composite.COMPILE_AFTER + 1):
         t = dt.tensor(x, requires_grad=True)
-        (g,) = dt.autograd.grad(t.log_softmax(1)[:, 0].sum(), t, create_graph=True)
+        (g,) = dt.autograd.grad(t.var(1)[0] * t.std(), t, create_graph=True)
         (h,) = dt.autograd.grad((g * g).sum(), t)
         results.append((g.detach().numpy(), h.numpy()))
     for g, h in results[1:]:

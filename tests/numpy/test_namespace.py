@@ -99,7 +99,7 @@ def test_logsumexp_with_infinities():
 
 
 def test_logsumexp_and_softmax_are_compositions():
-    assert not {"logsumexp", "softmax", "log_softmax"} & set(REGISTRY)
+    assert "logsumexp" not in REGISTRY  # (softmax and log_softmax are rows, for eager; dnp's are compositions)
     x = np.ones((2, 3), np.float32)
     for fn in (dnp.logsumexp, dnp.softmax, dnp.log_softmax):
         names = set(prim_names(dt.trace(fn)(x)))

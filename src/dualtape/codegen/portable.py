@@ -104,6 +104,9 @@ FUNCTIONS: dict[str, Function] = {
     "copy": Function((), (0,), "a new array on the same device (the index_update helper writes into it)"),
     "empty": Function(("dtype",)),
     "zeros": Function(("dtype",)),
+    "arange": Function((), (), "class ids for nll_loss's helper: a CuPy array made on the current device"),
+    "take_along_axis": Function(("axis",), (0, 1), "nll_loss's helper on (N, C, d...) inputs: both operands CuPy "
+                                "arrays"),
     "add.at": Function((), (0,), "CuPy scatters with CUDA atomicAdd when the index holds an integer array: only "
                        "float16/32/64, int32, uint32 and uint64 (no int64, bool or complex); out-of-bounds "
                        "indices wrap around instead of raising"),
@@ -118,7 +121,9 @@ CONSTANTS = ("nan", "inf")  # floats in both modules
 
 # Attributes that emitted code (and the runtime helpers) read from values other than `xp`: those of arrays in
 # both libraries, and the tape (a Python list) of a reverse-mode while loop.
-ATTRIBUTES = {"T": "array", "transpose": "array method", "dtype": "array", "append": "list (a while loop's tape)"}
+ATTRIBUTES = {"T": "array", "transpose": "array method", "dtype": "array", "append": "list (a while loop's tape)",
+              "shape": "array", "ndim": "array", "size": "array", "max": "array method (axis=, keepdims= in both)",
+              "sum": "array method (axis=, keepdims= in both)"}
 
 NAMES = frozenset(FUNCTIONS) | frozenset(DTYPES) | frozenset(CONSTANTS)
 

@@ -8,10 +8,11 @@ from ..numpy import elementwise as _ew
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
+from ..ops.neural import log_softmax_p, softmax_p
 from .inplace import _scaled
 from .promotion import same_dtype
 from .tensor import Tensor
-from .tensor_methods import TorchMethods, correction_of, values_indices  # noqa: F401
+from .tensor_methods import TorchMethods, along_dim, correction_of, values_indices  # noqa: F401
 
 amax, amin, _squeeze = TorchMethods.amax, TorchMethods.amin, TorchMethods.squeeze  # (dt.amax, dt.amin)
 
@@ -50,11 +51,11 @@ def prod(t, dim=None, keepdim=False):
 
 
 def softmax(t, dim=-1):
-    return t.softmax(dim) if isinstance(t, Tensor) else _red.softmax(t, dim)
+    return t.softmax(dim) if isinstance(t, Tensor) else along_dim(softmax_p, t, dim)
 
 
 def log_softmax(t, dim=-1):
-    return t.log_softmax(dim) if isinstance(t, Tensor) else _red.log_softmax(t, dim)
+    return t.log_softmax(dim) if isinstance(t, Tensor) else along_dim(log_softmax_p, t, dim)
 
 
 def relu(t):

@@ -18,6 +18,8 @@ from ..numpy import elementwise as _ew
 from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
+from ..numpy._base import arr
+from ..ops.neural import log_softmax_p, softmax_p
 from ..ops.shape import transpose_p
 from . import devices as _device
 from . import grad_mode
@@ -190,14 +192,14 @@ class TorchMethods:
         return _composite(name, _red.mean, source, dim, keepdim or keepdims)
 
     def softmax(self, dim=-1):
-        """exp(self) normalised to sum to 1 along dim."""
+        """exp(self) normalised to sum to 1 along dim (one primitive: SoftmaxBackward0)."""
         _floating_only(self, "softmax(): expected a floating point or complex tensor as input. Got {}")
-        return _composite("SoftmaxBackward0", _red.softmax, self, dim)
+        return along_dim(softmax_p, self, dim)
 
     def log_softmax(self, dim=-1):
-        """The logarithm of softmax along dim, computed stably."""
+        """The logarithm of softmax along dim, computed stably (one primitive: LogSoftmaxBackward0)."""
         _floating_only(self, "log_softmax(): expected a floating point or complex tensor as input. Got {}")
-        return _composite("LogSoftmaxBackward0", _red.log_softmax, self, dim)
+        return along_dim(log_softmax_p, self, dim)
 
     def norm(self, p="fro", dim=None, keepdim=False):
         """The p-norm of the elements (2-norm for "fro"), over dim when given."""
@@ -294,6 +296,13 @@ def _gather(x, indices, *grids_dim_keepdim):
     grids.insert(dim, indices)
     values = _sh.getitem(x, tuple(grids))
     return values if keepdim else _sh.squeeze(values, dim)
+
+
+def along_dim(prim, x, dim):
+    """prim (softmax_p or log_softmax_p) of x along dim, normalised as PyTorch's (0 or -1 for a 0-d x)."""
+    x = arr(x)
+    ndim = x.ndim if hasattr(x, "ndim") else np.ndim(x)  # (not np.ndim of a tensor: NumPy would dispatch it)
+    return prim(x, axis=normalize_axis(dim, max(ndim, 1), prim.name))
 
 
 def correction_of(t, dim, unbiased, correction):

@@ -8,13 +8,12 @@ import warnings
 
 import numpy as np
 
-from .. import numpy as dnp
 from ..eager import functions as fn
-from ..eager.composite import one_node
-from ..eager.factories import arange, tensor
+from ..eager.factories import tensor
 from ..eager.tensor import Tensor
 from ..errors import ShapeError
 from ..ops.linalg import addmm_p
+from ..ops.neural import nll_loss_p
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -48,6 +47,11 @@ def linear(input, weight, bias=None):
                          f"of shape {weight.shape}: the input's last dimension must be in_features = "
                          f"{weight.shape[-1]}", fix="reshape the input so its last dimension is in_features, or "
                          "build the layer with the input's feature size")
+    return linear_product(input, weight, bias)
+
+
+def linear_product(input, weight, bias):
+    """input @ weight.T + bias as PyTorch records it, shapes already checked (by linear, or nn.Linear)."""
     if bias is not None and input.ndim == 2 and bias.ndim == 1:  # (PyTorch's addmm: one node, bias first)
         return addmm_p(bias, input, weight.t())
     out = fn.matmul(input, weight.t())
@@ -77,14 +81,35 @@ def mse_loss(input, target, reduction: str = "mean"):
     return _reduce(fn.square(input - target), reduction)
 
 
-def _check_class_range(target, classes: int) -> None:
+def _check_class_range(op: str, target, classes: int) -> None:
     """Class indices must lie in [0, classes) (checked when the values are at hand: not while tracing)."""
     data = target._array
     if isinstance(data, np.ndarray) and data.size:
         low, high = data.min(), data.max()
         if low < 0 or high >= classes:
-            raise IndexError(f"cross_entropy: target {low if low < 0 else high} is out of bounds for {classes} "
+            raise IndexError(f"{op}: target {low if low < 0 else high} is out of bounds for {classes} "
                              f"classes (class indices run from 0 to {classes - 1})")
+
+
+def _class_dim(op: str, input) -> int:
+    """Where the classes are: dim 1 of (N, C, d1, ...), dim 0 of a single sample (C,)."""
+    if input.ndim == 0:
+        raise ShapeError(op, "input is 0-d; it needs a class dimension: (C,), (N, C) or (N, C, d1, ...)")
+    return 1 if input.ndim >= 2 else 0
+
+
+def _nll(op: str, log_probs, target, class_dim: int, reduction: str):
+    """nll_loss_p of class-index targets (one NllLossBackward0 node), once they are checked: an integer tensor
+    of the input's shape without the class dimension, each index in range."""
+    classes = log_probs.shape[class_dim]
+    expected = log_probs.shape[:class_dim] + log_probs.shape[class_dim + 1:]
+    if target.shape != expected:
+        raise ShapeError(op, f"input of shape {log_probs.shape} ({classes} classes in dim {class_dim}) "
+                         f"needs class-index targets of shape {expected}, got {target.shape}",
+                         fix="give one class index per sample (drop a trailing dimension of size 1, or use argmax "
+                         "of one-hot targets)")
+    _check_class_range(op, target, classes)
+    return nll_loss_p(log_probs, target, axis=class_dim, reduction=reduction)
 
 
 def cross_entropy(input, target, reduction: str = "mean"):
@@ -93,14 +118,11 @@ def cross_entropy(input, target, reduction: str = "mean"):
     class dimension) or class probabilities (a float tensor of the input's shape)."""
     _check_reduction(reduction)
     target = target if isinstance(target, Tensor) else tensor(target)
-    if input.ndim == 0:
-        raise ShapeError("cross_entropy", "input is 0-d; it needs a class dimension: (C,), (N, C) or (N, C, d1, ...)")
-    class_dim = 1 if input.ndim >= 2 else 0
-    classes = input.shape[class_dim]
-    expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
+    class_dim = _class_dim("cross_entropy", input)
     log_probs = fn.log_softmax(input, class_dim)
     if np.issubdtype(target.dtype, np.floating):
         if target.shape != input.shape:
+            expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
             raise ShapeError("cross_entropy", f"float targets are class probabilities and must have the input's "
                              f"shape {input.shape}, got {target.shape}",
                              fix=f"for class indices pass an integer tensor of shape {expected} "
@@ -109,18 +131,17 @@ def cross_entropy(input, target, reduction: str = "mean"):
     if not np.issubdtype(target.dtype, np.integer):
         raise TypeError(f"cross_entropy: targets must be class indices (an integer tensor) or class probabilities "
                         f"(a float tensor), got dtype {target.dtype}")
-    if target.shape != expected:
-        raise ShapeError("cross_entropy", f"input of shape {input.shape} ({classes} classes in dim {class_dim}) "
-                         f"needs class-index targets of shape {expected}, got {target.shape}",
-                         fix="give one class index per sample (drop a trailing dimension of size 1, or use argmax "
-                         "of one-hot targets)")
-    _check_class_range(target, classes)
-    class_ids = arange(classes, device=input.device).reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
-    return one_node("NllLossBackward0", _nll_loss, [log_probs, target, class_ids], class_dim, reduction)
+    return _nll("cross_entropy", log_probs, target, class_dim, reduction)
 
 
-def _nll_loss(log_probs, target, class_ids, class_dim: int, reduction: str):
-    """The negative log-likelihood of the target classes (one node in the graph, as PyTorch's NllLoss)."""
-    picked = dnp.where(dnp.expand_dims(target, class_dim) == class_ids, log_probs, 0.0).sum(class_dim)
-    losses = -picked
-    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+def nll_loss(input, target, *, reduction: str = "mean"):
+    """The negative log-likelihood of class-index targets: -input at each target's class, their mean (or sum,
+    or each), with `input` log-probabilities ((C,), (N, C) or (N, C, d1, ...), classes in dim 1, or dim 0 for
+    a single sample), such as log_softmax gives; `target` an integer tensor of the input's shape without the
+    class dimension. (PyTorch's class weights and ignore_index are not supported.)"""
+    _check_reduction(reduction)
+    target = target if isinstance(target, Tensor) else tensor(target)
+    class_dim = _class_dim("nll_loss", input)
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(f"nll_loss: targets must be class indices (an integer tensor), got dtype {target.dtype}")
+    return _nll("nll_loss", input, target, class_dim, reduction)

@@ -47,7 +47,7 @@ class Linear(Module):
                              f"{self.weight.shape}: the input's last dimension must be in_features = "
                              f"{self.in_features}", fix=f"pass inputs of shape (..., {self.in_features}), or build "
                              f"the layer as Linear({input.shape[-1] if input.ndim else 1}, {self.out_features})")
-        return F.linear(input, self.weight, self.bias)
+        return F.linear_product(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,123 @@
+"""The neural section of the per-primitive table (merged into tests/primitive_cases.py's CASES): softmax and
+log_softmax along one axis (0-d and size-0 operands included), and nll_loss of class-index targets. A target
+is an integer array of valid class indices, drawn with its layout and passed as a param (as getitem's index
+arrays are), so the generic suites differentiate and batch the log-probabilities only; tests/ops/test_neural.py
+batches targets too. The NumPy references are independent of the rows: computed in float64 (then cast to the
+operand's dtype), nll_loss through a one-hot mask."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import note
+from hypothesis import strategies as st
+
+import dualtape as dt
+from case import Case
+from dualtape.ops.neural import log_softmax_p, nll_loss_p, softmax_p
+from strategies import SMALL, WIDE, Domain, arrays, shapes
+
+F32, F64, I32, I64 = (np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---- NumPy references --------------------------------------------------------------------------------
+def softmax_np(x, axis):
+    """exp(x) / sum(exp(x)) along axis in float64, shifted by the max, in x's dtype; a 0-d x is one element."""
+    x = np.asarray(x)
+    if x.size == 0:
+        return np.empty_like(x)
+    wide = x.astype(np.float64)
+    axis = axis if x.ndim else None
+    e = np.exp(wide - wide.max(axis=axis, keepdims=True))
+    return (e / e.sum(axis=axis, keepdims=True)).astype(x.dtype)
+
+
+def log_softmax_np(x, axis):
+    x = np.asarray(x)
+    if x.size == 0:
+        return np.empty_like(x)
+    wide = x.astype(np.float64)
+    axis = axis if x.ndim else None
+    shifted = wide - wide.max(axis=axis, keepdims=True)
+    return (shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(x.dtype)
+
+
+def nll_loss_np(log_probs, target, axis, reduction):
+    """-log_probs at the target classes (a one-hot mask along axis, summed), then the reduction."""
+    classes = np.arange(log_probs.shape[axis]).reshape((-1,) + (1,) * (log_probs.ndim - axis - 1))
+    one_hot = np.expand_dims(target, axis) == classes
+    losses = -np.where(one_hot, log_probs.astype(np.float64), 0.0).sum(axis)
+    with np.errstate(invalid="ignore"):  # (the mean of no loss is NaN, as PyTorch's)
+        out = {"none": losses, "sum": losses.sum(), "mean": losses.sum() / target.size}[reduction]
+    return np.asarray(out).astype(log_probs.dtype)
+
+
+# ---- derivative layouts ------------------------------------------------------------------------------
+@st.composite
+def along_axis_layout(draw):
+    """Any shape (0-d and size-0 included) and a normalised axis (0 for a 0-d operand)."""
+    shape = draw(shapes())
+    return (shape,), {"axis": draw(st.integers(0, max(len(shape), 1) - 1))}, None
+
+
+@st.composite
+def targets(draw, log_probs_shape, axis, dtype=I64):
+    """Class indices in [0, classes) of the log-probabilities' shape without the class axis."""
+    shape = log_probs_shape[:axis] + log_probs_shape[axis + 1:]
+    classes = log_probs_shape[axis]
+    return draw(arrays(dtype, shape, Domain(0, classes - 1)))
+
+
+@st.composite
+def nll_loss_layout(draw):
+    """Log-probabilities of 1 to 3 dims, 1 to 4 classes along any axis, other sides 0 to 3 (1 to 3 for the
+    mean: the mean of no loss is NaN, as PyTorch's); valid targets."""
+    ndim = draw(st.integers(1, 3))
+    axis = draw(st.integers(0, ndim - 1))
+    reduction = draw(st.sampled_from(REDUCTIONS))
+    least = 1 if reduction == "mean" else 0
+    shape = tuple(draw(st.integers(1, 4)) if i == axis else draw(st.integers(least, 3)) for i in range(ndim))
+    target = draw(targets(shape, axis, draw(st.sampled_from([I32, I64]))))
+    return (shape,), {"target": target, "axis": axis, "reduction": reduction}, None
+
+
+# ---- NumPy agreement ---------------------------------------------------------------------------------
+def along_axis_values(dt_fn, np_fn):
+    """float32 and float64, 0-d and size-0 operands, wide values (the shift keeps exp finite), any axis,
+    negative ones normalised by dt.softmax / dt.log_softmax."""
+
+    @st.composite
+    def case(draw):
+        shape = draw(shapes())
+        side = max(len(shape), 1)
+        axis = draw(st.integers(-side, side - 1))
+        note(f"axis={axis}")
+        x = draw(arrays(draw(st.sampled_from([F32, F64])), shape, draw(st.sampled_from([SMALL, WIDE]))))
+        return (lambda x: np_fn(x, axis % side)), (lambda x: dt_fn(x, axis)), (x,)
+
+    return case()
+
+
+@st.composite
+def nll_loss_values(draw):
+    """Log-probabilities of any values and floating dtype (empty batches included), int32 or int64 targets,
+    each reduction."""
+    ndim = draw(st.integers(1, 3))
+    axis = draw(st.integers(0, ndim - 1))
+    shape = tuple(draw(st.integers(1, 4)) if i == axis else draw(st.integers(0, 3)) for i in range(ndim))
+    reduction = draw(st.sampled_from(REDUCTIONS))
+    log_probs = draw(arrays(draw(st.sampled_from([F32, F64])), shape, WIDE))
+    target = draw(targets(shape, axis, draw(st.sampled_from([I32, I64]))))
+    note(f"axis={axis} reduction={reduction}")
+    return ((lambda lp, t: nll_loss_np(lp, t, axis, reduction)),
+            (lambda lp, t: nll_loss_p(lp, t, axis=axis, reduction=reduction)), (log_probs, target))
+
+
+NEURAL: dict[str, Case] = {
+    "softmax": Case(lambda x, axis: softmax_p(x, axis=axis), softmax_np, along_axis_layout(), (SMALL,),
+                    values=along_axis_values(dt.softmax, softmax_np)),
+    "log_softmax": Case(lambda x, axis: log_softmax_p(x, axis=axis), log_softmax_np, along_axis_layout(), (SMALL,),
+                        values=along_axis_values(dt.log_softmax, log_softmax_np)),
+    "nll_loss": Case(lambda lp, target, axis, reduction: nll_loss_p(lp, target, axis=axis, reduction=reduction),
+                     nll_loss_np, nll_loss_layout(), values=nll_loss_values()),
+}
