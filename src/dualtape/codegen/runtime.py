@@ -9,6 +9,7 @@ import functools
 import importlib
 import itertools
 import linecache
+import types
 import weakref
 
 import numpy as np
@@ -92,7 +93,7 @@ class Compiled:
 
             namespace = namespace_for(program, xp)
         else:
-            namespace = {"xp": xp, **helpers_for(program, xp)}
+            namespace = {"xp": numpy_as_emitted() if xp is np else xp, **helpers_for(program, xp)}
         namespace.update((k, v if backend == "dask" else _to_backend(v, xp)) for k, v in emitted.globals.items())
         exec(compile(self.source, self.filename, "exec"), namespace)  # noqa: S102 - our own generated code
         fn = namespace.pop(emitted.name)  # (no cycle fn -> its globals -> fn: freed as soon as it is dropped)
@@ -108,6 +109,18 @@ class Compiled:
 
     def __call__(self, *args):
         return self.fn(*args)
+
+
+@functools.cache
+def numpy_as_emitted():
+    """NumPy as emitted code sees it: the module's own names, except `where`, which is the where row's NumPy
+    evaluator (np.where's bits; a float array chosen against zero without np.where's branch per element)."""
+    from ..core.primitive import REGISTRY
+
+    module = types.ModuleType("numpy")
+    module.__dict__.update(np.__dict__)
+    module.where = REGISTRY["where"].impl
+    return module
 
 
 def _emit_for(program: Program, backend: str, comments: bool):

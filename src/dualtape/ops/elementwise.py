@@ -177,11 +177,31 @@ bitwise_xor_p = binary("bitwise_xor", "xp.bitwise_xor(x, y)", promotion=None, di
 invert_p = unary("invert", "xp.bitwise_invert(x)", "Bitwise not of integers; logical not of booleans.",
                  dnp=("invert", "bitwise_not"), differentiable=False)  # (a function, not `~x`: ~True is -2 in Python)
 
+_SAME_WIDTH_INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
+def _where_impl(c, x, y):
+    """np.where(c, x, y); a float array chosen against a literal zero (the derivative of relu, of max, of a
+    mask) as a bitwise AND with the mask's all-ones pattern: the same bits (zero bits are +0.0), without
+    np.where's branch per element (about 10x slower on a random mask)."""
+    if type(c) is np.ndarray and c.dtype == np.bool_ and c.ndim:
+        keep = type(y) in (int, float) and y == 0  # (else x is the zero, and y is kept where c is False)
+        chosen = x if keep else y
+        if (type(chosen) is np.ndarray and chosen.shape == c.shape and chosen.dtype in _SAME_WIDTH_INT
+                and (keep or type(x) in (int, float) and x == 0)):
+            width = _SAME_WIDTH_INT[chosen.dtype]
+            mask = np.subtract(0, c, dtype=width) if keep else np.subtract(c, 1, dtype=width)  # (kept: all ones)
+            np.bitwise_and(mask, chosen.view(width), out=mask)
+            return mask.view(chosen.dtype)
+    return np.where(c, x, y)
+
+
 where_p = Primitive(
     "where",
     ("c", "x", "y"),
     "xp.where(c, x, y)",
     lambda c, x, y: broadcast_shapes("where", c.shape, x.shape, y.shape),
+    impl=_where_impl,
     elementwise=True,
     faces=Faces(dnp=("where",), torch_node="WhereBackward0", promotion=CHOICE),  # (dnp.where: numpy/elementwise.py)
     facts=Facts(new_array=True),
