@@ -19,15 +19,6 @@ from dualtape.codegen.runtime import Compiled
 from dualtape.errors import BackendError
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    pytest.importorskip("numba")
-    folder = tmp_path_factory.mktemp("numba-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DUALTAPE_NUMBA_CACHE", str(folder))
-        yield folder
-
-
 def ode(A, x0):
     x = dt.fori_loop(0, 20, lambda i, x: x + 0.1 * dnp.tanh(A @ x), x0)
     return dnp.sum(x * x)
@@ -52,7 +43,7 @@ X0 = np.linspace(-1.0, 1.0, 6)
 # ---- loops and their gradients ------------------------------------------------------------------------------
 @pytest.mark.parametrize("fn, args", [(ode, (A, X0)), (ode_while, (A, X0)), (cumulative, (X0,))],
                          ids=["fori_loop", "while_loop", "scan"])
-def test_loops_and_their_gradients_match_numpy(cache, fn, args):
+def test_loops_and_their_gradients_match_numpy(numba_cache, fn, args):
     nums = tuple(range(len(args)))
     for transform in (dt.jit, lambda f, **kw: dt.grad(f, argnums=nums, **kw)):
         got, want = transform(fn, backend="numba")(*args), transform(fn)(*args)
@@ -61,7 +52,7 @@ def test_loops_and_their_gradients_match_numpy(cache, fn, args):
     assert "numba.njit" in dt.source(dt.grad(fn), *args, backend="numba")
 
 
-def test_while_loop_gradient_walks_its_tape_as_an_index_loop(cache):
+def test_while_loop_gradient_walks_its_tape_as_an_index_loop(numba_cache):
     text = dt.source(dt.grad(ode_while), A, X0, backend="numba")
     assert "reversed(" not in text and "range(len(" in text and "- 1, -1, -1)" in text
 
@@ -83,7 +74,7 @@ def steps(A, x0):
 
 @pytest.mark.parametrize("scale, fewest, most", [(2.0, 0, 0), (0.3, 50, 150), (1e-4, 600, 800)],
                          ids=["zero", "some", "long"])
-def test_while_loop_gradient_with_a_data_dependent_trip_count_matches_numpy(cache, scale, fewest, most):
+def test_while_loop_gradient_with_a_data_dependent_trip_count_matches_numpy(numba_cache, scale, fewest, most):
     x0 = scale * X0 / np.linalg.norm(X0)
     n = dt.jit(steps, backend="numba")(A, x0)
     assert n == dt.jit(steps)(A, x0) and fewest <= n <= most
@@ -92,7 +83,7 @@ def test_while_loop_gradient_with_a_data_dependent_trip_count_matches_numpy(cach
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
-def test_a_loop_state_accumulated_by_a_fused_chain_is_written_in_place(cache):
+def test_a_loop_state_accumulated_by_a_fused_chain_is_written_in_place(numba_cache):
     text = dt.source(dt.grad(ode_while), A, X0, backend="numba")
     assert "# (in place)" in text and "= xp.copy(A_bar)" in text  # (the adjoint's A_bar += q x^T, one pass)
     smooth = lambda x, w: dt.while_loop(lambda s: s[0] < 5, lambda s: (s[0] + 1, s[1] * 0.5 + w), (0, x))[1]
@@ -109,7 +100,7 @@ def test_a_loop_state_accumulated_by_a_fused_chain_is_written_in_place(cache):
     np.testing.assert_allclose(dt.jit(pushed, backend="numba")(x, w), dt.jit(pushed)(x, w), rtol=1e-14)
 
 
-def test_float32_stays_float32(cache):
+def test_float32_stays_float32(numba_cache):
     f = lambda x, s: dnp.sum(dnp.maximum(x * 0.5 + s, 0.0) * dnp.exp(-x)) / 3  # (a weak Python scalar s)
     x = np.linspace(-1.0, 1.0, 5, dtype=np.float32)
     value, grad = dt.value_and_grad(f, backend="numba")(x, 0.25)
@@ -121,7 +112,7 @@ def test_float32_stays_float32(cache):
 
 
 # ---- object mode, reductions over axes ---------------------------------------------------------------------
-def test_a_statement_without_lowering_runs_in_object_mode_alone(cache):
+def test_a_statement_without_lowering_runs_in_object_mode_alone(numba_cache):
     f = lambda x: dnp.sum(dnp.tanh(dnp.einsum("ij,jk->ik", x, x.T)), axis=1, keepdims=True)
     x = np.arange(6.0).reshape(2, 3) / 6
     compiled = dt.jit(f, backend="numba")
@@ -132,7 +123,7 @@ def test_a_statement_without_lowering_runs_in_object_mode_alone(cache):
     assert Compiled(compiled.program(x), "numba").fallbacks == ["einsum"]
 
 
-def test_reductions_over_axes_with_keepdims_and_squeeze(cache):
+def test_reductions_over_axes_with_keepdims_and_squeeze(numba_cache):
     def f(x):
         return (dnp.max(x, axis=(0, 2), keepdims=True), dnp.prod(x, axis=1), dnp.min(x, axis=-1),
                 dnp.squeeze(dnp.expand_dims(x, 0), 0), dnp.sum(x > 0, axis=0))
@@ -143,7 +134,7 @@ def test_reductions_over_axes_with_keepdims_and_squeeze(cache):
         np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
-def test_captured_constants_are_arguments_not_frozen(cache):
+def test_captured_constants_are_arguments_not_frozen(numba_cache):
     make = lambda w: dt.jit(lambda x: dnp.sum(dnp.sin(x) * w), backend="numba")
     x = np.linspace(0.0, 1.0, 3)
     first, second = make(np.array([1.0, 2.0, 3.0])), make(np.array([-1.0, 0.0, 1.0]))
@@ -152,7 +143,7 @@ def test_captured_constants_are_arguments_not_frozen(cache):
 
 
 # ---- the cache ------------------------------------------------------------------------------------------------
-def test_a_second_process_loads_the_compiled_kernel_from_the_cache(cache):
+def test_a_second_process_loads_the_compiled_kernel_from_the_cache(numba_cache):
     """The second process's kernel comes from Numba's on-disk cache (a hit, no compile); how fast that is, the
     fused_cpu benchmark measures."""
     script = textwrap.dedent("""
@@ -162,16 +153,16 @@ def test_a_second_process_loads_the_compiled_kernel_from_the_cache(cache):
         kernel = next(iter(f._cache.values())).compiled.kernel
         print(sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values()))
     """)
-    env = dict(os.environ, DUALTAPE_NUMBA_CACHE=str(cache / "processes"))
+    env = dict(os.environ, DUALTAPE_NUMBA_CACHE=str(numba_cache / "processes"))
     run = lambda: [int(n) for n in subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                                                   text=True, check=True).stdout.split()[-2:]]
     cold, warm = run(), run()
-    assert list((cache / "processes").glob("__pycache__/*.nbi")), "no Numba cache index was written"
+    assert list((numba_cache / "processes").glob("__pycache__/*.nbi")), "no Numba cache index was written"
     assert cold == [0, 1] and warm == [1, 0], (cold, warm)  # (hits, misses): compiled once, then loaded
 
 
 # ---- backend="auto" ----------------------------------------------------------------------------------------
-def test_auto_takes_numba_for_small_arrays_and_loops_and_numpy_for_blas(cache):
+def test_auto_takes_numba_for_small_arrays_and_loops_and_numpy_for_blas(numba_cache):
     small = dt.jit(lambda x: dnp.tanh(dnp.sin(x) * 2.0), backend="auto")
     small(X0)
     assert isinstance(next(iter(small._cache.values())).compiled, NumbaCompiled)

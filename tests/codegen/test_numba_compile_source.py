@@ -3,7 +3,6 @@ and its .source() shows the module Numba compiles (fused loops and all) whether 
 backend="auto" says when it left the step to NumPy."""
 
 import numpy as np
-import pytest
 
 import dualtape as dt
 import dualtape.numpy as dnp
@@ -12,15 +11,6 @@ from dualtape.codegen.numba_runtime import NumbaCompiled
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(6, 5))
 Y = RNG.normal(size=(6, 3))
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    pytest.importorskip("numba")
-    folder = tmp_path_factory.mktemp("numba-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DUALTAPE_NUMBA_CACHE", str(folder))
-        yield folder
 
 
 def model_and_step(seed: int = 0):
@@ -45,7 +35,7 @@ def entries(compiled):
     return [entry for group in compiled._entries.values() for entry in group]
 
 
-def test_the_numba_step_equals_the_numpy_step(cache):
+def test_the_numba_step_equals_the_numpy_step(numba_cache):
     model, step = model_and_step()
     twin, twin_step = model_and_step()
     on_numba, on_numpy = dt.compile(step, backend="numba"), dt.compile(twin_step)
@@ -58,7 +48,7 @@ def test_the_numba_step_equals_the_numpy_step(cache):
     assert entries(on_numba) and all(isinstance(e.compiled, NumbaCompiled) for e in entries(on_numba))
 
 
-def test_the_numba_step_shows_the_module_numba_compiles(cache):
+def test_the_numba_step_shows_the_module_numba_compiles(numba_cache):
     _, step = model_and_step()
     compiled = dt.compile(step, backend="numba")
     x, y = dt.tensor(X), dt.tensor(Y)
@@ -71,7 +61,7 @@ def test_the_numba_step_shows_the_module_numba_compiles(cache):
     assert [shown] == [e.compiled.source for e in entries(compiled) if e.guards_hold()]  # what runs is shown
 
 
-def test_the_source_before_the_first_call_is_numbas_too(cache):
+def test_the_source_before_the_first_call_is_numbas_too(numba_cache):
     """Not yet traced for these arguments: .source() traces and shows the module Numba would compile, not the
     NumPy emitter's function."""
     _, step = model_and_step()
@@ -81,7 +71,7 @@ def test_the_source_before_the_first_call_is_numbas_too(cache):
     assert not shown.startswith("def step(")
 
 
-def test_auto_says_when_it_left_the_step_to_numpy(cache):
+def test_auto_says_when_it_left_the_step_to_numpy(numba_cache):
     big = dt.tensor(RNG.normal(size=(200, 200)))
     weight = dt.tensor(RNG.normal(size=(200, 200)), requires_grad=True)
 
@@ -97,7 +87,7 @@ def test_auto_says_when_it_left_the_step_to_numpy(cache):
     assert "def step(" in shown
 
 
-def test_a_jitted_functions_source_is_its_backends(cache):
+def test_a_jitted_functions_source_is_its_backends(numba_cache):
     """dt.jit(f, backend=...).source(x) shows what that backend compiles, as dt.source(f, x, backend=...) does."""
     f = dt.jit(lambda x: dnp.sin(x) * 2.0 + 1.0, backend="numba")
     assert f.source(np.ones(4)).startswith('"""dualtape: ') and "numba.njit" in f.source(np.ones(4))
