@@ -81,7 +81,10 @@ def alone(name: str, fn, args) -> tuple[Program, list]:
     """A program of the first equation of primitive `name` in fn's value program, with its operands' values:
     what emitted code does for that primitive, apart from every other one."""
     with np.errstate(all="ignore"):
-        program = optimize(dt.trace(fn)(*args))
+        traced = dt.trace(fn)(*args)
+        program = optimize(traced)
+    if not any(e.prim.name == name for e in program.eqns):  # (rewritten away, e.g. a (1, 1) @ (1, 1) product)
+        program = traced
     i = next(i for i, e in enumerate(program.eqns) if e.prim.name == name)
     eqn = program.eqns[i]
     inputs = list({a.id: a for a in eqn.inputs if type(a) is Var}.values())
