@@ -14,6 +14,7 @@ from ..numpy.elementwise import exp2, expm1, log1p, sinc  # noqa: F401  (torch.s
 from ..numpy.special import digamma, erf, erfc, expit, gammaln, psi  # noqa: F401
 from ..numpy.unsupported import public_names as _public_names
 from ..numpy.unsupported import unsupported as _unsupported
+from . import functions as _functions
 from .composite import one_node as _one_node
 from .torch_functions import logit, polygamma, xlogy  # noqa: F401  (torch.special's are torch's)
 
@@ -25,13 +26,12 @@ def logsumexp(input, dim, keepdim=False):  # noqa: A002
 
 def softmax(input, dim, dtype=None):  # noqa: A002
     """exp(input) / sum(exp(input)) along dim, in dtype if given (the input cast first, as torch)."""
-    return _one_node("SoftmaxBackward0", _red.softmax, [input if dtype is None else _ew.astype(input, dtype)], dim)
+    return _functions.softmax(input if dtype is None else _ew.astype(input, dtype), dim)
 
 
 def log_softmax(input, dim, dtype=None):  # noqa: A002
     """input - logsumexp(input) along dim, in dtype if given."""
-    return _one_node("LogSoftmaxBackward0", _red.log_softmax, [input if dtype is None else _ew.astype(input, dtype)],
-                     dim)
+    return _functions.log_softmax(input if dtype is None else _ew.astype(input, dtype), dim)
 
 
 def xlog1py(input, other):  # noqa: A002
