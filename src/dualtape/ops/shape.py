@@ -106,7 +106,8 @@ concatenate_p = Primitive("concatenate", "*xs", "xp.concat(xs, axis=axis)", _con
 
 # ---- derivative rules: these primitives are linear; their VJPs are their transposes -------------------
 def _inverse(perm):
-    return tuple(int(i) for i in np.argsort(perm))
+    """The permutation undoing perm (in Python: np.argsort costs microseconds per eager transpose)."""
+    return tuple(sorted(range(len(perm)), key=perm.__getitem__))
 
 
 def _concatenate_vjp_rule(k):
