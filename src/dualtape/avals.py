@@ -7,6 +7,7 @@ they agree with NumPy by construction.
 
 from __future__ import annotations
 
+import math
 import numbers
 from functools import lru_cache
 
@@ -37,7 +38,7 @@ class ShapedArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def __eq__(self, other):
         return (

@@ -120,7 +120,7 @@ def cross_entropy(input, target, reduction: str = "mean"):
     target = target if isinstance(target, Tensor) else tensor(target)
     class_dim = _class_dim("cross_entropy", input)
     log_probs = fn.log_softmax(input, class_dim)
-    if np.issubdtype(target.dtype, np.floating):
+    if target.dtype.kind == "f":
         if target.shape != input.shape:
             expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
             raise ShapeError("cross_entropy", f"float targets are class probabilities and must have the input's "
@@ -128,7 +128,7 @@ def cross_entropy(input, target, reduction: str = "mean"):
                              fix=f"for class indices pass an integer tensor of shape {expected} "
                              "(e.g. target.to(np.int64))")
         return _reduce(-(log_probs * target).sum(class_dim), reduction)
-    if not np.issubdtype(target.dtype, np.integer):
+    if target.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: targets must be class indices (an integer tensor) or class probabilities "
                         f"(a float tensor), got dtype {target.dtype}")
     return _nll("cross_entropy", log_probs, target, class_dim, reduction)
@@ -142,6 +142,6 @@ def nll_loss(input, target, *, reduction: str = "mean"):
     _check_reduction(reduction)
     target = target if isinstance(target, Tensor) else tensor(target)
     class_dim = _class_dim("nll_loss", input)
-    if not np.issubdtype(target.dtype, np.integer):
+    if target.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: targets must be class indices (an integer tensor), got dtype {target.dtype}")
     return _nll("nll_loss", input, target, class_dim, reduction)
