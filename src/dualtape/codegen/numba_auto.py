@@ -7,7 +7,7 @@ loop, and NumPy's multithreaded BLAS calls are as fast or faster. The rule, meas
 - Numba when the program has a loop (while_loop, fori_loop, scan): each step is dispatch-bound;
 - else NumPy when one contraction (matmul, einsum) costs more than BLAS_FLOPS multiply-adds;
 - else NumPy when the mean array size over its statements exceeds SMALL_ELEMENTS, leaving out the statements
-  of fused chains that pay at any size: a chain of k statements, c of them libm calls (LIBM), pays when
+  of fused chains that pay at any size: a chain of k statements, c of them libm calls (rows with Facts.libm), pays when
   k - c >= ARITHMETIC_PER_CALL * c (so any chain of arithmetic alone, or a long one with few calls);
 - else Numba. Without Numba installed, always NumPy.
 """
@@ -24,10 +24,6 @@ BLAS_FLOPS = 10_000  # grad of tanh(a @ b): Numba ahead at 10^4 multiply-adds, N
 ARITHMETIC_PER_CALL = 2  # a fused chain pays at any size with at least this many arithmetic statements per call
 LOOPS = {"while_loop", "while_loop_tape", "while_loop_adjoint", "scan"}
 CONTRACTIONS = {"matmul", "einsum"}
-# (elementwise rows whose scalar form calls libm: as slow in Numba's fused loop as in NumPy's, or slower)
-LIBM = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "logaddexp", "logaddexp2", "sigmoid", "pow",
-        "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "arctan2", "arcsinh",
-        "arccosh", "arctanh", "cbrt", "hypot"}
 
 
 def _flops(eqn) -> float:
@@ -59,7 +55,7 @@ def paying_chains(program: Program) -> set[int]:
     def walk(block: Program) -> None:
         block = sink_into_chains(block, frozenset(), skip)
         for chain in find_chains(block, frozenset(), skip):
-            if chain_pays(len(chain.eqns), sum(e.prim.name in LIBM for e in chain.eqns)):
+            if chain_pays(len(chain.eqns), sum(e.prim.facts.libm for e in chain.eqns)):
                 found.update(id(e) for e in chain.eqns)
         for eqn in block.eqns:
             for sub in sub_programs(eqn.params):

@@ -42,3 +42,5 @@ class Facts(NamedTuple):
     precision: str | None = None  # under a mixed-precision policy (api/precision.py, dt.autocast): LOW (it
     # computes in the low compute dtype: matrix products), FULL (in float32: sums, products, exp / log, linear
     # algebra), or None (in the dtype its operands promote to)
+    libm: bool = False  # its scalar form calls the C maths library (exp, log, sin, tanh, ...): a fused Numba loop
+    # pays for it per element as NumPy's loop does (codegen/numba_auto.py's rule counts these)

@@ -33,21 +33,23 @@ def _faces(name, doc, dnp, ufunc, method, torch, inplace, promotion) -> Faces:
 
 
 def unary(name: str, template: str, doc: str = "", *, dnp=None, ufunc=True, method=None, torch=None,
-          inplace=False, promotion=None, differentiable=True, new_array=True, precision=None,
+          inplace=False, promotion=None, differentiable=True, new_array=True, precision=None, libm=False,
           **declared) -> Primitive:
     """An elementwise row of one operand; its result is a new array unless new_array=False (the identity)."""
     faces = _faces(name, doc, dnp, ufunc, method, torch, inplace, promotion)
     return Primitive(name, ("x",), template, _same_shape, differentiable=differentiable, elementwise=True,
-                     faces=faces, facts=Facts(new_array=new_array, precision=precision), **declared)
+                     faces=faces, facts=Facts(new_array=new_array, precision=precision, libm=libm), **declared)
 
 
 def binary(name: str, template: str, doc: str = "", *, dnp=None, ufunc=True, method=None, torch=None,
-           promotion=SAME_KIND, differentiable=True, commutative=False, precision=None, **declared) -> Primitive:
+           promotion=SAME_KIND, differentiable=True, commutative=False, precision=None, libm=False,
+           **declared) -> Primitive:
     """An elementwise row of two broadcast operands; its result is always a new array."""
     rule = lambda x, y, **_: broadcast_shapes(name, x.shape, y.shape)
     faces = _faces(name, doc, dnp, ufunc, method, torch, False, promotion)
     return Primitive(name, ("x", "y"), template, rule, differentiable=differentiable, elementwise=True,
-                     faces=faces, facts=Facts(commutative=commutative, new_array=True, precision=precision), **declared)
+                     faces=faces, facts=Facts(commutative=commutative, new_array=True, precision=precision, libm=libm),
+                     **declared)
 
 
 def special_helper(name: str, on_cpu, on_gpu=None):
@@ -95,26 +97,29 @@ _erf_impl = special_impl(_erf_helper)
 # Each row: name, template (evaluation and emitted source), the dnp docstring, then its faces (core/faces.py).
 F = FLOAT_FUNCTION
 neg_p = unary("neg", "-x", "-x elementwise.", dnp="negative", method="neg", torch="Neg", inplace=True)
-sin_p = unary("sin", "xp.sin(x)", "Sine.", method="sin", torch="Sin", inplace=True, promotion=F)
-cos_p = unary("cos", "xp.cos(x)", "Cosine.", method="cos", torch="Cos", inplace=True, promotion=F)
-tan_p = unary("tan", "xp.tan(x)", "Tangent.", method="tan", torch="Tan", inplace=True, promotion=F, precision=FULL)
-arcsin_p = unary("arcsin", "xp.asin(x)", "Inverse sine.", torch="Asin", promotion=F, precision=FULL)
-arccos_p = unary("arccos", "xp.acos(x)", "Inverse cosine.", torch="Acos", promotion=F, precision=FULL)
-arctan_p = unary("arctan", "xp.atan(x)", "Inverse tangent.", torch="Atan", promotion=F)
-sinh_p = unary("sinh", "xp.sinh(x)", "Hyperbolic sine.", torch="Sinh", promotion=F, precision=FULL)
-cosh_p = unary("cosh", "xp.cosh(x)", "Hyperbolic cosine.", torch="Cosh", promotion=F, precision=FULL)
-tanh_p = unary("tanh", "xp.tanh(x)", "Hyperbolic tangent.", method="tanh", torch="Tanh", inplace=True, promotion=F)
-exp_p = unary("exp", "xp.exp(x)", "e**x.", method="exp", torch="Exp", inplace=True, promotion=F, precision=FULL)
-exp2_p = unary("exp2", "xp.exp2(x)", "2**x.", torch="Exp2", promotion=F, precision=FULL)
+sin_p = unary("sin", "xp.sin(x)", "Sine.", method="sin", torch="Sin", inplace=True, libm=True, promotion=F)
+cos_p = unary("cos", "xp.cos(x)", "Cosine.", method="cos", torch="Cos", inplace=True, libm=True, promotion=F)
+tan_p = unary("tan", "xp.tan(x)", "Tangent.", method="tan", torch="Tan", inplace=True, libm=True, promotion=F,
+              precision=FULL)
+arcsin_p = unary("arcsin", "xp.asin(x)", "Inverse sine.", torch="Asin", libm=True, promotion=F, precision=FULL)
+arccos_p = unary("arccos", "xp.acos(x)", "Inverse cosine.", torch="Acos", libm=True, promotion=F, precision=FULL)
+arctan_p = unary("arctan", "xp.atan(x)", "Inverse tangent.", torch="Atan", libm=True, promotion=F)
+sinh_p = unary("sinh", "xp.sinh(x)", "Hyperbolic sine.", torch="Sinh", libm=True, promotion=F, precision=FULL)
+cosh_p = unary("cosh", "xp.cosh(x)", "Hyperbolic cosine.", torch="Cosh", libm=True, promotion=F, precision=FULL)
+tanh_p = unary("tanh", "xp.tanh(x)", "Hyperbolic tangent.", method="tanh", torch="Tanh", inplace=True, libm=True,
+               promotion=F)
+exp_p = unary("exp", "xp.exp(x)", "e**x.", method="exp", torch="Exp", inplace=True, libm=True, promotion=F,
+              precision=FULL)
+exp2_p = unary("exp2", "xp.exp2(x)", "2**x.", torch="Exp2", libm=True, promotion=F, precision=FULL)
 exp2_p.non_standard = 'xp.exp2'
 expm1_p = unary("expm1", "xp.expm1(x)", "e**x - 1, accurate near 0.", method="expm1", torch="Expm1", inplace=True,
-                promotion=F, precision=FULL)
-log_p = unary("log", "xp.log(x)", "Natural logarithm.", method="log", torch="Log", inplace=True, promotion=F,
+                libm=True, promotion=F, precision=FULL)
+log_p = unary("log", "xp.log(x)", "Natural logarithm.", method="log", torch="Log", inplace=True, libm=True, promotion=F,
               precision=FULL)
-log2_p = unary("log2", "xp.log2(x)", "Base-2 logarithm.", torch="Log2", promotion=F, precision=FULL)
-log10_p = unary("log10", "xp.log10(x)", "Base-10 logarithm.", torch="Log10", promotion=F, precision=FULL)
+log2_p = unary("log2", "xp.log2(x)", "Base-2 logarithm.", torch="Log2", libm=True, promotion=F, precision=FULL)
+log10_p = unary("log10", "xp.log10(x)", "Base-10 logarithm.", torch="Log10", libm=True, promotion=F, precision=FULL)
 log1p_p = unary("log1p", "xp.log1p(x)", "log(1 + x), accurate near 0.", method="log1p", torch="Log1P", inplace=True,
-                promotion=F, precision=FULL)
+                libm=True, promotion=F, precision=FULL)
 sqrt_p = unary("sqrt", "xp.sqrt(x)", "Square root.", method="sqrt", torch="Sqrt", inplace=True, promotion=F)
 erf_p = unary("erf", "erf(x)", "The error function 2/sqrt(pi) * integral of e**(-t**2) from 0 to x.", ufunc=None,
               method="erf", torch="Erf", inplace=True, promotion=F, impl=_erf_impl,
@@ -123,7 +128,7 @@ erf_p.non_standard = (
     "a runtime helper per backend (SciPy's special functions on the CPU, cupyx.scipy.special's on a GPU)")
 sigmoid_p = unary("sigmoid", "xp.exp(-xp.logaddexp(0, -x))",  # 1/(1+e^-x) without overflow
                   "Logistic sigmoid 1 / (1 + e**-x), computed without overflow.", ufunc=None, method="sigmoid",
-                  torch="Sigmoid", inplace=True, promotion=F)
+                  torch="Sigmoid", inplace=True, libm=True, promotion=F)
 abs_p = unary("abs", "xp.abs(x)", "Absolute value.", dnp=("abs", "absolute"), ufunc="absolute", method="abs",
               torch="Abs", inplace=True)
 relu_p = unary("relu", "xp.maximum(x, 0)", "max(x, 0), with derivative 0 at 0 (as PyTorch and JAX).", ufunc=None,
@@ -148,11 +153,11 @@ sub_p = binary("sub", "x - y", dnp="subtract", torch="Sub")
 mul_p = binary("mul", "x * y", dnp="multiply", torch="Mul", commutative=True)
 div_p = binary("div", "x / y", dnp=("divide", "true_divide"), torch="Div", promotion=TO_FLOAT,
                on_numbers="true_divide")  # (on Python numbers: NumPy's inf / nan, not an error)
-pow_p = binary("pow", "x ** y", dnp="power", method="pow", torch="Pow", on_numbers="power",
+pow_p = binary("pow", "x ** y", dnp="power", libm=True, method="pow", torch="Pow", on_numbers="power",
                precision=FULL)  # (dnp.power: by hand)
 maximum_p = binary("maximum", "xp.maximum(x, y)", torch="Maximum")
 minimum_p = binary("minimum", "xp.minimum(x, y)", torch="Minimum")
-arctan2_p = binary("arctan2", "xp.atan2(x, y)", torch="Atan2", promotion=TO_FLOAT)
+arctan2_p = binary("arctan2", "xp.atan2(x, y)", torch="Atan2", libm=True, promotion=TO_FLOAT)
 floor_divide_p = binary("floor_divide", "x // y", differentiable=False, on_numbers="floor_divide")
 mod_p = binary("mod", "x % y", dnp=("mod", "remainder"), torch="Remainder", on_numbers="remainder")
 

@@ -25,12 +25,12 @@ from .rules import defelementwise, defzero
 # ---- unary -------------------------------------------------------------------------------------------
 F = FLOAT_FUNCTION
 arcsinh_p = unary("arcsinh", "xp.asinh(x)", "Inverse hyperbolic sine.", method="asinh", torch="Asinh", inplace=True,
-                  promotion=F)
+                  libm=True, promotion=F)
 arccosh_p = unary("arccosh", "xp.acosh(x)", "Inverse hyperbolic cosine (of x >= 1).", method="acosh",
-                  torch="Acosh", inplace=True, promotion=F)
+                  torch="Acosh", inplace=True, libm=True, promotion=F)
 arctanh_p = unary("arctanh", "xp.atanh(x)", "Inverse hyperbolic tangent (of -1 < x < 1).", method="atanh",
-                  torch="Atanh", inplace=True, promotion=F)
-cbrt_p = unary("cbrt", "xp.cbrt(x)", "Real cube root (negative for negative x).", promotion=F)
+                  torch="Atanh", inplace=True, libm=True, promotion=F)
+cbrt_p = unary("cbrt", "xp.cbrt(x)", "Real cube root (negative for negative x).", libm=True, promotion=F)
 cbrt_p.non_standard = 'xp.cbrt'
 fabs_p = unary("fabs", "xp.fabs(x)", "Absolute value, as a floating-point number.", promotion=F)
 fabs_p.non_standard = 'xp.fabs'
@@ -46,11 +46,11 @@ rad2deg_p.non_standard = 'xp.rad2deg'
 
 # ---- binary ------------------------------------------------------------------------------------------
 hypot_p = binary("hypot", "xp.hypot(x, y)", "sqrt(x**2 + y**2), without overflow or underflow.", method="hypot",
-                 torch="Hypot", promotion=TO_FLOAT)
+                 torch="Hypot", libm=True, promotion=TO_FLOAT)
 logaddexp_p = binary("logaddexp", "xp.logaddexp(x, y)", "log(e**x + e**y), without overflow.", method="logaddexp",
-                     torch="Logaddexp", promotion=TO_FLOAT, precision=FULL)
+                     torch="Logaddexp", libm=True, promotion=TO_FLOAT, precision=FULL)
 logaddexp2_p = binary("logaddexp2", "xp.logaddexp2(x, y)", "log2(2**x + 2**y), without overflow.",
-                      method="logaddexp2", torch="Logaddexp2", promotion=TO_FLOAT, precision=FULL)
+                      method="logaddexp2", torch="Logaddexp2", libm=True, promotion=TO_FLOAT, precision=FULL)
 logaddexp2_p.non_standard = 'xp.logaddexp2'
 fmax_p = binary("fmax", "xp.fmax(x, y)", "Elementwise maximum ignoring NaN: NaN only where both are.", method="fmax",
                 torch="Fmax")
