@@ -210,7 +210,7 @@ def test_errors_name_the_op():
         F.nll_loss(dt.tensor(x), dt.tensor([0, 3]))
     with pytest.raises(TypeError, match="nll_loss: targets must be class indices"):
         F.nll_loss(dt.tensor(x), dt.tensor([0.0, 1.0]))
-    with pytest.raises(ValueError, match=r"nll_loss: input of shape \(2, 3\) .* got \(2, 1\)"):
+    with pytest.raises(ValueError, match=r"nll_loss: log_probs of shape \(2, 3\) .* got \(2, 1\)"):
         F.nll_loss(dt.tensor(x), dt.tensor([[0], [1]]))
     with pytest.raises(ValueError, match="nll_loss: input is 0-d"):
         F.nll_loss(dt.tensor(1.0), dt.tensor(0))

@@ -256,7 +256,7 @@ class Tensor(ConversionMethods, StorageMethods, TorchMethods, TorchFunctionMetho
     @property
     def aval(self) -> ShapedArray:
         """The abstract value: shape and dtype (what a transform sees of this tensor)."""
-        return ShapedArray(np.shape(self._array), self.dtype)
+        return ShapedArray(self.shape, self.dtype)
 
     @property
     def shape(self):

@@ -99,16 +99,12 @@ def _class_dim(op: str, input) -> int:
 
 
 def _nll(op: str, log_probs, target, class_dim: int, reduction: str):
-    """nll_loss_p of class-index targets (one NllLossBackward0 node), once they are checked: an integer tensor
-    of the input's shape without the class dimension, each index in range."""
-    classes = log_probs.shape[class_dim]
-    expected = log_probs.shape[:class_dim] + log_probs.shape[class_dim + 1:]
-    if target.shape != expected:
-        raise ShapeError(op, f"input of shape {log_probs.shape} ({classes} classes in dim {class_dim}) "
-                         f"needs class-index targets of shape {expected}, got {target.shape}",
-                         fix="give one class index per sample (drop a trailing dimension of size 1, or use argmax "
-                         "of one-hot targets)")
-    _check_class_range(op, target, classes)
+    """nll_loss_p of class-index targets (one NllLossBackward0 node), once the row's own shape and dtype rules
+    and the indices' range are checked (eager mode runs the row's evaluator without its rules)."""
+    avals = (log_probs.aval, target.aval)
+    nll_loss_p.shape_rule(*avals, axis=class_dim, reduction=reduction)
+    nll_loss_p.dtype_rule(*avals, axis=class_dim, reduction=reduction)
+    _check_class_range(op, target, log_probs.shape[class_dim])
     return nll_loss_p(log_probs, target, axis=class_dim, reduction=reduction)
 
 
@@ -141,7 +137,4 @@ def nll_loss(input, target, *, reduction: str = "mean"):
     class dimension. (PyTorch's class weights and ignore_index are not supported.)"""
     _check_reduction(reduction)
     target = target if isinstance(target, Tensor) else tensor(target)
-    class_dim = _class_dim("nll_loss", input)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"nll_loss: targets must be class indices (an integer tensor), got dtype {target.dtype}")
-    return _nll("nll_loss", input, target, class_dim, reduction)
+    return _nll("nll_loss", input, target, _class_dim("nll_loss", input), reduction)

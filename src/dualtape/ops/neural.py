@@ -69,7 +69,8 @@ def _nll_loss_shape(log_probs, target, axis, reduction):
     expected = log_probs.shape[:axis] + log_probs.shape[axis + 1:]
     if target.shape != expected:
         raise ShapeError("nll_loss", f"log_probs of shape {log_probs.shape} (classes along axis {axis}) needs targets "
-                         f"of shape {expected}, got {target.shape}", fix="give one class index per sample")
+                         f"of shape {expected}, got {target.shape}", fix="give one class index per sample (drop a "
+                         "trailing dimension of size 1, or use argmax of one-hot targets)")
     if reduction not in REDUCTIONS:
         raise ValueError(f"nll_loss: {reduction!r} is not a valid value for reduction: use 'mean', 'sum' or 'none'")
     return () if reduction != "none" else target.shape
