@@ -20,8 +20,6 @@ A Hermitian) and slogdet (a complex sign det/|det|, a real log|det|) are not, an
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from ..avals import aval_of
@@ -31,7 +29,7 @@ from ..errors import ShapeError
 from .complex_parts import conj_p, real_p
 from .linalg import eye_like, matmul_p
 from .reduction import reduce_sum_p
-from .rules import declare_reads, defjvp, defvjp, fit, fit_dtype, materialise_batch
+from .rules import declare_reads, defjvp, defvjp, fit, fit_dtype, helper_evaluator, materialise_batch
 from .shape import reshape_p, transpose_p
 
 NEW = Facts(new_array=True, precision=FULL)  # (every row here: a new array, float32 under mixed precision)
@@ -136,21 +134,9 @@ _cholesky_helper.backend_specific = ("SciPy's LAPACK potrf (or numpy.linalg.chol
                                      "on a GPU")
 
 
-def _evaluator(make_helper):
-    """The function eager mode runs for a row whose template calls a helper: on the CPU for NumPy values, with
-    CuPy's kernels for CuPy arrays."""
-    on_cpu = make_helper(np)
-
-    def impl(a, *rest, **params):
-        helper = make_helper(sys.modules["cupy"]) if type(a).__module__.startswith("cupy") else on_cpu
-        return helper(a, *rest, **params)
-
-    return impl
-
-
 # ---- the rows ----------------------------------------------------------------------------------------
-cholesky_p = Primitive("cholesky", ("x",), "cholesky(x)", _square_rule("cholesky"), impl=_evaluator(_cholesky_helper),
-                       facts=NEW, helpers={"cholesky": _cholesky_helper},
+cholesky_p = Primitive("cholesky", ("x",), "cholesky(x)", _square_rule("cholesky"),
+                       impl=helper_evaluator(_cholesky_helper), facts=NEW, helpers={"cholesky": _cholesky_helper},
                        faces=Faces(torch_node="LinalgCholeskyExBackward0"))
 cholesky_p.non_standard = (
     "a runtime helper: SciPy's LAPACK potrf on the CPU, the module's own linalg.cholesky elsewhere")
@@ -158,7 +144,7 @@ solve_p = Primitive("solve", ("a", "b"), "xp.linalg.solve(a, b)", _solve_rule("s
                     faces=Faces(torch_node="LinalgSolveExBackward0"))
 solve_triangular_p = Primitive(
     "solve_triangular", ("a", "b"), "solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)",
-    _solve_rule("solve_triangular"), impl=_evaluator(_solve_triangular_helper), facts=NEW,
+    _solve_rule("solve_triangular"), impl=helper_evaluator(_solve_triangular_helper), facts=NEW,
     helpers={"solve_triangular": _solve_triangular_helper},
     faces=Faces(torch_node="LinalgSolveTriangularBackward0"))
 solve_triangular_p.non_standard = (

@@ -18,8 +18,6 @@ nothing on real values, so real programs gain no complex op.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from ..avals import aval_of
@@ -32,7 +30,7 @@ from .indexing import Index, Slice, getitem_p
 from .linalg import matmul_p
 from .linalg_solve import _eye, _mask, _unary_batch, conj, is_complex, mH, mT, solve_p
 from .reduction import reduce_max_p, reduce_sum_p
-from .rules import add_any, defjvp, defvjp, fit_dtype
+from .rules import add_any, defjvp, defvjp, fit_dtype, helper_evaluator
 from .shape import expand_dims_p
 
 NEW = Facts(new_array=True, precision=FULL)  # (every row here: a new array, float32 under mixed precision)
@@ -81,12 +79,6 @@ def _eig_helper(xp):
     return eig_complex
 
 
-def _eig_impl(x):
-    """The evaluator eager mode runs: NumPy's eig for NumPy values, CuPy's for CuPy arrays."""
-    return (_eig_helper(sys.modules["cupy"]) if type(x).__module__.startswith("cupy") else _EIG_ON_CPU)(x)
-
-
-_EIG_ON_CPU = _eig_helper(np)
 
 
 # ---- the rows ----------------------------------------------------------------------------------------
@@ -99,7 +91,7 @@ eigvalsh_p = Primitive("eigvalsh", ("x",), "xp.linalg.eigvalsh(x, UPLO=UPLO)",
                        faces=Faces(torch_node="LinalgEighBackward0"), facts=NEW)
 eigvalsh_p.non_standard = 'UPLO=, as eigh'
 eig_p = Primitive("eig", ("x",), "eig_complex(x)", _eigen_shapes("eig"), multiple_results=True, facts=NEW,
-                  impl=_eig_impl, helpers={"eig_complex": _eig_helper},
+                  impl=helper_evaluator(_eig_helper), helpers={"eig_complex": _eig_helper},
                   faces=Faces(torch_node="LinalgEigBackward0"))
 eig_p.non_standard = (
     "a runtime helper over xp.linalg.eig (no eig in the standard's linalg extension), real where it can be")

@@ -12,7 +12,6 @@ no element (the max of an empty axis raises; the result is empty).
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from ..core.primitive import Primitive, trace_of
 from ..errors import ShapeError
 from .elementwise import eq_p, exp_p, where_p
 from .reduction import reduce_sum_p
-from .rules import defjvp, defvjp, materialise_batch
+from .rules import defjvp, defvjp, helper_evaluator, materialise_batch
 from .shape import expand_dims_p, reshape_p, squeeze_p
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -127,35 +126,29 @@ def _nll_loss_helper(xp):
     return nll_loss
 
 
-def _evaluator(op: str, make_helper):
-    """What bind() and eager mode run, once the operand is known to be floating: the helper built for NumPy,
-    or for CuPy on a CuPy array (whose own arange the (N, C) indexing needs)."""
-    on_cpu = make_helper(np)
-
-    def impl(x, *rest, **params):
-        _check_floating(op, x.dtype)
-        if type(x) is not np.ndarray and type(x).__module__.startswith("cupy"):
-            return make_helper(sys.modules["cupy"])(x, *rest, **params)
-        return on_cpu(x, *rest, **params)
-
-    return impl
+def _floating_operand(op: str):
+    """The check eager mode runs before the row's evaluator (it skips the dtype rule): a real floating operand."""
+    return lambda x: _check_floating(op, x.dtype)
 
 
 _RUNTIME_HELPER = "a runtime helper: the max shift, skipped where there is no element (an empty max raises)"
 _NEW = Facts(new_array=True, precision=FULL)
 softmax_p = Primitive("softmax", ("x",), "softmax(x, axis=axis)", _along_axis("softmax"),
-                      dtype_rule=_floating("softmax"), impl=_evaluator("softmax", _softmax_helper),
+                      dtype_rule=_floating("softmax"),
+                      impl=helper_evaluator(_softmax_helper, _floating_operand("softmax")),
                       helpers={"softmax": _softmax_helper},
                       faces=Faces(torch_node="SoftmaxBackward0"), facts=_NEW)
 softmax_p.non_standard = _RUNTIME_HELPER
 log_softmax_p = Primitive("log_softmax", ("x",), "log_softmax(x, axis=axis)", _along_axis("log_softmax"),
-                          dtype_rule=_floating("log_softmax"), impl=_evaluator("log_softmax", _log_softmax_helper),
+                          dtype_rule=_floating("log_softmax"),
+                          impl=helper_evaluator(_log_softmax_helper, _floating_operand("log_softmax")),
                           helpers={"log_softmax": _log_softmax_helper},
                           faces=Faces(torch_node="LogSoftmaxBackward0"), facts=_NEW)
 log_softmax_p.non_standard = _RUNTIME_HELPER
 nll_loss_p = Primitive("nll_loss", ("log_probs", "target"),
                        "nll_loss(log_probs, target, axis=axis, reduction=reduction)", _nll_loss_shape,
-                       dtype_rule=_nll_loss_dtype, impl=_evaluator("nll_loss", _nll_loss_helper),
+                       dtype_rule=_nll_loss_dtype,
+                       impl=helper_evaluator(_nll_loss_helper, _floating_operand("nll_loss")),
                        helpers={"nll_loss": _nll_loss_helper}, faces=Faces(torch_node="NllLossBackward0"), facts=_NEW)
 nll_loss_p.non_standard = "a runtime helper: the targets' entries picked by indexing, then the reduction"
 

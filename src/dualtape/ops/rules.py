@@ -10,6 +10,10 @@ rules read (`reads=`), so eager nodes keep only those values (Primitive.unread).
 
 from __future__ import annotations
 
+import sys
+
+import numpy as np
+
 from ..avals import ShapedArray, aval_of, is_float
 from ..core.primitive import REGISTRY, Primitive, on_numpy_numbers
 
@@ -87,6 +91,23 @@ def add_any(a, b):
 def zeros(aval: ShapedArray):
     return _p("full")(shape=aval.shape, fill_value=0, dtype=aval.dtype)
 
+
+
+# ---- evaluators ---------------------------------------------------------------------------------------
+def helper_evaluator(make_helper, check=None):
+    """What bind() and eager mode run for a row whose template calls a runtime helper (xp -> function): the
+    helper built once for NumPy, or CuPy's for a CuPy array; `check(first operand)` runs first (eager mode
+    calls the evaluator without the row's dtype rule)."""
+    on_cpu = make_helper(np)
+
+    def impl(x, *rest, **params):
+        if check is not None:
+            check(x)
+        if type(x) is not np.ndarray and type(x).__module__.startswith("cupy"):
+            return make_helper(sys.modules["cupy"])(x, *rest, **params)
+        return on_cpu(x, *rest, **params)
+
+    return impl
 
 
 # ---- JVP builders ------------------------------------------------------------------------------------
