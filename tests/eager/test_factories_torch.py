@@ -197,3 +197,52 @@ def test_expand_repeat_and_contiguous_as_torchs():
     torch = pytest.importorskip("torch")
     assert torch.arange(3).repeat(2, 2).tolist() == dt.arange(3).repeat(2, 2).tolist()
     assert torch.arange(6).reshape(2, 3).repeat(2, 1, 2).tolist() == dt.arange(6).reshape(2, 3).repeat(2, 1, 2).tolist()
+
+
+NEW_FORMS = [("new_zeros", ((2, 3),)), ("new_zeros", (2, 3)), ("new_ones", ([4],)), ("new_empty", (0, 2)),
+             ("new_full", ((1, 2), 7)), ("new_full", ((), 2.5)), ("new_tensor", ([[1, 2], [3, 4]],)),
+             ("new_tensor", (3,))]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+@pytest.mark.parametrize("name, args", NEW_FORMS)
+def test_new_factories_take_dtype_and_device_from_the_tensor(name, args, dtype):
+    """Tensor.new_*: a leaf that does not require grad, of the tensor's dtype (not the fill value's or the data's),
+    with the values PyTorch gives."""
+    source = dt.tensor(np.arange(3), dtype=getattr(dt, dtype), requires_grad=dtype != "int64")
+    made = getattr(source, name)(*args)
+    assert made.dtype == np.dtype(dtype) and made.is_leaf and not made.requires_grad and made.device == source.device
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.tensor(np.arange(3), dtype=getattr(torch, dtype)), name)(*args)
+    assert made.shape == tuple(theirs.shape) and str(theirs.dtype) == f"torch.{dtype}"
+    if name != "new_empty":
+        np.testing.assert_array_equal(made.numpy(), theirs.numpy())
+
+
+def test_new_factories_keywords():
+    source = dt.tensor([1.0, 2.0])
+    made = source.new_full((2,), 3, dtype=dt.int64)
+    assert made.dtype == np.int64 and made.tolist() == [3, 3]
+    grown = source.new_zeros(2, requires_grad=True)
+    assert grown.requires_grad and grown.is_leaf and grown.dtype == np.float32
+    copied = source.new_tensor(source)  # (a copy: writing it leaves the source as it was)
+    copied[0] = 9.0
+    assert source.tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="must be a tuple of ints"):
+        source.new_zeros(2.0)
+
+
+@pytest.mark.parametrize("name", ["zeros_like", "ones_like", "empty_like", "full_like"])
+def test_numpy_like_factories_of_a_tensor_give_a_tensor(name):
+    """dnp.zeros_like(t) and np.zeros_like(t) of a tensor give a tensor of its shape and dtype, as torch.zeros_like
+    (they gave an ndarray)."""
+    import dualtape.numpy as dnp
+
+    source = dt.tensor(np.ones((2, 3)), requires_grad=True)
+    extra = (4.0,) if name == "full_like" else ()
+    for made in (getattr(dnp, name)(source, *extra), getattr(np, name)(source, *extra)):
+        assert isinstance(made, dt.Tensor) and made.shape == (2, 3) and made.dtype == np.float64
+        assert not made.requires_grad
+        if name != "empty_like":
+            assert np.all(made.numpy() == {"zeros_like": 0, "ones_like": 1, "full_like": 4}[name])
+    assert getattr(dnp, name)(source, *extra, dtype=np.float32).dtype == np.float32

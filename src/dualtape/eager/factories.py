@@ -127,11 +127,13 @@ def _make(array, dtype, requires_grad, device=None) -> Tensor:
     return leaf(array if device is None else _device.move(array, _device.parse(device)), requires_grad)
 
 
-def _like(t, dtype, requires_grad, device, make):
-    """make(xp, shape, dtype) on t's device (or on device), with t's dtype unless dtype is given."""
+def _like(t, dtype, requires_grad, device, make, shape=None):
+    """make(xp, shape, dtype) on t's device (or on device), with t's dtype unless dtype is given, and t's shape
+    unless shape is given."""
     data = getattr(t, "_array", t)
     dev = _device.device_of(data) if device is None else _device.parse(device)
-    shape = data.shape if _device.is_device_array(data) else np.shape(data)
+    if shape is None:
+        shape = data.shape if _device.is_device_array(data) else np.shape(data)
     xp = np if dev.type == "cpu" else _device.module_for(dev)
     return leaf(make(xp, shape, np.dtype(dtype or getattr(t, "dtype", DEFAULT_DTYPE))), requires_grad)
 
@@ -149,3 +151,33 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
     """input's shape and dtype filled with fill_value, on input's device unless device is given."""
     return _like(input, dtype, requires_grad, device, lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt))
+
+
+# ---- Tensor.new_*: PyTorch's factories that take their dtype and device from an existing tensor ----------
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new leaf holding a copy of data, with self's dtype and device unless given (Tensor.new_tensor)."""
+    data = np.array(data._array if isinstance(data, Tensor) else data)
+    return _like(self, dtype, requires_grad, device, lambda xp, shape, dt: xp.asarray(data, dtype=dt), data.shape)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros of the size given (ints or one sequence), with self's dtype and device unless given."""
+    return new_full(self, shape_of("new_zeros", size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones of the size given (ints or one sequence), with self's dtype and device unless given."""
+    return new_full(self, shape_of("new_ones", size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of the size given not to be read before written (zeros here), with self's dtype and device."""
+    return new_full(self, shape_of("new_empty", size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """size filled with fill_value, with self's dtype and device unless given (not fill_value's, as full's)."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _like(self, dtype, requires_grad, device, lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt),
+                 shape_of("new_full", (size,)))

@@ -35,6 +35,12 @@ def _tensor():
     return Tensor
 
 
+def _factories():
+    from . import factories  # (it builds on Tensor, which is built on this module's mixin)
+
+    return factories
+
+
 class TorchMethods:
     """Tensor's methods with PyTorch's own meaning."""
 
@@ -262,6 +268,26 @@ class TorchMethods:
         out = self if device is None else _moved(self, _device.parse(device))
         out = out if dtype is None else out.astype(dtype)
         return _clone(out) if copy and out is self else out
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        """A new leaf holding a copy of data, with self's dtype and device unless given."""
+        return _factories().new_tensor(self, data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of the size given, with self's dtype and device unless given."""
+        return _factories().new_zeros(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """Ones of the size given, with self's dtype and device unless given."""
+        return _factories().new_ones(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of the size given, not to be read before written, with self's dtype and device."""
+        return _factories().new_empty(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        """size filled with fill_value, with self's dtype and device unless given."""
+        return _factories().new_full(self, size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def cpu(self):
         """self on the CPU (self itself if it is there)."""

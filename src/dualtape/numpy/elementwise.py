@@ -133,6 +133,8 @@ def full_like(x, fill_value, dtype_=None, *, dtype=None):
     from ._base import shape
 
     dt = np.dtype(dtype or dtype_ or _dtype_of(x))
+    if getattr(x, "_dt_eager", False):  # (a tensor's: a tensor, on its device, as torch.full_like gives)
+        return x.new_full(shape(x), fill_value, dtype=dt)
     return bind(ew.full_p, shape=shape(x), fill_value=fill_value, dtype=dt)
 
 

@@ -235,4 +235,6 @@ def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, *, devi
         extra = {} if device is None else {"device": device}
         return np.empty_like(prototype, dtype, order, subok, shape, **extra)
     dims = _shape_of(prototype) if shape is None else ((shape,) if isinstance(shape, int) else tuple(shape))
+    if getattr(prototype, "_dt_eager", False):  # (a tensor's: a tensor, on its device)
+        return prototype.new_empty(dims, dtype=None if dtype is None else np.dtype(dtype))
     return np.zeros(dims, dtype if dtype is not None else result_type(prototype))
