@@ -14,6 +14,7 @@ import dualtape.numpy as dnp
 from cases_linalg import LINALG, solve_triangular_np
 from dualtape.core.primitive import REGISTRY
 from dualtape.errors import ShapeError
+from dualtape.ops import lapack
 from dualtape.ops import linalg_solve as ls
 from opcheck import check_op, prim_names
 
@@ -155,7 +156,7 @@ def test_solve_triangular_without_scipy_and_for_stacks(monkeypatch, lower, trans
     np.testing.assert_allclose(ls.solve_triangular_p(a, b, **params), expected, rtol=1e-12)  # a stack
     np.testing.assert_allclose(ls.solve_triangular_p(a[0], b[0], **params), expected[0], rtol=1e-12)  # SciPy's
     monkeypatch.setitem(__import__("sys").modules, "scipy.linalg", None)  # import scipy.linalg now fails
-    no_scipy = ls._solve_triangular_helper(np)
+    no_scipy = lapack.solve_triangular_helper(np)
     np.testing.assert_allclose(no_scipy(a[0], b[0], **params), expected[0], rtol=1e-12)
 
 
@@ -168,9 +169,9 @@ def test_cholesky_through_scipy_and_without_it_agree(monkeypatch, dtype):
     expected = np.linalg.cholesky(stack)
     tolerance = dict(rtol=1e-5, atol=1e-5) if np.dtype(dtype) in (np.float32, np.complex64) else dict(rtol=1e-12)
     indefinite = np.array([[1.0, 2.0], [2.0, 1.0]], dtype=dtype)
-    with_scipy = ls._cholesky_helper(np)
+    with_scipy = lapack.cholesky_helper(np)
     monkeypatch.setitem(__import__("sys").modules, "scipy.linalg.lapack", None)  # importing it now fails
-    without_scipy = ls._cholesky_helper(np)
+    without_scipy = lapack.cholesky_helper(np)
     assert without_scipy is np.linalg.cholesky
     for cholesky in (with_scipy, without_scipy, ls.cholesky_p):
         for got, want in [(cholesky(stack), expected), (cholesky(stack[1]), expected[1])]:
@@ -185,7 +186,7 @@ def test_cholesky_of_one_matrix_calls_scipys_lapack_alone(monkeypatch):
     a = positive_definite(4, 4, dtype=np.complex128)
     expected, before = np.linalg.cholesky(a), a.copy()
     monkeypatch.setattr(np.linalg, "cholesky", None)  # (numpy.linalg's now fails)
-    got = ls._cholesky_helper(np)(a)
+    got = lapack.cholesky_helper(np)(a)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert got.flags.c_contiguous and np.array_equal(a, before)  # (laid out as NumPy's; a left as it was)
 

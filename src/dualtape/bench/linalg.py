@@ -5,12 +5,14 @@ gradient a person writes in NumPy and the peers' (JAX jit, PyTorch eager, HIPS a
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 import dualtape as dt
 import dualtape.numpy as dnp
 
+from ..ops.lapack import SCIPY_POOL
 from . import peers
 from .result import Result, Table, ratio, us
 from .timing import per_thread_setting
@@ -148,10 +150,22 @@ def gp_grad(settings) -> Result:
         _report(result, contenders, times, label, reference)
     if "times_s (one thread)" in result.data:
         result.notes.append("one thread: BLAS (NumPy's, SciPy's) and PyTorch's pool at one thread; XLA keeps its own.")
+    result.notes.append(_scipy_pool_note())
     if "JAX jit" not in contenders:
         result.notes.append("JAX did not run (not installed, or peers switched off): the target, dualtape grad "
                             "within 1.2x of JAX jit, is unchecked.")
     return result
+
+
+def _scipy_pool_note() -> str:
+    """Whether dualtape's cholesky and triangular solves hold SciPy's own BLAS pool at one thread here (the
+    default-thread rows depend on it; "NumPy by hand" calls SciPy as a person does, with its pool as it is)."""
+    held = [os.path.basename(lib.filepath) for lib in SCIPY_POOL.libraries()]
+    if held:
+        return (f"dualtape runs SciPy's LAPACK with SciPy's own BLAS ({', '.join(held)}) at one thread: a pool apart "
+                f"from NumPy's, whose workers would spin beside NumPy's (docs/performance.md, linear algebra).")
+    return ("SciPy's BLAS is not held at one thread here (threadpoolctl absent, or SciPy shares NumPy's BLAS): "
+            "see docs/performance.md, linear algebra.")
 
 
 def _report(result: Result, contenders: dict, times: dict, label: str, reference: str) -> None:

@@ -3,8 +3,8 @@
 Each row takes matrices stacked over leading (batch) axes, as NumPy's linalg does. The two solves take b as a
 stack of matrices (..., n, k) with a's batch shape: the dnp functions (numpy/linalg_solve.py) broadcast and turn
 a vector into a column first, so every row means one thing on NumPy and on CuPy (whose solve does not broadcast).
-cholesky and solve_triangular call named helpers: SciPy's LAPACK on the CPU where SciPy is installed, CuPy's own
-on a GPU.
+cholesky and solve_triangular call named helpers (ops/lapack.py): SciPy's LAPACK on the CPU where SciPy is
+installed (its own BLAS pool held at one thread, so as not to spin beside NumPy's), CuPy's own on a GPU.
 
 Derivatives: Giles, "Collected matrix derivative results for forward and reverse mode AD" (2008) for solve, inv,
 det and slogdet; Murray, "Differentiation of the Cholesky decomposition" (2016) for cholesky, whose rules are for
@@ -27,6 +27,7 @@ from ..core.faces import FULL, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
 from .complex_parts import conj_p, real_p
+from .lapack import cholesky_helper, solve_triangular_helper
 from .linalg import eye_like, matmul_p
 from .reduction import reduce_sum_p
 from .rules import declare_reads, defjvp, defvjp, fit, fit_dtype, helper_evaluator, materialise_batch
@@ -71,72 +72,9 @@ def _solve_rule(op: str):
     return rule
 
 
-# ---- evaluation: SciPy's LAPACK calls where NumPy has none or wraps them slowly -------------------------
-def _solve_triangular_helper(xp):
-    """solve_triangular for arrays of xp. A single matrix goes to LAPACK's trtrs through SciPy (cuBLAS's trsm
-    through cupyx on a GPU): O(n^2 k). A stack of matrices, or NumPy without SciPy, goes to xp.linalg.solve on
-    the triangle itself: an LU factorisation, O(n^3) per matrix, but one batched call."""
-    try:
-        if xp is np:
-            from scipy.linalg import solve_triangular as one_matrix
-        else:
-            from cupyx.scipy.linalg import solve_triangular as one_matrix
-    except ImportError:
-        one_matrix = None
-
-    def solve_triangular(a, b, *, trans, lower, unit_diagonal):
-        if a.ndim == 2 and one_matrix is not None:
-            extra = {"check_finite": False} if xp is np else {}
-            return one_matrix(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal, **extra)
-        n = a.shape[-1]
-        keep = xp.tri(n, k=-1 if unit_diagonal else 0, dtype=bool)
-        triangle = xp.where(keep if lower else keep.T, a, 0)
-        if unit_diagonal:
-            triangle = triangle + xp.eye(n, dtype=triangle.dtype)
-        return xp.linalg.solve(xp.swapaxes(triangle, -1, -2) if trans else triangle, b)
-
-    return solve_triangular
-
-
-_solve_triangular_helper.backend_specific = ("NumPy has no triangular solve: SciPy's (or numpy.linalg.solve on the "
-                                             "triangle) on the CPU, cupyx.scipy.linalg's (or cupy.linalg.solve) "
-                                             "on a GPU")
-
-
-def _cholesky_helper(xp):
-    """cholesky for arrays of xp, as xp.linalg.cholesky (the lower factor, from the lower triangle). On the CPU a
-    single float32/64 or complex64/128 matrix goes to LAPACK's potrf through SciPy: NumPy's gufunc layer around
-    the same call costs up to 4x as much at n = 200. A stack, another dtype, an empty matrix, NumPy without
-    SciPy, or a GPU (CuPy's own): xp.linalg.cholesky."""
-    if xp is not np:
-        return xp.linalg.cholesky
-    try:
-        from scipy.linalg.lapack import cpotrf, dpotrf, spotrf, zpotrf
-    except ImportError:
-        return np.linalg.cholesky
-    potrf = {"f": spotrf, "d": dpotrf, "F": cpotrf, "D": zpotrf}
-
-    def cholesky(a):
-        one_matrix = potrf.get(a.dtype.char) if a.ndim == 2 and a.size else None
-        if one_matrix is None:
-            return np.linalg.cholesky(a)
-        # a.T read in Fortran order is a's own memory, its upper triangle a's lower one: potrf's upper factor U
-        # (no copy but potrf's own) is L^T, L the lower factor of a, real or complex
-        upper, info = one_matrix(a.T, lower=False, clean=True)
-        if info > 0:
-            raise np.linalg.LinAlgError("Matrix is not positive definite")
-        return upper.T
-
-    return cholesky
-
-
-_cholesky_helper.backend_specific = ("SciPy's LAPACK potrf (or numpy.linalg.cholesky) on the CPU, cupy.linalg's "
-                                     "on a GPU")
-
-
 # ---- the rows ----------------------------------------------------------------------------------------
 cholesky_p = Primitive("cholesky", ("x",), "cholesky(x)", _square_rule("cholesky"),
-                       impl=helper_evaluator(_cholesky_helper), facts=NEW, helpers={"cholesky": _cholesky_helper},
+                       impl=helper_evaluator(cholesky_helper), facts=NEW, helpers={"cholesky": cholesky_helper},
                        faces=Faces(torch_node="LinalgCholeskyExBackward0"))
 cholesky_p.non_standard = (
     "a runtime helper: SciPy's LAPACK potrf on the CPU, the module's own linalg.cholesky elsewhere")
@@ -144,8 +82,8 @@ solve_p = Primitive("solve", ("a", "b"), "xp.linalg.solve(a, b)", _solve_rule("s
                     faces=Faces(torch_node="LinalgSolveExBackward0"))
 solve_triangular_p = Primitive(
     "solve_triangular", ("a", "b"), "solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)",
-    _solve_rule("solve_triangular"), impl=helper_evaluator(_solve_triangular_helper), facts=NEW,
-    helpers={"solve_triangular": _solve_triangular_helper},
+    _solve_rule("solve_triangular"), impl=helper_evaluator(solve_triangular_helper), facts=NEW,
+    helpers={"solve_triangular": solve_triangular_helper},
     faces=Faces(torch_node="LinalgSolveTriangularBackward0"))
 solve_triangular_p.non_standard = (
     "a runtime helper: SciPy's (cupyx.scipy.linalg's on a GPU), else xp.linalg.solve of a masked triangle")
