@@ -397,3 +397,104 @@ def test_composite_ops_on_a_parameter_read_its_current_value(op):
     with dt.no_grad():
         w.mul_(3)
     assert compiled().item() == getattr(w, op)().sum().item()
+
+
+def test_a_submodule_replaced_by_another_of_the_same_shapes_traces_again():
+    """The program read the old layer's weights: a new layer in its place (same shapes, same training flag)
+    makes a new module tree, so the next call traces again and computes with the new layer, as eager does."""
+
+    class Net(dt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = dt.nn.Linear(3, 2, dtype=np.float64)
+
+        def forward(self, x):
+            return self.fc(x).tanh()
+
+    dt.manual_seed(4)
+    net, x = Net(), dt.tensor(np.linspace(-1.0, 1.0, 12).reshape(4, 3))
+    compiled = dt.compile(net)
+    with dt.no_grad():
+        compiled(x), compiled(x)
+        net.fc = dt.nn.Linear(3, 2, dtype=np.float64)
+        np.testing.assert_array_equal(compiled(x).numpy(), net(x).numpy())
+    assert compiled.trace_count == 2
+
+
+def test_a_call_with_the_last_calls_signature_skips_flattening_its_arguments(monkeypatch):
+    """The lean path: positional arguments with the signature of the last call are checked one by one, not
+    flattened into a pytree and hashed into a cache key (the per-call overhead of a training step)."""
+    import importlib
+    import types
+
+    from dualtape import tree
+
+    compiled_module = importlib.import_module("dualtape.compile.compiled")  # (dt.compile is the function)
+    model, _, step = model_and_step("sgd", clip=False)
+    compiled = dt.compile(step)
+    for _ in range(3):
+        compiled(X, Y)
+    flattened = []
+    counting = types.SimpleNamespace(**{**vars(tree), "flatten": lambda x: flattened.append(x) or tree.flatten(x)})
+    monkeypatch.setattr(compiled_module, "tree", counting)
+    traced = compiled.trace_count
+    for _ in range(3):
+        compiled(X, Y)
+    assert flattened == [] and compiled.trace_count == traced
+    compiled(X[:6], Y[:6])  # a new signature: the full path, and a trace
+    assert flattened and compiled.trace_count == traced + 1
+
+
+def test_the_lean_path_sees_each_change_the_cache_key_holds():
+    """After a call, the next one with another argument dtype, static value, argument type, grad mode,
+    requires_grad or .grad present is a new signature, traced for itself (equal to eager), never run as the
+    last call's program; and the last signature again is no new trace."""
+    w = dt.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+
+    def f(x, scale):
+        return (dt.tanh(x * scale) * w).sum()  # (an integer x times a float is float32 in eager code)
+
+    compiled = dt.compile(f)
+    x64 = dt.tensor(np.array([1.0, 2.0, 3.0]))
+    x32, xi = x64.to(dt.float32), dt.tensor(np.array([1, 2, 3]))
+    calls = [(x64, 2.5, 1), (x64, 2.5, 0), (xi, 2.5, 1), (xi, 0.5, 1), (xi, 1, 1), (x32, 1, 1), (x64, 1, 1),
+             (np.array([1.0, 2.0, 3.0]), 1, 1), (x64, 2.5, 0)]
+    for x, scale, new_trace in calls:
+        traced = compiled.trace_count
+        got, want = compiled(x, scale), f(x, scale)
+        assert got.dtype == want.dtype and got.item() == want.item()
+        assert compiled.trace_count == traced + new_trace
+    with dt.no_grad():
+        got = compiled(x64, 2.5)
+        assert got.grad_fn is None and got.item() == f(x64, 2.5).item()
+        assert compiled.trace_count == traced + 1
+    compiled(x64, 2.5)
+    x = dt.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    for _ in range(2):  # x requires grad now, then has a .grad: each a new signature, differentiated as eager
+        traced = compiled.trace_count
+        x.grad = None if x.grad is None else x.grad * 0
+        compiled(x, 2.5).backward()
+        got = x.grad.numpy().copy()
+        x.grad = x.grad * 0
+        f(x, 2.5).backward()
+        np.testing.assert_array_equal(got, x.grad.numpy())
+        assert compiled.trace_count == traced + 1
+
+
+def test_an_optimiser_setting_changed_in_place_or_added_traces_again():
+    """param_groups are compared item by item at each call: a list value changed in place, or a new key, is a
+    new setting (it may be read by the step), and a value set again to an equal number is not."""
+    model, opt, step = model_and_step("sgd", clip=False)
+    compiled = dt.compile(step)
+    for _ in range(3):
+        compiled(X, Y)
+    traced = compiled.trace_count
+    opt.param_groups[0]["lr"] = float("0.1")  # the same value, another object: no new trace
+    compiled(X, Y)
+    assert compiled.trace_count == traced
+    opt.param_groups[0]["note"] = [1]
+    compiled(X, Y)
+    assert compiled.trace_count == traced + 1
+    opt.param_groups[0]["note"].append(2)
+    compiled(X, Y)
+    assert compiled.trace_count == traced + 2

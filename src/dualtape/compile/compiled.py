@@ -4,7 +4,9 @@ The function runs once with its tensors' arrays swapped for tracers (compile.sta
 operation, including a `loss.backward()` and an optimiser's in-place updates, is recorded into the program.
 Each later call with the same signature runs the emitted program and writes the new parameter, gradient and
 optimiser-state arrays back into their tensors. A cached program is used only while its guards hold: the
-same tensors (alive, same shapes, dtypes, requires_grad, and .grad present or not) as when it was traced.
+same tensors (alive, same shapes, dtypes, requires_grad, and .grad present or not) as when it was traced, and
+the same settings and module trees (settings.SettingsGuard). A call with the last call's signature takes a
+lean path: its arguments checked one by one against that signature, without flattening or hashing them.
 """
 
 from __future__ import annotations
@@ -25,15 +27,15 @@ from ..core.primitive import innermost_trace
 from ..core.trace import input_hints, make_program
 from ..eager import autocast as _autocast
 from ..eager import grad_mode
-from ..eager.lifting import LIFTING, wrap
+from ..eager.lifting import LIFTING, grad_of, set_data, set_grad
 from ..eager.tensor import Tensor
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..transforms.passes import optimize
 from .names import TensorNames
 from .node import attach_backward
-from .settings import referenced, settings_key
-from .state import SIGNATURES, Lifting, grad_signature, tensor_signature
+from .settings import SettingsGuard, referenced
+from .state import Lifting, grad_signature, tensor_signature
 
 logger = logging.getLogger("dualtape")
 
@@ -43,35 +45,121 @@ class _Entry:
 
     def __init__(self, program, out_tree, tensor_outputs, effects, slots, guards, settings, backend):
         self.program, self.out_tree, self.tensor_outputs = program, out_tree, tensor_outputs
-        self.effects, self.guards = effects, guards
-        self.settings = settings  # (the modules and optimisers whose settings it baked in, their key then)
+        effects = [e for e in effects if e.ref is None or e.ref() is not None]  # (a dead tensor stays dead)
+        # split by kind, for guards_hold: (ref, shape, dtype, requires_grad) and (ref, .grad's (shape, dtype) or None)
+        self._tensor_guards = [(ref, *expected) for ref, what, expected in guards if what == "tensor"]
+        self._grad_guards = [(ref, expected) for ref, what, expected in guards if what == "grad"]
+        self.settings = SettingsGuard(settings)  # (the modules and optimisers whose settings it baked in)
         self.lifted = [s.ref for s in slots]  # weak references to the tensors behind its trailing inputs
         self.sources = [s.value for s in slots]  # what each trailing input is at a call
+        # (the common case, no random draws: the trailing inputs are the arrays of these tensors)
+        self._arrays_of = None if any(s.draw is not None for s in slots) else self.lifted
+        # (the common effects, an output becoming a tensor's .data or .grad; the others apply themselves)
+        common = [e.ref is not None and e.index is not None for e in effects]
+        self._writes = [(e.ref, e.index, e.what == "data") for e, c in zip(effects, common) if c]
+        self._other_effects = [e for e, c in zip(effects, common) if not c]
         self.compiled = Compiled(program, backend)
+        self.fn, self.single = self.compiled.fn, self.compiled.n_outputs == 1
         self.n_results = len(tensor_outputs)
         self.differentiable = None  # set by node.plan_backward when a result needs a grad_fn
 
     def guards_hold(self) -> bool:
-        objects, key = self.settings
-        if objects and settings_key(objects) != key:
-            return False
-        for ref, what, expected in self.guards:
+        """Whether the tensors and settings the program assumes are as traced (the cheapest checks first)."""
+        for ref, shape, dtype, requires_grad in self._tensor_guards:
             t = ref()
-            if t is None or SIGNATURES[what](t) != expected:
+            if t is None or not _tensor_matches(t, shape, dtype, requires_grad):
                 return False
-        return True
+        for ref, expected in self._grad_guards:
+            t = ref()
+            if t is None or not _grad_matches(t, expected):
+                return False
+        return self.settings.holds()
 
     def run(self, leaves, dynamic):
-        inputs = dynamic + [value() for value in self.sources]
-        outs = self.compiled.fn(*inputs)
-        outs = (outs,) if self.compiled.n_outputs == 1 else outs
-        for effect in self.effects:
+        if self._arrays_of is not None:
+            inputs = dynamic + [ref()._array for ref in self._arrays_of]
+        else:
+            inputs = dynamic + [value() for value in self.sources]
+        outs = self.fn(*inputs)
+        outs = (outs,) if self.single else outs
+        for ref, index, data in self._writes:
+            t = ref()
+            if t is not None:
+                if data:
+                    set_data(t, outs[index])
+                else:
+                    set_grad(t, Tensor._wrap(outs[index]))
+        for effect in self._other_effects:
             effect.apply(outs, leaves)
-        results = [wrap(np.asarray(o)) if is_tensor else o
+        results = [Tensor._wrap(np.asarray(o)) if is_tensor else o
                    for o, is_tensor in zip(outs[:self.n_results], self.tensor_outputs)]
         if self.differentiable is not None and grad_mode.STATE.enabled:
             attach_backward(self, inputs, leaves, results)
         return tree.unflatten(self.out_tree, results)
+
+
+class _LastCall:
+    """The signature of the last call, when its arguments were all positional leaves (the common case:
+    tensors, arrays, numbers), checked without flattening or hashing them; `entries` is that signature's
+    cache list, whose first entry the slow path would try first."""
+
+    __slots__ = ("types", "keys", "grad_enabled", "autocast", "entries")
+
+    def __init__(self, args, key, entries):
+        self.types = tuple(type(a) for a in args)
+        self.keys, self.grad_enabled, self.autocast, self.entries = key[1], key[2], key[3], entries
+
+    @staticmethod
+    def of(args, kwargs, treedef, key, entries):
+        """A _LastCall for this call, or None where its arguments are not all leaves."""
+        if kwargs or not entries or treedef != _flat_treedef(len(args)):
+            return None
+        return _LastCall(args, key, entries)
+
+    def dynamic(self, args) -> list | None:
+        """The arrays of the dynamic arguments if args have the signature of the last call (with the same grad
+        mode and autocast state), else None."""
+        if (len(args) != len(self.types) or grad_mode.STATE.enabled != self.grad_enabled
+                or ((_autocast.STATE.policies or self.autocast) and _autocast.state_key() != self.autocast)):
+            return None
+        dynamic = []
+        for a, kind, key in zip(args, self.types, self.keys):
+            if type(a) is not kind:
+                return None
+            if key[0] == "tensor":
+                if not (_tensor_matches(a, key[1], key[2], key[3]) and _grad_matches(a, key[4])):
+                    return None
+                dynamic.append(a._array)
+            elif _leaf_key(a) != key:
+                return None
+            elif key[0] == "array":
+                dynamic.append(a)
+        return dynamic
+
+
+def _tensor_matches(t, shape, dtype, requires_grad) -> bool:
+    """Whether tensor t has this shape, dtype and requires_grad (an ndarray's own attributes read directly)."""
+    a = t._array
+    if type(a) is np.ndarray:
+        if a.shape != shape or a.dtype != dtype:
+            return False
+    elif t.shape != shape or t.dtype != dtype:
+        return False
+    return t.requires_grad == requires_grad
+
+
+def _grad_matches(t, expected) -> bool:
+    """Whether tensor t's .grad is absent where expected is None, else of expected's (shape, dtype)."""
+    grad = grad_of(t)
+    if grad is None or expected is None:
+        return grad is expected
+    return grad.shape == expected[0] and grad.dtype == expected[1]
+
+
+@functools.cache
+def _flat_treedef(n: int):
+    """The TreeDef of (args, kwargs) for n positional leaves and no keywords."""
+    return tree.flatten((tuple(range(n)), {}))[1]
 
 
 class CompiledFunction:
@@ -86,8 +174,16 @@ class CompiledFunction:
         self._entries: dict = {}
         self.trace_count = 0
         self._made_state_traces = 0  # (traces whose program made tensors that outlive the call)
+        self._last: _LastCall | None = None  # (the last call's signature, for the lean path)
 
     def __call__(self, *args, **kwargs):
+        last = self._last
+        if last is not None and not kwargs:  # (the lean path: the signature of the last call again)
+            dynamic = last.dynamic(args)
+            if dynamic is not None:
+                entry = last.entries[0]
+                if entry.guards_hold():
+                    return entry.run(args, dynamic)
         leaves, treedef = tree.flatten((args, kwargs))
         key = (treedef, tuple(_leaf_key(x) for x in leaves), grad_mode.STATE.enabled, _autocast.state_key())
         dynamic = [x._array if isinstance(x, Tensor) else x for x in leaves if _is_dynamic(x)]
@@ -96,10 +192,12 @@ class CompiledFunction:
             if entry.guards_hold():
                 if i:  # (the entry that holds now is checked first next time: a training loop settles on one)
                     entries.insert(0, entries.pop(i))
+                self._last = _LastCall.of(args, kwargs, treedef, key, entries)
                 return entry.run(leaves, dynamic)
         entry = self._trace(leaves, treedef, args)
         if not entry.once:  # (a program that made new state, e.g. momentum buffers, runs once)
             self._entries.setdefault(key, []).append(entry)
+            self._last = _LastCall.of(args, kwargs, treedef, key, self._entries[key])
         else:
             self._made_state_traces += 1
             if self._made_state_traces == 3:
@@ -163,7 +261,7 @@ class CompiledFunction:
         objects = _unique([obj for _, obj in referenced(self.fn)] + [x for x in leaves if _has_settings(x)]
                           + list(lifting.settings.values()))
         entry = _Entry(program, found["out_tree"], found["tensor_outputs"], found["effects"], slots,
-                       lifting.guards(), (objects, settings_key(objects)), self.backend)
+                       lifting.guards(), objects, self.backend)
         entry.once = lifting.made_state()
         if any(found["needs_grad"]):
             from .node import plan_backward

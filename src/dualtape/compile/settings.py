@@ -1,7 +1,7 @@
 """The Python settings a compiled program bakes in as constants: the hyperparameters in the param_groups of
-the optimisers the function refers to (a learning rate a scheduler changes) and the training flags of its
-modules. They are read again at each call, and a change traces the function again, so a cached program
-never runs with stale numbers."""
+the optimisers the function refers to (a learning rate a scheduler changes) and the training flags (and
+submodules) of its modules. They are checked again at each call, and a change traces the function again, so a
+cached program never runs with stale numbers."""
 
 from __future__ import annotations
 
@@ -23,16 +23,53 @@ def referenced(fn) -> list[tuple[str, object]]:
     return [(var, obj) for var, obj in found if isinstance(obj, (Module, Optimizer))]
 
 
-def settings_key(objects) -> tuple:
-    """The settings of these modules and optimisers, as one comparable value."""
-    key = []
-    for obj in objects:
-        if isinstance(obj, Optimizer):
-            key.append(tuple(tuple((k, _hashable(v)) for k, v in sorted(group.items()) if k != "params")
-                             for group in obj.param_groups))
-        else:
-            key.append(tuple(m.training for m in obj.modules()))
-    return tuple(key)
+class SettingsGuard:
+    """The settings of these modules and optimisers as traced, checked at each call without building a key:
+    every module of their trees, each once, with its training flag and its children (so each tree walks the
+    same: a child added, removed or replaced fails), and each optimiser's param_groups item by item (a value
+    still the same object is equal without comparing; an unhashable one is compared by its repr)."""
+
+    __slots__ = ("modules", "optimizers")
+
+    def __init__(self, objects):
+        self.modules: list[tuple] = []  # (module, its training flag, its children)
+        self.optimizers: list[tuple] = []  # (optimiser, [(_size(group), ((name, value or its repr), ...)), ...])
+        seen: set[int] = set()
+        for obj in objects:
+            if isinstance(obj, Optimizer):
+                groups = [(_size(group), tuple((k, _hashable(v)) for k, v in group.items() if k != "params"))
+                          for group in obj.param_groups]
+                self.optimizers.append((obj, groups))
+                continue
+            for m in obj.modules():
+                if id(m) not in seen:
+                    seen.add(id(m))
+                    self.modules.append((m, m.training, tuple(m._modules.values())))
+
+    def holds(self) -> bool:
+        for m, training, children in self.modules:
+            now = m.training
+            if (now is not training and now != training) or tuple(m._modules.values()) != children:
+                return False
+        for opt, groups in self.optimizers:
+            if len(opt.param_groups) != len(groups):
+                return False
+            for group, (size, items) in zip(opt.param_groups, groups):
+                if _size(group) != size:
+                    return False
+                for k, v in items:
+                    now = group.get(k, _MISSING)
+                    if now is not v and (now is _MISSING or _hashable(now) != v):
+                        return False
+        return True
+
+
+_MISSING = object()
+
+
+def _size(group: dict) -> int:
+    """How many settings a param group holds (its items but "params")."""
+    return len(group) - ("params" in group)
 
 
 def _hashable(value):

@@ -19,7 +19,7 @@ import numpy as np
 from ..avals import ShapedArray
 from ..core.primitive import trace_of
 from ..eager.devices import is_device_array
-from ..eager.lifting import CompileHooks, grad_of, set_data, set_grad, wrap
+from ..eager.lifting import CompileHooks, grad_of, set_data, set_grad
 from ..eager.tensor import Tensor
 
 
@@ -86,7 +86,7 @@ class Effect:
         if self.what == "data":
             set_data(t, new)
         else:
-            set_grad(t, None if new is None else wrap(new))
+            set_grad(t, None if new is None else Tensor._wrap(new))
 
 
 class Lifting(CompileHooks):
@@ -212,5 +212,3 @@ def grad_signature(t: Tensor):
     grad = grad_of(t)
     return None if grad is None else (grad.shape, grad.dtype)
 
-
-SIGNATURES = {"tensor": tensor_signature, "grad": grad_signature}

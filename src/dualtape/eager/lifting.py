@@ -58,13 +58,6 @@ def lift_all(values) -> None:
 
 
 # ---- what dt.compile reads and writes of a tensor ----------------------------------------------------------
-def wrap(array):
-    """A new tensor (no grad) of array."""
-    from .tensor import Tensor  # (Tensor is built on this module)
-
-    return Tensor._wrap(array)
-
-
 def grad_of(t):
     """t.grad, without telling the trace that it was read."""
     return t._grad
