@@ -212,3 +212,18 @@ def test_other_primitives_value_programs_run_on_torch(torch, name):
             program = optimize(dt.trace(fn)(*args))
         if not _prims(program) & set(NON_STANDARD):
             _assert_same_on_torch(torch, program, args, f"{name} on {[np.asarray(a).dtype for a in args]}")
+
+
+def test_source_of_torch_tensors_reads_their_shapes_and_dtypes(torch):
+    """dt.source(f, a torch.Tensor) shows the program for its shape and dtype, as backend="array_api" traces it
+    (it raised NumPy's "Cannot interpret 'torch.float32' as a data type")."""
+    def f(x):
+        return dnp.sum(dnp.sin(x) * 2)
+
+    assert dt.source(f, torch.ones(3, dtype=torch.float64)) == dt.source(f, np.ones(3))
+    assert dt.source(dt.grad(f), torch.ones(3)) == dt.source(dt.grad(f), np.ones(3, np.float32))
+
+
+def test_numpy_backend_given_a_torch_tensor_names_the_fix(torch):
+    with pytest.raises(TypeError, match=r"backend='numpy' cannot take a torch\.Tensor.*backend='array_api'.*numpy\(\)"):
+        dt.jit(lambda x: dnp.sum(x))(torch.ones(3))

@@ -274,6 +274,12 @@ class Jitted:
         try:
             signature = tuple(_leaf_signature(x) for x in leaves)
         except TypeError as e:
+            foreign = next((x for x in leaves if hasattr(x, "__dlpack__") and not hasattr(x, "aval")), None)
+            if foreign is not None:  # (a torch.Tensor, say: an array whose dtype NumPy cannot read)
+                kind = f"{type(foreign).__module__.partition('.')[0]}.{type(foreign).__name__}"
+                raise TypeError(f"{self.__name__}: backend={self.backend!r} cannot take a {kind} ({e}); use "
+                                f"backend='array_api' to run on its own library, or pass NumPy arrays "
+                                "(x.numpy())") from None
             raise TypeError(f"{self.__name__}: {e}; pass non-array arguments with static_argnums or "
                             "static_argnames") from None
         key = (treedef, _static_key(static, self.__name__), signature)
@@ -376,7 +382,10 @@ def trace(fn: Fn, static_argnums: Argnums | None = None, autograph: bool | None 
 
 def source(fn: Fn, *args: Any, comments: bool = True, backend: str = "numpy", **kwargs: Any) -> str:
     """The generated Python source of fn at these arguments (fn may be any transformed function); for
-    backend="numba" or "auto", the module Numba compiles (docs/numba.md)."""
+    backend="numba" or "auto", the module Numba compiles (docs/numba.md). Arrays of another library (a
+    torch.Tensor) stand for their shape and dtype, as backend="array_api" traces them."""
+    statics = (fn.static_argnums, fn.static_argnames) if isinstance(fn, Jitted) else ((), ())
+    args, kwargs = stand_ins(args, kwargs, *statics)
     program = _trace_own(fn, args, kwargs)
     if config.optimize:
         program = optimize(program)
