@@ -127,7 +127,8 @@ def test_a_fresh_gradient_every_call_leaves_nothing_behind():
     per_call, biggest = min(windows, key=lambda window: window[0])
     where = "\n".join(f"{stat.size_diff} B in {stat.count_diff} blocks at\n" + "\n".join(stat.traceback.format())
                       for stat in biggest)
-    assert per_call < 800, f"{per_call:.0f} bytes per call (windows: {[round(w[0]) for w in windows]}); grew most:\n{where}"
+    grown = [round(window[0]) for window in windows]
+    assert per_call < 800, f"{per_call:.0f} bytes per call (windows: {grown}); grew most:\n{where}"
 
 
 def test_numpy_backend_is_numpy():
