@@ -18,7 +18,7 @@ from .. import tree
 from .._util import ProcessCache, ProcessLock
 from ..autograph import maybe_convert
 from ..avals import aval_of, is_float, is_python_scalar
-from ..codegen.array_api_backend import arrays_of, stand_ins
+from ..codegen.array_api_backend import arrays_of, foreign_array_error, stand_ins
 from ..codegen.runtime import Compiled, array_module, source_for
 from ..config import config, logger
 from ..core.ir import Program
@@ -274,14 +274,8 @@ class Jitted:
         try:
             signature = tuple(_leaf_signature(x) for x in leaves)
         except TypeError as e:
-            foreign = next((x for x in leaves if hasattr(x, "__dlpack__") and not hasattr(x, "aval")), None)
-            if foreign is not None:  # (a torch.Tensor, say: an array whose dtype NumPy cannot read)
-                kind = f"{type(foreign).__module__.partition('.')[0]}.{type(foreign).__name__}"
-                raise TypeError(f"{self.__name__}: backend={self.backend!r} cannot take a {kind} ({e}); use "
-                                f"backend='array_api' to run on its own library, or pass NumPy arrays "
-                                "(x.numpy())") from None
-            raise TypeError(f"{self.__name__}: {e}; pass non-array arguments with static_argnums or "
-                            "static_argnames") from None
+            raise foreign_array_error(self.__name__, self.backend, leaves, e) or TypeError(
+                f"{self.__name__}: {e}; pass non-array arguments with static_argnums or static_argnames") from None
         key = (treedef, _static_key(static, self.__name__), signature)
         entry = self._cache.get(key)
         if entry is None:

@@ -74,6 +74,17 @@ def stand_ins(args: tuple, kwargs: dict, static_argnums: tuple, static_argnames:
     return args, {k: v if k in static_argnames else tree.tree_map(_stand_in, v) for k, v in kwargs.items()}
 
 
+def foreign_array_error(name: str, backend: str, leaves: list, error: Exception) -> TypeError | None:
+    """The error for an array of another library (a torch.Tensor: its dtype means nothing to NumPy) among a
+    function's leaves, naming backend="array_api" as the fix; None when there is none."""
+    for x in leaves:
+        library = type(x).__module__.partition(".")[0]
+        if hasattr(x, "__dlpack__") and library not in ("numpy", "dualtape"):
+            return TypeError(f"{name}: backend={backend!r} cannot take a {library}.{type(x).__name__} ({error}); "
+                             "use backend='array_api' to run on its own library, or pass NumPy arrays (x.numpy())")
+    return None
+
+
 def arrays_of(leaves: list) -> list:
     """The leaves with each StandardArray as its array again."""
     return [x.array if type(x) is StandardArray else x for x in leaves]
