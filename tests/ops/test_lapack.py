@@ -82,16 +82,19 @@ def test_scipys_calls_run_at_one_thread_and_the_users_setting_comes_back(monkeyp
     potrf_counts = _recording(monkeypatch, scipy.linalg.lapack, "dpotrf", libs)
     solve_counts = _recording(monkeypatch, scipy.linalg, "solve_triangular", libs)
     cholesky, solve_triangular = lapack.cholesky_helper(np), lapack.solve_triangular_helper(np)
-    a = positive_definite(30)
+    a = positive_definite(60)
     chol = cholesky(a)
-    x = solve_triangular(chol, RNG.normal(size=(30, 30)), trans=1, lower=True, unit_diagonal=False)
+    x = solve_triangular(chol, RNG.normal(size=(60, 60)), trans=1, lower=True, unit_diagonal=False)
     with pytest.raises(np.linalg.LinAlgError):
-        cholesky(np.array([[1.0, 2.0], [2.0, 1.0]]))
-    solve_triangular(chol, np.ones((30, 1)), trans=0, lower=True, unit_diagonal=False)  # (one column: no pool)
-    assert potrf_counts == [[1] * len(libs)] * 2 and solve_counts == [[1] * len(libs), [2] * len(libs)]
+        cholesky(-np.eye(60))
+    solve_triangular(chol, np.ones((60, 1)), trans=0, lower=True, unit_diagonal=False)  # (one column: no pool)
+    small = positive_definite(lapack.POTRF_ALONE_BELOW - 1)  # (potrf wakes no worker: no pool either)
+    np.testing.assert_allclose(cholesky(small), np.linalg.cholesky(small), rtol=1e-12)
+    assert potrf_counts == [[1] * len(libs)] * 2 + [[2] * len(libs)]
+    assert solve_counts == [[1] * len(libs), [2] * len(libs)]
     assert [lib.get_num_threads() for lib in libs] == [2] * len(libs)
     np.testing.assert_allclose(chol, np.linalg.cholesky(a), rtol=1e-12)
-    assert x.shape == (30, 30)
+    assert x.shape == (60, 60)
 
 
 def test_nested_and_concurrent_entries_restore_the_setting_once(monkeypatch, scipy_pool_at_two_threads):
@@ -108,7 +111,7 @@ def test_nested_and_concurrent_entries_restore_the_setting_once(monkeypatch, sci
         assert counts() == [1] * len(libs)
     assert counts() == [2] * len(libs)
     potrf_counts = _recording(monkeypatch, scipy.linalg.lapack, "dpotrf", libs)
-    cholesky, a = lapack.cholesky_helper(np), positive_definite(40)
+    cholesky, a = lapack.cholesky_helper(np), positive_definite(60)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(cholesky, a).result()
     assert potrf_counts == [[1] * len(libs)] and counts() == [2] * len(libs)  # (a worker thread's call)
@@ -130,6 +133,7 @@ def test_large_problems_keep_their_threads(monkeypatch, scipy_pool_at_two_thread
 
     libs = scipy_pool_at_two_threads
     monkeypatch.setattr(lapack, "SPIN_WORK", 8 ** 3)  # (so that n = 30 counts as large)
+    monkeypatch.setattr(lapack, "POTRF_ALONE_BELOW", 1)  # (and n = 5 is held)
     potrf_counts = _recording(monkeypatch, scipy.linalg.lapack, "dpotrf", libs)
     solve_counts = _recording(monkeypatch, scipy.linalg, "solve_triangular", libs)
     cholesky, solve_triangular = lapack.cholesky_helper(np), lapack.solve_triangular_helper(np)

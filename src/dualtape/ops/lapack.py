@@ -20,6 +20,9 @@ import numpy as np
 # Work (multiply-adds) from which a call is long beside the time an idle OpenBLAS worker busy-waits for more (2^28
 # cycles, about 0.1 s): from here on SciPy's pool keeps its threads, and cholesky goes to NumPy's own (threaded) one.
 SPIN_WORK = 2 ** 30
+# The order below which potrf never woke an OpenBLAS worker (0.3.30, 2 threads: float64 from 128, complex from 64,
+# float32 above 200): holding SciPy's pool there would only add its cost (about 10 us) to a call of a few.
+POTRF_ALONE_BELOW = 48
 
 
 class ScipyPool:
@@ -125,7 +128,8 @@ solve_triangular_helper.backend_specific = ("NumPy has no triangular solve: SciP
 def cholesky_helper(xp):
     """cholesky for arrays of xp, as xp.linalg.cholesky (the lower factor, from the lower triangle). On the CPU a
     single float32/64 or complex64/128 matrix below SPIN_WORK (n < 1477) goes to LAPACK's potrf through SciPy, at
-    one thread (SCIPY_POOL): NumPy's gufunc layer around the same call costs 2.6x as much at n = 50. A larger
+    one thread (SCIPY_POOL) from POTRF_ALONE_BELOW up: NumPy's gufunc layer around the same call costs 2.6x as
+    much at n = 50. A larger
     one goes to xp.linalg.cholesky, threaded in NumPy's own pool, the matmuls' (its copies are small beside the
     factorisation); so do a stack, another dtype, an empty matrix, NumPy without SciPy, and a GPU (CuPy's own)."""
     if xp is not np:
@@ -142,7 +146,7 @@ def cholesky_helper(xp):
             return np.linalg.cholesky(a)
         # a.T read in Fortran order is a's own memory, its upper triangle a's lower one: potrf's upper factor U
         # (no copy but potrf's own) is L^T, L the lower factor of a, real or complex
-        with SCIPY_POOL:
+        with SCIPY_POOL if a.shape[0] >= POTRF_ALONE_BELOW else _THREADED:
             upper, info = one_matrix(a.T, lower=False, clean=True)
         if info > 0:
             raise np.linalg.LinAlgError("Matrix is not positive definite")
