@@ -21,14 +21,20 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---- NumPy references --------------------------------------------------------------------------------
+def _shifted(x, axis):
+    """x in float64 less its max along axis (a 0-d x is one element), and the axis NumPy reduces over."""
+    wide = np.asarray(x).astype(np.float64)
+    axis = axis if wide.ndim else None
+    return wide - wide.max(axis=axis, keepdims=True), axis
+
+
 def softmax_np(x, axis):
     """exp(x) / sum(exp(x)) along axis in float64, shifted by the max, in x's dtype; a 0-d x is one element."""
     x = np.asarray(x)
     if x.size == 0:
         return np.empty_like(x)
-    wide = x.astype(np.float64)
-    axis = axis if x.ndim else None
-    e = np.exp(wide - wide.max(axis=axis, keepdims=True))
+    shifted, axis = _shifted(x, axis)
+    e = np.exp(shifted)
     return (e / e.sum(axis=axis, keepdims=True)).astype(x.dtype)
 
 
@@ -36,9 +42,7 @@ def log_softmax_np(x, axis):
     x = np.asarray(x)
     if x.size == 0:
         return np.empty_like(x)
-    wide = x.astype(np.float64)
-    axis = axis if x.ndim else None
-    shifted = wide - wide.max(axis=axis, keepdims=True)
+    shifted, axis = _shifted(x, axis)
     return (shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(x.dtype)
 
 

@@ -131,20 +131,20 @@ def _floating_operand(op: str):
     return lambda x: _check_floating(op, x.dtype)
 
 
-_RUNTIME_HELPER = "a runtime helper: the max shift, skipped where there is no element (an empty max raises)"
 _NEW = Facts(new_array=True, precision=FULL)
-softmax_p = Primitive("softmax", ("x",), "softmax(x, axis=axis)", _along_axis("softmax"),
-                      dtype_rule=_floating("softmax"),
-                      impl=helper_evaluator(_softmax_helper, _floating_operand("softmax")),
-                      helpers={"softmax": _softmax_helper},
-                      faces=Faces(torch_node="SoftmaxBackward0"), facts=_NEW)
-softmax_p.non_standard = _RUNTIME_HELPER
-log_softmax_p = Primitive("log_softmax", ("x",), "log_softmax(x, axis=axis)", _along_axis("log_softmax"),
-                          dtype_rule=_floating("log_softmax"),
-                          impl=helper_evaluator(_log_softmax_helper, _floating_operand("log_softmax")),
-                          helpers={"log_softmax": _log_softmax_helper},
-                          faces=Faces(torch_node="LogSoftmaxBackward0"), facts=_NEW)
-log_softmax_p.non_standard = _RUNTIME_HELPER
+
+
+def _along_axis_row(name: str, helper, torch_node: str) -> Primitive:
+    """softmax or log_softmax: one real floating operand, its shape, along a normalised axis, by a runtime helper."""
+    prim = Primitive(name, ("x",), f"{name}(x, axis=axis)", _along_axis(name), dtype_rule=_floating(name),
+                     impl=helper_evaluator(helper, _floating_operand(name)), helpers={name: helper},
+                     faces=Faces(torch_node=torch_node), facts=_NEW)
+    prim.non_standard = "a runtime helper: the max shift, skipped where there is no element (an empty max raises)"
+    return prim
+
+
+softmax_p = _along_axis_row("softmax", _softmax_helper, "SoftmaxBackward0")
+log_softmax_p = _along_axis_row("log_softmax", _log_softmax_helper, "LogSoftmaxBackward0")
 nll_loss_p = Primitive("nll_loss", ("log_probs", "target"),
                        "nll_loss(log_probs, target, axis=axis, reduction=reduction)", _nll_loss_shape,
                        dtype_rule=_nll_loss_dtype,
