@@ -98,13 +98,15 @@ def helper_evaluator(make_helper, check=None):
     """What bind() and eager mode run for a row whose template calls a runtime helper (xp -> function): the
     helper built once for NumPy, or CuPy's for a CuPy array; `check(first operand)` runs first (eager mode
     calls the evaluator without the row's dtype rule)."""
-    on_cpu = make_helper(np)
+    on_cpu, on_gpu = make_helper(np), []  # (CuPy's built at its first array, once: CuPy is imported by then)
 
     def impl(x, *rest, **params):
         if check is not None:
             check(x)
         if type(x) is not np.ndarray and type(x).__module__.startswith("cupy"):
-            return make_helper(sys.modules["cupy"])(x, *rest, **params)
+            if not on_gpu:
+                on_gpu.append(make_helper(sys.modules["cupy"]))
+            return on_gpu[0](x, *rest, **params)
         return on_cpu(x, *rest, **params)
 
     return impl
