@@ -4,10 +4,12 @@ static shapes."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 
+from ..avals import ShapedArray
 from ..eager import functions as fn
 from ..eager.factories import tensor
 from ..eager.tensor import Tensor
@@ -82,11 +84,15 @@ def mse_loss(input, target, reduction: str = "mean"):
 
 
 def _check_class_range(op: str, target, classes: int) -> None:
-    """Class indices must lie in [0, classes) (checked when the values are at hand: not while tracing)."""
+    """Class indices must lie in [0, classes) (checked when the values are at hand: not while tracing). One
+    reduction checks both ends: as unsigned integers of their width, negative indices are the largest."""
     data = target._array
     if isinstance(data, np.ndarray) and data.size:
-        low, high = data.min(), data.max()
-        if low < 0 or high >= classes:
+        if data.dtype.kind == "i":
+            data = data.view(data.dtype.str.replace("i", "u"))
+        if data.max() >= classes:
+            data = target._array
+            low, high = data.min(), data.max()
             raise IndexError(f"{op}: target {low if low < 0 else high} is out of bounds for {classes} "
                              f"classes (class indices run from 0 to {classes - 1})")
 
@@ -101,11 +107,18 @@ def _class_dim(op: str, input) -> int:
 def _nll(op: str, log_probs, target, class_dim: int, reduction: str):
     """nll_loss_p of class-index targets (one NllLossBackward0 node), once the row's own shape and dtype rules
     and the indices' range are checked (eager mode runs the row's evaluator without its rules)."""
-    avals = (log_probs.aval, target.aval)
-    nll_loss_p.shape_rule(*avals, axis=class_dim, reduction=reduction)
-    nll_loss_p.dtype_rule(*avals, axis=class_dim, reduction=reduction)
+    _check_nll_avals(log_probs.shape, log_probs.dtype, target.shape, target.dtype, class_dim, reduction)
     _check_class_range(op, target, log_probs.shape[class_dim])
     return nll_loss_p(log_probs, target, axis=class_dim, reduction=reduction)
+
+
+@functools.lru_cache(maxsize=64)
+def _check_nll_avals(shape, dtype, target_shape, target_dtype, class_dim: int, reduction: str) -> None:
+    """The nll_loss row's shape and dtype rules, once per layout (a training loop meets the same few): only a
+    layout that passed is remembered, so a bad one raises every time."""
+    avals = (ShapedArray(tuple(shape), dtype), ShapedArray(tuple(target_shape), target_dtype))
+    nll_loss_p.shape_rule(*avals, axis=class_dim, reduction=reduction)
+    nll_loss_p.dtype_rule(*avals, axis=class_dim, reduction=reduction)
 
 
 def cross_entropy(input, target, reduction: str = "mean"):

@@ -66,14 +66,14 @@ class Adam(Optimizer):
         for entry in flat.tensors:
             entry["step"]._version[0] += 1
         m, v = flat.buffers["exp_avg"], flat.buffers["exp_avg_sq"]
-        new_p, new_m, new_v = adam_rule(flat.gather([p._array for p in params]),
+        step, new_m, new_v = adam_step(flat.gather([p._array for p in params]),
                                         flat.gather([p._grad._array for p in params]), m, v,
                                         flat.tensors[0]["step"]._array, group, np)
         m[...], v[...] = new_m, new_v
         for entry in flat.tensors:
             entry["exp_avg"]._version[0] += 1
             entry["exp_avg_sq"]._version[0] += 1
-        flat.scatter(new_p, params)
+        flat.add_into(step, params)
         return True
 
     def _update(self, p, group: dict) -> None:
@@ -83,21 +83,21 @@ class Adam(Optimizer):
         if arrays is not None:  # (eager: the rule on the arrays, written back in place)
             arrays[4] += 1
             state["step"]._version[0] += 1
-            new_p, m, v = adam_rule(*arrays, group, np)
+            step, m, v = adam_step(*arrays, group, np)
             self._write(zip(tensors[2:4], (m, v)))
-            self._write([(p, new_p)])
+            self._add_into(p, step)
             return
         p, g, exp_avg, exp_avg_sq, step = tensors
         step.add_(1)
-        new_p, m, v = adam_rule(p, g, exp_avg, exp_avg_sq, step, group, dnp)
+        update, m, v = adam_step(p, g, exp_avg, exp_avg_sq, step, group, dnp)
         exp_avg.copy_(m)
         exp_avg_sq.copy_(v)
-        p.copy_(new_p)
+        p.copy_(p + update)
 
 
-def adam_rule(p, g, exp_avg, exp_avg_sq, step, group: dict, xp):
-    """PyTorch's Adam update of p: (new p, new exp_avg, new exp_avg_sq) for the step count `step` (already
-    advanced), on NumPy arrays (xp: numpy) or on tensors (xp: dualtape.numpy) alike, to the bit."""
+def adam_step(p, g, exp_avg, exp_avg_sq, step, group: dict, xp):
+    """PyTorch's Adam update of p: (the step to add to p, new exp_avg, new exp_avg_sq) for the step count `step`
+    (already advanced), on NumPy arrays (xp: numpy) or on tensors (xp: dualtape.numpy) alike, to the bit."""
     beta1, beta2 = group["betas"]
     if group["maximize"]:
         g = -g
@@ -109,4 +109,4 @@ def adam_rule(p, g, exp_avg, exp_avg_sq, step, group: dict, xp):
     bias_correction2 = 1 - xp.power(beta2, step)
     step_size = xp.astype(xp.divide(group["lr"], bias_correction1), p.dtype)
     denom = xp.sqrt(exp_avg_sq) / xp.astype(xp.sqrt(bias_correction2), p.dtype) + group["eps"]
-    return p + exp_avg * -step_size / denom, exp_avg, exp_avg_sq
+    return exp_avg * -step_size / denom, exp_avg, exp_avg_sq

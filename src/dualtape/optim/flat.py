@@ -49,10 +49,10 @@ class FlatGroup:
         """The parameters' arrays (or their gradients') end to end, in one new buffer."""
         return np.concatenate([a.reshape(-1) for a in arrays])
 
-    def scatter(self, flat: np.ndarray, tensors) -> None:
-        """Each tensor's array overwritten by its slice of flat, its version advanced (an in-place change)."""
+    def add_into(self, flat: np.ndarray, tensors) -> None:
+        """Each tensor's array plus its slice of flat, in place, its version advanced (an in-place change)."""
         for t, (a, b) in zip(tensors, self.bounds):
-            t._array[...] = flat[a:b].reshape(t._array.shape)
+            np.add(t._array, flat[a:b].reshape(t._array.shape), out=t._array)
             t._version[0] += 1
 
 

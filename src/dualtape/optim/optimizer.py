@@ -110,6 +110,13 @@ class Optimizer:
             t._array[...] = new
             t._version[0] += 1
 
+    @staticmethod
+    def _add_into(t, step) -> None:
+        """An update step added into the tensor's NumPy array in place (p + step computed into p's own memory:
+        the bits of p + step, in one pass), its version advanced as by an in-place tensor operation."""
+        np.add(t._array, step, out=t._array)
+        t._version[0] += 1
+
     # ---- state_dict ---------------------------------------------------------------------------------------
     def _all_params(self) -> list:
         return [p for group in self.param_groups for p in group["params"]]

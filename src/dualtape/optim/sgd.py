@@ -5,6 +5,9 @@ decay, with PyTorch's update:
     b = g on the first step, else momentum * b + (1 - dampening) * g        (with momentum)
     g = g + momentum * b (Nesterov) or b
     p = p - lr * g
+
+The rule gives the step (-lr * g) and the caller adds it to p: in place into a NumPy parameter (one pass, no
+temporary the size of p), or as p + step on tensors under dt.compile; either way the same addition, to the bit.
 """
 
 from __future__ import annotations
@@ -36,24 +39,24 @@ class SGD(Optimizer):
         tensors = (p, p.grad) if buf is None else (p, p.grad, buf)
         arrays = self._arrays(*tensors)
         if arrays is not None:  # (eager: the rule on the arrays, written back in place)
-            new_p, new_buf = sgd_rule(*arrays[:2], None if buf is None else arrays[2], group)
+            step, new_buf = sgd_step(*arrays[:2], None if buf is None else arrays[2], group)
             if new_buf is not None and buf is None:
                 state["momentum_buffer"] = tensor(new_buf)
             elif new_buf is not None:
                 self._write([(buf, new_buf)])
-            self._write([(p, new_p)])
+            self._add_into(p, step)
             return
-        new_p, new_buf = sgd_rule(p, p.grad, buf, group)
+        step, new_buf = sgd_step(p, p.grad, buf, group)
         if new_buf is not None and buf is None:
             state["momentum_buffer"] = new_buf.detach().clone()
         elif new_buf is not None:
             buf.copy_(new_buf)
-        p.copy_(new_p)
+        p.copy_(p + step)
 
 
-def sgd_rule(p, g, buf, group: dict):
-    """PyTorch's SGD update of p: (new p, new momentum buffer or None), from the buffer (None before the first
-    step), on NumPy arrays or on tensors alike."""
+def sgd_step(p, g, buf, group: dict):
+    """PyTorch's SGD update of p as (the step to add to p, the new momentum buffer or None), from the buffer
+    (None before the first step), on NumPy arrays or on tensors alike."""
     if group["maximize"]:
         g = -g
     if group["weight_decay"] != 0:
@@ -62,4 +65,4 @@ def sgd_rule(p, g, buf, group: dict):
     if momentum != 0:
         buf = g if buf is None else buf * momentum + g * (1 - group["dampening"])
         g = g + buf * momentum if group["nesterov"] else buf
-    return p + g * -group["lr"], buf
+    return g * -group["lr"], buf
