@@ -112,9 +112,10 @@ def test_cross_entropy_of_a_single_sample_and_of_huge_logits():
 
 def test_cross_entropy_errors_name_the_shapes_and_the_fix():
     logits = dt.zeros(4, 3)
-    with pytest.raises(ValueError) as info:
-        F.cross_entropy(logits, dt.tensor([[0], [1], [2], [1]]))
-    assert "(4, 3)" in str(info.value) and "(4,)" in str(info.value) and "(4, 1)" in str(info.value)
+    for _ in range(2):  # (a layout's rules pass once and are remembered; one that fails raises every time)
+        with pytest.raises(ValueError) as info:
+            F.cross_entropy(logits, dt.tensor([[0], [1], [2], [1]]))
+        assert "(4, 3)" in str(info.value) and "(4,)" in str(info.value) and "(4, 1)" in str(info.value)
     with pytest.raises(ValueError, match=r"float targets are class probabilities .*\(4, 3\), got \(4, 2\)"):
         F.cross_entropy(logits, dt.zeros(4, 2))
     with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
