@@ -1,9 +1,10 @@
 """The neural section of the per-primitive table (merged into tests/primitive_cases.py's CASES): softmax and
-log_softmax along one axis (0-d and size-0 operands included), and nll_loss of class-index targets. A target
+log_softmax along one axis (0-d and size-0 operands included), nll_loss of class-index targets and
+class_scatter (its cotangent: values put at the targets' classes). A target
 is an integer array of valid class indices, drawn with its layout and passed as a param (as getitem's index
 arrays are), so the generic suites differentiate and batch the log-probabilities only; tests/ops/test_neural.py
 batches targets too. The NumPy references are independent of the rows: computed in float64 (then cast to the
-operand's dtype), nll_loss through a one-hot mask."""
+operand's dtype), nll_loss through a one-hot mask, class_scatter through np.put_along_axis."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 import dualtape as dt
 from case import Case
-from dualtape.ops.neural import log_softmax_p, nll_loss_p, softmax_p
+from dualtape.ops.neural import class_scatter_p, log_softmax_p, nll_loss_p, softmax_p
 from strategies import SMALL, WIDE, Domain, arrays, shapes
 
 F32, F64, I32, I64 = (np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
@@ -56,6 +57,15 @@ def nll_loss_np(log_probs, target, axis, reduction):
     return np.asarray(out).astype(log_probs.dtype)
 
 
+def class_scatter_np(g, target, axis, classes):
+    """Zeros with g (broadcast to the targets' shape) written at each target's class by np.put_along_axis."""
+    g = np.asarray(g)
+    out = np.zeros(target.shape[:axis] + (classes,) + target.shape[axis:], g.dtype)
+    values = np.expand_dims(np.broadcast_to(g, target.shape), axis)
+    np.put_along_axis(out, np.expand_dims(target, axis), values, axis)
+    return out
+
+
 # ---- derivative layouts ------------------------------------------------------------------------------
 @st.composite
 def along_axis_layout(draw):
@@ -83,6 +93,18 @@ def nll_loss_layout(draw):
     shape = tuple(draw(st.integers(1, 4)) if i == axis else draw(st.integers(least, 3)) for i in range(ndim))
     target = draw(targets(shape, axis, draw(st.sampled_from([I32, I64]))))
     return (shape,), {"target": target, "axis": axis, "reduction": reduction}, None
+
+
+@st.composite
+def class_scatter_layout(draw):
+    """Targets of 0 to 2 dims (sides 0 to 3), the class axis anywhere in the result, 1 to 4 classes; one value
+    (0-d), one per target, or one per trailing position (broadcast over the leading ones)."""
+    shape = draw(st.lists(st.integers(0, 3), max_size=2).map(tuple))
+    axis = draw(st.integers(0, len(shape)))
+    classes = draw(st.integers(1, 4))
+    target = draw(arrays(draw(st.sampled_from([I32, I64])), shape, Domain(0, classes - 1)))
+    g_shape = draw(st.sampled_from([(), shape, shape[1:]]))
+    return (g_shape,), {"target": target, "axis": axis, "classes": classes}, None
 
 
 # ---- NumPy agreement ---------------------------------------------------------------------------------
@@ -117,6 +139,17 @@ def nll_loss_values(draw):
             (lambda lp, t: nll_loss_p(lp, t, axis=axis, reduction=reduction)), (log_probs, target))
 
 
+@st.composite
+def class_scatter_values(draw):
+    """float32 and float64 values of any size, int32 or int64 targets, empty ones included."""
+    (g_shape,), params, _ = draw(class_scatter_layout())
+    g = draw(arrays(draw(st.sampled_from([F32, F64])), g_shape, WIDE))
+    target, axis, classes = params["target"], params["axis"], params["classes"]
+    note(f"axis={axis} classes={classes}")
+    return ((lambda g, t: class_scatter_np(g, t, axis, classes)),
+            (lambda g, t: class_scatter_p(g, t, axis=axis, classes=classes)), (g, target))
+
+
 NEURAL: dict[str, Case] = {
     "softmax": Case(lambda x, axis: softmax_p(x, axis=axis), softmax_np, along_axis_layout(), (SMALL,),
                     values=along_axis_values(dt.softmax, softmax_np)),
@@ -124,4 +157,6 @@ NEURAL: dict[str, Case] = {
                         values=along_axis_values(dt.log_softmax, log_softmax_np)),
     "nll_loss": Case(lambda lp, target, axis, reduction: nll_loss_p(lp, target, axis=axis, reduction=reduction),
                      nll_loss_np, nll_loss_layout(), values=nll_loss_values()),
+    "class_scatter": Case(lambda g, target, axis, classes: class_scatter_p(g, target, axis=axis, classes=classes),
+                          class_scatter_np, class_scatter_layout(), values=class_scatter_values()),
 }

@@ -1,5 +1,6 @@
 """Neural-network primitives that PyTorch computes as single ops with their own derivatives: softmax and
-log_softmax along one axis, and nll_loss (the negative log-likelihood of class-index targets).
+log_softmax along one axis, nll_loss (the negative log-likelihood of class-index targets) and class_scatter,
+its cotangent (values put at each target's class: PyTorch's nll_loss_backward), each the other's transpose.
 
 As one row each they evaluate in one call, eager mode records one node with PyTorch's name, and their rules
 read the result instead of recomputing the forward (max, exp, sum). Each `axis` param arrives normalised (an
@@ -15,14 +16,14 @@ import math
 
 import numpy as np
 
-from ..avals import aval_of, is_float
+from ..avals import aval_of, broadcast_shapes, is_float
 from ..core.faces import FULL, Faces, Facts
-from ..core.primitive import Primitive, trace_of
+from ..core.primitive import Primitive
 from ..errors import ShapeError
-from .elementwise import eq_p, exp_p, where_p
+from .elementwise import exp_p
 from .reduction import reduce_sum_p
-from .rules import defjvp, defvjp, helper_evaluator, materialise_batch
-from .shape import expand_dims_p, reshape_p, squeeze_p
+from .rules import defjvp, defvjp, helper_evaluator, materialise_batch, move_batch_rank
+from .shape import expand_dims_p, squeeze_p
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -80,6 +81,22 @@ def _nll_loss_dtype(log_probs, target, axis, reduction):
     if np.dtype(target.dtype).kind not in "iu":
         raise TypeError(f"nll_loss: targets must be class indices (integers), got dtype {target.dtype}")
     return log_probs.dtype
+
+
+def _class_scatter_shape(g, target, axis, classes):
+    if not 0 <= axis <= target.ndim:
+        raise ShapeError("class_scatter", f"axis {axis} is out of range for targets of shape {target.shape}")
+    if broadcast_shapes("class_scatter", g.shape, target.shape) != target.shape:
+        raise ShapeError("class_scatter", f"values of shape {g.shape} do not broadcast to the targets' shape "
+                         f"{target.shape}", fix="give one value, or one per target")
+    return target.shape[:axis] + (classes,) + target.shape[axis:]
+
+
+def _class_scatter_dtype(g, target, axis, classes):
+    _check_floating("class_scatter", g.dtype)
+    if np.dtype(target.dtype).kind not in "iu":
+        raise TypeError(f"class_scatter: targets must be class indices (integers), got dtype {target.dtype}")
+    return g.dtype
 
 
 # ---- the forward, per array module -------------------------------------------------------------------
@@ -140,9 +157,35 @@ def _nll_loss_helper(xp):
     return nll_loss
 
 
+def _class_scatter_helper(xp):
+    def class_scatter(g, target, axis, classes):
+        """Zeros of the targets' shape with a class axis of `classes` inserted at axis, holding g (one value,
+        or one per target) at each target's class: by indexing for one sample and for (N,) targets."""
+        g = xp.asarray(g)
+        out = xp.zeros(target.shape[:axis] + (classes,) + target.shape[axis:], dtype=g.dtype)
+        if out.size == 0:
+            return out
+        if target.ndim == 0:
+            out[target] = g
+        elif target.ndim == 1 and axis == 1:
+            out[xp.arange(target.shape[0]), target] = g
+        else:
+            ids = xp.reshape(xp.arange(classes), (classes,) + (1,) * (target.ndim - axis))
+            values = xp.expand_dims(xp.broadcast_to(g, target.shape), axis)
+            out = xp.where(xp.expand_dims(target, axis) == ids, values, out)
+        return out
+
+    return class_scatter
+
+
 def _floating_operand(op: str):
     """The check eager mode runs before the row's evaluator (it skips the dtype rule): a real floating operand."""
     return lambda x: _check_floating(op, x.dtype)
+
+
+def _floating_value(g) -> None:
+    """class_scatter's check before its evaluator: a real floating value (a Python float among them)."""
+    _check_floating("class_scatter", np.result_type(g))
 
 
 _NEW = Facts(new_array=True, precision=FULL)
@@ -165,6 +208,13 @@ nll_loss_p = Primitive("nll_loss", ("log_probs", "target"),
                        impl=helper_evaluator(_nll_loss_helper, _floating_operand("nll_loss")),
                        helpers={"nll_loss": _nll_loss_helper}, faces=Faces(torch_node="NllLossBackward0"), facts=_NEW)
 nll_loss_p.non_standard = "a runtime helper: the targets' entries picked by indexing, then the reduction"
+class_scatter_p = Primitive("class_scatter", ("g", "target"),
+                            "class_scatter(g, target, axis=axis, classes=classes)", _class_scatter_shape,
+                            dtype_rule=_class_scatter_dtype,
+                            impl=helper_evaluator(_class_scatter_helper, _floating_value),
+                            helpers={"class_scatter": _class_scatter_helper},
+                            faces=Faces(torch_node="NllLossBackwardBackward0"), facts=_NEW)
+class_scatter_p.non_standard = "a runtime helper: the values written by indexing into zeros"
 
 
 # ---- derivative rules --------------------------------------------------------------------------------
@@ -179,32 +229,20 @@ defjvp(log_softmax_p, lambda t, ans, x, axis: t - _sum_along(exp_p(ans) * t, axi
 defvjp(log_softmax_p, lambda g, ans, x, axis: g - exp_p(ans) * _sum_along(g, axis), reads="ans")
 
 
-def _class_ids(n: int, axis: int, ndim: int, like):
-    """0, 1, ..., n - 1 along `axis` of an ndim-array (size 1 on the axes after it), made where the targets
-    `like` live: on a GPU for a GPU array (inside a tensor too); a NumPy constant of the program when traced."""
-    trace = trace_of(like)
-    inside = like if trace is None else trace.unwrap(like)
-    shape = (n,) + (1,) * (ndim - axis - 1)
-    if type(inside) is np.ndarray or trace_of(inside) is not None or not hasattr(inside, "__array_function__"):
-        return np.arange(n).reshape(shape)
-    return np.arange(n, like=inside).reshape(shape)
-
-
 def _nll_loss_bar(g, ans, log_probs, target, axis, reduction):
     """-g (divided by the count, for the mean) at each target's class along axis, zero elsewhere."""
-    aval = aval_of(log_probs)
-    if reduction == "none":
-        g = expand_dims_p(g, axes=(axis,))
-    elif reduction == "mean":
+    if reduction == "mean":
         g = g / max(math.prod(aval_of(target).shape), 1)  # (an empty batch: nothing to scatter into)
-    with_class_axis = reshape_p(target, shape=aval.shape[:axis] + (1,) + aval.shape[axis + 1:])
-    hit = eq_p(with_class_axis, _class_ids(aval.shape[axis], axis, aval.ndim, target))
-    return where_p(hit, -g, 0)
+    return class_scatter_p(-g, target, axis=axis, classes=aval_of(log_probs).shape[axis])
 
 
 defjvp(nll_loss_p, lambda t, ans, log_probs, target, axis, reduction:
        nll_loss_p(t, target, axis=axis, reduction=reduction), None)  # (linear in log_probs)
 defvjp(nll_loss_p, _nll_loss_bar, None, reads=("target", ""))
+defjvp(class_scatter_p, lambda t, ans, g, target, axis, classes:
+       class_scatter_p(t, target, axis=axis, classes=classes), None)  # (linear in g)
+defvjp(class_scatter_p, lambda c, ans, g, target, axis, classes: -nll_loss_p(c, target, axis=axis, reduction="none"),
+       None, reads=("target", ""), broadcasting=True)  # (what was put at each target's class, picked back)
 
 
 # ---- batch rules (vmap): the batch is axis 0 ---------------------------------------------------------
@@ -232,6 +270,14 @@ def _nll_loss_batch(values, batched, size, axis, reduction):
     return total if reduction == "sum" else total / count
 
 
+def _class_scatter_batch(values, batched, size, axis, classes):
+    """Each example's values and targets at once; per-example values of lower rank line up after the batch."""
+    g, target = materialise_batch(values, batched, size)
+    g = move_batch_rank(g, aval_of(g).ndim - 1, aval_of(target).ndim - 1, size)
+    return class_scatter_p(g, target, axis=axis + 1, classes=classes)
+
+
 softmax_p.batch = _along_axis_batch(softmax_p)
 log_softmax_p.batch = _along_axis_batch(log_softmax_p)
 nll_loss_p.batch = _nll_loss_batch
+class_scatter_p.batch = _class_scatter_batch

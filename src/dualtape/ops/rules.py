@@ -96,17 +96,19 @@ def zeros(aval: ShapedArray):
 # ---- evaluators ---------------------------------------------------------------------------------------
 def helper_evaluator(make_helper, check=None):
     """What bind() and eager mode run for a row whose template calls a runtime helper (xp -> function): the
-    helper built once for NumPy, or CuPy's for a CuPy array; `check(first operand)` runs first (eager mode
-    calls the evaluator without the row's dtype rule)."""
-    on_cpu, on_gpu = make_helper(np), []  # (CuPy's built at its first array, once: CuPy is imported by then)
+    helper built once for NumPy, or CuPy's where an operand is a CuPy array (the first may be a number, as
+    class_scatter's value); `check(first operand)` runs first (eager mode calls the evaluator without the row's
+    dtype rule)."""
+    on_cpu, on_gpu = make_helper(np), []  # (CuPy's built at its first array: [module, helper])
 
     def impl(x, *rest, **params):
         if check is not None:
             check(x)
-        if type(x) is not np.ndarray and type(x).__module__.startswith("cupy"):
-            if not on_gpu:
-                on_gpu.append(make_helper(sys.modules["cupy"]))
-            return on_gpu[0](x, *rest, **params)
+        cupy = sys.modules.get("cupy") if type(x) is not np.ndarray else None
+        if cupy is not None and any(isinstance(a, cupy.ndarray) for a in (x, *rest)):
+            if not on_gpu or on_gpu[0] is not cupy:  # (a module imported again: its own helper)
+                on_gpu[:] = [cupy, make_helper(cupy)]
+            return on_gpu[1](x, *rest, **params)
         return on_cpu(x, *rest, **params)
 
     return impl
