@@ -71,6 +71,10 @@ def is_python_scalar(x) -> bool:
 
 def aval_of(x) -> ShapedArray:
     """The abstract value of a concrete value (array, NumPy scalar, Python scalar) or of a traced value."""
+    if type(x) is np.ndarray:  # (eager's rules ask most: its shape and dtype are already a tuple and a dtype)
+        aval = ShapedArray.__new__(ShapedArray)
+        aval.shape, aval.dtype, aval.weak = x.shape, x.dtype, False
+        return aval
     aval = getattr(x, "aval", None)
     if isinstance(aval, ShapedArray):
         return aval
