@@ -47,22 +47,28 @@ def log_softmax_np(x, axis):
     return (shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(x.dtype)
 
 
-def nll_loss_np(log_probs, target, axis, reduction):
-    """-log_probs at the target classes (a one-hot mask along axis, summed), then the reduction."""
+def nll_loss_np(log_probs, target, axis, reduction, ignore_index=None):
+    """-log_probs at the target classes (a one-hot mask along axis, summed; none for an ignored target), then
+    the reduction (the mean over the targets not ignored)."""
     classes = np.arange(log_probs.shape[axis]).reshape((-1,) + (1,) * (log_probs.ndim - axis - 1))
-    one_hot = np.expand_dims(target, axis) == classes
+    kept = np.ones(target.shape, bool) if ignore_index is None else target != ignore_index
+    one_hot = (np.expand_dims(target, axis) == classes) & np.expand_dims(kept, axis)
     losses = -np.where(one_hot, log_probs.astype(np.float64), 0.0).sum(axis)
     with np.errstate(invalid="ignore"):  # (the mean of no loss is NaN, as PyTorch's)
-        out = {"none": losses, "sum": losses.sum(), "mean": losses.sum() / target.size}[reduction]
+        out = {"none": losses, "sum": losses.sum(), "mean": losses.sum() / kept.sum()}[reduction]
     return np.asarray(out).astype(log_probs.dtype)
 
 
-def class_scatter_np(g, target, axis, classes):
-    """Zeros with g (broadcast to the targets' shape) written at each target's class by np.put_along_axis."""
+def class_scatter_np(g, target, axis, classes, ignore_index=None):
+    """Zeros with g (broadcast to the targets' shape) written at each target's class by np.put_along_axis
+    (a zero for an ignored target, written at class 0)."""
     g = np.asarray(g)
     out = np.zeros(target.shape[:axis] + (classes,) + target.shape[axis:], g.dtype)
-    values = np.expand_dims(np.broadcast_to(g, target.shape), axis)
-    np.put_along_axis(out, np.expand_dims(target, axis), values, axis)
+    values = np.broadcast_to(g, target.shape)
+    if ignore_index is not None:
+        kept = target != ignore_index
+        values, target = np.where(kept, values, 0).astype(g.dtype), np.where(kept, target, 0)
+    np.put_along_axis(out, np.expand_dims(target, axis), np.expand_dims(values, axis), axis)
     return out
 
 
@@ -83,6 +89,21 @@ def targets(draw, log_probs_shape, axis, dtype=I64):
 
 
 @st.composite
+def ignoring(draw, target, classes, least=0):
+    """(targets, ignore_index): none ignored (None), or some targets set to -100 or to a class, keeping at least
+    `least` of them (a mean needs one)."""
+    ignore_index = draw(st.sampled_from([None, -100, draw(st.integers(0, classes - 1))]))
+    if ignore_index is None or not target.size:
+        return target, ignore_index
+    flat = target.reshape(-1).copy()
+    chosen = draw(st.lists(st.integers(0, flat.size - 1), max_size=flat.size, unique=True))
+    flat[chosen] = ignore_index
+    if least and (flat != ignore_index).sum() < least:
+        flat[0] = (ignore_index + 1) % classes if ignore_index >= 0 else 0
+    return flat.reshape(target.shape), ignore_index
+
+
+@st.composite
 def nll_loss_layout(draw):
     """Log-probabilities of 1 to 3 dims, 1 to 4 classes along any axis, other sides 0 to 3 (1 to 3 for the
     mean: the mean of no loss is NaN, as PyTorch's); valid targets."""
@@ -92,7 +113,8 @@ def nll_loss_layout(draw):
     least = 1 if reduction == "mean" else 0
     shape = tuple(draw(st.integers(1, 4)) if i == axis else draw(st.integers(least, 3)) for i in range(ndim))
     target = draw(targets(shape, axis, draw(st.sampled_from([I32, I64]))))
-    return (shape,), {"target": target, "axis": axis, "reduction": reduction}, None
+    target, ignore_index = draw(ignoring(target, shape[axis], least=int(reduction == "mean")))
+    return (shape,), {"target": target, "axis": axis, "reduction": reduction, "ignore_index": ignore_index}, None
 
 
 @st.composite
@@ -103,8 +125,9 @@ def class_scatter_layout(draw):
     axis = draw(st.integers(0, len(shape)))
     classes = draw(st.integers(1, 4))
     target = draw(arrays(draw(st.sampled_from([I32, I64])), shape, Domain(0, classes - 1)))
+    target, ignore_index = draw(ignoring(target, classes))
     g_shape = draw(st.sampled_from([(), shape, shape[1:]]))
-    return (g_shape,), {"target": target, "axis": axis, "classes": classes}, None
+    return (g_shape,), {"target": target, "axis": axis, "classes": classes, "ignore_index": ignore_index}, None
 
 
 # ---- NumPy agreement ---------------------------------------------------------------------------------
@@ -134,9 +157,11 @@ def nll_loss_values(draw):
     reduction = draw(st.sampled_from(REDUCTIONS))
     log_probs = draw(arrays(draw(st.sampled_from([F32, F64])), shape, WIDE))
     target = draw(targets(shape, axis, draw(st.sampled_from([I32, I64]))))
-    note(f"axis={axis} reduction={reduction}")
-    return ((lambda lp, t: nll_loss_np(lp, t, axis, reduction)),
-            (lambda lp, t: nll_loss_p(lp, t, axis=axis, reduction=reduction)), (log_probs, target))
+    target, ignore_index = draw(ignoring(target, shape[axis]))
+    note(f"axis={axis} reduction={reduction} ignore_index={ignore_index}")
+    return ((lambda lp, t: nll_loss_np(lp, t, axis, reduction, ignore_index)),
+            (lambda lp, t: nll_loss_p(lp, t, axis=axis, reduction=reduction, ignore_index=ignore_index)),
+            (log_probs, target))
 
 
 @st.composite
@@ -144,10 +169,10 @@ def class_scatter_values(draw):
     """float32 and float64 values of any size, int32 or int64 targets, empty ones included."""
     (g_shape,), params, _ = draw(class_scatter_layout())
     g = draw(arrays(draw(st.sampled_from([F32, F64])), g_shape, WIDE))
-    target, axis, classes = params["target"], params["axis"], params["classes"]
-    note(f"axis={axis} classes={classes}")
-    return ((lambda g, t: class_scatter_np(g, t, axis, classes)),
-            (lambda g, t: class_scatter_p(g, t, axis=axis, classes=classes)), (g, target))
+    target, axis, classes, ignore_index = (params[k] for k in ("target", "axis", "classes", "ignore_index"))
+    note(f"axis={axis} classes={classes} ignore_index={ignore_index}")
+    return ((lambda g, t: class_scatter_np(g, t, axis, classes, ignore_index)),
+            (lambda g, t: class_scatter_p(g, t, axis=axis, classes=classes, ignore_index=ignore_index)), (g, target))
 
 
 NEURAL: dict[str, Case] = {
@@ -155,8 +180,10 @@ NEURAL: dict[str, Case] = {
                     values=along_axis_values(dt.softmax, softmax_np)),
     "log_softmax": Case(lambda x, axis: log_softmax_p(x, axis=axis), log_softmax_np, along_axis_layout(), (SMALL,),
                         values=along_axis_values(dt.log_softmax, log_softmax_np)),
-    "nll_loss": Case(lambda lp, target, axis, reduction: nll_loss_p(lp, target, axis=axis, reduction=reduction),
+    "nll_loss": Case(lambda lp, target, axis, reduction, ignore_index:
+                     nll_loss_p(lp, target, axis=axis, reduction=reduction, ignore_index=ignore_index),
                      nll_loss_np, nll_loss_layout(), values=nll_loss_values()),
-    "class_scatter": Case(lambda g, target, axis, classes: class_scatter_p(g, target, axis=axis, classes=classes),
+    "class_scatter": Case(lambda g, target, axis, classes, ignore_index:
+                          class_scatter_p(g, target, axis=axis, classes=classes, ignore_index=ignore_index),
                           class_scatter_np, class_scatter_layout(), values=class_scatter_values()),
 }

@@ -110,20 +110,17 @@ def test_every_target_ignored_gives_nan_mean_and_zero_gradients(weighted, smooth
         np.testing.assert_array_equal(loss.numpy(), np.zeros(() if reduction == "sum" else 3))
 
 
-def test_the_default_path_is_one_nll_loss_node_and_the_others_compose():
-    """No weight, no smoothing, no target equal to ignore_index: nll_loss_p (NllLossBackward0), as before; an
-    ignore_index in range that no target hits keeps it too. Otherwise a composition of tensor operations."""
+def test_without_weights_or_smoothing_the_loss_is_one_nll_loss_node():
+    """No weight, no smoothing: nll_loss_p (one NllLossBackward0, as PyTorch), ignored targets or not (the row
+    masks them). Weights and smoothing are compositions of tensor operations."""
     x, target, weight = class_case((5, 4), np.float32, None)
     x, target = dt.tensor(x, requires_grad=True), dt.tensor(target)
-    one_node = [F.cross_entropy(x, target), F.cross_entropy(x, target, ignore_index=7),
-                F.nll_loss(x, target, reduction="sum"), nn.CrossEntropyLoss()(x, target)]
-    free = np.setdiff1d(np.arange(4), target.numpy())
-    if free.size:
-        one_node.append(F.cross_entropy(x, target, ignore_index=int(free[0])))
-    assert {loss.grad_fn.name() for loss in one_node} == {"NllLossBackward0"}
     hit = dt.tensor(np.where(np.arange(5) == 2, -100, target.numpy()))
-    for loss in (F.cross_entropy(x, hit), F.cross_entropy(x, target, dt.tensor(weight)),
-                 F.cross_entropy(x, target, label_smoothing=0.1), F.nll_loss(x, hit)):
+    one_node = [F.cross_entropy(x, target), F.cross_entropy(x, target, ignore_index=7),
+                F.nll_loss(x, target, reduction="sum"), nn.CrossEntropyLoss()(x, target),
+                F.cross_entropy(x, hit), F.nll_loss(x, hit), F.cross_entropy(x, target, ignore_index=int(target[0]))]
+    assert {loss.grad_fn.name() for loss in one_node} == {"NllLossBackward0"}
+    for loss in (F.cross_entropy(x, target, dt.tensor(weight)), F.cross_entropy(x, target, label_smoothing=0.1)):
         assert loss.grad_fn.name() != "NllLossBackward0"
 
 
@@ -137,11 +134,11 @@ def test_compiled_weighted_and_ignoring_losses_equal_eager():
     def loss(x, target, padded):
         return (F.cross_entropy(x, target, weight, ignore_index=1, label_smoothing=0.2)
                 + F.nll_loss(F.log_softmax(x, 1), target, ignore_index=1)
-                + F.cross_entropy(x, padded, ones))  # (targets not read: a weight takes the masking path)
+                + F.cross_entropy(x, padded, ones) + F.cross_entropy(x, padded))  # (-100: masked when traced too)
 
     expected = loss(x, target, padded).item()
-    assert expected == pytest.approx(loss(x, target, target).item() - F.cross_entropy(x, target).item()
-                                     + F.cross_entropy(x, target, ignore_index=1).item(), rel=1e-12)
+    assert expected == pytest.approx(loss(x, target, target).item() - 2 * F.cross_entropy(x, target).item()
+                                     + 2 * F.cross_entropy(x, target, ignore_index=1).item(), rel=1e-12)
     assert dt.compile(loss)(x, target, padded).item() == pytest.approx(expected, rel=1e-12)
 
 

@@ -57,7 +57,7 @@ def test_forward_is_the_composition_bit_for_bit(dtype, axis):
     classes = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (1 - axis))
     losses = -dnp.where(dnp.expand_dims(target, axis) == classes, x, 0.0).sum(axis)  # (the old NllLoss node)
     for reduction, expected in [("none", losses), ("sum", losses.sum()), ("mean", losses.mean())]:
-        got = nll_loss_p(x, target, axis=axis, reduction=reduction)
+        got = nll_loss_p(x, target, axis=axis, reduction=reduction, ignore_index=None)
         assert np.asarray(got).dtype == dtype
         np.testing.assert_array_equal(got, expected)
 
@@ -122,7 +122,7 @@ def test_eager_nodes_keep_only_what_their_rules_read():
 
 # ---- second derivatives, against finite differences ---------------------------------------------------
 def _cross_entropy_traced(z, target, reduction):
-    return nll_loss_p(log_softmax_p(z, axis=1), target, axis=1, reduction=reduction)
+    return nll_loss_p(log_softmax_p(z, axis=1), target, axis=1, reduction=reduction, ignore_index=None)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -173,7 +173,7 @@ def test_vmap_of_nll_loss_with_batched_targets(data):
     reduction = data.draw(st.sampled_from(["mean", "sum", "none"]), label="reduction")
     log_probs = data.draw(arrays(np.float64, (size, n, classes), SMALL), label="log_probs")
     target = np.stack([data.draw(targets((n, classes), 1), label="target") for _ in range(size)])
-    f = lambda lp, t: nll_loss_p(lp, t, axis=1, reduction=reduction)
+    f = lambda lp, t: nll_loss_p(lp, t, axis=1, reduction=reduction, ignore_index=None)
     loop = lambda lp_of, t_of: np.stack([nll_loss_np(lp_of(i), t_of(i), 1, reduction) for i in range(size)])
     np.testing.assert_allclose(dt.vmap(f)(log_probs, target), loop(lambda i: log_probs[i], lambda i: target[i]),
                                **EXACT)
@@ -215,11 +215,11 @@ def test_errors_name_the_op():
     with pytest.raises(TypeError, match="softmax: expected a real floating point"):
         dt.jit(lambda v: softmax_p(v, axis=0))(np.ones(3, np.int32))
     with pytest.raises(ValueError, match=r"nll_loss: log_probs of shape \(2, 3\) .* targets of shape \(2,\), got"):
-        dt.jit(lambda v: nll_loss_p(v, np.zeros(3, np.int64), axis=1, reduction="mean"))(x)
+        dt.jit(lambda v: nll_loss_p(v, np.zeros(3, np.int64), axis=1, reduction="mean", ignore_index=None))(x)
     with pytest.raises(TypeError, match="nll_loss: targets must be class indices"):
-        dt.jit(lambda v: nll_loss_p(v, np.zeros(2), axis=1, reduction="sum"))(x)
+        dt.jit(lambda v: nll_loss_p(v, np.zeros(2), axis=1, reduction="sum", ignore_index=None))(x)
     with pytest.raises(ValueError, match="'avg' is not a valid value for reduction"):
-        dt.jit(lambda v: nll_loss_p(v, np.zeros(2, np.int64), axis=1, reduction="avg"))(x)
+        dt.jit(lambda v: nll_loss_p(v, np.zeros(2, np.int64), axis=1, reduction="avg", ignore_index=None))(x)
     with pytest.raises(IndexError, match="nll_loss: target 3 is out of bounds for 3 classes"):
         F.nll_loss(dt.tensor(x), dt.tensor([0, 3]))
     with pytest.raises(TypeError, match="nll_loss: targets must be class indices"):

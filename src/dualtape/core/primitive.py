@@ -291,14 +291,18 @@ def as_numpy_on_numbers(python_fn: Callable, name: str) -> Callable:
     return numpy_on_numbers
 
 
+_UNWRITTEN = {"keepdims": False, "ignore_index": None}  # (keywords left out at these values: the defaults)
+
+
 def _tidy(expr: ast.expr) -> ast.expr:
-    """Write calls as a person would: drop `keepdims=False`, and `axis=(1,)` becomes `axis=1`."""
+    """Write calls as a person would: drop `keepdims=False` and `ignore_index=None`, and `axis=(1,)` becomes
+    `axis=1`."""
     for node in ast.walk(expr):
         if isinstance(node, ast.Call):
             kept = []
             for kw in node.keywords:
                 value = kw.value
-                if kw.arg == "keepdims" and isinstance(value, ast.Constant) and value.value is False:
+                if kw.arg in _UNWRITTEN and isinstance(value, ast.Constant) and value.value is _UNWRITTEN[kw.arg]:
                     continue
                 if kw.arg == "axis" and isinstance(value, ast.Tuple) and len(value.elts) == 1:
                     kw.value = value.elts[0]

@@ -108,16 +108,15 @@ def _class_weight(op: str, weight, input, classes: int):
 
 
 def _nll(op: str, log_probs, target, class_dim: int, reduction: str, weight=None, ignore_index: int = -100):
-    """The negative log-likelihood of class-index targets. Without class weights and with no target equal to
-    ignore_index, nll_loss_p: one NllLossBackward0 node, once the row's own shape and dtype rules and the
-    indices' range are checked (eager mode runs the row's evaluator without its rules). Otherwise a
-    composition. Where the targets are not read (tracing, GPU), an ignore_index outside [0, C) is taken as
-    not hit, like any out-of-range index."""
+    """The negative log-likelihood of class-index targets. Without class weights, nll_loss_p: one
+    NllLossBackward0 node, once the row's own shape and dtype rules and the indices' range are checked (eager
+    mode runs the row's evaluator without its rules), masking targets equal to ignore_index where some are (or
+    may be: under tracing and on a GPU the targets are not read). With class weights, a composition."""
     _check_nll_avals(log_probs.shape, log_probs.dtype, target.shape, target.dtype, class_dim, reduction)
-    classes = log_probs.shape[class_dim]
-    hit = _check_class_range(op, target, classes, ignore_index)
-    if weight is None and (hit is False or (hit is None and not 0 <= ignore_index < classes)):
-        return nll_loss_p(log_probs, target, axis=class_dim, reduction=reduction)
+    hit = _check_class_range(op, target, log_probs.shape[class_dim], ignore_index)
+    if weight is None:
+        return nll_loss_p(log_probs, target, axis=class_dim, reduction=reduction,
+                          ignore_index=None if hit is False else int(ignore_index))
     return _weighted_nll(log_probs, target, class_dim, reduction, weight, ignore_index)
 
 
@@ -126,8 +125,8 @@ def _check_nll_avals(shape, dtype, target_shape, target_dtype, class_dim: int, r
     """The nll_loss row's shape and dtype rules, once per layout (a training loop meets the same few): only a
     layout that passed is remembered, so a bad one raises every time."""
     avals = (ShapedArray(tuple(shape), dtype), ShapedArray(tuple(target_shape), target_dtype))
-    nll_loss_p.shape_rule(*avals, axis=class_dim, reduction=reduction)
-    nll_loss_p.dtype_rule(*avals, axis=class_dim, reduction=reduction)
+    nll_loss_p.shape_rule(*avals, axis=class_dim, reduction=reduction, ignore_index=None)
+    nll_loss_p.dtype_rule(*avals, axis=class_dim, reduction=reduction, ignore_index=None)
 
 
 def _target_weights(log_probs, target, weight, ignore_index):

@@ -1,6 +1,8 @@
 """Neural-network primitives that PyTorch computes as single ops with their own derivatives: softmax and
 log_softmax along one axis, nll_loss (the negative log-likelihood of class-index targets) and class_scatter,
 its cotangent (values put at each target's class: PyTorch's nll_loss_backward), each the other's transpose.
+Both take PyTorch's ignore_index (None: no target is ignored): a target equal to it counts for nothing, and
+the mean is over the targets not ignored (NaN when every one is, as PyTorch's).
 
 As one row each they evaluate in one call, eager mode records one node with PyTorch's name, and their rules
 read the result instead of recomputing the forward (max, exp, sum). Each `axis` param arrives normalised (an
@@ -20,7 +22,7 @@ from ..avals import aval_of, broadcast_shapes, is_float
 from ..core.faces import FULL, Faces, Facts
 from ..core.primitive import Primitive
 from ..errors import ShapeError
-from .elementwise import exp_p
+from .elementwise import convert_element_type_p, eq_p, exp_p, maximum_p, ne_p, where_p
 from .reduction import reduce_sum_p
 from .rules import defjvp, defvjp, helper_evaluator, materialise_batch, move_batch_rank
 from .shape import expand_dims_p, squeeze_p
@@ -62,7 +64,13 @@ def _floating(op: str):
     return dtype_rule
 
 
-def _nll_loss_shape(log_probs, target, axis, reduction):
+def _check_ignore_index(op: str, ignore_index) -> None:
+    if ignore_index is not None and type(ignore_index) is not int:
+        raise TypeError(f"{op}: ignore_index must be an int (or None), got {ignore_index!r}")
+
+
+def _nll_loss_shape(log_probs, target, axis, reduction, ignore_index):
+    _check_ignore_index("nll_loss", ignore_index)
     if log_probs.ndim == 0:
         raise ShapeError("nll_loss", "log_probs is 0-d; it needs a class axis", fix="pass (C,), (N, C) or (N, C, ...)")
     _check_axis("nll_loss", log_probs.shape, axis)
@@ -76,14 +84,15 @@ def _nll_loss_shape(log_probs, target, axis, reduction):
     return () if reduction != "none" else target.shape
 
 
-def _nll_loss_dtype(log_probs, target, axis, reduction):
+def _nll_loss_dtype(log_probs, target, axis, reduction, ignore_index):
     _check_floating("nll_loss", log_probs.dtype)
     if np.dtype(target.dtype).kind not in "iu":
         raise TypeError(f"nll_loss: targets must be class indices (integers), got dtype {target.dtype}")
     return log_probs.dtype
 
 
-def _class_scatter_shape(g, target, axis, classes):
+def _class_scatter_shape(g, target, axis, classes, ignore_index):
+    _check_ignore_index("class_scatter", ignore_index)
     if not 0 <= axis <= target.ndim:
         raise ShapeError("class_scatter", f"axis {axis} is out of range for targets of shape {target.shape}")
     if broadcast_shapes("class_scatter", g.shape, target.shape) != target.shape:
@@ -92,7 +101,7 @@ def _class_scatter_shape(g, target, axis, classes):
     return target.shape[:axis] + (classes,) + target.shape[axis:]
 
 
-def _class_scatter_dtype(g, target, axis, classes):
+def _class_scatter_dtype(g, target, axis, classes, ignore_index):
     _check_floating("class_scatter", g.dtype)
     if np.dtype(target.dtype).kind not in "iu":
         raise TypeError(f"class_scatter: targets must be class indices (integers), got dtype {target.dtype}")
@@ -139,32 +148,45 @@ def _log_softmax_helper(xp):
 
 
 def _nll_loss_helper(xp):
-    def nll_loss(log_probs, target, axis, reduction):
-        """-log_probs at each target's class along axis: each ("none"), their sum or their mean. One sample and
-        (N, C) pick by indexing, in a fifth of the time of take_along_axis (which indexes every axis)."""
+    def nll_loss(log_probs, target, axis, reduction, ignore_index=None):
+        """-log_probs at each target's class along axis (0 where the target is ignore_index): each ("none"), their
+        sum or their mean over the targets not ignored. One sample and (N, C) pick by indexing, in a fifth of the
+        time of take_along_axis (which indexes every axis)."""
+        if ignore_index is not None:
+            kept = target != ignore_index
+            target = xp.where(kept, target, 0)
         if log_probs.ndim == 1:
             picked = log_probs[target]
         elif log_probs.ndim == 2 and axis == 1:
             picked = log_probs[xp.arange(log_probs.shape[0]), target]
         else:
             picked = xp.squeeze(xp.take_along_axis(log_probs, xp.expand_dims(target, axis), axis=axis), axis=axis)
-        losses = -picked
+        losses = -picked if ignore_index is None else xp.where(kept, -picked, 0)
         if reduction == "none":
             return losses
         total = losses.sum()
-        return total if reduction == "sum" else total / losses.size
+        if reduction == "sum":
+            return total
+        if ignore_index is None:
+            return total / losses.size
+        count = xp.asarray(kept.sum(), dtype=total.dtype)  # (divided in the losses' dtype, as PyTorch)
+        return xp.where(count > 0, total / xp.maximum(count, 1), xp.nan)  # (none kept: NaN, as PyTorch)
 
     return nll_loss
 
 
 def _class_scatter_helper(xp):
-    def class_scatter(g, target, axis, classes):
+    def class_scatter(g, target, axis, classes, ignore_index=None):
         """Zeros of the targets' shape with a class axis of `classes` inserted at axis, holding g (one value,
-        or one per target) at each target's class: by indexing for one sample and for (N,) targets."""
+        or one per target) at each target's class, but for targets equal to ignore_index: by indexing for one
+        sample and for (N,) targets."""
         g = xp.asarray(g)
         out = xp.zeros(target.shape[:axis] + (classes,) + target.shape[axis:], dtype=g.dtype)
         if out.size == 0:
             return out
+        if ignore_index is not None:
+            kept = target != ignore_index
+            target, g = xp.where(kept, target, 0), xp.where(kept, g, 0)  # (g's dtype: 0 is a weak scalar)
         if target.ndim == 0:
             out[target] = g
         elif target.ndim == 1 and axis == 1:
@@ -203,13 +225,15 @@ def _along_axis_row(name: str, helper, torch_node: str) -> Primitive:
 softmax_p = _along_axis_row("softmax", _softmax_helper, "SoftmaxBackward0")
 log_softmax_p = _along_axis_row("log_softmax", _log_softmax_helper, "LogSoftmaxBackward0")
 nll_loss_p = Primitive("nll_loss", ("log_probs", "target"),
-                       "nll_loss(log_probs, target, axis=axis, reduction=reduction)", _nll_loss_shape,
+                       "nll_loss(log_probs, target, axis=axis, reduction=reduction, ignore_index=ignore_index)",
+                       _nll_loss_shape,
                        dtype_rule=_nll_loss_dtype,
                        impl=helper_evaluator(_nll_loss_helper, _floating_operand("nll_loss")),
                        helpers={"nll_loss": _nll_loss_helper}, faces=Faces(torch_node="NllLossBackward0"), facts=_NEW)
 nll_loss_p.non_standard = "a runtime helper: the targets' entries picked by indexing, then the reduction"
 class_scatter_p = Primitive("class_scatter", ("g", "target"),
-                            "class_scatter(g, target, axis=axis, classes=classes)", _class_scatter_shape,
+                            "class_scatter(g, target, axis=axis, classes=classes, ignore_index=ignore_index)",
+                            _class_scatter_shape,
                             dtype_rule=_class_scatter_dtype,
                             impl=helper_evaluator(_class_scatter_helper, _floating_value),
                             helpers={"class_scatter": _class_scatter_helper},
@@ -229,19 +253,30 @@ defjvp(log_softmax_p, lambda t, ans, x, axis: t - _sum_along(exp_p(ans) * t, axi
 defvjp(log_softmax_p, lambda g, ans, x, axis: g - exp_p(ans) * _sum_along(g, axis), reads="ans")
 
 
-def _nll_loss_bar(g, ans, log_probs, target, axis, reduction):
-    """-g (divided by the count, for the mean) at each target's class along axis, zero elsewhere."""
-    if reduction == "mean":
+def _kept_count(target, ignore_index, axes, dtype):
+    """How many targets along axes are not ignore_index, in dtype (at least 1: where none is, nothing is
+    scattered)."""
+    kept = reduce_sum_p(ne_p(target, ignore_index), axes=axes, keepdims=False)
+    return maximum_p(convert_element_type_p(kept, dtype=dtype), 1)
+
+
+def _nll_loss_bar(g, ans, log_probs, target, axis, reduction, ignore_index):
+    """-g (divided by the count of targets not ignored, for the mean) at each target's class along axis, zero
+    elsewhere and for ignored targets."""
+    if reduction == "mean" and ignore_index is None:
         g = g / max(math.prod(aval_of(target).shape), 1)  # (an empty batch: nothing to scatter into)
-    return class_scatter_p(-g, target, axis=axis, classes=aval_of(log_probs).shape[axis])
+    elif reduction == "mean":
+        g = g / _kept_count(target, ignore_index, tuple(range(aval_of(target).ndim)), aval_of(log_probs).dtype)
+    return class_scatter_p(-g, target, axis=axis, classes=aval_of(log_probs).shape[axis], ignore_index=ignore_index)
 
 
-defjvp(nll_loss_p, lambda t, ans, log_probs, target, axis, reduction:
-       nll_loss_p(t, target, axis=axis, reduction=reduction), None)  # (linear in log_probs)
+defjvp(nll_loss_p, lambda t, ans, log_probs, target, axis, reduction, ignore_index:
+       nll_loss_p(t, target, axis=axis, reduction=reduction, ignore_index=ignore_index), None)  # (linear)
 defvjp(nll_loss_p, _nll_loss_bar, None, reads=("target", ""))
-defjvp(class_scatter_p, lambda t, ans, g, target, axis, classes:
-       class_scatter_p(t, target, axis=axis, classes=classes), None)  # (linear in g)
-defvjp(class_scatter_p, lambda c, ans, g, target, axis, classes: -nll_loss_p(c, target, axis=axis, reduction="none"),
+defjvp(class_scatter_p, lambda t, ans, g, target, axis, classes, ignore_index:
+       class_scatter_p(t, target, axis=axis, classes=classes, ignore_index=ignore_index), None)  # (linear in g)
+defvjp(class_scatter_p, lambda c, ans, g, target, axis, classes, ignore_index:
+       -nll_loss_p(c, target, axis=axis, reduction="none", ignore_index=ignore_index),
        None, reads=("target", ""), broadcasting=True)  # (what was put at each target's class, picked back)
 
 
@@ -258,23 +293,29 @@ def _along_axis_batch(prim: Primitive):
     return rule
 
 
-def _nll_loss_batch(values, batched, size, axis, reduction):
+def _nll_loss_batch(values, batched, size, axis, reduction, ignore_index):
     """Each example's losses at once (targets and log-probabilities both batched), then each one's sum or
-    mean."""
+    mean (over its targets not ignored: NaN where none is)."""
     log_probs, target = materialise_batch(values, batched, size)
-    losses = nll_loss_p(log_probs, target, axis=axis + 1, reduction="none")
+    losses = nll_loss_p(log_probs, target, axis=axis + 1, reduction="none", ignore_index=ignore_index)
     if reduction == "none":
         return losses
-    count = math.prod(aval_of(target).shape[1:])
-    total = reduce_sum_p(losses, axes=tuple(range(1, aval_of(losses).ndim)), keepdims=False)
-    return total if reduction == "sum" else total / count
+    per_example = tuple(range(1, aval_of(losses).ndim))
+    total = reduce_sum_p(losses, axes=per_example, keepdims=False)
+    if reduction == "sum":
+        return total
+    if ignore_index is None:
+        return total / math.prod(aval_of(target).shape[1:])
+    kept = _kept_count(target, ignore_index, per_example, aval_of(total).dtype)
+    none_kept = eq_p(reduce_sum_p(ne_p(target, ignore_index), axes=per_example, keepdims=False), 0)
+    return where_p(none_kept, math.nan, total / kept)
 
 
-def _class_scatter_batch(values, batched, size, axis, classes):
+def _class_scatter_batch(values, batched, size, axis, classes, ignore_index):
     """Each example's values and targets at once; per-example values of lower rank line up after the batch."""
     g, target = materialise_batch(values, batched, size)
     g = move_batch_rank(g, aval_of(g).ndim - 1, aval_of(target).ndim - 1, size)
-    return class_scatter_p(g, target, axis=axis + 1, classes=classes)
+    return class_scatter_p(g, target, axis=axis + 1, classes=classes, ignore_index=ignore_index)
 
 
 softmax_p.batch = _along_axis_batch(softmax_p)
