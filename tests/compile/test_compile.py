@@ -162,6 +162,7 @@ def test_the_compiled_step_is_readable_source():
     compiled = dt.compile(step)
     compiled(X, Y), compiled(X, Y)
     source = compiled.source(X, Y)
+    assert dt.source(compiled, X, Y) == source  # (dt.source of a compiled step: the step's own program)
     assert source.startswith("def step(x, y, model_0_weight, model_0_bias, model_2_weight, model_2_bias, ")
     assert "model_0_weight_momentum_buffer * 0.9" in source  # inputs named after the step's own variables
     assert "loss.backward()" in source and "opt.step()" in source  # the user's lines, as comments

@@ -377,7 +377,9 @@ def trace(fn: Fn, static_argnums: Argnums | None = None, autograph: bool | None 
 def source(fn: Fn, *args: Any, comments: bool = True, backend: str = "numpy", **kwargs: Any) -> str:
     """The generated Python source of fn at these arguments (fn may be any transformed function); for
     backend="numba" or "auto", the module Numba compiles (docs/numba.md). Arrays of another library (a
-    torch.Tensor) stand for their shape and dtype, as backend="array_api" traces them."""
+    torch.Tensor) stand for their shape and dtype, as backend="array_api" traces them; dt.compile's, its own."""
+    if (own := getattr(fn, "_dt_source", None)) is not None:  # (dt.compile: with the state it reads as inputs)
+        return SourceText(own(*args, **kwargs))
     statics = (fn.static_argnums, fn.static_argnames) if isinstance(fn, Jitted) else ((), ())
     args, kwargs = stand_ins(args, kwargs, *statics)
     program = _trace_own(fn, args, kwargs)

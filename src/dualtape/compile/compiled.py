@@ -279,6 +279,8 @@ class CompiledFunction:
                 return _source_run(entry, self.backend)
         return _source_run(self._trace(leaves, treedef, args), self.backend)
 
+    _dt_source = source  # (what dt.source(compiled, ...) shows: the program also takes the state it reads)
+
     @property
     def cache_size(self) -> int:
         return sum(len(entries) for entries in self._entries.values())
