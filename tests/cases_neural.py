@@ -59,14 +59,16 @@ def nll_loss_np(log_probs, target, axis, reduction, ignore_index=None):
     return np.asarray(out).astype(log_probs.dtype)
 
 
-def class_scatter_np(g, target, axis, classes, ignore_index=None):
-    """Zeros with g (broadcast to the targets' shape) written at each target's class by np.put_along_axis
-    (a zero for an ignored target, written at class 0)."""
+def class_scatter_np(g, target, axis, classes, reduction="none", ignore_index=None):
+    """Zeros with g (broadcast to the targets' shape; for a mean, divided by the count of targets kept)
+    written at each target's class by np.put_along_axis (a zero for an ignored target, written at class 0)."""
     g = np.asarray(g)
     out = np.zeros(target.shape[:axis] + (classes,) + target.shape[axis:], g.dtype)
+    kept = np.ones(target.shape, bool) if ignore_index is None else target != ignore_index
+    if reduction == "mean":
+        g = (g.astype(np.float64) / max(kept.sum(), 1)).astype(g.dtype)
     values = np.broadcast_to(g, target.shape)
     if ignore_index is not None:
-        kept = target != ignore_index
         values, target = np.where(kept, values, 0).astype(g.dtype), np.where(kept, target, 0)
     np.put_along_axis(out, np.expand_dims(target, axis), np.expand_dims(values, axis), axis)
     return out
@@ -119,15 +121,18 @@ def nll_loss_layout(draw):
 
 @st.composite
 def class_scatter_layout(draw):
-    """Targets of 0 to 2 dims (sides 0 to 3), the class axis anywhere in the result, 1 to 4 classes; one value
-    (0-d), one per target, or one per trailing position (broadcast over the leading ones)."""
+    """Targets of 0 to 2 dims (sides 0 to 3), the class axis anywhere in the result, 1 to 4 classes, each
+    reduction; one value (0-d), or for "none" also one per target or per trailing position (broadcast over the
+    leading ones)."""
     shape = draw(st.lists(st.integers(0, 3), max_size=2).map(tuple))
     axis = draw(st.integers(0, len(shape)))
     classes = draw(st.integers(1, 4))
     target = draw(arrays(draw(st.sampled_from([I32, I64])), shape, Domain(0, classes - 1)))
     target, ignore_index = draw(ignoring(target, classes))
-    g_shape = draw(st.sampled_from([(), shape, shape[1:]]))
-    return (g_shape,), {"target": target, "axis": axis, "classes": classes, "ignore_index": ignore_index}, None
+    reduction = draw(st.sampled_from(REDUCTIONS))
+    g_shape = draw(st.sampled_from([(), shape, shape[1:]])) if reduction == "none" else ()
+    params = {"target": target, "axis": axis, "classes": classes, "reduction": reduction, "ignore_index": ignore_index}
+    return (g_shape,), params, None
 
 
 # ---- NumPy agreement ---------------------------------------------------------------------------------
@@ -169,10 +174,10 @@ def class_scatter_values(draw):
     """float32 and float64 values of any size, int32 or int64 targets, empty ones included."""
     (g_shape,), params, _ = draw(class_scatter_layout())
     g = draw(arrays(draw(st.sampled_from([F32, F64])), g_shape, WIDE))
-    target, axis, classes, ignore_index = (params[k] for k in ("target", "axis", "classes", "ignore_index"))
-    note(f"axis={axis} classes={classes} ignore_index={ignore_index}")
-    return ((lambda g, t: class_scatter_np(g, t, axis, classes, ignore_index)),
-            (lambda g, t: class_scatter_p(g, t, axis=axis, classes=classes, ignore_index=ignore_index)), (g, target))
+    target = params.pop("target")
+    note(str(params))
+    return ((lambda g, t: class_scatter_np(g, t, **params)), (lambda g, t: class_scatter_p(g, t, **params)),
+            (g, target))
 
 
 NEURAL: dict[str, Case] = {
@@ -183,7 +188,6 @@ NEURAL: dict[str, Case] = {
     "nll_loss": Case(lambda lp, target, axis, reduction, ignore_index:
                      nll_loss_p(lp, target, axis=axis, reduction=reduction, ignore_index=ignore_index),
                      nll_loss_np, nll_loss_layout(), values=nll_loss_values()),
-    "class_scatter": Case(lambda g, target, axis, classes, ignore_index:
-                          class_scatter_p(g, target, axis=axis, classes=classes, ignore_index=ignore_index),
+    "class_scatter": Case(lambda g, target, **params: class_scatter_p(g, target, **params),
                           class_scatter_np, class_scatter_layout(), values=class_scatter_values()),
 }

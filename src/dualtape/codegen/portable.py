@@ -123,7 +123,8 @@ CONSTANTS = ("nan", "inf")  # floats in both modules
 # both libraries, and the tape (a Python list) of a reverse-mode while loop.
 ATTRIBUTES = {"T": "array", "transpose": "array method", "dtype": "array", "append": "list (a while loop's tape)",
               "shape": "array", "ndim": "array", "size": "array", "max": "array method (axis=, keepdims= in both)",
-              "sum": "array method (axis=, keepdims= in both)"}
+              "sum": "array method (axis=, keepdims= in both)",
+              "any": "array method (a CuPy array's is a 0-d array: bool() of it waits for the device)"}
 
 NAMES = frozenset(FUNCTIONS) | frozenset(DTYPES) | frozenset(CONSTANTS)
 

@@ -91,17 +91,23 @@ def _nll_loss_dtype(log_probs, target, axis, reduction, ignore_index):
     return log_probs.dtype
 
 
-def _class_scatter_shape(g, target, axis, classes, ignore_index):
+def _class_scatter_shape(g, target, axis, classes, reduction, ignore_index):
     _check_ignore_index("class_scatter", ignore_index)
     if not 0 <= axis <= target.ndim:
         raise ShapeError("class_scatter", f"axis {axis} is out of range for targets of shape {target.shape}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"class_scatter: {reduction!r} is not a valid value for reduction: use 'mean', 'sum' or "
+                         "'none'")
+    if reduction != "none" and g.shape != ():
+        raise ShapeError("class_scatter", f"the cotangent of a {reduction} is one value, got shape {g.shape}",
+                         fix="give a 0-d value, or reduction='none' for one per target")
     if broadcast_shapes("class_scatter", g.shape, target.shape) != target.shape:
         raise ShapeError("class_scatter", f"values of shape {g.shape} do not broadcast to the targets' shape "
                          f"{target.shape}", fix="give one value, or one per target")
     return target.shape[:axis] + (classes,) + target.shape[axis:]
 
 
-def _class_scatter_dtype(g, target, axis, classes, ignore_index):
+def _class_scatter_dtype(g, target, axis, classes, reduction, ignore_index):
     _check_floating("class_scatter", g.dtype)
     if np.dtype(target.dtype).kind not in "iu":
         raise TypeError(f"class_scatter: targets must be class indices (integers), got dtype {target.dtype}")
@@ -152,8 +158,10 @@ def _nll_loss_helper(xp):
         """-log_probs at each target's class along axis (0 where the target is ignore_index): each ("none"), their
         sum or their mean over the targets not ignored. One sample and (N, C) pick by indexing, in a fifth of the
         time of take_along_axis (which indexes every axis)."""
-        if ignore_index is not None:
-            kept = target != ignore_index
+        if ignore_index is not None and not (ignored := target == ignore_index).any():
+            ignore_index = None  # (no target ignored, the common case: the plain pick, the same numbers)
+        elif ignore_index is not None:
+            kept = ~ignored
             target = xp.where(kept, target, 0)
         if log_probs.ndim == 1:
             picked = log_probs[target]
@@ -176,17 +184,21 @@ def _nll_loss_helper(xp):
 
 
 def _class_scatter_helper(xp):
-    def class_scatter(g, target, axis, classes, ignore_index=None):
+    def class_scatter(g, target, axis, classes, reduction="none", ignore_index=None):
         """Zeros of the targets' shape with a class axis of `classes` inserted at axis, holding g (one value,
-        or one per target) at each target's class, but for targets equal to ignore_index: by indexing for one
-        sample and for (N,) targets."""
+        or one per target; for a mean, divided by the count of targets kept) at each target's class, but for
+        targets equal to ignore_index: by indexing for one sample and for (N,) targets."""
         g = xp.asarray(g)
         out = xp.zeros(target.shape[:axis] + (classes,) + target.shape[axis:], dtype=g.dtype)
         if out.size == 0:
             return out
-        if ignore_index is not None:
-            kept = target != ignore_index
+        if ignore_index is not None and (ignored := target == ignore_index).any():
+            kept = ~ignored
+            if reduction == "mean":
+                g = g / xp.maximum(xp.asarray(kept.sum(), dtype=g.dtype), 1)
             target, g = xp.where(kept, target, 0), xp.where(kept, g, 0)  # (g's dtype: 0 is a weak scalar)
+        elif reduction == "mean":
+            g = g / target.size
         if target.ndim == 0:
             out[target] = g
         elif target.ndim == 1 and axis == 1:
@@ -232,7 +244,8 @@ nll_loss_p = Primitive("nll_loss", ("log_probs", "target"),
                        helpers={"nll_loss": _nll_loss_helper}, faces=Faces(torch_node="NllLossBackward0"), facts=_NEW)
 nll_loss_p.non_standard = "a runtime helper: the targets' entries picked by indexing, then the reduction"
 class_scatter_p = Primitive("class_scatter", ("g", "target"),
-                            "class_scatter(g, target, axis=axis, classes=classes, ignore_index=ignore_index)",
+                            "class_scatter(g, target, axis=axis, classes=classes, reduction=reduction, "
+                            "ignore_index=ignore_index)",
                             _class_scatter_shape,
                             dtype_rule=_class_scatter_dtype,
                             impl=helper_evaluator(_class_scatter_helper, _floating_value),
@@ -254,30 +267,38 @@ defvjp(log_softmax_p, lambda g, ans, x, axis: g - exp_p(ans) * _sum_along(g, axi
 
 
 def _kept_count(target, ignore_index, axes, dtype):
-    """How many targets along axes are not ignore_index, in dtype (at least 1: where none is, nothing is
-    scattered)."""
+    """How many targets along axes are not ignore_index (all of them for None), in dtype, at least 1 (where
+    none is, nothing is scattered or picked)."""
+    if ignore_index is None:
+        return max(math.prod(aval_of(target).shape[a] for a in axes), 1)
     kept = reduce_sum_p(ne_p(target, ignore_index), axes=axes, keepdims=False)
     return maximum_p(convert_element_type_p(kept, dtype=dtype), 1)
 
 
 def _nll_loss_bar(g, ans, log_probs, target, axis, reduction, ignore_index):
-    """-g (divided by the count of targets not ignored, for the mean) at each target's class along axis, zero
-    elsewhere and for ignored targets."""
-    if reduction == "mean" and ignore_index is None:
-        g = g / max(math.prod(aval_of(target).shape), 1)  # (an empty batch: nothing to scatter into)
-    elif reduction == "mean":
-        g = g / _kept_count(target, ignore_index, tuple(range(aval_of(target).ndim)), aval_of(log_probs).dtype)
-    return class_scatter_p(-g, target, axis=axis, classes=aval_of(log_probs).shape[axis], ignore_index=ignore_index)
+    """-g at each target's class along axis (divided by the count of targets kept, for the mean), zero
+    elsewhere and for ignored targets: PyTorch's nll_loss_backward, one class_scatter."""
+    return class_scatter_p(-g, target, axis=axis, classes=aval_of(log_probs).shape[axis], reduction=reduction,
+                           ignore_index=ignore_index)
+
+
+def _class_scatter_bar(c, ans, g, target, axis, classes, reduction, ignore_index):
+    """What was put at each target's class, picked back (nll_loss is class_scatter's transpose): per target,
+    summed, or summed over the count kept for the mean (0, not NaN, where no target is kept)."""
+    picked = -nll_loss_p(c, target, axis=axis, reduction="sum" if reduction == "mean" else reduction,
+                         ignore_index=ignore_index)
+    if reduction != "mean":
+        return picked
+    return picked / _kept_count(target, ignore_index, tuple(range(aval_of(target).ndim)), aval_of(c).dtype)
 
 
 defjvp(nll_loss_p, lambda t, ans, log_probs, target, axis, reduction, ignore_index:
        nll_loss_p(t, target, axis=axis, reduction=reduction, ignore_index=ignore_index), None)  # (linear)
 defvjp(nll_loss_p, _nll_loss_bar, None, reads=("target", ""))
-defjvp(class_scatter_p, lambda t, ans, g, target, axis, classes, ignore_index:
-       class_scatter_p(t, target, axis=axis, classes=classes, ignore_index=ignore_index), None)  # (linear in g)
-defvjp(class_scatter_p, lambda c, ans, g, target, axis, classes, ignore_index:
-       -nll_loss_p(c, target, axis=axis, reduction="none", ignore_index=ignore_index),
-       None, reads=("target", ""), broadcasting=True)  # (what was put at each target's class, picked back)
+defjvp(class_scatter_p, lambda t, ans, g, target, axis, classes, reduction, ignore_index:
+       class_scatter_p(t, target, axis=axis, classes=classes, reduction=reduction, ignore_index=ignore_index),
+       None)  # (linear in g)
+defvjp(class_scatter_p, _class_scatter_bar, None, reads=("target", ""), broadcasting=True)
 
 
 # ---- batch rules (vmap): the batch is axis 0 ---------------------------------------------------------
@@ -306,16 +327,19 @@ def _nll_loss_batch(values, batched, size, axis, reduction, ignore_index):
         return total
     if ignore_index is None:
         return total / math.prod(aval_of(target).shape[1:])
-    kept = _kept_count(target, ignore_index, per_example, aval_of(total).dtype)
+    kept = _kept_count(target, ignore_index, per_example, aval_of(total).dtype)  # (ignore_index is not None)
     none_kept = eq_p(reduce_sum_p(ne_p(target, ignore_index), axes=per_example, keepdims=False), 0)
     return where_p(none_kept, math.nan, total / kept)
 
 
-def _class_scatter_batch(values, batched, size, axis, classes, ignore_index):
-    """Each example's values and targets at once; per-example values of lower rank line up after the batch."""
+def _class_scatter_batch(values, batched, size, axis, classes, reduction, ignore_index):
+    """Each example's values and targets at once, as one value per target (a mean's divided by each example's
+    own count kept); per-example values of lower rank line up after the batch."""
     g, target = materialise_batch(values, batched, size)
+    if reduction == "mean":
+        g = g / _kept_count(target, ignore_index, tuple(range(1, aval_of(target).ndim)), aval_of(g).dtype)
     g = move_batch_rank(g, aval_of(g).ndim - 1, aval_of(target).ndim - 1, size)
-    return class_scatter_p(g, target, axis=axis + 1, classes=classes, ignore_index=ignore_index)
+    return class_scatter_p(g, target, axis=axis + 1, classes=classes, reduction="none", ignore_index=ignore_index)
 
 
 softmax_p.batch = _along_axis_batch(softmax_p)
