@@ -101,7 +101,10 @@ def ignoring(draw, target, classes, least=0):
     chosen = draw(st.lists(st.integers(0, flat.size - 1), max_size=flat.size, unique=True))
     flat[chosen] = ignore_index
     if least and (flat != ignore_index).sum() < least:
-        flat[0] = (ignore_index + 1) % classes if ignore_index >= 0 else 0
+        kept = next((c for c in range(classes) if c != ignore_index), None)
+        if kept is None:  # (one class, and it is the one ignored: ignore none instead)
+            return target, None
+        flat[0] = kept
     return flat.reshape(target.shape), ignore_index
 
 
