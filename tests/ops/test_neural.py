@@ -196,11 +196,13 @@ def test_programs_hold_one_equation_each():
     assert [e.params["axis"] for e in program.eqns[:2]] == [1, 0]
     text = dt.source(lambda z: _cross_entropy_traced(z, target, "mean"), x)
     assert "log_softmax(z, axis=1)" in text and "nll_loss(" in text and "reduction='mean'" in text
+    assert "nll_loss(a, target, axis=1, reduction='mean')\n" in text  # (ignore_index=None, the default, left out)
     model = dt.nn.Linear(3, 3)
     step = dt.compile(lambda x, t: F.cross_entropy(model(x), t))
     loss = step(dt.tensor(x), dt.tensor(target))
     source = step.source(dt.tensor(x), dt.tensor(target))
     assert "log_softmax(" in source and "nll_loss(" in source and "xp.max" not in source
+    assert "ignore_index=-100" in source  # (targets are not read when traced: PyTorch's -100 is masked at run time)
     np.testing.assert_allclose(loss.item(), F.cross_entropy(model(dt.tensor(x)), dt.tensor(target)).item(),
                                rtol=1e-6)
 

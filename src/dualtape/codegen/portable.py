@@ -104,7 +104,8 @@ FUNCTIONS: dict[str, Function] = {
     "copy": Function((), (0,), "a new array on the same device (the index_update helper writes into it)"),
     "empty": Function(("dtype",)),
     "zeros": Function(("dtype",)),
-    "arange": Function((), (), "class ids for the nll_loss and class_scatter helpers: a CuPy array made on the current device"),
+    "arange": Function((), (), "class ids for the nll_loss and class_scatter helpers: a CuPy array made on the "
+                       "current device"),
     "take_along_axis": Function(("axis",), (0, 1), "nll_loss's helper on (N, C, d...) inputs: both operands CuPy "
                                 "arrays"),
     "add.at": Function((), (0,), "CuPy scatters with CUDA atomicAdd when the index holds an integer array: only "

@@ -127,6 +127,7 @@ class Primitive:
         on_numbers: str | None = None,
         faces: Faces | None = None,
         facts: Facts | None = None,
+        unwritten: dict | None = None,
     ):
         self.name = name
         self.variadic = isinstance(operands, str)  # "*xs": any number of operands
@@ -140,6 +141,7 @@ class Primitive:
         self.faces = faces or Faces()  # how users reach it (core/faces.py)
         self.facts = facts or Facts()  # what the optimiser may assume of it
         self.helpers = helpers or {}  # name -> (xp -> function) that emitted code calls by that name
+        self.unwritten = {**_UNWRITTEN, **(unwritten or {})}  # keyword -> value its emitted call leaves out
         self.non_standard: str | None = None  # why its emitted code goes beyond the array API standard, if it does
         # where every operand is a Python number and Python would raise (1 / 0.0, 0.0 ** -1, 1e40 ** 10.0), bind()
         # computes it as NumPy does, and emitted code calls a helper named so (NumPy's ufunc name)
@@ -258,7 +260,7 @@ class Primitive:
         names = dict(zip(self.operands, operands)) if not self.variadic else {
             self.operands[0]: ast.List(elts=list(operands), ctx=ast.Load())
         }
-        return _tidy(_Substitute(names, params, param_ast).visit(_copy(self._template_ast)))
+        return _tidy(_Substitute(names, params, param_ast).visit(_copy(self._template_ast)), self.unwritten)
 
 
 def on_numpy_numbers(fn, *args, **params):
@@ -291,18 +293,18 @@ def as_numpy_on_numbers(python_fn: Callable, name: str) -> Callable:
     return numpy_on_numbers
 
 
-_UNWRITTEN = {"keepdims": False, "ignore_index": None}  # (keywords left out at these values: the defaults)
+_UNWRITTEN = {"keepdims": False}  # (NumPy's default, left out of every call; a row adds its helper's own)
 
 
-def _tidy(expr: ast.expr) -> ast.expr:
-    """Write calls as a person would: drop `keepdims=False` and `ignore_index=None`, and `axis=(1,)` becomes
-    `axis=1`."""
+def _tidy(expr: ast.expr, unwritten: dict) -> ast.expr:
+    """Write calls as a person would: drop keywords at their defaults (`keepdims=False`, and those the row
+    names), and `axis=(1,)` becomes `axis=1`."""
     for node in ast.walk(expr):
         if isinstance(node, ast.Call):
             kept = []
             for kw in node.keywords:
                 value = kw.value
-                if kw.arg in _UNWRITTEN and isinstance(value, ast.Constant) and value.value is _UNWRITTEN[kw.arg]:
+                if kw.arg in unwritten and isinstance(value, ast.Constant) and value.value is unwritten[kw.arg]:
                     continue
                 if kw.arg == "axis" and isinstance(value, ast.Tuple) and len(value.elts) == 1:
                     kw.value = value.elts[0]

@@ -84,10 +84,14 @@ def _nll_loss_shape(log_probs, target, axis, reduction, ignore_index):
     return () if reduction != "none" else target.shape
 
 
+def _check_targets(op: str, dtype) -> None:
+    if np.dtype(dtype).kind not in "iu":
+        raise TypeError(f"{op}: targets must be class indices (integers), got dtype {dtype}")
+
+
 def _nll_loss_dtype(log_probs, target, axis, reduction, ignore_index):
     _check_floating("nll_loss", log_probs.dtype)
-    if np.dtype(target.dtype).kind not in "iu":
-        raise TypeError(f"nll_loss: targets must be class indices (integers), got dtype {target.dtype}")
+    _check_targets("nll_loss", target.dtype)
     return log_probs.dtype
 
 
@@ -109,8 +113,7 @@ def _class_scatter_shape(g, target, axis, classes, reduction, ignore_index):
 
 def _class_scatter_dtype(g, target, axis, classes, reduction, ignore_index):
     _check_floating("class_scatter", g.dtype)
-    if np.dtype(target.dtype).kind not in "iu":
-        raise TypeError(f"class_scatter: targets must be class indices (integers), got dtype {target.dtype}")
+    _check_targets("class_scatter", target.dtype)
     return g.dtype
 
 
@@ -158,9 +161,8 @@ def _nll_loss_helper(xp):
         """-log_probs at each target's class along axis (0 where the target is ignore_index): each ("none"), their
         sum or their mean over the targets not ignored. One sample and (N, C) pick by indexing, in a fifth of the
         time of take_along_axis (which indexes every axis)."""
-        if ignore_index is not None and not (ignored := target == ignore_index).any():
-            ignore_index = None  # (no target ignored, the common case: the plain pick, the same numbers)
-        elif ignore_index is not None:
+        kept = None  # (no target ignored, the common case: the plain pick)
+        if ignore_index is not None and (ignored := target == ignore_index).any():
             kept = ~ignored
             target = xp.where(kept, target, 0)
         if log_probs.ndim == 1:
@@ -169,13 +171,13 @@ def _nll_loss_helper(xp):
             picked = log_probs[xp.arange(log_probs.shape[0]), target]
         else:
             picked = xp.squeeze(xp.take_along_axis(log_probs, xp.expand_dims(target, axis), axis=axis), axis=axis)
-        losses = -picked if ignore_index is None else xp.where(kept, -picked, 0)
+        losses = -picked if kept is None else xp.where(kept, -picked, 0)
         if reduction == "none":
             return losses
         total = losses.sum()
         if reduction == "sum":
             return total
-        if ignore_index is None:
+        if kept is None:
             return total / losses.size
         count = xp.asarray(kept.sum(), dtype=total.dtype)  # (divided in the losses' dtype, as PyTorch)
         return xp.where(count > 0, total / xp.maximum(count, 1), xp.nan)  # (none kept: NaN, as PyTorch)
@@ -241,7 +243,8 @@ nll_loss_p = Primitive("nll_loss", ("log_probs", "target"),
                        _nll_loss_shape,
                        dtype_rule=_nll_loss_dtype,
                        impl=helper_evaluator(_nll_loss_helper, _floating_operand("nll_loss")),
-                       helpers={"nll_loss": _nll_loss_helper}, faces=Faces(torch_node="NllLossBackward0"), facts=_NEW)
+                       helpers={"nll_loss": _nll_loss_helper}, faces=Faces(torch_node="NllLossBackward0"), facts=_NEW,
+                       unwritten={"ignore_index": None})
 nll_loss_p.non_standard = "a runtime helper: the targets' entries picked by indexing, then the reduction"
 class_scatter_p = Primitive("class_scatter", ("g", "target"),
                             "class_scatter(g, target, axis=axis, classes=classes, reduction=reduction, "
@@ -250,7 +253,8 @@ class_scatter_p = Primitive("class_scatter", ("g", "target"),
                             dtype_rule=_class_scatter_dtype,
                             impl=helper_evaluator(_class_scatter_helper, _floating_value),
                             helpers={"class_scatter": _class_scatter_helper},
-                            faces=Faces(torch_node="NllLossBackwardBackward0"), facts=_NEW)
+                            faces=Faces(torch_node="NllLossBackwardBackward0"), facts=_NEW,
+                            unwritten={"ignore_index": None})
 class_scatter_p.non_standard = "a runtime helper: the values written by indexing into zeros"
 
 
@@ -327,9 +331,9 @@ def _nll_loss_batch(values, batched, size, axis, reduction, ignore_index):
         return total
     if ignore_index is None:
         return total / math.prod(aval_of(target).shape[1:])
-    kept = _kept_count(target, ignore_index, per_example, aval_of(total).dtype)  # (ignore_index is not None)
-    none_kept = eq_p(reduce_sum_p(ne_p(target, ignore_index), axes=per_example, keepdims=False), 0)
-    return where_p(none_kept, math.nan, total / kept)
+    kept = reduce_sum_p(ne_p(target, ignore_index), axes=per_example, keepdims=False)
+    count = maximum_p(convert_element_type_p(kept, dtype=aval_of(total).dtype), 1)
+    return where_p(eq_p(kept, 0), math.nan, total / count)
 
 
 def _class_scatter_batch(values, batched, size, axis, classes, reduction, ignore_index):

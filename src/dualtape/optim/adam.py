@@ -67,8 +67,8 @@ class Adam(Optimizer):
             entry["step"]._version[0] += 1
         m, v = flat.buffers["exp_avg"], flat.buffers["exp_avg_sq"]
         step, new_m, new_v = adam_step(flat.gather([p._array for p in params]),
-                                        flat.gather([p._grad._array for p in params]), m, v,
-                                        flat.tensors[0]["step"]._array, group, np)
+                                       flat.gather([p._grad._array for p in params]), m, v,
+                                       flat.tensors[0]["step"]._array, group, np)
         m[...], v[...] = new_m, new_v
         for entry in flat.tensors:
             entry["exp_avg"]._version[0] += 1
