@@ -151,11 +151,11 @@ def _weighted_total(losses, w, reduction: str):
 
 
 def _weighted_nll(log_probs, target, class_dim: int, reduction: str, weight, ignore_index: int):
-    """-w[t] log_probs[t] per target, 0 where t == ignore_index, and PyTorch's weighted mean: a composition of
-    Tensor operations (several nodes where PyTorch records one NllLossBackward0)."""
+    """-w[t] log_probs[t] per target for class weights w, 0 where t == ignore_index, and PyTorch's weighted
+    mean: a composition of Tensor operations (several nodes where PyTorch records one NllLossBackward0)."""
     kept, safe, w = _target_weights(log_probs, target, weight, ignore_index)
     picked = _sh.take_along_axis(log_probs, fn.unsqueeze(safe, class_dim), class_dim).squeeze(class_dim)
-    losses = fn.where(kept, -picked if weight is None else -picked * w, 0)
+    losses = fn.where(kept, -picked * w, 0)
     return _weighted_total(losses, w, reduction)
 
 
