@@ -1,10 +1,11 @@
 """The neural section of the per-primitive table (merged into tests/primitive_cases.py's CASES): softmax and
-log_softmax along one axis (0-d and size-0 operands included), nll_loss of class-index targets and
-class_scatter (its cotangent: values put at the targets' classes). A target
+log_softmax along one axis (0-d and size-0 operands included), nll_loss of class-index targets,
+class_scatter (its cotangent: values put at the targets' classes) and binary_cross_entropy. A target
 is an integer array of valid class indices, drawn with its layout and passed as a param (as getitem's index
 arrays are), so the generic suites differentiate and batch the log-probabilities only; tests/ops/test_neural.py
 batches targets too. The NumPy references are independent of the rows: computed in float64 (then cast to the
-operand's dtype), nll_loss through a one-hot mask, class_scatter through np.put_along_axis."""
+operand's dtype), nll_loss through a one-hot mask, class_scatter through np.put_along_axis, binary_cross_entropy
+with log(1 - x) (the row takes log1p(-x))."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from hypothesis import strategies as st
 
 import dualtape as dt
 from case import Case
+from layouts import two
+from dualtape.ops.losses import binary_cross_entropy_p
 from dualtape.ops.neural import class_scatter_p, log_softmax_p, nll_loss_p, softmax_p
-from strategies import SMALL, WIDE, Domain, arrays, shapes
+from strategies import FLOATS, SMALL, WIDE, Domain, arrays, broadcastable_shapes, operands, shapes
 
 F32, F64, I32, I64 = (np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
 REDUCTIONS = ("mean", "sum", "none")
@@ -138,6 +141,14 @@ def class_scatter_layout(draw):
     return (g_shape,), params, None
 
 
+def binary_cross_entropy_np(x, y):
+    """-(y log x + (1 - y) log(1 - x)) in float64, each log at least -100, in the operands' result dtype."""
+    wide_x, wide_y = (np.asarray(v, dtype=np.float64) for v in (x, y))
+    with np.errstate(divide="ignore"):
+        logs = np.maximum(np.log(wide_x), -100.0), np.maximum(np.log(1.0 - wide_x), -100.0)
+    return np.asarray(-(wide_y * logs[0] + (1.0 - wide_y) * logs[1])).astype(np.result_type(x, y))
+
+
 # ---- NumPy agreement ---------------------------------------------------------------------------------
 def along_axis_values(dt_fn, np_fn):
     """float32 and float64, 0-d and size-0 operands, wide values (the shift keeps exp finite), any axis,
@@ -183,6 +194,14 @@ def class_scatter_values(draw):
             (g, target))
 
 
+@st.composite
+def binary_cross_entropy_values(draw):
+    """Probabilities in [0, 1] (0 and 1 themselves, where a log is clamped, included) and targets in [0, 1], of
+    broadcasting shapes and float32 or float64 each."""
+    x, y = draw(operands(draw(broadcastable_shapes(2)), FLOATS, (Domain(0.0, 1.0),), scalars=False))
+    return binary_cross_entropy_np, binary_cross_entropy_p, (x, y)
+
+
 NEURAL: dict[str, Case] = {
     "softmax": Case(lambda x, axis: softmax_p(x, axis=axis), softmax_np, along_axis_layout(), (SMALL,),
                     values=along_axis_values(dt.softmax, softmax_np)),
@@ -193,4 +212,7 @@ NEURAL: dict[str, Case] = {
                      nll_loss_np, nll_loss_layout(), values=nll_loss_values()),
     "class_scatter": Case(lambda g, target, **params: class_scatter_p(g, target, **params),
                           class_scatter_np, class_scatter_layout(), values=class_scatter_values()),
+    # (derivatives away from 0 and 1, where PyTorch's floor on x (1 - x) makes its rule differ from the slope)
+    "binary_cross_entropy": Case(binary_cross_entropy_p, binary_cross_entropy_np, two(),
+                                 (Domain(0.0625, 0.9375), Domain(0.0, 1.0)), values=binary_cross_entropy_values()),
 }

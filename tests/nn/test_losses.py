@@ -188,15 +188,30 @@ def test_binary_cross_entropy(shape, dtype, reduction, weight_shape):
                   reduction=reduction)
 
 
-def test_binary_cross_entropy_clamps_the_log_at_minus_100():
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_at_0_and_1_is_pytorchs(dtype, reduction):
+    """At probabilities of exactly 0 and 1 and below e^-100, where each log is clamped at -100, the loss and
+    PyTorch's backward: the input's cotangent (x - t) / max(x (1 - x), 1e-12) (0 for a right 0 or 1, about
+    1e12 for a wrong one: a composition of clamped logs gives 0 there) and the target's, -logit(x) (+-inf).
+    One BinaryCrossEntropyBackward0 node, as PyTorch's, for "none"."""
     torch = torch_or_skip()
-    p, t = np.array([0.0, 1.0, 0.0, 1.0, 0.5]), np.array([0.0, 1.0, 1.0, 0.0, 0.3])
-    ours = F.binary_cross_entropy(dt.tensor(p), dt.tensor(t), reduction="none")
-    theirs = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t), reduction="none")
-    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # [0, 0, 100, 100, ...]
-    x = dt.tensor(p, requires_grad=True)
-    F.binary_cross_entropy(x, dt.tensor(t)).backward()
-    assert np.isfinite(x.grad.numpy()).all()  # (the clamped term's gradient is 0, not 0 * inf)
+    p = np.array([0.0, 1.0, 0.0, 1.0, 1e-45, 0.5, 0.25], dtype)
+    t = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.3, 0.8], dtype)
+    x, y = dt.tensor(p, requires_grad=True), dt.tensor(t, requires_grad=True)
+    tx, ty = torch.tensor(p, requires_grad=True), torch.tensor(t, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (the target's cotangent: log 0, as NumPy warns)
+        ours = F.binary_cross_entropy(x, y, reduction=reduction)
+        theirs = torch.nn.functional.binary_cross_entropy(tx, ty, reduction=reduction)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6)  # [0, 0, 100, 100,
+        ours.sum().backward()                                                                  # ...]
+    theirs.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-6)
+    assert abs(x.grad.numpy()[3]) > 1e10 and x.grad.numpy()[0] == x.grad.numpy()[1] == 0
+    if reduction == "none":
+        assert ours.grad_fn.name() == theirs.grad_fn.name() == "BinaryCrossEntropyBackward0"
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 3)])

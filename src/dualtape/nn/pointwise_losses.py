@@ -14,6 +14,7 @@ from ..eager import functions as fn
 from ..eager.factories import tensor
 from ..eager.tensor import Tensor
 from ..errors import ShapeError
+from ..ops.losses import binary_cross_entropy_p
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -107,17 +108,10 @@ def _broadcast_weight(op: str, name: str, weight, input):
     return weight
 
 
-def _clamped_log(p):
-    """log(p) clamped below at -100, as PyTorch's binary_cross_entropy: log(0) is -100, with gradient 0 there
-    (not 0 * inf = nan)."""
-    positive = p > 0
-    return fn.where(positive, fn.clamp(fn.log(fn.where(positive, p, 1.0)), min=-100.0), -100.0)
-
-
 def binary_cross_entropy(input, target, weight=None, *, reduction: str = "mean"):
-    """-(t log x + (1 - t) log(1 - x)) (times weight) for probabilities x in [0, 1], each log clamped at -100
-    as PyTorch. Where x is exactly 0 or 1 the clamped term's gradient is 0 (PyTorch's backward divides by
-    max(x (1 - x), 1e-12) instead)."""
+    """-(t log x + (1 - t) log(1 - x)) (times weight) for probabilities x in [0, 1], each log clamped at -100,
+    with PyTorch's backward, (x - t) / max(x (1 - x), 1e-12): one BinaryCrossEntropyBackward0 node
+    (ops/losses.py)."""
     check_reduction(reduction)
     target = _same_shape_target("binary_cross_entropy", input, target)
     data = input._array
@@ -125,7 +119,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction: str = "mean")
         raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1, got values from "
                          f"{data.min()} to {data.max()}; for logits use binary_cross_entropy_with_logits "
                          "(or apply sigmoid first)")
-    losses = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    losses = binary_cross_entropy_p(input, target)
     if weight is not None:
         losses = losses * _broadcast_weight("binary_cross_entropy", "weight", weight, input)
     return reduce(losses, reduction)
