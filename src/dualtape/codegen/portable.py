@@ -63,6 +63,8 @@ FUNCTIONS: dict[str, Function] = {
     "broadcast_to": Function((), (0,), "CuPy's takes only a cupy.ndarray (a typed Cython argument)"),
     "squeeze": Function(("axis",), (0,), "CuPy calls a.squeeze(axis)"),
     "expand_dims": Function((), (0,), "a tuple of axes works in both (CuPy >= 7)"),
+    "diagonal": Function(("offset", "axis1", "axis2"), (0,), "CuPy calls a.diagonal(...), so it must be a CuPy "
+                         "array; CuPy's view is writable, NumPy's read-only"),
     "concat": Function(("axis",), (0,), "every operand must be a CuPy array; NumPy names the first parameter "
                        "`arrays`, CuPy `tup`, so it goes by position"),
     "permute_dims": Function((), (0,), "CuPy 14's alias of transpose, which calls a.transpose(axes)"),
@@ -104,6 +106,7 @@ FUNCTIONS: dict[str, Function] = {
     "copy": Function((), (0,), "a new array on the same device (the index_update helper writes into it)"),
     "empty": Function(("dtype",)),
     "zeros": Function(("dtype",)),
+    "result_type": Function(cupy="CuPy >= 14 treats Python scalars as weak (NEP 50), as NumPy 2 does"),
     "arange": Function((), (), "class ids for the nll_loss and class_scatter helpers: a CuPy array made on the "
                        "current device"),
     "take_along_axis": Function(("axis",), (0, 1), "nll_loss's helper on (N, C, d...) inputs: both operands CuPy "

@@ -9,8 +9,6 @@ cotangent is PyTorch's too, -logit(x).
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from ..core.faces import FULL
@@ -21,19 +19,27 @@ EPSILON = float(np.float32(1e-12))  # PyTorch's floor on x (1 - x), the divisor 
 # constant there, so 1e-12 rounded to float32 in float64 arithmetic too)
 
 
+def _clamped_logs(xp, x):
+    """log x and log(1 - x) (as log1p(-x)), each at least -100."""
+    floor = xp.asarray(-100.0, dtype=x.dtype)
+    return xp.maximum(xp.log(x), floor), xp.maximum(xp.log1p(-x), floor)
+
+
+def _numpy_clamped_logs(xp, x):
+    with np.errstate(divide="ignore"):  # (log 0 is -inf, then -100: no warning, as PyTorch gives none)
+        return _clamped_logs(xp, x)
+
+
 def _binary_cross_entropy_helper(xp):
-    quiet = (lambda: np.errstate(divide="ignore")) if xp is np else contextlib.nullcontext  # (log 0 is -inf)
+    logs = _numpy_clamped_logs if xp is np else _clamped_logs
 
     def binary_cross_entropy(x, y):
         """(y - 1) max(log(1 - x), -100) - y max(log x, -100), elementwise: PyTorch's loss, in its order, in the
-        operands' common dtype (the logs too)."""
+        operands' common dtype."""
         dtype = xp.result_type(x, y)
-        if getattr(x, "dtype", None) != dtype:
-            x = xp.asarray(x, dtype=dtype)
-        with quiet():
-            log_x, log_not_x = xp.log(x), xp.log1p(-x)
-        floor = xp.asarray(-100.0, dtype=log_x.dtype)
-        return (y - 1) * xp.maximum(log_not_x, floor) - y * xp.maximum(log_x, floor)
+        x, y = (v if getattr(v, "dtype", None) == dtype else xp.asarray(v, dtype=dtype) for v in (x, y))
+        log_x, log_not_x = logs(xp, x)
+        return (y - 1) * log_not_x - y * log_x
 
     return binary_cross_entropy
 
