@@ -94,6 +94,14 @@ def transpose_layout(draw):
 
 
 @st.composite
+def diagonal_layout(draw):
+    """A diagonal of any plane of a 2-d or 3-d array (sides 0 to 4), offsets past either corner included."""
+    shape = draw(shapes(min_dims=2))
+    axis1, axis2 = draw(st.permutations(range(len(shape))))[:2]
+    return (shape,), {"offset": draw(st.integers(-3, 3)), "axis1": axis1, "axis2": axis2}, None
+
+
+@st.composite
 def broadcast_to_layout(draw):
     target = draw(shapes())
     lead = draw(st.integers(0, len(target)))

@@ -211,6 +211,16 @@ def transpose_values(draw):
 
 
 @st.composite
+def diagonal_values(draw):
+    """Every dtype, planes given by negative axes too, offsets past either corner (an empty diagonal)."""
+    shape = draw(shapes(min_dims=2))
+    axis1, axis2 = (a - len(shape) if draw(st.booleans()) else a for a in draw(st.permutations(range(len(shape))))[:2])
+    offset = draw(st.integers(-3, 3))
+    return ((lambda x: np.diagonal(x, offset, axis1, axis2)), (lambda x: dnp.diagonal(x, offset, axis1, axis2)),
+            (_array(draw, shape),))
+
+
+@st.composite
 def broadcast_to_values(draw):
     target = draw(shapes())
     shape = draw(hnp.broadcastable_shapes(target, min_dims=0, max_dims=len(target), min_side=0))

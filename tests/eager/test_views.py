@@ -368,6 +368,10 @@ VIEWS = {
     "t of slice": lambda y: y[:, 1:].t(),
     "slice of view": lambda y: y.view(6)[2:5],
     "unsqueeze of select": lambda y: y[1].unsqueeze(0),
+    "diagonal": lambda y: y.diagonal(),
+    "diagonal(1)": lambda y: y.diagonal(1),
+    "diagonal of t": lambda y: y.t().diagonal(-1),
+    "diagonal of a plane": lambda y: y.view(2, 1, 3).diagonal(0, 0, 2),
 }
 
 CHANGES = {  # in place, of the base y or of a sibling view of it; w: a leaf of y's shape

@@ -333,8 +333,8 @@ ROWS = (
     Row("tril_", _triangle("tril", in_place=True), "TrilBackward0", function=False),
     Row("triu_", _triangle("triu", in_place=True), "TriuBackward0", function=False),
     Row("diag", _diag, ("DiagEmbedBackward0", "DiagonalBackward0_copy")),  # (of a vector, of a matrix)
-    Row("diagonal", lambda node, input, offset=0, dim1=0, dim2=1: _one(node, _dg.diagonal, [input], *_ints(
-        (offset, dim1, dim2))), "DiagonalBackward0", doc="The offset-th diagonal in the plane (dim1, dim2), a copy."),
+    Row("diagonal", lambda node, input, offset=0, dim1=0, dim2=1: _dg.diagonal(input, *_ints((offset, dim1, dim2))),
+        doc="The offset-th diagonal in the plane (dim1, dim2), a view (in-place changes write through to input)."),
     Row("trace", _trace, "TraceBackward0", function=False),  # (dt.trace is the tracing API)
     Row("cumsum", _scan(_sc.cumsum)),
     Row("cumprod", _scan(_sc.cumprod)),

@@ -13,7 +13,7 @@ import weakref
 import numpy as np
 
 from ..ops.indexing import index_update_p
-from ..ops.shape import reshape_p, transpose_p
+from ..ops.shape import diagonal_index, diagonal_positions, reshape_p, transpose_p
 from . import grad_mode
 from .graph import PrimitiveNode, Unread
 
@@ -126,6 +126,11 @@ def _written(step, below, new, out_shape, dtype, version):
         inputs = [_unread(step.shape, dtype), _unread(out_shape, dtype), *step.operands]
         return PrimitiveNode(index_update_p, {"index": step.params["index"]}, inputs, list(inputs),
                              [below, new] + [None] * len(step.operands), [None] * len(inputs), step.shape, version)
+    if name == "diagonal":  # (written onto the diagonal of the last two axes, as a getitem of its positions)
+        positions = diagonal_positions(*step.shape[-2:], step.params["offset"])
+        inputs = [_unread(step.shape, dtype), _unread(out_shape, dtype), *positions]
+        return PrimitiveNode(index_update_p, {"index": diagonal_index(len(step.shape))}, inputs, list(inputs),
+                             [below, new, None, None], [None] * 4, step.shape, version)
     if name == "transpose":
         prim, params = transpose_p, {"perm": tuple(int(i) for i in np.argsort(step.params["perm"]))}
     elif name == "broadcast_to" and int(np.prod(out_shape)) != int(np.prod(step.shape)):

@@ -1,26 +1,23 @@
-"""dnp diagonals and triangles: diagonal and trace read a diagonal with one integer-array getitem (adjoint: an
-exact scatter-add onto it); diag and diagflat write a vector onto one (index_update of zeros); triu and tril
+"""dnp diagonals and triangles: diagonal and trace read a diagonal with the diagonal primitive (of the last two
+axes, once the plane is moved there: a view; adjoint: an exact scatter-add onto it); diag and diagflat write a vector onto one (index_update of zeros); triu and tril
 keep a triangle with where and a constant np.tri mask, batched over leading axes. tri and the *_indices
 constructors are NumPy's own (they make constants from shapes)."""
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 from numpy import diag_indices, tri, tril_indices, triu_indices  # noqa: F401  (constants from shapes)
 
+from ..core.primitive import bind
+from ..ops.shape import diagonal_p, diagonal_positions
 from ._base import arr, ndim, shape, shape_error
 from ._base import dtype as dtype_of
 from .elementwise import where
 from .joins import axis_index
 from .reductions import sum as sum_
-from .shapes import getitem, index_update, moveaxis, ravel
-
-
-def _diagonal_positions(rows: int, cols: int, offset: int) -> tuple:
-    """Row and column indices of the offset-th diagonal of a rows x cols matrix (above the main one if > 0)."""
-    length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
-    steps = np.arange(length)
-    return steps + max(-offset, 0), steps + max(offset, 0)
+from .shapes import index_update, moveaxis, ravel
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
@@ -34,9 +31,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     if first == second:
         raise ValueError(f"diagonal: axis1 and axis2 cannot be the same, got {axis1} and {axis2} for an array of "
                          f"dimension {n}")
-    matrices = moveaxis(a, (first, second), (-2, -1))
-    rows, cols = _diagonal_positions(*shape(matrices)[-2:], int(offset))
-    return getitem(matrices, (Ellipsis, rows, cols))
+    return bind(diagonal_p, moveaxis(a, (first, second), (-2, -1)), offset=operator.index(offset))
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
@@ -53,7 +48,7 @@ def diag(v, k=0):
         raise shape_error("diag", f"input must be 1-d or 2-d, got shape {shape(v)}",
                           fix="use dnp.diagonal(a, offset, axis1, axis2) for the diagonals of a stack of matrices")
     size = shape(v)[0] + abs(int(k))
-    return index_update(np.zeros((size, size), dtype_of(v)), _diagonal_positions(size, size, int(k)), v)
+    return index_update(np.zeros((size, size), dtype_of(v)), diagonal_positions(size, size, int(k)), v)
 
 
 def diagflat(v, k=0):

@@ -1,4 +1,5 @@
-"""Shape primitives: reshape, transpose, broadcast_to, squeeze, expand_dims, concatenate (indexing: indexing.py).
+"""Shape primitives: reshape, transpose, broadcast_to, squeeze, expand_dims, concatenate, and diagonal (the
+diagonal of the last two axes: a view, as NumPy's and PyTorch's) (indexing: indexing.py).
 
 Params arrive normalised by `dualtape.numpy` (axes sorted and non-negative, -1 resolved, Ellipsis expanded),
 so every rule here is exact. broadcast_to is explicit so that un-broadcasting lives in its derivative rules.
@@ -14,7 +15,7 @@ from ..avals import aval_of, broadcast_shapes
 from ..core.faces import Faces
 from ..core.primitive import Primitive
 from ..errors import ShapeError
-from .indexing import Index, Slice, getitem_p
+from .indexing import ArrayIndex, Index, Slice, getitem_p, index_add_p
 from .rules import (
     batch_with_params,
     deflinear,
@@ -104,6 +105,34 @@ concatenate_p = Primitive("concatenate", "*xs", "xp.concat(xs, axis=axis)", _con
                           faces=Faces(torch_node="CatBackward0"))
 
 
+def diagonal_positions(rows: int, cols: int, offset: int) -> tuple:
+    """Row and column indices of the offset-th diagonal of a rows x cols matrix (above the main one if > 0)."""
+    length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    steps = np.arange(length)
+    return steps + max(-offset, 0), steps + max(offset, 0)
+
+
+def _diagonal_rule(x, offset):
+    if x.ndim < 2:
+        raise ShapeError("diagonal", f"needs an array of at least two dimensions, got shape {x.shape}")
+    return x.shape[:-2] + (len(diagonal_positions(*x.shape[-2:], offset)[0]),)
+
+
+def _diagonal_impl(x, offset):
+    """The diagonal of the last two axes as a view of x, writable where x is (NumPy's is read-only): PyTorch's
+    diagonal is a view that in-place changes write through to its base."""
+    d = x.diagonal(offset, -2, -1)
+    if type(d) is np.ndarray and not d.flags.writeable and x.flags.writeable:
+        d.flags.writeable = True
+    return d
+
+
+diagonal_p = Primitive("diagonal", ("x",), "xp.diagonal(x, offset=offset, axis1=-2, axis2=-1)", _diagonal_rule,
+                       dtype_rule=same_dtype, impl=_diagonal_impl, faces=Faces(torch_node="DiagonalBackward0"),
+                       unwritten={"offset": 0})
+diagonal_p.non_standard = "NumPy's diagonal (the standard's linalg.diagonal is not in CuPy)"
+
+
 # ---- derivative rules: these primitives are linear; their VJPs are their transposes -------------------
 def _inverse(perm):
     """The permutation undoing perm (in Python: np.argsort costs microseconds per eager transpose)."""
@@ -120,9 +149,9 @@ def _concatenate_vjp_rule(k):
     return rule
 
 
-for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, concatenate_p, contiguous_p):
+for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, concatenate_p, contiguous_p, diagonal_p):
     deflinear(_prim)
-for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p):
+for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, diagonal_p):
     _prim.view = True
 defvjp(reshape_p, lambda g, ans, x, shape: reshape_p(g, shape=aval_of(x).shape), reads="")
 defvjp(contiguous_p, lambda g, ans, x: g, reads="")
@@ -130,6 +159,21 @@ defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=_inverse(perm)),
 defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, aval_of(x)), reads="")
 defvjp(squeeze_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape), reads="")
 defvjp(expand_dims_p, lambda g, ans, x, axes: reshape_p(g, shape=aval_of(x).shape), reads="")
+
+
+def _diagonal_vjp(g, ans, x, offset):
+    """g added onto the offset-th diagonal of zeros of x's shape (its last two axes)."""
+    shape = aval_of(x).shape
+    rows, cols = diagonal_positions(*shape[-2:], offset)
+    return index_add_p(g, rows, cols, index=diagonal_index(len(shape)), shape=shape)
+
+
+def diagonal_index(ndim: int) -> Index:
+    """The getitem index of a diagonal of the last two axes, its row and column positions the two index arrays."""
+    return Index((Slice(None, None, None),) * (ndim - 2) + (ArrayIndex(0), ArrayIndex(1)))
+
+
+defvjp(diagonal_p, _diagonal_vjp, reads="")
 
 
 def _concatenate_vjp(g, *xs, out, needed=None, axis):
@@ -160,4 +204,5 @@ squeeze_p.batch = batch_with_params(squeeze_p, lambda p, size: {"axes": shift_ax
 expand_dims_p.batch = batch_with_params(expand_dims_p, lambda p, size: {"axes": shift_axes(p["axes"])})
 broadcast_to_p.batch = _broadcast_to_batch
 contiguous_p.batch = lambda values, batched, size: contiguous_p(values[0])
+diagonal_p.batch = batch_with_params(diagonal_p, lambda p, size: p)  # (the last two axes: the batch axis is before)
 concatenate_p.batch = _concatenate_batch
