@@ -251,3 +251,23 @@ def test_every_public_tensor_method_and_property_has_a_docstring():
             if not (doc or "").strip():
                 missing.append(name)
     assert not missing, f"Tensor members without a docstring: {missing}"
+
+
+# ---- piecewise-constant ops stay in the graph, with zero gradients ----------------------------------------
+@pytest.mark.parametrize("name", LIBS)
+@pytest.mark.parametrize("op", ["floor", "ceil", "round", "sign"])
+def test_piecewise_constant_results_require_grad_and_give_zero_gradients(name, op):
+    """PyTorch records floor, ceil, round and sign (FloorBackward0, ...): their results require grad, a backward
+    through them gives zeros, and a straight-through estimator x + (round(x) - x).detach() gives ones."""
+    lib = lib_named(name)
+    x = lib.tensor(np.array([0.4, -1.6, 2.5, -0.0]), requires_grad=True)
+    y = getattr(x * 1, op)()
+    assert y.requires_grad and node_name(y.grad_fn).endswith(op.capitalize() + "Backward0")
+    (g,) = lib.autograd.grad((y * 3).sum(), x)
+    np.testing.assert_array_equal(g.numpy(), np.zeros(4))
+    z = x * 1
+    getattr(z, op + "_")()
+    assert node_name(z.grad_fn).endswith(op.capitalize() + "Backward0")
+    (x + (getattr(x, op)() - x).detach()).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones(4))
+    assert not (x > 0).requires_grad  # (a comparison's boolean result stays out of the graph)

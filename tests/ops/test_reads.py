@@ -109,17 +109,31 @@ def _examples(name: str, data) -> list:
 
 
 WITH_VJP = sorted(name for name, p in REGISTRY.items() if p.vjp is not None)
-DECLARED = [name for name in WITH_VJP if REGISTRY[name].vjp_reads is not None]
+DECLARED = [name for name in WITH_VJP if REGISTRY[name].vjp_reads is not None and not REGISTRY[name].eager_zero]
+EAGER_ZERO = sorted(name for name, prim in REGISTRY.items() if prim.eager_zero)  # (floor, sign: zeros, reading none)
 
 
 def test_undeclared_primitives_read_everything():
     """A VJP whose row declares nothing (control flow, custom rules, concatenate) keeps every value."""
-    for name in sorted(set(WITH_VJP) - set(DECLARED)):
+    for name in sorted(set(WITH_VJP) - set(DECLARED) - set(EAGER_ZERO)):
         p = REGISTRY[name]
         assert p.vjp_reads_out and p.vjp_reads_operands is None, name
     assert {"sin", "mul", "matmul", "reduce_max", "getitem", "einsum", "index_update"} <= set(DECLARED)
     missing = sorted(set(DECLARED) - set(DIFFERENTIABLE))
     assert not missing, f"primitives declaring reads= without example inputs in primitive_cases.py: {missing}"
+
+
+@pytest.mark.parametrize("name", EAGER_ZERO)
+def test_zero_cotangent_rules_read_nothing(name):
+    """floor, ceil, round, sign: eager mode records them with zeros for a cotangent (PyTorch's), which read no
+    value: every operand and the result may be shape-only stand-ins."""
+    prim = REGISTRY[name]
+    assert not prim.differentiable and prim.vjp_reads == ((),)
+    x = np.array([[-1.5, 0.5, 2.5]], np.float32)
+    out = prim.impl(x)
+    assert undeclared_reads(prim, prim.vjp_reads, [x], {}, out) == []
+    (bar,) = prim.vjp(np.ones_like(out), ShapeOnly("x", x), out=ShapeOnly("ans", out))
+    assert bar.dtype == np.float32 and bar.shape == x.shape and not bar.any()
 
 
 @pytest.mark.parametrize("name", DECLARED)

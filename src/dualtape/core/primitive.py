@@ -150,6 +150,7 @@ class Primitive:
             self.helpers[on_numbers] = lambda xp: as_numpy_on_numbers(_OPERATORS[type(self._template_ast.op)],
                                                                          on_numbers)
         self.differentiable = differentiable
+        self.eager_zero = False  # not differentiable, yet eager mode records it with zero cotangents (PyTorch's floor)
         self.linear_vjp = False  # its VJP reads only the operands' shapes (eager mode skips version checks)
         self.view = False  # its result may share its first operand's memory (reshape, basic indexing, ...)
         self.torch_promotion = self.faces.promotion  # how eager mode promotes its operands' dtypes (eager/promotion.py)

@@ -122,7 +122,7 @@ class EagerTrace(Trace):
             except (ValueError, IndexError) as e:
                 _explain(prim, raw, params, e)
                 raise
-        if not (record and grad_mode.STATE.enabled and prim.differentiable):
+        if not (record and grad_mode.STATE.enabled and (prim.differentiable or prim.eager_zero)):
             if prim.multiple_results:
                 return [Tensor._wrap(o) for o in out]
             result = Tensor._wrap(out)

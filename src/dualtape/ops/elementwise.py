@@ -15,7 +15,7 @@ import numpy as np
 from ..avals import aval_of, broadcast_shapes, is_float
 from ..core.faces import CHOICE, FLOAT_FUNCTION, FULL, SAME_KIND, TO_FLOAT, Faces, Facts
 from ..core.primitive import Primitive
-from .rules import batch_elementwise, defelementwise, defjvp, defvjp, defzero, fit_dtype
+from .rules import batch_elementwise, defconstant, defelementwise, defjvp, defvjp, defzero, fit_dtype
 
 
 def _same_shape(x, **_):
@@ -133,11 +133,12 @@ abs_p = unary("abs", "xp.abs(x)", "Absolute value.", dnp=("abs", "absolute"), uf
               torch="Abs", inplace=True)
 relu_p = unary("relu", "xp.maximum(x, 0)", "max(x, 0), with derivative 0 at 0 (as PyTorch and JAX).", ufunc=None,
                method="relu", torch="Relu", inplace=True)  # (NaN stays NaN, as PyTorch's relu)
-sign_p = unary("sign", "xp.sign(x)", "Sign (-1, 0, 1).", method="sign", inplace=True, differentiable=False)
-floor_p = unary("floor", "xp.floor(x)", "Floor.", differentiable=False)
-ceil_p = unary("ceil", "xp.ceil(x)", "Ceiling.", differentiable=False)
-round_p = unary("round", "xp.round(x)", "Round half to even, to an integral value.", dnp="rint",
-                differentiable=False)
+sign_p = unary("sign", "xp.sign(x)", "Sign (-1, 0, 1).", method="sign", torch="Sign", inplace=True,
+               differentiable=False)
+floor_p = unary("floor", "xp.floor(x)", "Floor.", method="floor", torch="Floor", inplace=True, differentiable=False)
+ceil_p = unary("ceil", "xp.ceil(x)", "Ceiling.", method="ceil", torch="Ceil", inplace=True, differentiable=False)
+round_p = unary("round", "xp.round(x)", "Round half to even, to an integral value.", dnp="rint", method="round",
+                torch="Round", inplace=True, differentiable=False)
 logical_not_p = unary("logical_not", "xp.logical_not(x)", "Logical not.", differentiable=False)
 logical_not_p.non_standard = (
     "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on")
@@ -323,7 +324,8 @@ defelementwise(where_p, None, lambda g, ans, c, x, y: where_p(c, g, 0), lambda g
                reads=("", "c", "c"))
 for _linear in (neg_p, add_p, sub_p):
     _linear.linear_vjp = True  # their cotangents are g and -g: the operands' values are never read
-defzero(stop_gradient_p, sign_p, floor_p, ceil_p, round_p, logical_not_p, isfinite_p, floor_divide_p, eq_p, ne_p,
+defconstant(sign_p, floor_p, ceil_p, round_p)
+defzero(stop_gradient_p, logical_not_p, isfinite_p, floor_divide_p, eq_p, ne_p,
         lt_p, le_p, gt_p, ge_p, logical_and_p, logical_or_p, logical_xor_p, bitwise_and_p, bitwise_or_p,
         bitwise_xor_p, invert_p)
 

@@ -235,6 +235,22 @@ def defzero(*prims: Primitive) -> None:
         prim.batch = batch_elementwise(prim)
 
 
+def defconstant(*prims: Primitive) -> None:
+    """Piecewise-constant elementwise primitives of one operand (floor, ceil, round, sign): derivative zero, as
+    defzero's, for every transform; eager mode still records them, as PyTorch's graph keeps them (FloorBackward0),
+    with a cotangent of zeros, so their results require grad and a backward through them gives zeros."""
+
+    def zero_vjp(g, x, *, out, needed=None, **params):  # (zeros made from g: on its device, whatever g holds)
+        if needed is not None and not needed[0]:
+            return (None,)
+        return (fit_dtype(_p("where")(_p("isfinite")(g), 0.0, 0.0), aval_of(x)),)
+
+    for prim in prims:
+        defzero(prim)
+        prim.vjp, prim.eager_zero = zero_vjp, True
+        declare_reads(prim, "")
+
+
 # ---- batch builders (vmap) ---------------------------------------------------------------------------
 def move_batch_rank(value, per_example_ndim: int, out_ndim: int, size: int):
     """A batched value (batch on axis 0) reshaped so its per-example part has rank out_ndim, so that NumPy's
