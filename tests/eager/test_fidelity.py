@@ -271,3 +271,39 @@ def test_piecewise_constant_results_require_grad_and_give_zero_gradients(name, o
     (x + (getattr(x, op)() - x).detach()).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.ones(4))
     assert not (x > 0).requires_grad  # (a comparison's boolean result stays out of the graph)
+
+
+# ---- PyTorch's method names for the elementwise rows --------------------------------------------------------
+METHOD_CALLS = {
+    "add(alpha)": lambda x, y: x.add(y, alpha=2.5), "sub(alpha)": lambda x, y: x.sub(y, alpha=0.5),
+    "mul": lambda x, y: x.mul(y), "div": lambda x, y: x.div(y), "remainder": lambda x, y: x.remainder(y),
+    "maximum": lambda x, y: x.maximum(y), "minimum": lambda x, y: x.minimum(y), "atan2": lambda x, y: x.atan2(y),
+    "asin": lambda x, y: (x / 4).asin(), "acos": lambda x, y: (x / 4).acos(), "atan": lambda x, y: x.atan(),
+    "sinh": lambda x, y: x.sinh(), "cosh": lambda x, y: x.cosh(), "exp2": lambda x, y: x.exp2(),
+    "log2": lambda x, y: y.log2() * x, "log10": lambda x, y: y.log10() * x,
+    "floor_divide": lambda x, y: x.detach().floor_divide(y.detach()) + x, "asin_": lambda x, y: (x / 4).asin_(),
+    "remainder(2.5)": lambda x, y: x.remainder(2.5),
+    "comparisons": lambda x, y: x * x.gt(y) + x * x.le(y) + y * x.eq(x) - x * x.ne(y) + x * x.lt(y) * x.ge(y),
+    "logical": lambda x, y: x * x.gt(0).logical_and(y.gt(1)).logical_or(x.lt(-1)).logical_not(),
+}
+
+
+@pytest.mark.parametrize("call", list(METHOD_CALLS))
+def test_pytorch_method_names_of_elementwise_ops(call):
+    """x.add(y, alpha=), x.gt(y), x.asin(), ... as PyTorch's: values, node names and gradients."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x0, y0 = rng.uniform(-2.0, 2.0, (3, 4)), rng.uniform(0.5, 2.0, (3, 4))
+    results = []
+    for lib in (dt, torch):
+        x, y = lib.tensor(x0, requires_grad=True), lib.tensor(y0, requires_grad=True)
+        out = METHOD_CALLS[call](x * 1, y)
+        out.sum().backward()
+        results.append((out.detach().numpy(), node_name(out.grad_fn), x.grad.numpy(), y.grad))
+    (ours, our_node, our_x, our_y), (theirs, their_node, their_x, their_y) = results
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert our_node == their_node.replace("torch::autograd::", "")
+    np.testing.assert_allclose(our_x, their_x, rtol=1e-12)
+    assert (our_y is None) == (their_y is None)
+    if our_y is not None:
+        np.testing.assert_allclose(our_y.numpy(), their_y.numpy(), rtol=1e-12)

@@ -9,10 +9,9 @@ from ..numpy import methods as _methods
 from ..numpy import reductions as _red
 from ..numpy import shapes as _sh
 from ..ops.neural import log_softmax_p, softmax_p
-from .inplace import _scaled
 from .promotion import same_dtype
 from .tensor import Tensor
-from .tensor_methods import TorchMethods, along_dim, correction_of, values_indices  # noqa: F401
+from .tensor_methods import TorchMethods, along_dim, correction_of, scaled, values_indices  # noqa: F401
 
 amax, amin, _squeeze = TorchMethods.amax, TorchMethods.amin, TorchMethods.squeeze  # (dt.amax, dt.amin)
 
@@ -162,12 +161,12 @@ def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
 
 def add(input, other, *, alpha=1):  # noqa: A002
     """input + alpha * other."""
-    return _ew.add(input, _scaled(other, alpha))
+    return _ew.add(input, scaled(other, alpha))
 
 
 def sub(input, other, *, alpha=1):  # noqa: A002
     """input - alpha * other."""
-    return _ew.subtract(input, _scaled(other, alpha))
+    return _ew.subtract(input, scaled(other, alpha))
 
 
 def mul(input, other):  # noqa: A002

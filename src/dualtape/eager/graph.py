@@ -12,13 +12,13 @@ from ..avals import ShapedArray
 
 _sequence = itertools.count()  # creation order: a node is always made after the nodes of its operands
 
-_NAMED_BY_OPERANDS = frozenset({"matmul", "pow", "sub", "reduce_sum", "reduce_max", "reduce_min", "getitem"})
+_NAMED_BY_OPERANDS = frozenset({"matmul", "pow", "sub", "mod", "reduce_sum", "reduce_max", "reduce_min", "getitem"})
 
 
 def torch_name(prim, operands, params=None) -> str:
     """PyTorch's name for the backward node of prim (its row's torch_node face): its overload shows in the
-    number (x ** 2 is PowBackward0, x ** y PowBackward1, 2 ** x PowBackward2; sum() SumBackward0, sum(dim)
-    SumBackward1), matmul by ranks (Mm, Mv, Dot), indexing by index kind (Select, Slice or Index)."""
+    number (x ** 2 is PowBackward0, x ** y PowBackward1, 2 ** x PowBackward2; x % 2 RemainderBackward0, x % y
+    RemainderBackward1; sum() SumBackward0, sum(dim) SumBackward1), matmul by ranks (Mm, Mv, Dot), indexing by index kind (Select, Slice or Index)."""
     name, params = prim.name, params or {}
     scalar = [type(x) in (int, float) for x in operands]  # a Python number, not a tensor (nor np.float64)
     if name == "matmul":
@@ -29,6 +29,8 @@ def torch_name(prim, operands, params=None) -> str:
         return "PowBackward2" if scalar[0] else "PowBackward0" if scalar[1] else "PowBackward1"
     if name == "sub" and scalar[0]:
         return "RsubBackward1"
+    if name == "mod":
+        return "RemainderBackward0" if scalar[1] else "RemainderBackward1"
     if name in ("reduce_sum", "reduce_max", "reduce_min") and "axes" in params:
         whole = set(params["axes"]) == set(range(getattr(operands[0], "ndim", 0))) and not params.get("keepdims")
         overload = (not whole) if name == "reduce_sum" else whole  # PyTorch: sum() is overload 0, max() is 1

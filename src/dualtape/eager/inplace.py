@@ -16,7 +16,7 @@ from . import devices as _device
 from . import grad_mode
 from .graph import before_inplace
 from .lifting import LIFTING, lift
-from .tensor_methods import _floating_only
+from .tensor_methods import _floating_only, scaled
 from .views import check_inplace, rebase
 
 _INFERENCE_INPLACE = ("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
@@ -136,11 +136,11 @@ class InPlaceMethods(UnaryInPlaceMethods):
 
     def add_(self, other, *, alpha=1):
         """self += alpha * other (PyTorch's add_ with alpha=)."""
-        return self._inplace(self + _scaled(other, alpha), "add_")
+        return self._inplace(self + scaled(other, alpha), "add_")
 
     def sub_(self, other, *, alpha=1):
         """self -= alpha * other."""
-        return self._inplace(self - _scaled(other, alpha), "sub_")
+        return self._inplace(self - scaled(other, alpha), "sub_")
 
     def mul_(self, other):
         """self *= other."""
@@ -156,11 +156,11 @@ class InPlaceMethods(UnaryInPlaceMethods):
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
         """self += value * tensor1 * tensor2."""
-        return self._inplace(self + _scaled(tensor1, value) * tensor2, "addcmul_")
+        return self._inplace(self + scaled(tensor1, value) * tensor2, "addcmul_")
 
     def addcdiv_(self, tensor1, tensor2, *, value=1):
         """self += value * tensor1 / tensor2."""
-        return self._inplace(self + _scaled(tensor1, value) / tensor2, "addcdiv_")
+        return self._inplace(self + scaled(tensor1, value) / tensor2, "addcdiv_")
 
     def __iadd__(self, other):
         return self._inplace(_ew.add(self, other), "__iadd__")
@@ -225,10 +225,6 @@ def _in_graph(self, result):
         return _ew.where(_device.move(np.ones(self.shape, np.bool_), self.device), result, self)
     return result
 
-
-def _scaled(other, alpha):
-    """alpha * other (the multiplication skipped when alpha is the Python number 1)."""
-    return other if type(alpha) in (int, float) and alpha == 1 else other * alpha
 
 def _kind(dtype) -> int:
     """bool < integer < floating < complex: an in-place result of a higher kind does not fit (PyTorch)."""

@@ -184,6 +184,14 @@ class TorchMethods:
         """The inner product of two vectors of one dtype."""
         return _la.dot(*same_dtype(self, other))
 
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        return self + scaled(other, alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        return self - scaled(other, alpha)
+
     def __rtruediv__(self, other):
         """other / self as PyTorch computes it: self's reciprocal (ReciprocalBackward0) times other (MulBackward0)."""
         return _ew.multiply(_named(_ew.divide(1, self), "ReciprocalBackward0"), other)
@@ -341,6 +349,11 @@ def correction_of(t, dim, unbiased, correction):
     if correction is not None:
         return correction
     return 0 if unbiased is False else 1
+
+
+def scaled(other, alpha):
+    """alpha * other (the multiplication skipped when alpha is the Python number 1)."""
+    return other if type(alpha) in (int, float) and alpha == 1 else other * alpha
 
 
 def _is_inexact(t) -> bool:

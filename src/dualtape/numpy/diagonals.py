@@ -1,7 +1,7 @@
 """dnp diagonals and triangles: diagonal and trace read a diagonal with the diagonal primitive (of the last two
-axes, once the plane is moved there: a view; adjoint: an exact scatter-add onto it); diag and diagflat write a vector onto one (index_update of zeros); triu and tril
-keep a triangle with where and a constant np.tri mask, batched over leading axes. tri and the *_indices
-constructors are NumPy's own (they make constants from shapes)."""
+axes, once the plane is moved there: a view; adjoint: an exact scatter-add onto it); diag and diagflat write a
+vector onto one (index_update of zeros); triu and tril keep a triangle with where and a constant np.tri mask,
+batched over leading axes. tri and the *_indices constructors are NumPy's own (they make constants from shapes)."""
 
 from __future__ import annotations
 

@@ -101,23 +101,31 @@ sin_p = unary("sin", "xp.sin(x)", "Sine.", method="sin", torch="Sin", inplace=Tr
 cos_p = unary("cos", "xp.cos(x)", "Cosine.", method="cos", torch="Cos", inplace=True, libm=True, promotion=F)
 tan_p = unary("tan", "xp.tan(x)", "Tangent.", method="tan", torch="Tan", inplace=True, libm=True, promotion=F,
               precision=FULL)
-arcsin_p = unary("arcsin", "xp.asin(x)", "Inverse sine.", torch="Asin", libm=True, promotion=F, precision=FULL)
-arccos_p = unary("arccos", "xp.acos(x)", "Inverse cosine.", torch="Acos", libm=True, promotion=F, precision=FULL)
-arctan_p = unary("arctan", "xp.atan(x)", "Inverse tangent.", torch="Atan", libm=True, promotion=F)
-sinh_p = unary("sinh", "xp.sinh(x)", "Hyperbolic sine.", torch="Sinh", libm=True, promotion=F, precision=FULL)
-cosh_p = unary("cosh", "xp.cosh(x)", "Hyperbolic cosine.", torch="Cosh", libm=True, promotion=F, precision=FULL)
+arcsin_p = unary("arcsin", "xp.asin(x)", "Inverse sine.", method="asin", inplace=True, torch="Asin", libm=True,
+                 promotion=F, precision=FULL)
+arccos_p = unary("arccos", "xp.acos(x)", "Inverse cosine.", method="acos", inplace=True, torch="Acos", libm=True,
+                 promotion=F, precision=FULL)
+arctan_p = unary("arctan", "xp.atan(x)", "Inverse tangent.", method="atan", inplace=True, torch="Atan", libm=True,
+                 promotion=F)
+sinh_p = unary("sinh", "xp.sinh(x)", "Hyperbolic sine.", method="sinh", inplace=True, torch="Sinh", libm=True,
+               promotion=F, precision=FULL)
+cosh_p = unary("cosh", "xp.cosh(x)", "Hyperbolic cosine.", method="cosh", inplace=True, torch="Cosh", libm=True,
+               promotion=F, precision=FULL)
 tanh_p = unary("tanh", "xp.tanh(x)", "Hyperbolic tangent.", method="tanh", torch="Tanh", inplace=True, libm=True,
                promotion=F)
 exp_p = unary("exp", "xp.exp(x)", "e**x.", method="exp", torch="Exp", inplace=True, libm=True, promotion=F,
               precision=FULL)
-exp2_p = unary("exp2", "xp.exp2(x)", "2**x.", torch="Exp2", libm=True, promotion=F, precision=FULL)
+exp2_p = unary("exp2", "xp.exp2(x)", "2**x.", method="exp2", inplace=True, torch="Exp2", libm=True, promotion=F,
+               precision=FULL)
 exp2_p.non_standard = 'xp.exp2'
 expm1_p = unary("expm1", "xp.expm1(x)", "e**x - 1, accurate near 0.", method="expm1", torch="Expm1", inplace=True,
                 libm=True, promotion=F, precision=FULL)
 log_p = unary("log", "xp.log(x)", "Natural logarithm.", method="log", torch="Log", inplace=True, libm=True, promotion=F,
               precision=FULL)
-log2_p = unary("log2", "xp.log2(x)", "Base-2 logarithm.", torch="Log2", libm=True, promotion=F, precision=FULL)
-log10_p = unary("log10", "xp.log10(x)", "Base-10 logarithm.", torch="Log10", libm=True, promotion=F, precision=FULL)
+log2_p = unary("log2", "xp.log2(x)", "Base-2 logarithm.", method="log2", inplace=True, torch="Log2", libm=True,
+               promotion=F, precision=FULL)
+log10_p = unary("log10", "xp.log10(x)", "Base-10 logarithm.", method="log10", inplace=True, torch="Log10", libm=True,
+                promotion=F, precision=FULL)
 log1p_p = unary("log1p", "xp.log1p(x)", "log(1 + x), accurate near 0.", method="log1p", torch="Log1P", inplace=True,
                 libm=True, promotion=F, precision=FULL)
 sqrt_p = unary("sqrt", "xp.sqrt(x)", "Square root.", method="sqrt", torch="Sqrt", inplace=True, promotion=F)
@@ -139,10 +147,10 @@ floor_p = unary("floor", "xp.floor(x)", "Floor.", method="floor", torch="Floor",
 ceil_p = unary("ceil", "xp.ceil(x)", "Ceiling.", method="ceil", torch="Ceil", inplace=True, differentiable=False)
 round_p = unary("round", "xp.round(x)", "Round half to even, to an integral value.", dnp="rint", method="round",
                 torch="Round", inplace=True, differentiable=False)
-logical_not_p = unary("logical_not", "xp.logical_not(x)", "Logical not.", differentiable=False)
+logical_not_p = unary("logical_not", "xp.logical_not(x)", "Logical not.", method="logical_not", differentiable=False)
 logical_not_p.non_standard = (
     "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on")
-isfinite_p = unary("isfinite", "xp.isfinite(x)", "True where finite.", differentiable=False)
+isfinite_p = unary("isfinite", "xp.isfinite(x)", "True where finite.", method="isfinite", differentiable=False)
 stop_gradient_p = unary("stop_gradient", "x", dnp=(), differentiable=False, new_array=False)  # identity, derivative 0
 
 integer_pow_p = Primitive("integer_pow", ("x",), "x ** y", _same_shape, on_numbers="power",  # y: a Python int
@@ -151,37 +159,43 @@ integer_pow_p = Primitive("integer_pow", ("x",), "x ** y", _same_shape, on_numbe
 # ---- binary arithmetic -------------------------------------------------------------------------------
 add_p = binary("add", "x + y", torch="Add", commutative=True)
 sub_p = binary("sub", "x - y", dnp="subtract", torch="Sub")
-mul_p = binary("mul", "x * y", dnp="multiply", torch="Mul", commutative=True)
-div_p = binary("div", "x / y", dnp=("divide", "true_divide"), torch="Div", promotion=TO_FLOAT,
+mul_p = binary("mul", "x * y", method="mul", dnp="multiply", torch="Mul", commutative=True)
+div_p = binary("div", "x / y", method="div", dnp=("divide", "true_divide"), torch="Div", promotion=TO_FLOAT,
                on_numbers="true_divide")  # (on Python numbers: NumPy's inf / nan, not an error)
 pow_p = binary("pow", "x ** y", dnp="power", libm=True, method="pow", torch="Pow", on_numbers="power",
                precision=FULL)  # (dnp.power: by hand)
-maximum_p = binary("maximum", "xp.maximum(x, y)", torch="Maximum")
-minimum_p = binary("minimum", "xp.minimum(x, y)", torch="Minimum")
-arctan2_p = binary("arctan2", "xp.atan2(x, y)", torch="Atan2", libm=True, promotion=TO_FLOAT)
-floor_divide_p = binary("floor_divide", "x // y", differentiable=False, on_numbers="floor_divide")
-mod_p = binary("mod", "x % y", dnp=("mod", "remainder"), torch="Remainder", on_numbers="remainder")
+maximum_p = binary("maximum", "xp.maximum(x, y)", method="maximum", torch="Maximum")
+minimum_p = binary("minimum", "xp.minimum(x, y)", method="minimum", torch="Minimum")
+arctan2_p = binary("arctan2", "xp.atan2(x, y)", method="atan2", torch="Atan2", libm=True, promotion=TO_FLOAT)
+floor_divide_p = binary("floor_divide", "x // y", method="floor_divide", differentiable=False,
+                        on_numbers="floor_divide")
+mod_p = binary("mod", "x % y", method="remainder", dnp=("mod", "remainder"), torch="Remainder", on_numbers="remainder")
 
 # ---- comparisons and logic ---------------------------------------------------------------------------
-eq_p = binary("eq", "x == y", dnp="equal", differentiable=False, commutative=True)
-ne_p = binary("ne", "x != y", dnp="not_equal", differentiable=False, commutative=True)
-lt_p = binary("lt", "x < y", dnp="less", differentiable=False)
-le_p = binary("le", "x <= y", dnp="less_equal", differentiable=False)
-gt_p = binary("gt", "x > y", dnp="greater", differentiable=False)
-ge_p = binary("ge", "x >= y", dnp="greater_equal", differentiable=False)
-logical_and_p = binary("logical_and", "xp.logical_and(x, y)", promotion=None, differentiable=False, commutative=True)
+eq_p = binary("eq", "x == y", method="eq", dnp="equal", differentiable=False, commutative=True)
+ne_p = binary("ne", "x != y", method="ne", dnp="not_equal", differentiable=False, commutative=True)
+lt_p = binary("lt", "x < y", method="lt", dnp="less", differentiable=False)
+le_p = binary("le", "x <= y", method="le", dnp="less_equal", differentiable=False)
+gt_p = binary("gt", "x > y", method="gt", dnp="greater", differentiable=False)
+ge_p = binary("ge", "x >= y", method="ge", dnp="greater_equal", differentiable=False)
+logical_and_p = binary("logical_and", "xp.logical_and(x, y)", method="logical_and", promotion=None,
+                       differentiable=False, commutative=True)
 logical_and_p.non_standard = (
     "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on")
-logical_or_p = binary("logical_or", "xp.logical_or(x, y)", promotion=None, differentiable=False, commutative=True)
-logical_xor_p = binary("logical_xor", "xp.logical_xor(x, y)", promotion=None, differentiable=False, commutative=True)
+logical_or_p = binary("logical_or", "xp.logical_or(x, y)", method="logical_or", promotion=None, differentiable=False,
+                      commutative=True)
+logical_xor_p = binary("logical_xor", "xp.logical_xor(x, y)", method="logical_xor", promotion=None,
+                       differentiable=False, commutative=True)
 logical_xor_p.non_standard = (
     "the standard's takes booleans only; NumPy's (and dnp's) takes any dtype, which emitted code passes on")
-bitwise_and_p = binary("bitwise_and", "xp.bitwise_and(x, y)", promotion=None,  # integers and booleans
+bitwise_and_p = binary("bitwise_and", "xp.bitwise_and(x, y)", method="bitwise_and", promotion=None,  # (integers,
+                       differentiable=False)                                                       # booleans)
+bitwise_or_p = binary("bitwise_or", "xp.bitwise_or(x, y)", method="bitwise_or", promotion=None, differentiable=False)
+bitwise_xor_p = binary("bitwise_xor", "xp.bitwise_xor(x, y)", method="bitwise_xor", promotion=None,
                        differentiable=False)
-bitwise_or_p = binary("bitwise_or", "xp.bitwise_or(x, y)", promotion=None, differentiable=False)
-bitwise_xor_p = binary("bitwise_xor", "xp.bitwise_xor(x, y)", promotion=None, differentiable=False)
 invert_p = unary("invert", "xp.bitwise_invert(x)", "Bitwise not of integers; logical not of booleans.",
-                 dnp=("invert", "bitwise_not"), differentiable=False)  # (a function, not `~x`: ~True is -2 in Python)
+                 dnp=("invert", "bitwise_not"), method="bitwise_not",
+                 differentiable=False)  # (a function, not `~x`: ~True is -2 in Python)
 
 _SAME_WIDTH_INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 

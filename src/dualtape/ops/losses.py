@@ -49,7 +49,8 @@ binary_cross_entropy_p = binary(
     "Binary cross entropy of probabilities x and targets y, each log clamped at -100 (as PyTorch's).",
     dnp=(), torch="BinaryCrossEntropy", promotion=None, precision=FULL, libm=True,
     impl=helper_evaluator(_binary_cross_entropy_helper), helpers={"binary_cross_entropy": _binary_cross_entropy_helper})
-binary_cross_entropy_p.non_standard = "a runtime helper: both logs clamped at -100 (NumPy's without its log-of-0 warning)"
+binary_cross_entropy_p.non_standard = (
+    "a runtime helper: both logs clamped at -100 (NumPy's without its log-of-0 warning)")
 
 defelementwise(
     binary_cross_entropy_p,

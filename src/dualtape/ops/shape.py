@@ -149,7 +149,8 @@ def _concatenate_vjp_rule(k):
     return rule
 
 
-for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, concatenate_p, contiguous_p, diagonal_p):
+for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, concatenate_p, contiguous_p,
+              diagonal_p):
     deflinear(_prim)
 for _prim in (reshape_p, transpose_p, broadcast_to_p, squeeze_p, expand_dims_p, diagonal_p):
     _prim.view = True
