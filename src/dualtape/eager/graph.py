@@ -18,7 +18,8 @@ _NAMED_BY_OPERANDS = frozenset({"matmul", "pow", "sub", "mod", "reduce_sum", "re
 def torch_name(prim, operands, params=None) -> str:
     """PyTorch's name for the backward node of prim (its row's torch_node face): its overload shows in the
     number (x ** 2 is PowBackward0, x ** y PowBackward1, 2 ** x PowBackward2; x % 2 RemainderBackward0, x % y
-    RemainderBackward1; sum() SumBackward0, sum(dim) SumBackward1), matmul by ranks (Mm, Mv, Dot), indexing by index kind (Select, Slice or Index)."""
+    RemainderBackward1; sum() SumBackward0, sum(dim) SumBackward1), matmul by ranks (Mm, Mv, Dot), indexing by
+    index kind (Select, Slice or Index)."""
     name, params = prim.name, params or {}
     scalar = [type(x) in (int, float) for x in operands]  # a Python number, not a tensor (nor np.float64)
     if name == "matmul":
