@@ -115,6 +115,22 @@ def test_a_compiled_forward_pass_is_differentiable_with_eager_backward():
     np.testing.assert_allclose(x.grad.numpy(), x_eager.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+def test_a_compiled_forward_pass_with_integer_tensor_arguments_is_differentiable():
+    """Index tensors passed to a compiled forward pass are held while its VJP runs (only the tensors requiring
+    grad are differentiated): indexing, gather and an embedding-style lookup."""
+    table = dt.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    lookup = dt.compile(lambda t, rows, cols: (t[rows] * 2).sum() + t.gather(1, cols).sum())
+    rows, cols = dt.tensor(np.array([0, 2, 2])), dt.tensor(np.array([[1], [0], [2], [2]]))
+    for _ in range(2):
+        table.grad = None
+        lookup(table, rows, cols).backward()
+        expected = np.zeros((4, 3))
+        np.add.at(expected, [0, 2, 2], 2.0)
+        np.add.at(expected, (np.arange(4), [1, 0, 2, 2]), 1.0)
+        np.testing.assert_array_equal(table.grad.numpy(), expected)
+    assert lookup.cache_size == 1
+
+
 def test_reading_a_value_into_python_while_compiling_names_the_line():
     model, opt, _ = model_and_step("sgd", clip=False)
 

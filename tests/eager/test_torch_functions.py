@@ -209,6 +209,11 @@ FORMS = {
     "chunk": (X34, (2,)), "tensor_split": (X34, (2, 1)), "unbind": (X34, (1,)), "cholesky": (SQUARE, (True,)),
     "inverse": (SQUARE, ()), "det": (SQUARE, ()), "logdet": (SQUARE, ()), "slogdet": (SQUARE, ()),
     "matrix_power": (SQUARE, (2,)), "logit": (X34 / 2, (0.1,)), "xlogy": (X34, (X34 + 1,)),
+    "gather": (X34, (1, np.array([[0, 3], [1, 1], [2, 0]]))), "take_along_dim": (X34, (np.array([[2], [0], [3]]), 1)),
+    "index_select": (X34, (1, np.array([3, 0]))), "masked_select": (X34, (X34 > 0,)), "select": (X34, (1, 2)),
+    "topk": (X34, (2,)), "lerp": (X34, (X34 * 2, 0.25)), "reciprocal": (X34, ()), "rsqrt": (X34 * X34 + 1, ()),
+    "bmm": (X34.reshape(1, 3, 4), (X34.T.reshape(1, 4, 3),)), "mv": (X34, (X34[0],)), "isnan": (X34, ()),
+    "isinf": (X34, ()),
 }
 
 

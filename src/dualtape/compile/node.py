@@ -24,8 +24,7 @@ class CompiledNode(Node):
         if create_graph:
             raise NotImplementedError("backward(create_graph=True) through a dt.compile'd function is not "
                                       "supported; differentiate the eager function instead")
-        bars = self.entry.differentiable["vjp"](self.values, g._array if isinstance(g, Tensor) else g)
-        return tuple(bars[i] for i in self.entry.differentiable["inputs"])
+        return tuple(self.entry.differentiable["vjp"](self.values, g._array if isinstance(g, Tensor) else g))
 
     def free(self) -> None:
         super().free()
@@ -44,7 +43,14 @@ def plan_backward(entry, needs_grad, leaves, positions, slots) -> None:
     program, k = entry.program, output[0]
 
     def program_vjp(values, g):
-        _, pullback = vjp(lambda *xs: eval_program(program, list(xs))[k], *values)
+        """The cotangents of the differentiated inputs alone (the others, integer indices among them, held)."""
+        def of_differentiated(*xs):
+            every = list(values)
+            for i, x in zip(inputs, xs):
+                every[i] = x
+            return eval_program(program, every)[k]
+
+        _, pullback = vjp(of_differentiated, *[values[i] for i in inputs])
         return pullback(g)
 
     entry.differentiable = {"inputs": inputs, "vjp": jit(program_vjp), "output": k, "n_args": len(positions)}

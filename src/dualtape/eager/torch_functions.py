@@ -10,13 +10,9 @@ from __future__ import annotations
 import itertools
 import operator
 import warnings
-from collections import namedtuple
-from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .._util import normalize_axis
-from ..core.primitive import trace_of
 from ..numpy import arrange as _ar
 from ..numpy import contractions as _la
 from ..numpy import diagonals as _dg
@@ -27,87 +23,24 @@ from ..numpy import scans as _sc
 from ..numpy import shapes as _sh
 from ..numpy import special as _sp
 from ..numpy._base import dtype as dtype_of
-from ..numpy._base import ndim, shape, shape_error
+from ..numpy._base import ndim, shape
 from ..numpy.einsum import einsum as _dnp_einsum
 from ..numpy.joins import axis_index
 from ..numpy.methods import ARRAY_METHODS
-from . import devices as _device
-from .storage import clone as _clone
+from .torch_selection import SELECTION_ROWS, _argsort
+from .torch_rows import (
+    Row,
+    _at_least,
+    _concrete,
+    _ints,
+    _need,
+    _one,
+    _renamed,
+    _sizes,
+    _with_node,
+    sort_result,
+)
 
-sort_result = namedtuple("sort", ["values", "indices"])  # (torch.return_types.sort)
-
-
-class Row(NamedTuple):
-    """One PyTorch name: impl(node, input, ...) has PyTorch's signature after `node`, the name (or the names, by
-    case) of the graph node it records, None where dnp's primitives record PyTorch's names themselves. It becomes
-    a Tensor method (method=True) and a dt function (function=True, or the function form's own signature); doc
-    is the docstring where impl is a lambda (`_plain(fn)`: fn on its operands, as one node unless node is None)."""
-
-    name: str
-    impl: Callable
-    node: object = None
-    method: bool = True
-    function: object = True
-    doc: str | None = None
-
-
-def _one(node, fn, operands, *static):
-    """fn(*operands, *static). With a tensor among the operands: recorded as one node named `node` (when not
-    None), and a new tensor, never an operand or its array (as PyTorch's results). Otherwise fn's result."""
-    tensors = [o for o in operands if _is_tensor(o)]
-    if not tensors:
-        return fn(*operands, *static)
-    if node is None:
-        out = fn(*operands, *static)
-    else:
-        from .composite import composite  # (composite nodes build on Tensor, which builds on this module)
-
-        out = composite(node, fn, operands, *static)
-    if not _is_tensor(out):
-        return out
-    if any(out is t for t in tensors):
-        return _clone(out)
-    data, xp = out._array, _device.module_of(out._array)
-    if trace_of(data) is None and any(type(t._array) is type(data) and xp.may_share_memory(data, t._array)
-                                      for t in tensors):  # (fn returned its operand, or a view of it)
-        out._array = data.copy()
-        if out.grad_fn is not None:
-            out.grad_fn.out_data = out._array
-    return out
-
-
-def _renamed(pieces: tuple, node: str) -> tuple:
-    """pieces (views of one tensor, each its own slicing node) with their nodes named as PyTorch's."""
-    for piece in pieces:
-        if _is_tensor(piece) and piece.grad_fn is not None:
-            piece.grad_fn._name = node
-    return pieces
-
-
-def _ints(value) -> tuple:
-    """An int, or a sequence of ints (a tensor's too), as a tuple of ints."""
-    if getattr(value, "shape", None) == () or (hasattr(value, "__index__") and not hasattr(value, "shape")):
-        return (operator.index(value),)
-    return tuple(operator.index(v) for v in value)
-
-
-def _need(ok: bool, op: str, problem: str, fix: str) -> None:
-    if not ok:
-        raise shape_error(op, problem, fix=fix)
-
-
-def _concrete(value):
-    """A tensor or array argument that fixes shapes (repeats, split indices, tensordot's dims) as Python ints."""
-    if not hasattr(value, "shape"):
-        return value
-    values = np.asarray(getattr(value, "_array", value))
-    return values.tolist() if values.ndim else int(values)
-
-
-_is_tensor = lambda x: getattr(x, "_dt_eager", False)
-_sizes = lambda args: _ints(args[0]) if len(args) == 1 else _ints(args)  # (`x.flip(0, 1)`, `x.flip([0, 1])`)
-_at_least = lambda op, x, n: _need(ndim(x) >= n, op, f"input tensor must have at least {n} dimensions, got shape "
-                                   f"{shape(x)}", f"give a tensor of {n} or more dimensions")
 _plain = lambda fn: lambda node, *operands: _one(node, fn, list(operands))  # (a row that is fn on its operands)
 _logdet_of = lambda sign, logabsdet: _ew.where(_ew.less(sign, 0), np.array(np.nan, dtype_of(logabsdet)), logabsdet)
 _polygamma = lambda node, input, n: _one(node if operator.index(n) == 0 else None, _polygamma_of, [input], n)
@@ -199,19 +132,6 @@ def _scan(fn):
 
     impl.__doc__ = f"{fn.__doc__.split(' along')[0]} along dim, in dtype if given (int64 for integers)."
     return impl
-
-
-def _argsort(node, input, dim=-1, descending=False, *, stable=False):  # noqa: A002
-    """Indices that sort input along dim, always stably (equal values keep their order; NaN counts largest)."""
-    x = input.detach() if _is_tensor(input) else input
-    if ndim(x) == 0:
-        normalize_axis(dim, 1, "argsort")
-        return _sh.reshape(_sc.argsort(x, None), ())
-    dim = axis_index(dim, ndim(x), "argsort")
-    if not descending:
-        return _sc.argsort(x, dim)
-    backwards = _sc.argsort(_ar.flip(x, dim), dim)  # (stable ascending of the reversed: ties come out reversed)
-    return _ew.subtract(shape(x)[dim] - 1, _ar.flip(backwards, dim))
 
 
 def _sort(node, input, dim=-1, descending=False, *, stable=None):  # noqa: A002
@@ -369,23 +289,14 @@ ROWS = (
     Row("logit", lambda node, input, eps=None: _one(node, _logit_of, [input], eps), "LogitBackward0",
         doc="log(p / (1 - p)); with eps, p clamped to [eps, 1 - eps] first (its gradient 0 outside)."),
     Row("xlogy", _xlogy, ("XlogyBackward0", "XlogyBackward1", "XlogyBackward2")),  # (tensors, number first, second)
-)
-
-
-def _with_node(row: Row, impl):
-    """impl with the row's node bound: a method (self first) or a function (input first)."""
-    def bound(*args, **kwargs):
-        return impl(row.node, *args, **kwargs)
-
-    bound.__name__ = bound.__qualname__ = row.name
-    bound.__doc__ = impl.__doc__ or row.doc
-    return bound
+) + SELECTION_ROWS  # (gather, topk, lerp, ...: torch_selection.py)
 
 
 TorchFunctionMethods = type("TorchFunctionMethods", (), {
     "__doc__": "Tensor's methods made from ROWS (PyTorch's names and arguments over dnp's functions); they take "
                "precedence over the shared NumPy-style methods of the same names (sort, repeat, cumsum, ...).",
-    "__module__": __name__, "__slots__": (), **{row.name: _with_node(row, row.impl) for row in ROWS if row.method}})
+    "__module__": __name__, "__slots__": (),
+    **{row.name: _with_node(row, row.impl) for row in ROWS if row.method}})
 
 FUNCTIONS = {row.name: _with_node(row, row.impl if row.function is True else row.function)
              for row in ROWS if row.function}

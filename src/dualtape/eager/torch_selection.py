@@ -1,0 +1,167 @@
+"""PyTorch's selecting and small arithmetic methods over dnp's indexing and elementwise functions: gather,
+take_along_dim, index_select, masked_select, select, topk (and argsort, which sort and topk share), where, lerp,
+reciprocal, rsqrt, bmm, mv, view_as, type_as, isnan and isinf. Rows as torch_functions.py's (torch_rows.Row), recorded as PyTorch's nodes."""
+
+from __future__ import annotations
+
+import operator
+from collections import namedtuple
+
+import numpy as np
+
+from .._util import normalize_axis
+from ..numpy import arrange as _ar
+from ..numpy import contractions as _la
+from ..numpy import elementwise as _ew
+from ..numpy import predicates as _pr
+from ..numpy import scans as _sc
+from ..numpy import shapes as _sh
+from ..numpy._base import dtype as dtype_of
+from ..numpy._base import ndim, shape
+from ..numpy.joins import axis_index
+from .torch_rows import Row, _is_tensor, _need, _one, _renamed
+
+topk_result = namedtuple("topk", ["values", "indices"])  # (torch.return_types.topk)
+
+
+def _index_array(index, op: str):
+    """An index tensor (or an array, or a list, as an array), checked to hold integers (its values are not read:
+    under dt.compile they are traced)."""
+    index = index if hasattr(index, "dtype") else np.asarray(index)
+    if np.dtype(dtype_of(index)).kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {dtype_of(index)}; pass indices as an "
+                        "integer tensor (e.g. dt.tensor([0, 2]) or index.long())")
+    return index
+
+
+def _gather(node, input, dim, index, *, sparse_grad=False):  # noqa: A002
+    """out[i][j] = input[i][index[i][j]] along dim (for dim 1): index has input's rank and, off dim, no larger
+    sizes; each value's gradient goes back to where it was read."""
+    index = _index_array(index, "gather")
+    dim = axis_index(dim, max(ndim(input), 1), "gather")
+    _need(ndim(index) == ndim(input), "gather", f"index of shape {shape(index)} must have the input's rank "
+          f"({ndim(input)}, shape {shape(input)})", "reshape or unsqueeze the index")
+    _need(all(i <= n for d, (i, n) in enumerate(zip(shape(index), shape(input))) if d != dim), "gather",
+          f"index of shape {shape(index)} is larger than input of shape {shape(input)} off dimension {dim}",
+          "index must not be larger than input in any dimension but dim")
+    return _one(node, _gathered, [input, index], dim)
+
+
+def _gathered(x, index, dim):
+    """x (cut to index's sizes off dim) read along dim at index."""
+    if ndim(x) == 0:
+        return x
+    cut = tuple(slice(None) if d == dim else slice(0, i) for d, i in enumerate(shape(index)))
+    if any(s.stop is not None and s.stop < n for s, n in zip(cut, shape(x))):
+        x = _sh.getitem(x, cut)
+    return _sh.take_along_axis(x, index, dim)
+
+
+def _take_along_dim(node, input, indices, dim=None):  # noqa: A002
+    """input read at indices along dim, broadcasting as NumPy's take_along_axis (None: of the flattened input)."""
+    indices = _index_array(indices, "take_along_dim")
+    if dim is None:
+        return _one(node, _sh.take_along_axis, [_sh.reshape(input, (-1,)), _sh.reshape(indices, (-1,))], 0)
+    return _one(node, _sh.take_along_axis, [input, indices], axis_index(dim, max(ndim(input), 1), "take_along_dim"))
+
+
+def _index_select(node, input, dim, index):  # noqa: A002
+    """input's entries at index (a 0-d or 1-d integer tensor) along dim, in that order."""
+    index = _index_array(index, "index_select")
+    _need(ndim(index) <= 1, "index_select", f"index must be 0-d or 1-d, got shape {shape(index)}",
+          "flatten the index, or use gather for one index per element")
+    dim = axis_index(dim, max(ndim(input), 1), "index_select")
+    return _one(node, _selected, [input, _sh.reshape(index, (-1,))], dim)
+
+
+_selected = lambda x, index, dim: _sh.getitem(x, (slice(None),) * dim + (index,))
+
+
+def _masked_select(node, input, mask):  # noqa: A002
+    """The 1-d tensor of input's entries where mask (broadcast with input) is True, in row-major order."""
+    data = np.asarray(getattr(mask, "_array", mask))
+    _need(data.dtype == np.bool_, "masked_select", f"mask must be a boolean tensor, got dtype {data.dtype}",
+          "compare first, e.g. x.masked_select(x > 0)")
+    both = np.broadcast_shapes(shape(input), data.shape)
+    picked = _sh.getitem(_sh.broadcast_to(input, both), np.broadcast_to(data, both))
+    return _renamed((picked,), node)[0]  # (its size depends on the mask's values: not one cached node)
+
+
+def _select(node, input, dim, index):  # noqa: A002
+    """The view of input at index along dim, that dim removed."""
+    dim = axis_index(dim, ndim(input), "select")
+    return _sh.getitem(input, (slice(None),) * dim + (operator.index(index),))
+
+
+def _topk(node, input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    """(values, indices) of the k largest (or smallest) entries along dim, largest first (smallest first)."""
+    dim = axis_index(dim, max(ndim(input), 1), "topk")
+    size = shape(input)[dim] if ndim(input) else 1
+    k = operator.index(k)
+    _need(0 <= k <= size, "topk", f"k ({k}) out of range for dimension {dim} of size {size}", "take 0 <= k <= size")
+    order = _argsort(None, input, dim, largest)
+    indices = _sh.getitem(order, (slice(None),) * dim + (slice(0, k),)) if ndim(input) else order
+    return topk_result(_one(node, _gathered, [input, indices], dim), indices)
+
+
+def _argsort(node, input, dim=-1, descending=False, *, stable=False):  # noqa: A002
+    """Indices that sort input along dim, always stably (equal values keep their order; NaN counts largest)."""
+    x = input.detach() if _is_tensor(input) else input
+    if ndim(x) == 0:
+        normalize_axis(dim, 1, "argsort")
+        return _sh.reshape(_sc.argsort(x, None), ())
+    dim = axis_index(dim, ndim(x), "argsort")
+    if not descending:
+        return _sc.argsort(x, dim)
+    backwards = _sc.argsort(_ar.flip(x, dim), dim)  # (stable ascending of the reversed: ties come out reversed)
+    return _ew.subtract(shape(x)[dim] - 1, _ar.flip(backwards, dim))
+
+
+def _lerp(node, input, end, weight):  # noqa: A002
+    """input + weight (end - input)."""
+    if _is_tensor(weight):
+        return _one(node[1], _lerped, [input, end, weight])
+    return _one(node[0], _lerped_by, [input, end], float(weight))
+
+
+_lerped = lambda start, end, weight: _ew.add(start, _ew.multiply(weight, _ew.subtract(end, start)))
+_lerped_by = lambda start, end, weight: _lerped(start, end, weight)  # (a number: static in the cached node)
+
+
+def _bmm(node, input, mat2):  # noqa: A002
+    """Batched matrix products of two (b, n, m) and (b, m, p) tensors."""
+    _need(ndim(input) == 3 and ndim(mat2) == 3 and shape(input)[0] == shape(mat2)[0], "bmm",
+          f"expected batches of matrices of one batch size, got shapes {shape(input)} and {shape(mat2)}",
+          "use matmul to broadcast batch dimensions")
+    return _one(node, _la.matmul, [input, mat2])
+
+
+def _type_as(node, input, other):  # noqa: A002
+    """input in other's dtype (input itself where they already agree)."""
+    return input if input.dtype == other.dtype else input.to(other.dtype)
+
+
+SELECTION_ROWS = (
+    Row("gather", _gather, "GatherBackward0"),
+    Row("take_along_dim", _take_along_dim, "GatherBackward0"),
+    Row("index_select", _index_select, "IndexSelectBackward0"),
+    Row("masked_select", _masked_select, "MaskedSelectBackward0"),
+    Row("select", _select),
+    Row("topk", _topk, "TopkBackward0"),
+    Row("where", lambda node, input, condition, other: _ew.where(condition, input, other), function=False,
+        doc="input where condition is True, else other (condition first in dt.where)."),
+    Row("lerp", _lerp, ("LerpBackward0", "LerpBackward1")),  # (by a number, by a tensor)
+    Row("reciprocal", lambda node, input: _one(node, _ew.reciprocal, [input]), "ReciprocalBackward0",
+        doc="1 / input."),
+    Row("rsqrt", lambda node, input: _one(node, _reciprocal_sqrt, [input]), "RsqrtBackward0",
+        doc="1 / sqrt(input)."),
+    Row("bmm", _bmm, "BmmBackward0"),
+    Row("mv", lambda node, input, vec: _la.matmul(input, vec), doc="The product of a matrix and a vector."),
+    Row("view_as", lambda node, input, other: _sh.reshape(input, shape(other)), function=False,
+        doc="input viewed in other's shape."),
+    Row("type_as", _type_as, function=False),
+    Row("isnan", lambda node, input: _pr.isnan(input), doc="True where input is NaN."),
+    Row("isinf", lambda node, input: _pr.isinf(input), doc="True where input is infinite."),
+)
+
+_reciprocal_sqrt = lambda x: _ew.reciprocal(_ew.sqrt(x))
