@@ -1,6 +1,7 @@
 """PyTorch's selecting and small arithmetic methods over dnp's indexing and elementwise functions: gather,
-take_along_dim, index_select, masked_select, select, topk (and argsort, which sort and topk share), where, lerp,
-reciprocal, rsqrt, bmm, mv, view_as, type_as, isnan and isinf. Rows as torch_functions.py's (torch_rows.Row), recorded as PyTorch's nodes."""
+take_along_dim, index_select, masked_select, select, topk (and argsort, which sort and topk share), where,
+lerp, reciprocal, rsqrt, bmm, mv, view_as, type_as, isnan and isinf. Rows as torch_functions.py's
+(torch_rows.Row), recorded as PyTorch's nodes."""
 
 from __future__ import annotations
 
