@@ -372,6 +372,8 @@ VIEWS = {
     "diagonal(1)": lambda y: y.diagonal(1),
     "diagonal of t": lambda y: y.t().diagonal(-1),
     "diagonal of a plane": lambda y: y.view(2, 1, 3).diagonal(0, 0, 2),
+    "element": lambda y: y[1, 2],
+    "element of t": lambda y: y.t()[2, 0],
 }
 
 CHANGES = {  # in place, of the base y or of a sibling view of it; w: a leaf of y's shape
