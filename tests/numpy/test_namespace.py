@@ -2,6 +2,8 @@
 log_softmax (stable for huge inputs, and compositions rather than primitives), clip, dot (NumPy's N-D rule),
 outer, inner, vdot, norm (every implemented ord), stack and friends; eager and under dt.jit."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, note, settings
@@ -24,12 +26,14 @@ def test_statistics_match_numpy(name, data):
     keepdims = data.draw(st.booleans(), label="keepdims")
     x = data.draw(arrays(data.draw(dtypes(ALL)), shape, ANY), label="x")
     kwargs = dict(axis=axis, keepdims=keepdims)
-    if name != "mean":
-        kwargs["ddof"] = data.draw(st.integers(0, 1), label="ddof")
+    if name != "mean":  # (up to 3: as many degrees of freedom as elements or more, NaN as NumPy's)
+        kwargs["ddof"] = data.draw(st.integers(0, 3), label="ddof")
     np_fn, dt_fn = getattr(np, name), getattr(dnp, name)
     loose = x.dtype == np.float32  # var's two passes round differently from NumPy's in float32
-    check_op(lambda x: np_fn(x, **kwargs), lambda x: dt_fn(x, **kwargs), (x,),
-             rtol=1e-4 if loose else None, atol=1e-5 if loose else None)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # (NumPy's "Degrees of freedom <= 0")
+        check_op(lambda x: np_fn(x, **kwargs), lambda x: dt_fn(x, **kwargs), (x,),
+                 rtol=1e-4 if loose else None, atol=1e-5 if loose else None)
 
 
 @pytest.mark.parametrize("name", ["mean", "var", "std"])
@@ -49,6 +53,13 @@ def test_statistics_of_empty_axes_are_nan_like_numpy():
     check_op(lambda x: np.mean(x, axis=0), lambda x: dnp.mean(x, axis=0), (x,))
     check_op(lambda x: np.var(x, axis=0), lambda x: dnp.var(x, axis=0), (x,))
 
+
+
+def test_var_without_degrees_of_freedom_is_nan_as_numpy_and_pytorch():
+    """ddof at least the count (one sample with ddof=1, none at all): NaN, not -0.0 from a negative divisor."""
+    with np.errstate(all="ignore"):
+        assert np.isnan(dnp.var(np.ones(1), ddof=2)) and np.isnan(dnp.std(np.ones((2, 1)), axis=1, ddof=1)).all()
+        assert np.isnan(dt.tensor(np.zeros(0, np.float32)).var().item())
 
 # ---- logsumexp / softmax / log_softmax -----------------------------------------------------------------
 def _naive_logsumexp(x, axis=None, keepdims=False):

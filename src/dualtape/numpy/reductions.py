@@ -78,7 +78,8 @@ def mean(x, axis=None, keepdims=False, dtype=None):
 def var(x, axis=None, keepdims=False, ddof=0, dtype=None):
     x = _in_dtype(x, dtype)
     centred = ew.subtract(x, mean(x, axis, keepdims=True))
-    return ew.divide(sum(ew.square(centred), axis, keepdims), _count(x, axis) - ddof)
+    freedom = _count(x, axis) - ddof  # (at least 0, as NumPy's: NaN where there is none, as PyTorch's too)
+    return ew.divide(sum(ew.square(centred), axis, keepdims), freedom if freedom > 0 else 0)
 
 
 def std(x, axis=None, keepdims=False, ddof=0, dtype=None):
