@@ -210,8 +210,8 @@ def test_random_values_are_drawn_on_each_call_as_eager_draws_them():
     """dt.randn / dt.rand inside a compiled function are program inputs drawn anew per call, from the same
     generator in the same order: with one seed, compiled calls give eager's numbers, and no retrace."""
 
-    def noisy(x):
-        return x * dt.rand(4) + dt.randn(4, dtype=np.float64) * 0.1
+    def noisy(x):  # (device="cpu" named too: still drawn per call)
+        return x * dt.rand(4) + dt.randn(4, dtype=np.float64, device="cpu") * 0.1
 
     x = dt.tensor(np.linspace(0.0, 1.0, 4))
     dt.manual_seed(5)

@@ -78,10 +78,11 @@ def draw(method: str, shape: tuple, dtype, requires_grad, device, generator=None
     def values():
         return getattr(stream._rng, method)(size=shape, **args).astype(dtype, copy=False)  # (the latest seed's)
 
-    if LIFTING.stack and device is None:
+    device = None if device is None else _device.parse(device)
+    if LIFTING.stack and (device is None or device.type == "cpu"):  # (device="cpu" too: drawn anew each call)
         return LIFTING.stack[-1].random(values, ShapedArray(shape, dtype), bool(requires_grad))
     array = values()
-    return leaf(array if device is None else _device.move(array, _device.parse(device)), requires_grad)
+    return leaf(array if device is None else _device.move(array, device), requires_grad)
 
 
 def randn(*sizes, size=None, generator=None, out=None, dtype=None, device=None,

@@ -17,6 +17,8 @@ from ..numpy import shapes as _sh
 from ..ops.linalg import addmm_p
 from ..ops.neural import nll_loss_p
 from . import pointwise_losses as _pointwise
+from .layer_functions import (  # noqa: F401 - re-exported: activations, dropout, layer_norm, embedding
+    dropout, elu, embedding, gelu, hardtanh, layer_norm, leaky_relu, silu, softplus)
 from .pointwise_losses import (  # noqa: F401 - re-exported: nn.functional holds every loss
     binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, l1_loss, mse_loss, smooth_l1_loss)
 
