@@ -213,7 +213,9 @@ FORMS = {
     "index_select": (X34, (1, np.array([3, 0]))), "masked_select": (X34, (X34 > 0,)), "select": (X34, (1, 2)),
     "topk": (X34, (2,)), "lerp": (X34, (X34 * 2, 0.25)), "reciprocal": (X34, ()), "rsqrt": (X34 * X34 + 1, ()),
     "bmm": (X34.reshape(1, 3, 4), (X34.T.reshape(1, 4, 3),)), "mv": (X34, (X34[0],)), "isnan": (X34, ()),
-    "isinf": (X34, ()),
+    "isinf": (X34, ()), "median": (X34, (1,)), "kthvalue": (X34, (2, 0)), "trunc": (X34 * 3, ()),
+    "frac": (X34 * 3, ()), "scatter_add": (X34, (0, np.array([[2, 0, 1, 1]]), X34)),
+    "scatter": (X34, (1, np.array([[3], [0], [1]]), X34)), "index_add": (X34, (1, np.array([1, 1]), X34[:, :2])),
 }
 
 

@@ -30,6 +30,14 @@ CALLS = {
     "rsqrt": lambda L, x: (x * x + 1).rsqrt(),
     "bmm": lambda L, x: x.bmm(x.transpose(1, 2)),
     "mv": lambda L, x: x[0].mv(x[1, 0]),
+    "median": lambda L, x: x.median(),
+    "median dim": lambda L, x: x.median(1)[0] + x.median(2, keepdim=True).values.sum(),
+    "kthvalue": lambda L, x: x.kthvalue(4, dim=2).values,
+    "scatter_add": lambda L, x: x.scatter_add(1, L.tensor(GATHER_INDEX), x[:2, :3] * 2),
+    "scatter": lambda L, x: x.scatter(2, L.tensor(np.argsort(X[:, :2], axis=2)), x[:, :2] ** 2),
+    "scatter value": lambda L, x: L.scatter(x, 0, L.tensor(GATHER_INDEX[:1] % 3), value=0.5),
+    "index_add": lambda L, x: x.index_add(2, L.tensor(np.array([4, 0, 4])), x[..., 1:4].exp(), alpha=0.5),
+    "trunc frac": lambda L, x: (x * 3).trunc() * x + (x * 3).frac(),
     "view_as": lambda L, x: x.view_as(L.ones(5, 12)),
     "type_as": lambda L, x: x.type_as(L.ones(1, dtype=L.float32)) * 2,
 }
@@ -53,6 +61,16 @@ def test_selection_methods_are_pytorchs(call):
     np.testing.assert_allclose(ours, theirs, rtol=1e-6 if ours.dtype == np.float32 else 1e-12)
     assert our_node == their_node
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, atol=1e-12)
+
+
+def test_median_and_kthvalue_indices_and_nan_as_pytorchs():
+    torch = torch_or_skip()
+    data = np.array([[4.0, 1.0, 3.0, 2.0], [2.0, np.nan, 5.0, 0.5], [7.0, 8.0, 6.0, 9.0]])
+    for lib_median, torch_median in ((dt.tensor(data).median(1), torch.tensor(data).median(1)),
+                                     (dt.tensor(data).kthvalue(3, 1), torch.tensor(data).kthvalue(3, 1))):
+        np.testing.assert_array_equal(lib_median.values.numpy(), torch_median.values.numpy())
+        np.testing.assert_array_equal(lib_median.indices.numpy(), torch_median.indices.numpy())
+    assert np.isnan(dt.tensor(data).median().item()) and dt.tensor(data[0]).median().item() == 2.0
 
 
 def test_topk_indices_and_isnan_isinf():
@@ -92,3 +110,9 @@ def test_selection_errors_name_the_op_and_the_fix():
         x.bmm(dt.ones(2, 5, 1, dtype=dt.float64))
     with pytest.raises(ValueError, match=r"masked_select: mask must be a boolean tensor"):
         x.masked_select(dt.ones(5))
+    with pytest.raises(ValueError, match=r"scatter_add: index of shape \(3, 5, 5\) must be no larger than src"):
+        x.scatter_add(1, dt.tensor(np.zeros((3, 5, 5), np.int64)), x)
+    with pytest.raises(ValueError, match=r"index_add: source of shape \(3, 4, 5\) must be \(3, 4, 2\)"):
+        x.index_add(2, dt.tensor([0, 1]), x)
+    with pytest.raises(ValueError, match=r"kthvalue: k \(6\) out of range for dimension 2 of size 5"):
+        x.kthvalue(6)

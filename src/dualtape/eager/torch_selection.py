@@ -1,7 +1,7 @@
-"""PyTorch's selecting and small arithmetic methods over dnp's indexing and elementwise functions: gather,
-take_along_dim, index_select, masked_select, select, topk (and argsort, which sort and topk share), where,
-lerp, reciprocal, rsqrt, bmm, mv, view_as, type_as, isnan and isinf. Rows as torch_functions.py's
-(torch_rows.Row), recorded as PyTorch's nodes."""
+"""PyTorch's selecting and writing methods over dnp's indexing and elementwise functions: gather,
+take_along_dim, index_select, masked_select, select, topk, median, kthvalue (and argsort, which sort shares),
+scatter, scatter_add, index_add, where, lerp, reciprocal, rsqrt, trunc, frac, bmm, mv, view_as, type_as, isnan
+and isinf. Rows as torch_functions.py's (torch_rows.Row), recorded as PyTorch's nodes."""
 
 from __future__ import annotations
 
@@ -15,14 +15,18 @@ from ..numpy import arrange as _ar
 from ..numpy import contractions as _la
 from ..numpy import elementwise as _ew
 from ..numpy import predicates as _pr
+from ..numpy import reductions as _red
 from ..numpy import scans as _sc
 from ..numpy import shapes as _sh
 from ..numpy._base import dtype as dtype_of
 from ..numpy._base import ndim, shape
 from ..numpy.joins import axis_index
+from .tensor_methods import scaled
 from .torch_rows import Row, _is_tensor, _need, _one, _renamed
 
-topk_result = namedtuple("topk", ["values", "indices"])  # (torch.return_types.topk)
+topk_result = namedtuple("topk", ["values", "indices"])  # (torch.return_types.topk, ...)
+median_result = namedtuple("median", ["values", "indices"])
+kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 
 
 def _index_array(index, op: str):
@@ -118,6 +122,104 @@ def _argsort(node, input, dim=-1, descending=False, *, stable=False):  # noqa: A
     return _ew.subtract(shape(x)[dim] - 1, _ar.flip(backwards, dim))
 
 
+def _order_statistic(node, input, position, dim, keepdim, op):  # noqa: A002
+    """(values, indices) of the position-th smallest along dim (0-based; position(size) for a size), NaN sorting
+    last; for the median, NaN and the first NaN's index where the slice holds one (as PyTorch's)."""
+    dim = axis_index(dim, max(ndim(input), 1), op)
+    x = input.detach() if _is_tensor(input) else input
+    if ndim(x) == 0:
+        x, input = _sh.reshape(x, (1,)), _sh.reshape(input, (1,))
+    size = shape(x)[dim]
+    k = position(size)
+    _need(0 <= k < size, op, f"k ({k + 1}) out of range for dimension {dim} of size {size}", "take 1 <= k <= size")
+    picked = _sh.getitem(_argsort(None, x, dim), (slice(None),) * dim + (slice(k, k + 1),))
+    indices = picked
+    if op == "median":
+        nan = _pr.isnan(x)
+        first_nan = _sh.expand_dims(_red.argmax(nan, dim), dim)
+        indices = _ew.where(_pr.any(nan, dim, keepdims=True), first_nan, picked)
+    values = _one(node, _gathered_kept, [input, indices], dim, keepdim)
+    return values, indices if keepdim else _sh.squeeze(indices, dim)
+
+
+def _gathered_kept(x, index, dim, keepdim):
+    values = _gathered(x, index, dim)
+    return values if keepdim else _sh.squeeze(values, dim)
+
+
+def _median(node, input, dim=None, keepdim=False):  # noqa: A002
+    """The lower median ((n - 1) // 2-th smallest) of all elements, or (values, indices) along dim."""
+    if dim is None:
+        flat = _sh.reshape(input, (-1,))
+        return _order_statistic(node[0], flat, lambda n: (n - 1) // 2, 0, False, "median")[0]
+    return median_result._make(_order_statistic(node[1], input, lambda n: (n - 1) // 2, dim, keepdim, "median"))
+
+
+def _kthvalue(node, input, k, dim=-1, keepdim=False):  # noqa: A002
+    """(values, indices) of the k-th smallest (k from 1) along dim."""
+    k = operator.index(k)
+    return kthvalue_result._make(_order_statistic(node, input, lambda n: k - 1, dim, keepdim, "kthvalue"))
+
+
+# ---- writing at indices (scatter, index_add) ------------------------------------------------------------
+def _scatter_like(op: str, input, dim, index, src):  # noqa: A002
+    """PyTorch's checks of scatter / scatter_add: index of input's rank, no larger than src, nor than input off
+    dim. Returns dim, normalised."""
+    _index_array(index, op)
+    dim = axis_index(dim, max(ndim(input), 1), op)
+    _need(ndim(index) == ndim(input), op, f"index of shape {shape(index)} must have the input's rank "
+          f"({ndim(input)}, shape {shape(input)})", "reshape or unsqueeze the index")
+    _need(all(i <= n for i, n in zip(shape(index), shape(src))) and all(
+        i <= n for d, (i, n) in enumerate(zip(shape(index), shape(input))) if d != dim), op,
+        f"index of shape {shape(index)} must be no larger than src {shape(src)}, nor than input {shape(input)} off "
+        f"dimension {dim}", "cut the index to the sizes it writes")
+    return dim
+
+
+def _scattered(x, index, src, dim, accumulate):
+    """x with src (cut to index's shape) written (or added, accumulate) at index along dim, each other dim at
+    the position itself."""
+    grids = list(np.indices(shape(index), sparse=True))
+    grids[dim] = index
+    values = _sh.getitem(src, tuple(slice(0, n) for n in shape(index))) if shape(src) != shape(index) else src
+    return (_sh.index_add if accumulate else _sh.index_update)(x, tuple(grids), values)
+
+
+def _scatter_add(node, input, dim, index, src):  # noqa: A002
+    """input with src's entries added at index along dim (repeated indices accumulate)."""
+    dim = _scatter_like("scatter_add", input, dim, index, src)
+    return _one(node, _scattered, [input, index, src], dim, True)
+
+
+def _scatter(node, input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A002
+    """input with src's entries (or the number value) written at index along dim."""
+    _need(reduce is None, "scatter", f"reduce={reduce!r} is not supported", "use scatter_add for sums")
+    if src is None or not hasattr(src, "shape"):
+        filler = value if src is None else src
+        _need(filler is not None, "scatter", "give src (a tensor) or value (a number)", "pass value=0.0, say")
+        src = _ew.full_like(_sh.broadcast_to(np.zeros(()), shape(index)), filler, dtype=input.dtype)
+        dim = _scatter_like("scatter", input, dim, index, src)
+        return _one(node[1], _scattered, [input, index, src], dim, False)
+    dim = _scatter_like("scatter", input, dim, index, src)
+    return _one(node[0], _scattered, [input, index, src], dim, False)
+
+
+def _index_add(node, input, dim, index, source, *, alpha=1):  # noqa: A002
+    """input with source's slices along dim added at the positions index names (repeats accumulate)."""
+    _index_array(index, "index_add")
+    _need(ndim(index) == 1, "index_add", f"index must be 1-d, got shape {shape(index)}", "flatten the index")
+    dim = axis_index(dim, max(ndim(input), 1), "index_add")
+    expected = tuple(shape(index)[0] if d == dim else n for d, n in enumerate(shape(input)))
+    _need(tuple(shape(source)) == expected, "index_add", f"source of shape {shape(source)} must be {expected} (input's "
+          f"shape with dimension {dim} of the index's length)", "reshape source")
+    return _one(node, _added_at, [input, index, scaled(source, alpha)], dim)
+
+
+_added_at = lambda x, index, source, dim: _sh.index_add(x, (slice(None),) * dim + (index,), source)
+_truncated = lambda x: _ew.where(_ew.less(x, 0), _ew.ceil(x), _ew.floor(x))
+_fraction = lambda x: _ew.subtract(x, _truncated(x))
+
+
 def _lerp(node, input, end, weight):  # noqa: A002
     """input + weight (end - input)."""
     if _is_tensor(weight):
@@ -158,6 +260,15 @@ SELECTION_ROWS = (
         doc="1 / sqrt(input)."),
     Row("bmm", _bmm, "BmmBackward0"),
     Row("mv", lambda node, input, vec: _la.matmul(input, vec), doc="The product of a matrix and a vector."),
+    Row("median", _median, ("MedianBackward0", "MedianBackward1")),  # (of all elements, along dim)
+    Row("kthvalue", _kthvalue, "KthvalueBackward0"),
+    Row("scatter_add", _scatter_add, "ScatterAddBackward0"),
+    Row("scatter", _scatter, ("ScatterBackward0", "ScatterBackward1")),  # (from a tensor, from a number)
+    Row("index_add", _index_add, "IndexAddBackward0"),
+    Row("trunc", lambda node, input: _one(node, _truncated, [input]), "TruncBackward0",
+        doc="input rounded towards zero (gradient 0, as PyTorch's)."),
+    Row("frac", lambda node, input: _one(node, _fraction, [input]), "FracBackward0",
+        doc="input's fractional part, input - trunc(input), of input's sign."),
     Row("view_as", lambda node, input, other: _sh.reshape(input, shape(other)), function=False,
         doc="input viewed in other's shape."),
     Row("type_as", _type_as, function=False),
