@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import dualtape as dt
+from dualtape.eager.torch_functions import ROW_METHOD_FUNCTIONS
 
 LIBS = ["dualtape", "torch"]
 
@@ -307,3 +308,23 @@ def test_pytorch_method_names_of_elementwise_ops(call):
     assert (our_y is None) == (their_y is None)
     if our_y is not None:
         np.testing.assert_allclose(our_y.numpy(), their_y.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(ROW_METHOD_FUNCTIONS))
+def test_function_forms_of_the_row_methods_are_pytorchs(name):
+    """dt.asin(x), dt.floor(x), dt.gt(x, y), ...: the method's function form, as torch.asin and friends."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x0, y0 = rng.uniform(-0.9, 0.9, (2, 3)), rng.uniform(0.5, 2.0, (2, 3))
+    integers = name.startswith("bitwise")
+    unary = name in ("asin", "acos", "atan", "sinh", "cosh", "exp2", "log2", "log10", "floor", "ceil", "round",
+                     "logical_not", "isfinite", "bitwise_not")
+    results = []
+    for lib in (dt, torch):
+        x, y = (lib.tensor((v * 10).astype(np.int64) if integers else v) for v in (x0, y0))
+        args = (x,) if unary else (x, y)
+        results.append((getattr(lib, name)(*args).numpy(), getattr(x, name)(*args[1:]).numpy()))
+    (ours, our_method), (theirs, _) = results
+    np.testing.assert_array_equal(ours, our_method)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)

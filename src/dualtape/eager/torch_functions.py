@@ -304,3 +304,8 @@ globals().update(FUNCTIONS)  # (dt.flip, dt.cumsum, ...: the rows' function form
 
 # torch's function forms of methods the registry's rows already give tensors (their `method` faces)
 lgamma, digamma, erfc, sinc, hypot = (ARRAY_METHODS[name] for name in ("lgamma", "digamma", "erfc", "sinc", "hypot"))
+ROW_METHOD_FUNCTIONS = ("asin", "acos", "atan", "atan2", "sinh", "cosh", "exp2", "log2", "log10", "remainder",
+                        "floor_divide", "floor", "ceil", "round", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+                        "logical_and", "logical_or", "logical_xor", "isfinite", "bitwise_and", "bitwise_or",
+                        "bitwise_xor", "bitwise_not")
+globals().update({name: ARRAY_METHODS[name] for name in ROW_METHOD_FUNCTIONS})  # (dt.asin, dt.floor, ...)
