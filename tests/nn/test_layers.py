@@ -1,138 +1,215 @@
-"""The activations, dropout, layer_norm and embedding of nn.functional (nn/layer_functions.py) and their modules
-(nn/activation.py, nn/layers.py) against PyTorch: values, the node recorded, and the gradients of the input and
-of the parameters, in float32 and float64; dropout's semantics; the errors."""
+"""nn layers (Linear, ReLU, Tanh, Sigmoid, Sequential) and loss modules (MSELoss, CrossEntropyLoss): values and
+gradients against NumPy references and central differences in float64 over hypothesis-drawn shapes, the
+default initialisation, error messages, and (where PyTorch is installed) torch for the same weights."""
+
+import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nn_checks import check_against_reference
 
 import dualtape as dt
 from dualtape import nn
-from testkit import DTYPE_TOLERANCES, torch_or_skip
+from strategies import SMALL, Domain, arrays
+from testkit import torch_or_skip
 
-RNG = np.random.default_rng(11)
-X = np.concatenate([RNG.standard_normal(10) * 3, [0.0, -1.0, 1.0, 25.0, -30.0, 7.0]]).reshape(4, 4)
+FEW = settings(max_examples=20, deadline=None)
+AWAY_FROM_ZERO = Domain(-3.0, 3.0, away=0.1)
 
-FUNCTIONS = {
-    "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x, 0.2),
-    "elu": lambda L, x: L.nn.functional.elu(x, 1.5),
-    "gelu": lambda L, x: L.nn.functional.gelu(x),
-    "gelu tanh": lambda L, x: L.nn.functional.gelu(x, approximate="tanh"),
-    "silu": lambda L, x: L.nn.functional.silu(x),
-    "softplus": lambda L, x: L.nn.functional.softplus(x, beta=2.0, threshold=10.0),
-    "hardtanh": lambda L, x: L.nn.functional.hardtanh(x, -1.0, 7.0),
-    "layer_norm": lambda L, x: L.nn.functional.layer_norm(x, (4,)),
-    "layer_norm 2 dims": lambda L, x: L.nn.functional.layer_norm(x.reshape(2, 2, 4), (2, 4), eps=1e-3),
-    "dropout eval": lambda L, x: L.nn.functional.dropout(x, 0.3, training=False) * 1,
-    "softmax module": lambda L, x: L.nn.Softmax(dim=0)(x),
-    "log_softmax module": lambda L, x: L.nn.LogSoftmax(dim=1)(x),
-    "flatten": lambda L, x: L.nn.Flatten(0)(x.reshape(2, 2, 4)),
+
+def float64_leaf(array):
+    return dt.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+def linear_case(batch_shape, n_in, n_out):
+    """(x shape, weight shape, bias shape) strategy pieces for Linear."""
+    return st.tuples(arrays(np.float64, batch_shape + (n_in,), SMALL), arrays(np.float64, (n_out, n_in), SMALL),
+                     arrays(np.float64, (n_out,), SMALL))
+
+
+@st.composite
+def linear_arrays(draw):
+    batch_shape = draw(st.sampled_from([(), (1,), (3,), (2, 2)]))
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    return draw(linear_case(batch_shape, n_in, n_out))
+
+
+# ---- Linear -------------------------------------------------------------------------------------------
+@FEW
+@given(linear_arrays(), st.booleans())
+def test_linear_value_and_gradients(case, with_bias):
+    x_np, w_np, b_np = case
+    layer = nn.Linear(w_np.shape[1], w_np.shape[0], bias=with_bias, dtype=np.float64)
+    with dt.no_grad():
+        layer.weight.copy_(w_np)
+        if with_bias:
+            layer.bias.copy_(b_np)
+    x = float64_leaf(x_np)
+    leaves = [x, layer.weight] + ([layer.bias] if with_bias else [])
+
+    def reference(x, w, b=None):
+        return x @ w.T + (0 if b is None else b)
+
+    def reference_grads(g, x, w, b=None):
+        g2, x2 = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
+        return [g @ w, g2.T @ x2] + ([g2.sum(0)] if b is not None else [])
+
+    check_against_reference(lambda: layer(x), reference, leaves, reference_grads)
+
+
+def test_linear_shapes_dtype_and_repr():
+    layer = nn.Linear(3, 2)
+    assert layer.weight.shape == (2, 3) and layer.bias.shape == (2,)
+    assert layer.weight.dtype == np.float32 and isinstance(layer.weight, nn.Parameter)
+    assert layer(dt.ones(4, 3)).shape == (4, 2) and layer(dt.ones(3)).shape == (2,)
+    assert repr(layer) == "Linear(in_features=3, out_features=2, bias=True)"
+    no_bias = nn.Linear(3, 2, bias=False)
+    assert no_bias.bias is None and [n for n, _ in no_bias.named_parameters()] == ["weight"]
+    assert repr(no_bias) == "Linear(in_features=3, out_features=2, bias=False)"
+    assert nn.Linear(3, 2, dtype=np.float64).weight.dtype == np.float64
+
+
+def test_linear_default_init_is_uniform_in_one_over_sqrt_fan_in():
+    dt.manual_seed(0)
+    layer = nn.Linear(16, 200)
+    bound = 1 / math.sqrt(16)
+    for p in (layer.weight, layer.bias):
+        values = p.detach().numpy()
+        assert np.abs(values).max() <= bound
+        assert np.abs(values).max() > 0.9 * bound and abs(values.mean()) < 0.1 * bound  # spread over the range
+    dt.manual_seed(0)
+    again = nn.Linear(16, 200)
+    np.testing.assert_array_equal(again.weight.detach().numpy(), layer.weight.detach().numpy())
+    np.testing.assert_array_equal(again.bias.detach().numpy(), layer.bias.detach().numpy())
+
+
+def test_linear_with_the_wrong_feature_size_names_both_shapes():
+    layer = nn.Linear(2, 5)
+    with pytest.raises(ValueError) as info:
+        layer(dt.ones(4, 3))
+    message = str(info.value)
+    assert "Linear" in message and "(4, 3)" in message and "(5, 2)" in message and "in_features = 2" in message
+    assert "Linear(3, 5)" in message  # the fix
+    with pytest.raises(ValueError, match="in_features"):
+        nn.Linear(-1, 2)
+
+
+# ---- activations and Sequential ----------------------------------------------------------------------
+ACTIVATIONS = {
+    "ReLU": (nn.ReLU, lambda x: np.maximum(x, 0), lambda g, x: g * (x > 0)),
+    "Tanh": (nn.Tanh, np.tanh, lambda g, x: g * (1 - np.tanh(x) ** 2)),
+    "Sigmoid": (nn.Sigmoid, lambda x: 1 / (1 + np.exp(-x)),
+                lambda g, x: g * np.exp(-x) / (1 + np.exp(-x)) ** 2),
 }
 
 
-def _grad_check(lib, call, dtype):
-    x = lib.tensor(X.astype(dtype), requires_grad=True)
-    out = FUNCTIONS[call](lib, x)
-    weights = lib.tensor(np.linspace(-1.0, 2.0, int(np.prod(out.shape))).reshape(tuple(out.shape)).astype(dtype))
-    (out * weights).sum().backward()
-    node = out.grad_fn.name().replace("torch::autograd::", "") if out.grad_fn is not None else None
-    return out.detach().numpy(), node, x.grad.numpy()
+@FEW
+@given(st.sampled_from(sorted(ACTIVATIONS)), arrays(np.float64, st.sampled_from([(), (3,), (2, 3)]), AWAY_FROM_ZERO))
+def test_activation_value_and_gradient(name, x_np):
+    module, reference, derivative = ACTIVATIONS[name]
+    x = float64_leaf(x_np)
+    check_against_reference(lambda: module()(x), reference, [x], lambda g, x: [derivative(g, x)])
+    assert repr(module()) == f"{name}()"
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("call", list(FUNCTIONS))
-def test_activations_and_layer_norm_are_pytorchs(call, dtype):
+@settings(max_examples=10, deadline=None)
+@given(arrays(np.float64, (3, 2), SMALL), st.integers(0, 2**16))
+def test_sequential_mlp_value_and_gradients(x_np, seed):
+    dt.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2), nn.Sigmoid()).double()
+    x = float64_leaf(x_np)
+
+    def reference(x, w1, b1, w2, b2):
+        return 1 / (1 + np.exp(-(np.tanh(x @ w1.T + b1) @ w2.T + b2)))
+
+    check_against_reference(lambda: model(x), reference, [x, *model.parameters()])
+
+
+# ---- loss modules ---------------------------------------------------------------------------------------
+def log_softmax_np(z, axis):
+    shifted = z - z.max(axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis, keepdims=True))
+
+
+@FEW
+@given(st.integers(1, 4), st.integers(1, 4), st.sampled_from(["mean", "sum", "none"]), st.data())
+def test_cross_entropy_loss_module(n, classes, reduction, data):
+    logits_np = data.draw(arrays(np.float64, (n, classes), SMALL))
+    labels = np.array(data.draw(st.lists(st.integers(0, classes - 1), min_size=n, max_size=n)))
+    logits = float64_leaf(logits_np)
+    loss_fn = nn.CrossEntropyLoss(reduction=reduction)
+    scale = {"mean": 1 / n, "sum": 1.0, "none": None}[reduction]
+
+    def reference(z):
+        losses = -log_softmax_np(z, 1)[np.arange(n), labels]
+        return losses if scale is None else losses.sum() * scale
+
+    def reference_grads(g, z):
+        softmax = np.exp(log_softmax_np(z, 1))
+        weights = g[:, None] if scale is None else g * scale
+        return [(softmax - np.eye(classes)[labels]) * weights]
+
+    check_against_reference(lambda: loss_fn(logits, dt.tensor(labels)), reference, [logits], reference_grads)
+
+
+@FEW
+@given(st.sampled_from([(), (3,), (2, 3)]), st.sampled_from(["mean", "sum", "none"]), st.data())
+def test_mse_loss_module(shape, reduction, data):
+    a_np, b_np = (data.draw(arrays(np.float64, shape, SMALL)) for _ in range(2))
+    a, b = float64_leaf(a_np), float64_leaf(b_np)
+    size = max(1, int(np.prod(shape)))
+    reduce = {"mean": lambda e: e.sum() / size, "sum": np.sum, "none": lambda e: e}[reduction]
+    gscale = {"mean": 1 / size, "sum": 1.0, "none": 1.0}[reduction]
+    check_against_reference(lambda: nn.MSELoss(reduction=reduction)(a, b), lambda a, b: reduce((a - b) ** 2), [a, b],
+                            lambda g, a, b: [2 * (a - b) * g * gscale, -2 * (a - b) * g * gscale])
+
+
+def test_loss_modules_reject_an_unknown_reduction():
+    with pytest.raises(ValueError, match="'avg' is not a valid value for reduction"):
+        nn.CrossEntropyLoss(reduction="avg")
+    with pytest.raises(ValueError, match="reduction"):
+        nn.MSELoss(reduction="avg")
+
+
+def test_cross_entropy_loss_with_float_targets_of_the_wrong_shape():
+    logits = dt.zeros(4, 3)
+    with pytest.raises(ValueError) as info:
+        nn.CrossEntropyLoss()(logits, dt.tensor([0.0, 1.0, 2.0, 1.0]))
+    message = str(info.value)
+    assert "cross_entropy" in message and "(4, 3)" in message and "(4,)" in message and "integer" in message
+
+
+# ---- PyTorch as the oracle -------------------------------------------------------------------------------
+def test_linear_and_losses_match_torch():
     torch = torch_or_skip()
-    (ours, our_node, our_grad), (theirs, their_node, their_grad) = (_grad_check(dt, call, dtype),
-                                                                     _grad_check(torch, call, dtype))
-    rtol, atol = DTYPE_TOLERANCES[np.dtype(dtype)]
-    assert ours.dtype == theirs.dtype and our_node == their_node
-    np.testing.assert_allclose(ours, theirs, rtol=rtol * 10, atol=atol * 10)
-    np.testing.assert_allclose(our_grad, their_grad, rtol=rtol * 10, atol=atol * 10)
+    rng = np.random.default_rng(1)
+    w, b = rng.standard_normal((3, 5)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    x, labels = rng.standard_normal((4, 5)).astype(np.float32), rng.integers(0, 3, 4)
+    target = rng.standard_normal((4, 3)).astype(np.float32)
 
-
-def _modules(lib, dtype):
-    lib.manual_seed(0)
-    norm = lib.nn.LayerNorm(4, dtype=getattr(lib, np.dtype(dtype).name))
-    embed = lib.nn.Embedding(6, 4, padding_idx=2, dtype=getattr(lib, np.dtype(dtype).name))
-    return norm, embed
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_layer_norm_and_embedding_parameters_get_pytorchs_gradients(dtype):
-    torch = torch_or_skip()
-    results = []
-    for lib in (dt, torch):
-        norm, embed = _modules(lib, dtype)
-        with (dt.no_grad() if lib is dt else torch.no_grad()):
-            embed.weight.copy_(lib.tensor(RNG.standard_normal((6, 4)).astype(dtype) if lib is dt else results[0][4]))
-            norm.weight.copy_(lib.tensor(np.linspace(0.5, 2.0, 4).astype(dtype)))
-            norm.bias.copy_(lib.tensor(np.linspace(-1.0, 1.0, 4).astype(dtype)))
-        ids = lib.tensor(np.array([[0, 2, 5], [2, 2, 1]]))
-        out = norm(embed(ids) * 3)
-        (out * lib.tensor(np.arange(24.0).reshape(2, 3, 4).astype(dtype))).sum().backward()
-        results.append([out.detach().numpy(), out.grad_fn.name().replace("torch::autograd::", ""),
-                        norm.weight.grad.numpy(), norm.bias.grad.numpy(), embed.weight.detach().numpy().copy(),
-                        embed.weight.grad.numpy()])
-    ours, theirs = results
-    rtol, atol = DTYPE_TOLERANCES[np.dtype(dtype)]
-    assert ours[1] == theirs[1] == "NativeLayerNormBackward0"
-    for a, b in zip(ours[:1] + ours[2:], theirs[:1] + theirs[2:]):
-        np.testing.assert_allclose(a, b, rtol=rtol * 10, atol=atol * 10)
-    assert not ours[5][2].any()  # (the padding row: no gradient)
-
-
-def test_embedding_initialisation_and_lookup():
-    dt.manual_seed(3)
-    embed = nn.Embedding(10, 3, padding_idx=-1)
-    assert embed.padding_idx == 9 and not embed.weight.detach().numpy()[9].any()
-    assert embed.weight.requires_grad and abs(float(embed.weight.detach().numpy()[:9].std()) - 1.0) < 0.5
-    out = embed(dt.tensor(np.array([[1, 9], [4, 4]])))
-    assert out.shape == (2, 2, 3) and out.grad_fn.name() == "EmbeddingBackward0"
-    np.testing.assert_array_equal(out.detach().numpy()[1, 0], embed.weight.detach().numpy()[4])
-    with pytest.raises(IndexError, match=r"embedding: index out of range in self: indices from 0 to 10 for 10"):
-        embed(dt.tensor([0, 10]))
-    with pytest.raises(TypeError, match=r"embedding: indices must be an integer tensor"):
-        embed(dt.tensor([0.0, 1.0]))
-    with pytest.raises(ValueError, match=r"padding_idx \(10\) must be within num_embeddings \(10\)"):
-        nn.Embedding(10, 3, padding_idx=10)
-
-
-def test_dropout_zeroes_and_scales_in_training_only():
-    dt.manual_seed(0)
-    x = dt.tensor(np.ones((200, 50)), requires_grad=True)
-    layer = nn.Dropout(0.25)
-    out = layer(x)
-    kept = out.detach().numpy() != 0
-    assert 0.7 < kept.mean() < 0.8 and np.allclose(out.detach().numpy()[kept], 1 / 0.75)
-    out.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), kept / 0.75)  # (the same mask in the gradient)
-    dt.manual_seed(0)
-    np.testing.assert_array_equal(nn.Dropout(0.25)(x).detach().numpy(), out.detach().numpy())  # (seeded)
-    layer.eval()
-    assert layer(x) is x and nn.functional.dropout(x, 0.0) is x
-    assert not nn.functional.dropout(x, 1.0).detach().numpy().any()
-    with pytest.raises(ValueError, match=r"dropout probability has to be between 0 and 1, but got 1.5"):
-        nn.Dropout(1.5)
-
-
-def test_dropout_under_compile_draws_a_new_mask_each_call():
-    dt.manual_seed(1)
-    step = dt.compile(lambda x: nn.functional.dropout(x, 0.5) * 2)
-    x = dt.tensor(np.ones((64, 64)))
-    first, second = step(x).numpy(), step(x).numpy()
-    assert set(np.unique(first)) <= {0.0, 4.0} and not np.array_equal(first, second)
-
-
-def test_module_reprs_identity_and_errors():
-    assert repr(nn.LeakyReLU(0.1)) == "LeakyReLU(negative_slope=0.1)"
-    assert repr(nn.Dropout(0.2)).startswith("Dropout(p=0.2")
-    x = dt.tensor(X)
-    assert nn.Identity(3, unused=True)(x) is x
-    assert nn.Sequential(nn.Linear(4, 3, dtype=np.float64), nn.GELU(), nn.Dropout(0.1), nn.LayerNorm(3,
-                         dtype=np.float64))(x).shape == (4, 3)
-    with pytest.raises(ValueError, match=r"gelu: approximate must be 'none' or 'tanh', got 'fast'"):
-        nn.functional.gelu(x, approximate="fast")
-    with pytest.raises(ValueError, match=r"layer_norm: normalized_shape \(3,\) is not the trailing shape"):
-        nn.functional.layer_norm(x, 3)
-    with pytest.raises(ValueError, match=r"hardtanh: min_val \(2.0\) cannot be greater than max_val"):
-        nn.functional.hardtanh(x, 2.0, 1.0)
+    ours = nn.Linear(5, 3)
+    ours.load_state_dict({"weight": w, "bias": b})
+    theirs = torch.nn.Linear(5, 3)
+    theirs.load_state_dict({"weight": torch.tensor(w), "bias": torch.tensor(b)})
+    for loss_ours, loss_theirs, y_ours, y_theirs in [
+        (nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), dt.tensor(labels), torch.tensor(labels)),
+        (nn.CrossEntropyLoss(reduction="sum"), torch.nn.CrossEntropyLoss(reduction="sum"), dt.tensor(labels),
+         torch.tensor(labels)),
+        (nn.MSELoss(), torch.nn.MSELoss(), dt.tensor(target), torch.tensor(target)),
+    ]:
+        ours.zero_grad()
+        theirs.zero_grad()
+        out_ours, out_theirs = ours(dt.tensor(x)), theirs(torch.tensor(x))
+        np.testing.assert_allclose(out_ours.detach().numpy(), out_theirs.detach().numpy(), rtol=1e-6, atol=1e-6)
+        value_ours, value_theirs = loss_ours(out_ours, y_ours), loss_theirs(out_theirs, y_theirs)
+        assert value_ours.dtype == np.float32
+        np.testing.assert_allclose(value_ours.item(), value_theirs.item(), rtol=1e-6)
+        value_ours.backward()
+        value_theirs.backward()
+        for name in ("weight", "bias"):
+            np.testing.assert_allclose(getattr(ours, name).grad.numpy(), getattr(theirs, name).grad.numpy(),
+                                       rtol=1e-5, atol=1e-6)
+    assert repr(ours) == repr(theirs)
+    assert repr(nn.Sequential(ours, nn.ReLU())) == repr(torch.nn.Sequential(theirs, torch.nn.ReLU()))
