@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from ..core.primitive import REGISTRY
 from ..numpy import arrange as _ar
 from ..numpy import contractions as _la
 from ..numpy import diagonals as _dg
@@ -302,10 +303,8 @@ FUNCTIONS = {row.name: _with_node(row, row.impl if row.function is True else row
              for row in ROWS if row.function}
 globals().update(FUNCTIONS)  # (dt.flip, dt.cumsum, ...: the rows' function forms)
 
-# torch's function forms of methods the registry's rows already give tensors (their `method` faces)
-lgamma, digamma, erfc, sinc, hypot = (ARRAY_METHODS[name] for name in ("lgamma", "digamma", "erfc", "sinc", "hypot"))
-ROW_METHOD_FUNCTIONS = ("asin", "acos", "atan", "atan2", "sinh", "cosh", "exp2", "log2", "log10", "remainder",
-                        "floor_divide", "floor", "ceil", "round", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
-                        "logical_and", "logical_or", "logical_xor", "isfinite", "bitwise_and", "bitwise_or",
-                        "bitwise_xor", "bitwise_not")
-globals().update({name: ARRAY_METHODS[name] for name in ROW_METHOD_FUNCTIONS})  # (dt.asin, dt.floor, ...)
+def row_method_functions(taken) -> dict:
+    """{method: its function} for each registry row's `method` face not in `taken`: torch's function forms of the
+    methods the rows give tensors (dt.asin(x) as x.asin()), read from the rows, not listed here."""
+    return {prim.faces.method: ARRAY_METHODS[prim.faces.method] for prim in REGISTRY.values()
+            if prim.faces.method and prim.faces.method not in taken}
