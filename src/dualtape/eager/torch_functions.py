@@ -28,7 +28,7 @@ from ..numpy._base import ndim, shape
 from ..numpy.einsum import einsum as _dnp_einsum
 from ..numpy.joins import axis_index
 from ..numpy.methods import ARRAY_METHODS
-from .torch_selection import SELECTION_ROWS, _argsort
+from .torch_selection import SELECTION_ROWS, _argsort, _gathered
 from .torch_rows import (
     Row,
     _at_least,
@@ -46,7 +46,6 @@ _plain = lambda fn: lambda node, *operands: _one(node, fn, list(operands))  # (a
 _logdet_of = lambda sign, logabsdet: _ew.where(_ew.less(sign, 0), np.array(np.nan, dtype_of(logabsdet)), logabsdet)
 _polygamma = lambda node, input, n: _one(node if operator.index(n) == 0 else None, _polygamma_of, [input], n)
 # the functions recorded as one node (composite.py caches each one's program: module-level, never made per call)
-_gathered = lambda x, indices, dim: x if ndim(x) == 0 else _sh.take_along_axis(x, indices, dim)
 _cholesky_of = lambda a, upper: _ls.cholesky(a, upper=upper)
 _identity_matrices = lambda a: _ew.where(  # (identity matrices of a's shape and dtype; a zero gradient to a)
     np.ones(shape(a), bool), np.broadcast_to(np.eye(shape(a)[-1], dtype=dtype_of(a)), shape(a)), a)

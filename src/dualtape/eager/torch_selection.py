@@ -122,9 +122,9 @@ def _argsort(node, input, dim=-1, descending=False, *, stable=False):  # noqa: A
     return _ew.subtract(shape(x)[dim] - 1, _ar.flip(backwards, dim))
 
 
-def _order_statistic(node, input, position, dim, keepdim, op):  # noqa: A002
+def _order_statistic(node, input, position, dim, keepdim, op, nan_first=False):  # noqa: A002
     """(values, indices) of the position-th smallest along dim (0-based; position(size) for a size), NaN sorting
-    last; for the median, NaN and the first NaN's index where the slice holds one (as PyTorch's)."""
+    last; with nan_first (PyTorch's median), NaN and the first NaN's index where the slice holds one."""
     dim = axis_index(dim, max(ndim(input), 1), op)
     x = input.detach() if _is_tensor(input) else input
     if ndim(x) == 0:
@@ -134,7 +134,7 @@ def _order_statistic(node, input, position, dim, keepdim, op):  # noqa: A002
     _need(0 <= k < size, op, f"k ({k + 1}) out of range for dimension {dim} of size {size}", "take 1 <= k <= size")
     picked = _sh.getitem(_argsort(None, x, dim), (slice(None),) * dim + (slice(k, k + 1),))
     indices = picked
-    if op == "median":
+    if nan_first:
         nan = _pr.isnan(x)
         first_nan = _sh.expand_dims(_red.argmax(nan, dim), dim)
         indices = _ew.where(_pr.any(nan, dim, keepdims=True), first_nan, picked)
@@ -151,8 +151,9 @@ def _median(node, input, dim=None, keepdim=False):  # noqa: A002
     """The lower median ((n - 1) // 2-th smallest) of all elements, or (values, indices) along dim."""
     if dim is None:
         flat = _sh.reshape(input, (-1,))
-        return _order_statistic(node[0], flat, lambda n: (n - 1) // 2, 0, False, "median")[0]
-    return median_result._make(_order_statistic(node[1], input, lambda n: (n - 1) // 2, dim, keepdim, "median"))
+        return _order_statistic(node[0], flat, lambda n: (n - 1) // 2, 0, False, "median", True)[0]
+    return median_result._make(_order_statistic(node[1], input, lambda n: (n - 1) // 2, dim, keepdim, "median",
+                                                True))
 
 
 def _kthvalue(node, input, k, dim=-1, keepdim=False):  # noqa: A002
@@ -197,7 +198,7 @@ def _scatter(node, input, dim, index, src=None, *, value=None, reduce=None):  # 
     if src is None or not hasattr(src, "shape"):
         filler = value if src is None else src
         _need(filler is not None, "scatter", "give src (a tensor) or value (a number)", "pass value=0.0, say")
-        src = _ew.full_like(_sh.broadcast_to(np.zeros(()), shape(index)), filler, dtype=input.dtype)
+        src = _ew.full_like(index, filler, dtype=input.dtype)  # (on the index's device)
         dim = _scatter_like("scatter", input, dim, index, src)
         return _one(node[1], _scattered, [input, index, src], dim, False)
     dim = _scatter_like("scatter", input, dim, index, src)
@@ -216,6 +217,7 @@ def _index_add(node, input, dim, index, source, *, alpha=1):  # noqa: A002
 
 
 _added_at = lambda x, index, source, dim: _sh.index_add(x, (slice(None),) * dim + (index,), source)
+_reciprocal_sqrt = lambda x: _ew.reciprocal(_ew.sqrt(x))
 _truncated = lambda x: _ew.where(_ew.less(x, 0), _ew.ceil(x), _ew.floor(x))
 _fraction = lambda x: _ew.subtract(x, _truncated(x))
 
@@ -224,11 +226,10 @@ def _lerp(node, input, end, weight):  # noqa: A002
     """input + weight (end - input)."""
     if _is_tensor(weight):
         return _one(node[1], _lerped, [input, end, weight])
-    return _one(node[0], _lerped_by, [input, end], float(weight))
+    return _one(node[0], _lerped, [input, end], float(weight))  # (a number: static in the cached node)
 
 
 _lerped = lambda start, end, weight: _ew.add(start, _ew.multiply(weight, _ew.subtract(end, start)))
-_lerped_by = lambda start, end, weight: _lerped(start, end, weight)  # (a number: static in the cached node)
 
 
 def _bmm(node, input, mat2):  # noqa: A002
@@ -276,4 +277,3 @@ SELECTION_ROWS = (
     Row("isinf", lambda node, input: _pr.isinf(input), doc="True where input is infinite."),
 )
 
-_reciprocal_sqrt = lambda x: _ew.reciprocal(_ew.sqrt(x))

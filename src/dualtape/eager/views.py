@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from ..ops.indexing import element_index, getitem_p, index_update_p
+from ..ops.indexing import getitem_p, index_update_p
 from ..ops.shape import diagonal_index, diagonal_positions, reshape_p, transpose_p
 from . import grad_mode
 from .graph import PrimitiveNode, Unread
@@ -45,7 +45,7 @@ def make_view(result, prim, params, source, out, raw, no_grad: bool) -> None:
     if type(out) is not np.ndarray:
         if not (isinstance(out, np.generic) and prim is getitem_p and type(raw[0]) is np.ndarray):
             return
-        out = result._array = raw[0][element_index(params["index"], raw[1:]) + (Ellipsis,)]
+        out = result._array = raw[0][(*params["index"], Ellipsis)]  # (integers alone give a scalar)
     owner, data = out.base, raw[0]
     if owner is None or not (owner is data or owner is getattr(data, "base", None)):
         return

@@ -55,11 +55,6 @@ class Index(tuple):
         return "[" + ", ".join("..." if e is Ellipsis else str(e) for e in self) + "]"
 
 
-def element_index(index: Index, arrays) -> tuple:
-    """The index NumPy takes for getitem's `index` param, its ArrayIndex entries the arrays given."""
-    return _concrete_index(index, arrays)
-
-
 def _concrete_index(index: Index, arrays) -> tuple:
     return tuple(
         e.to_slice() if type(e) is Slice else arrays[e.k] if type(e) is ArrayIndex else e for e in index
