@@ -374,6 +374,7 @@ VIEWS = {
     "diagonal of a plane": lambda y: y.view(2, 1, 3).diagonal(0, 0, 2),
     "element": lambda y: y[1, 2],
     "element of t": lambda y: y.t()[2, 0],
+    "element by a 0-d tensor": lambda y: y[1][y.new_tensor(2).long()],
 }
 
 CHANGES = {  # in place, of the base y or of a sibling view of it; w: a leaf of y's shape

@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from ..ops.indexing import getitem_p, index_update_p
+from ..ops.indexing import concrete_index, getitem_p, index_update_p
 from ..ops.shape import diagonal_index, diagonal_positions, reshape_p, transpose_p
 from . import grad_mode
 from .graph import PrimitiveNode, Unread
@@ -40,12 +40,14 @@ class ViewOf:
 
 def make_view(result, prim, params, source, out, raw, no_grad: bool) -> None:
     """If `out` (prim applied to tensor source, whose array is raw[0]; made under no_grad or not) shares
-    source's memory, result is a view of source's base. One element picked by integers (`x[1, 2]`), which
-    NumPy gives as a scalar, is a 0-d view of it instead, as PyTorch's."""
+    source's memory, result is a view of source's base. One element picked by integers or 0-d integer arrays
+    (`x[1, 2]`, `x[i]`), which NumPy gives as a scalar, is a 0-d view of it instead, as PyTorch's."""
     if type(out) is not np.ndarray:
         if not (isinstance(out, np.generic) and prim is getitem_p and type(raw[0]) is np.ndarray):
             return
-        out = result._array = raw[0][(*params["index"], Ellipsis)]  # (integers alone give a scalar)
+        index = params["index"] if len(raw) == 1 else [  # (0-d integer arrays pick one element too, as ints)
+            int(e) if type(e) is np.ndarray else e for e in concrete_index(params["index"], raw[1:])]
+        out = result._array = raw[0][(*index, Ellipsis)]
     owner, data = out.base, raw[0]
     if owner is None or not (owner is data or owner is getattr(data, "base", None)):
         return

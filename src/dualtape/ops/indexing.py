@@ -55,14 +55,15 @@ class Index(tuple):
         return "[" + ", ".join("..." if e is Ellipsis else str(e) for e in self) + "]"
 
 
-def _concrete_index(index: Index, arrays) -> tuple:
+def concrete_index(index: Index, arrays) -> tuple:
+    """The index NumPy takes for an `index` param, its ArrayIndex entries the arrays given."""
     return tuple(
         e.to_slice() if type(e) is Slice else arrays[e.k] if type(e) is ArrayIndex else e for e in index
     )
 
 
 def _getitem_impl(x, *arrays, index):
-    return x[_concrete_index(index, arrays)]
+    return x[concrete_index(index, arrays)]
 
 
 def _getitem_rule(x, *arrays, index):
@@ -151,7 +152,7 @@ def _index_add_impl(g, *arrays, index, shape):
     """The zeros are made like g (np.zeros_like dispatches: a GPU cotangent gets GPU zeros)."""
     out = np.zeros_like(g, shape=shape) if hasattr(g, "shape") else np.zeros(shape, np.asarray(g).dtype)
     xp = np if isinstance(out, np.ndarray) else sys.modules[type(out).__module__.partition(".")[0]]  # (CuPy's
-    return _scatter_add(xp, out, _concrete_index(index, arrays), g)  # add.at for its arrays: NumPy's refuses them)
+    return _scatter_add(xp, out, concrete_index(index, arrays), g)  # add.at for its arrays: NumPy's refuses them)
 
 
 def _index_argument(index, arrays) -> ast.Tuple:
@@ -188,7 +189,7 @@ index_add_p.non_standard = (
 # ---- index_update: x with v written at index (`x[index] = v` without changing x) ---------------------------
 def _index_update_impl(x, v, *arrays, index):
     out = np.copy(x)  # (np.copy dispatches: a GPU array is copied on the GPU)
-    out[_concrete_index(index, arrays)] = v
+    out[concrete_index(index, arrays)] = v
     return out
 
 
